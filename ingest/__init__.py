@@ -1,0 +1,4 @@
+"""Ingest: landing files -> raw Parquet tables, one declared contract per channel.
+
+Entry point: :func:`ingest.engine.load_table`.
+"""

@@ -1,0 +1,184 @@
+"""Channel contracts: the declared shape of every raw table (see contracts/README.md).
+
+A contract is data: header aliases, value types, the business key. The engine never
+special-cases a channel; adding one means adding a YAML file here and a staging model.
+"""
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pyarrow as pa
+import yaml
+
+CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
+
+AMOUNT = pa.decimal128(18, 2)
+DECIMAL = pa.decimal128(18, 4)
+
+# type -> (suffix of the landed column, Arrow type); None means the column never lands.
+TYPE_OUTPUTS: dict[str, list[tuple[str, pa.DataType]] | None] = {
+    "string": [("", pa.string())],
+    "int": [("", pa.int64())],
+    "decimal": [("", DECIMAL)],
+    "amount": [("", AMOUNT)],
+    "amount_fen": [("", AMOUNT)],
+    "timestamp": [("", pa.timestamp("us"))],
+    "date": [("", pa.date32())],
+    "bool": [("", pa.bool_())],
+    "json": [("", pa.string())],
+    "mobile": [("_hash", pa.string()), ("_status", pa.string())],
+    "hash": [("_hash", pa.string())],
+    "year_month": [("_month", pa.string())],
+    "drop": None,
+}
+PII_TYPES = frozenset({"mobile", "hash", "year_month", "drop"})
+
+LINEAGE_FIELDS: list[tuple[str, pa.DataType]] = [
+    ("_source_file", pa.string()),
+    ("_source_row", pa.int64()),
+    ("_file_sha256", pa.string()),
+    ("_load_id", pa.string()),
+    ("_loaded_at", pa.timestamp("us")),
+    ("_hash_key_version", pa.string()),
+]
+QUARANTINE_SCHEMA = pa.schema(
+    LINEAGE_FIELDS[:5]
+    + [("reason", pa.string()), ("failed_columns", pa.string()), ("raw_record", pa.string())]
+)
+
+
+class ContractError(ValueError):
+    """A contract file is malformed; names the file and the offending entry."""
+
+
+def normalise_header(text: str) -> str:
+    """Fold the cosmetic drift of real headers: full-width characters, case, outer spaces.
+
+    Exports from the same back office differ in ``（秒）`` vs ``(秒)``, a trailing space or
+    a BOM; none of that should make a column disappear.
+    """
+    return unicodedata.normalize("NFKC", str(text)).replace("\ufeff", "").strip().lower()
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column and the header aliases it may arrive under."""
+
+    name: str
+    aliases: tuple[str, ...]
+    type: str
+    required: bool = False
+    zero_tokens: tuple[str, ...] = ()
+    unit: str | None = None
+
+    @property
+    def outputs(self) -> list[tuple[str, pa.DataType]]:
+        """The landed columns (name, Arrow type); empty for ``drop``."""
+        return [(self.name + suffix, dtype) for suffix, dtype in TYPE_OUTPUTS[self.type] or []]
+
+    @property
+    def is_pii(self) -> bool:
+        return self.type in PII_TYPES
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The declared shape of one raw table."""
+
+    table: str
+    channel: str
+    description: str
+    glob: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    record_path: tuple[str, ...] = ()
+    explode: tuple[str, ...] = ()
+    path: Path | None = None
+    sha256: str = ""
+    loaded_columns: tuple[Column, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "loaded_columns", tuple(c for c in self.columns if c.type != "drop"))
+
+    @property
+    def data_schema(self) -> pa.Schema:
+        return pa.schema([out for col in self.loaded_columns for out in col.outputs])
+
+    @property
+    def schema(self) -> pa.Schema:
+        """Arrow schema of the raw table: canonical columns, then lineage."""
+        return pa.schema(list(self.data_schema) + [pa.field(n, t) for n, t in LINEAGE_FIELDS])
+
+    @property
+    def required(self) -> list[Column]:
+        return [c for c in self.columns if c.required]
+
+
+def _column(entry: dict, where: str) -> Column:
+    unknown = set(entry) - {"name", "from", "type", "required", "zero_tokens", "unit"}
+    if unknown or "name" not in entry or "from" not in entry:
+        raise ContractError(f"{where}: a column needs name and from (unknown keys: {sorted(unknown)})")
+    col_type = entry.get("type", "string")
+    if col_type not in TYPE_OUTPUTS:
+        raise ContractError(f"{where}: column {entry['name']!r} has unknown type {col_type!r}; "
+                            f"known: {sorted(TYPE_OUTPUTS)}")
+    if entry.get("unit") not in (None, "s", "ms"):
+        raise ContractError(f"{where}: column {entry['name']!r} unit must be s or ms")
+    if entry.get("required") and col_type == "drop":
+        raise ContractError(f"{where}: column {entry['name']!r} cannot be required and dropped")
+    return Column(
+        name=entry["name"],
+        aliases=tuple(str(a) for a in entry["from"]),
+        type=col_type,
+        required=bool(entry.get("required", False)),
+        zero_tokens=tuple(str(t) for t in entry.get("zero_tokens", ())),
+        unit=entry.get("unit"),
+    )
+
+
+def parse_contract(text: str, where: str = "<contract>", path: Path | None = None) -> Contract:
+    """Build a :class:`Contract` from YAML text, validating it strictly."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{where}: not valid YAML: {exc}") from None
+    for key in ("table", "channel", "source", "key", "columns"):
+        if key not in doc:
+            raise ContractError(f"{where}: missing top-level key {key!r}")
+    source = doc["source"]
+    columns = tuple(_column(c, where) for c in doc["columns"])
+    names = [c.name for c in columns]
+    if len(set(names)) != len(names):
+        raise ContractError(f"{where}: duplicate column names")
+    landed = {c.name for c in columns if c.type not in ("drop",)}
+    missing_key = [k for k in doc["key"] if k not in landed]
+    if missing_key:
+        raise ContractError(f"{where}: key columns {missing_key} are not landed columns")
+    return Contract(
+        table=doc["table"],
+        channel=doc["channel"],
+        description=" ".join(str(doc.get("description", "")).split()),
+        glob=source["glob"],
+        key=tuple(doc["key"]),
+        columns=columns,
+        record_path=tuple(source.get("record_path", ())),
+        explode=tuple(source.get("explode", ())),
+        path=path,
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+    )
+
+
+@lru_cache(maxsize=4)
+def load_contracts(folder: Path = CONTRACTS_DIR) -> dict[str, Contract]:
+    """All contracts in ``folder`` keyed by table name, sorted."""
+    contracts: dict[str, Contract] = {}
+    for path in sorted(Path(folder).glob("*.yml")):
+        contract = parse_contract(path.read_text(encoding="utf-8"), where=str(path), path=path)
+        if contract.table in contracts:
+            raise ContractError(f"{path}: table {contract.table!r} is declared twice")
+        contracts[contract.table] = contract
+    return contracts

@@ -1,0 +1,108 @@
+"""Personal data handling at the door: normalise, classify, keyed-hash; never store raw.
+
+PIPL treats a hashed phone as personal information still, so the hash is keyed
+(HMAC-SHA256) with a secret from the environment and carries a key version; rotating the key
+means re-hashing, which the version makes auditable.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+DEMO_KEY = "quanyu-demo-key-NOT-FOR-PRODUCTION"
+DEMO_KEY_VERSION = "demo"
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+LANDLINE = re.compile(r"^0\d{9,11}$")
+# Values people type when the form insists on a phone: not identities, they would glue
+# thousands of strangers together. Hub detection in OneID catches the ones not listed here.
+PLACEHOLDERS = frozenset({"13800000000", "13800138000", "13888888888", "13900000000",
+                          "12345678901", "13000000000", "18888888888"})
+REPEATED_DIGIT = re.compile(r"^1(\d)\1{9}$")
+_SEPARATORS = re.compile(r"[\s\-()（）.]+")
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
+
+
+@dataclass(frozen=True)
+class HashKey:
+    """The HMAC key and its version label."""
+
+    secret: bytes
+    version: str
+
+    @property
+    def is_demo(self) -> bool:
+        return self.version == DEMO_KEY_VERSION
+
+
+def key_from_env(env: dict[str, str] | None = None) -> HashKey:
+    """Read ``QUANYU_HASH_KEY`` / ``QUANYU_HASH_KEY_VERSION``; fall back to the marked demo key."""
+    env = os.environ if env is None else env
+    secret = env.get("QUANYU_HASH_KEY")
+    if not secret:
+        log.warning("QUANYU_HASH_KEY is not set: using the public DEMO key. Never use it for real data.")
+        return HashKey(DEMO_KEY.encode(), DEMO_KEY_VERSION)
+    version = env.get("QUANYU_HASH_KEY_VERSION", "v1")
+    if version == DEMO_KEY_VERSION:
+        raise ValueError("QUANYU_HASH_KEY_VERSION 'demo' is reserved for the built-in demo key")
+    return HashKey(secret.encode(), version)
+
+
+def keyed_hash(key: HashKey, value: str) -> str:
+    return hmac.new(key.secret, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _hash_unique(key: HashKey, values: pd.Series) -> pd.Series:
+    """Hash each distinct value once: real exports repeat the same phone many times."""
+    present = values.dropna()
+    mapping = {v: keyed_hash(key, v) for v in present.unique()}
+    return values.map(mapping)
+
+
+def normalise_mobiles(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Return (normalised 11-digit number or NA, status) for raw phone texts.
+
+    status: ``valid``, ``placeholder``, ``masked`` (contains ``*``: marketplaces mask the
+    middle digits, so it cannot identify anyone), ``landline``, ``invalid``; NA when empty.
+    """
+    text = values.astype("str").str.replace(_SEPARATORS, "", regex=True)
+    text = text.str.replace(r"^(?:\+?0{0,2}86)(?=1\d{10}$)", "", regex=True)
+    status = pd.Series(pd.NA, index=values.index, dtype="str")
+    present = text.notna() & (text != "")
+    masked = present & text.str.contains("*", regex=False)
+    mobile = present & ~masked & text.str.fullmatch(MOBILE.pattern)
+    placeholder = mobile & (text.isin(PLACEHOLDERS) | text.str.fullmatch(REPEATED_DIGIT.pattern))
+    landline = present & ~masked & ~mobile & text.str.fullmatch(LANDLINE.pattern)
+    status[present] = "invalid"
+    status[landline.fillna(False)] = "landline"
+    status[masked.fillna(False)] = "masked"
+    status[mobile.fillna(False)] = "valid"
+    status[placeholder.fillna(False)] = "placeholder"
+    number = text.where(status == "valid")
+    return number, status
+
+
+def hash_mobiles(key: HashKey, values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(keyed hash of valid numbers, status) for raw phone texts; placeholders are not hashed."""
+    number, status = normalise_mobiles(values)
+    return _hash_unique(key, number), status
+
+
+def hash_identifiers(key: HashKey, values: pd.Series) -> pd.Series:
+    """Keyed hash of a personal identifier (nick, pin, account); masked values are no identity."""
+    text = values.astype("str").str.normalize("NFKC").str.strip().str.lower()
+    text = text.where(~text.str.contains("*", regex=False).fillna(False) & (text != ""))
+    return _hash_unique(key, text)
+
+
+def redact_text(text: str) -> str:
+    """Blank out anything that looks like a mobile number (for quarantine and messages)."""
+    return _MOBILE_IN_TEXT.sub("<mobile>", text)
