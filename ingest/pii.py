@@ -25,8 +25,8 @@ LANDLINE = re.compile(r"^0\d{9,11}$")
 # Values people type when the form insists on a phone: not identities, they would glue
 # thousands of strangers together. Hub detection in OneID catches the ones not listed here.
 PLACEHOLDERS = frozenset({"13800000000", "13800138000", "13888888888", "13900000000",
-                          "12345678901", "13000000000", "18888888888"})
-REPEATED_DIGIT = re.compile(r"^1(\d)\1{9}$")
+                          "12345678901", "13000000000", "18888888888", "00000000000"})
+REPEATED_DIGIT = re.compile(r"^\d?(\d)\1{9}$")
 _SEPARATORS = re.compile(r"[\s\-()（）.]+")
 _MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
 
@@ -79,7 +79,7 @@ def normalise_mobiles(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     present = text.notna() & (text != "")
     masked = present & text.str.contains("*", regex=False)
     mobile = present & ~masked & text.str.fullmatch(MOBILE.pattern)
-    placeholder = mobile & (text.isin(PLACEHOLDERS) | text.str.fullmatch(REPEATED_DIGIT.pattern))
+    placeholder = present & ~masked & (text.isin(PLACEHOLDERS) | text.str.fullmatch(REPEATED_DIGIT.pattern))
     landline = present & ~masked & ~mobile & text.str.fullmatch(LANDLINE.pattern)
     status[present] = "invalid"
     status[landline.fillna(False)] = "landline"

@@ -179,9 +179,12 @@ def open_csv(path: Path, score: Any) -> Source:
     text.seek(0)
     delimiter = _sniff_delimiter(first)
     reader = csv.reader(text, delimiter=delimiter)
+    # Rows are numbered by the physical line they start on (a quoted field may span lines).
     lead: list[tuple[int, list[str]]] = []
+    start = 1
     for cells in reader:
-        lead.append((reader.line_num, cells))
+        lead.append((start, cells))
+        start = reader.line_num + 1
         if len(lead) >= HEADER_SCAN_ROWS:
             break
     if not lead:
@@ -193,8 +196,10 @@ def open_csv(path: Path, score: Any) -> Source:
     def rows() -> Iterator[tuple[int, list[str | None]]]:
         try:
             yield from lead[index + 1:]
+            start = reader.line_num + 1
             for cells in reader:
-                yield reader.line_num, cells
+                yield start, cells
+                start = reader.line_num + 1
         except csv.Error as exc:
             raise FileFormatError(f"{path.name}: CSV structure breaks near line {reader.line_num}: {exc}") from None
         finally:

@@ -73,6 +73,17 @@ def _cents_to_amount(cents: pd.Series) -> pa.Array:
     return pc.cast(pc.multiply(pc.cast(ints, pa.decimal128(19, 0)), _CENT), AMOUNT)
 
 
+def _exact_cents(text: pd.Series) -> pd.Series:
+    """Cents from plain decimal text, rounded half up on the digits (floats would make 12.345 -> 12.34)."""
+    parts = text.str.extract(r"^([+-]?)(\d*)\.?(\d*)$")
+    whole = pd.to_numeric(parts[1].mask(parts[1] == "", "0"), errors="coerce")
+    frac = parts[2].fillna("").str.pad(3, side="right", fillchar="0")
+    cents = whole * 100 + pd.to_numeric(frac.str.slice(0, 2), errors="coerce")
+    cents += (pd.to_numeric(frac.str.slice(2, 3), errors="coerce") >= 5).astype("float")
+    sign = parts[0].map({"-": -1.0}).fillna(1.0)
+    return (cents * sign).where((parts[1].fillna("") + parts[2].fillna("")) != "")
+
+
 def parse_amount(column: Column, text: pd.Series, fen: bool = False) -> ParsedColumn:
     """CNY amounts: ``1,299.00元``, ``￥88``, fen integers, and texts meaning zero."""
     if column.zero_tokens:
@@ -84,7 +95,7 @@ def parse_amount(column: Column, text: pd.Series, fen: bool = False) -> ParsedCo
         bad |= numbers.notna() & (numbers != np.floor(numbers))
         cents = numbers
     else:
-        cents = (numbers * 100).round()
+        cents = _exact_cents(stripped).fillna((numbers * 100).round())
     cents = cents.where(~bad)
     return ParsedColumn({column.name: _cents_to_amount(cents)},
                         _errors_where(bad, text, column, "amount in fen" if fen else "amount"))

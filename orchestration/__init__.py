@@ -1,0 +1,1 @@
+"""Dagster definitions for Quanyu: ingest assets, dbt assets, checks, jobs and schedules."""

@@ -1,0 +1,38 @@
+"""Shared fixtures. Tests run the real engine, dbt, Dagster and DuckDB on generated files.
+
+The session's Quanyu home is a temporary folder set through the environment before any
+orchestration module is imported, exactly as a deployment would configure it.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+SESSION_HOME = Path(tempfile.mkdtemp(prefix="quanyu-test-"))
+os.environ["QUANYU_HOME"] = str(SESSION_HOME)
+os.environ["DAGSTER_HOME"] = str(SESSION_HOME / "dagster_home")
+for name in ("QUANYU_LANDING", "QUANYU_LAKE", "QUANYU_WAREHOUSE", "QUANYU_HASH_KEY", "QUANYU_HASH_KEY_VERSION"):
+    os.environ.pop(name, None)
+(SESSION_HOME / "dagster_home").mkdir(parents=True, exist_ok=True)
+
+DEMO_MEMBERS = 600
+
+
+@pytest.fixture
+def home(tmp_path):
+    """A private, empty installation: landing, lake and warehouse under tmp_path."""
+    from ingest.settings import paths_from_env
+
+    return paths_from_env({"QUANYU_HOME": str(tmp_path)}).ensure()
+
+
+@pytest.fixture(scope="session")
+def demo_home():
+    """The session installation with demo exports generated once (small brand)."""
+    from demo.generate import generate
+    from ingest.settings import paths_from_env
+
+    paths = paths_from_env().ensure()
+    generate(paths.home, members=DEMO_MEMBERS)
+    return paths
