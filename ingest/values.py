@@ -25,8 +25,10 @@ TIMESTAMP_FORMATS = (
     "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日",
 )
 BUSINESS_TZ = "Asia/Shanghai"
-# Business timestamps outside this window are export or unit errors (an epoch in ms read as s).
+# Business timestamps outside this window are export or unit errors (an epoch in ms read as s);
+# birthdays (year_month) reach further back.
 EARLIEST, LATEST = pd.Timestamp("1990-01-01"), pd.Timestamp("2100-01-01")
+EARLIEST_BIRTH = pd.Timestamp("1900-01-01")
 TRUE_TOKENS = frozenset({"是", "true", "1", "y", "yes", "t", "已", "有", "接通", "已接通", "已添加", "已发送", "1.0"})
 FALSE_TOKENS = frozenset({"否", "false", "0", "n", "no", "f", "未", "无", "未接通", "未添加", "未发送", "0.0"})
 _CENT = pa.scalar(decimal.Decimal("0.01"), pa.decimal128(3, 2))
@@ -58,8 +60,11 @@ def _errors_where(mask: pd.Series, raw: pd.Series, column: Column, what: str) ->
     mask = mask.fillna(False).astype(bool)
     errors = pd.Series(pd.NA, index=raw.index, dtype="str")
     if mask.any():
-        shown = raw[mask].astype("str").str.slice(0, 40)
-        errors[mask] = column.name + ": cannot parse '" + shown + "' as " + what
+        if column.is_pii:  # the reason must not carry the personal value it refuses
+            errors[mask] = f"{column.name}: cannot parse the (personal, not shown) value as {what}"
+        else:
+            shown = raw[mask].astype("str").str.slice(0, 40)
+            errors[mask] = column.name + ": cannot parse '" + shown + "' as " + what
     return errors
 
 
@@ -149,7 +154,8 @@ def _timestamps(column: Column, text: pd.Series) -> tuple[pd.Series, pd.Series]:
     else:
         stamps = _text_timestamps(text)
         bad = text.notna() & stamps.isna()
-    out_of_range = stamps.notna() & ((stamps < EARLIEST) | (stamps >= LATEST))
+    earliest = EARLIEST_BIRTH if column.type == "year_month" else EARLIEST
+    out_of_range = stamps.notna() & ((stamps < earliest) | (stamps >= LATEST))
     return stamps.where(~out_of_range), bad | out_of_range
 
 

@@ -58,8 +58,9 @@ def test_dates_bools_ints_and_birth_month():
     assert bools["c"][:4] == [True, False, True, False] and "yes/no" in errors[4]
     ints, errors = parse("int", ["1,234", "12.0", "1.5"])
     assert ints["c"][:2] == [1234, 12] and "integer" in errors[2]
-    months, _ = parse("year_month", ["1990-05-17", None])
-    assert months == {"c_month": ["1990-05", None]}
+    months, errors = parse("year_month", ["1958-05-17", None, "1958-02-30"])
+    assert months == {"c_month": ["1958-05", None, None]}
+    assert errors[2] == "c: cannot parse the (personal, not shown) value as date"  # no birthday in reasons
 
 
 def test_mobile_normalisation_and_status():

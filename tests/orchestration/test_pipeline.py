@@ -1,0 +1,78 @@
+"""The real Dagster job (ingest assets + dbt build) on the demo brand, in process."""
+import duckdb
+import pytest
+from dagster import AssetKey, DagsterInstance
+
+from ingest.audit import raw_mobiles_in
+from ingest.contract import load_contracts
+
+CONTRACTS = load_contracts()
+
+
+@pytest.fixture(scope="session")
+def definitions(demo_home):
+    from orchestration.definitions import defs
+
+    return defs
+
+
+@pytest.fixture(scope="session")
+def built(definitions, demo_home):
+    result = definitions.get_job_def("build_all").execute_in_process(instance=DagsterInstance.ephemeral(),
+                                                                      raise_on_error=False)
+    return result
+
+
+def test_build_all_succeeds_with_every_check_passing(built):
+    failures = [e.step_key for e in built.all_events if e.is_failure]
+    assert built.success, failures
+    evaluations = [e.event_specific_data for e in built.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert len(evaluations) >= 2 * len(CONTRACTS)
+    failed = [(ev.asset_key.to_user_string(), ev.check_name) for ev in evaluations if not ev.passed]
+    assert failed == []
+
+
+def test_one_lineage_graph_from_files_to_staging(definitions):
+    graph = definitions.resolve_asset_graph()
+    for table in CONTRACTS:
+        children = graph.get(AssetKey(["raw", table])).child_keys
+        assert children, f"raw/{table} feeds no dbt model"
+        assert all(k.path[0] == "staging" for k in children)
+
+
+def test_staging_tables_hold_the_loaded_rows(built, demo_home):
+    with duckdb.connect(str(demo_home.warehouse), read_only=True) as con:
+        tables = {t for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'staging'").fetchall()}
+        assert len(tables) >= len(CONTRACTS)
+        empty = [t for t in tables if con.execute(f'select count(*) from staging."{t}"').fetchone()[0] == 0]
+        assert empty == []
+
+
+def test_no_raw_mobile_number_in_any_warehouse_table(built, demo_home):
+    with duckdb.connect(str(demo_home.warehouse), read_only=True) as con:
+        tables = con.execute("select table_schema, table_name from information_schema.tables "
+                             "where table_schema not in ('information_schema', 'pg_catalog')").fetchall()
+        assert tables
+        found = {f"{s}.{t}": raw_mobiles_in(con, f'"{s}"."{t}"') for s, t in tables}
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_a_rejected_export_stops_the_build_before_dbt(definitions, tmp_path, monkeypatch):
+    landing = tmp_path / "landing" / "tmall" / "orders"
+    landing.mkdir(parents=True)
+    (landing / "broken.csv").write_bytes("订单编号,订单状态\r\n=\"1\",交易成功\r\n".encode("gbk"))
+    for name, value in {"QUANYU_HOME": tmp_path, "QUANYU_LANDING": tmp_path / "landing",
+                        "QUANYU_LAKE": tmp_path / "lake",
+                        "QUANYU_WAREHOUSE": tmp_path / "warehouse" / "quanyu.duckdb"}.items():
+        monkeypatch.setenv(name, str(value))
+    result = definitions.get_job_def("build_all").execute_in_process(instance=DagsterInstance.ephemeral(),
+                                                                      raise_on_error=False)
+    assert not result.success
+    failed = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failed] == ["raw_tmall_orders"]
+    message = failed[0].event_specific_data.error.message
+    assert "broken.csv" in message and "created_at" in message and "订单创建时间" in message
+    skipped = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"}
+    assert "quanyu_dbt" in skipped
+    assert not (tmp_path / "warehouse" / "quanyu.duckdb").exists()
