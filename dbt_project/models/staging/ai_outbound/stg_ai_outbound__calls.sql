@@ -1,0 +1,24 @@
+{#- One row per AI outbound call (智能外呼) from the vendor log. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'outbound_calls'), ['call_id']) }}
+)
+
+select
+    call_id,
+    'ai_outbound' as channel,
+    task_name,
+    called_at,
+    duration_s as duration_seconds,
+    coalesce(answered, false) as is_answered,
+    intent_level,
+    coalesce(friend_request_sent, false) as is_friend_request_sent,
+    coalesce(friend_added, false) as is_friend_added,
+    guide_userid,
+    hangup_reason,
+    callee_mobile_hash,
+    callee_mobile_status,
+    _hash_key_version,
+    _source_file,
+    _source_row,
+    _load_id
+from source

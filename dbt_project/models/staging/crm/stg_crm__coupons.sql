@@ -1,0 +1,32 @@
+{#- One row per coupon code with its issue and, if any, its redemption. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'coupons'), ['coupon_code']) }}
+),
+
+statuses as (
+    select * from {{ ref('code_map') }} where code_list = 'coupon_status'
+)
+
+select
+    source.coupon_code,
+    'crm' as channel,
+    source.template_id,
+    source.coupon_name,
+    source.face_value,
+    source.threshold as threshold_amount,
+    source.member_id,
+    source.issue_channel,
+    source.issued_at,
+    source.valid_until as expires_at,
+    source.redeemed_at,
+    source.redeem_order_id,
+    source.redeem_store_code,
+    source.status as source_status,
+    statuses.code as coupon_status,
+    source.redeemed_at is not null as is_redeemed,
+    source._source_file,
+    source._source_row,
+    source._load_id
+from source
+left join statuses
+    on lower(statuses.source_value) = lower(source.status)

@@ -1,0 +1,32 @@
+{#- One row per loyalty CRM member as last exported. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'crm_members'), ['member_id']) }}
+),
+
+genders as (
+    select * from {{ ref('code_map') }} where code_list = 'gender'
+)
+
+select
+    source.member_id,
+    'crm' as channel,
+    source.card_no,
+    source.mobile_hash,
+    source.mobile_status,
+    source.unionid,
+    source.register_channel,
+    source.register_store_code,
+    source.exclusive_guide_id as owner_guide_employee_no,
+    source.level as member_level,
+    source.points,
+    source.birthday_month as birth_month,
+    genders.code as gender,
+    coalesce(source.opt_out, false) as is_opted_out,
+    source.registered_at,
+    source._hash_key_version,
+    source._source_file,
+    source._source_row,
+    source._load_id
+from source
+left join genders
+    on lower(genders.source_value) = lower(source.gender)

@@ -1,0 +1,30 @@
+{#- One row per referral (转介绍) invite record. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'referrals'), ['referral_id']) }}
+),
+
+statuses as (
+    select * from {{ ref('code_map') }} where code_list = 'referral_status'
+)
+
+select
+    source.referral_id,
+    'crm' as channel,
+    source.inviter_member_id,
+    source.invitee_member_id,
+    source.invitee_openid,
+    source.invitee_mobile_hash,
+    source.invitee_mobile_status,
+    source.invited_at,
+    source.registered_at as invitee_registered_at,
+    source.first_order_id,
+    source.status as source_status,
+    statuses.code as referral_status,
+    source.reward_points,
+    source._hash_key_version,
+    source._source_file,
+    source._source_row,
+    source._load_id
+from source
+left join statuses
+    on lower(statuses.source_value) = lower(source.status)

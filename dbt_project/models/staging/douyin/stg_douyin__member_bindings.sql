@@ -1,0 +1,18 @@
+{#- One row per Douyin shop open_id bound to a brand member (会员通), as last exported. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'douyin_member_bindings'), ['open_id']) }}
+)
+
+select
+    open_id,
+    'douyin' as channel,
+    mobile_hash,
+    mobile_status,
+    card_no,
+    bound_at,
+    level as member_level,
+    _hash_key_version,
+    _source_file,
+    _source_row,
+    _load_id
+from source

@@ -1,0 +1,94 @@
+{#- Douyin shop (抖店) orders at the export's grain: one row per sub-order (子订单). Amounts
+    (商品金额, 订单应付金额, 优惠总金额) are per sub-order and can be summed per order_id.
+    The export has no refund amount: a sub-order whose after-sale ended in a refund, or a paid
+    order that ends closed, counts as refunded in full. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'douyin_orders'), ['sub_order_id']) }}
+),
+
+status_map as (
+    select * from {{ ref('order_status_map') }} where channel = 'douyin'
+),
+
+after_sale_map as (
+    select * from {{ ref('code_map') }} where code_list = 'douyin_after_sale'
+),
+
+sales_channels as (
+    select * from {{ ref('sales_channels') }}
+),
+
+sub_orders as (
+    select
+        source.*,
+        'douyin' as channel,
+        status_map.order_status,
+        after_sale_map.code as after_sale_code,
+        -- a refund can only follow a payment, even when the export lost the payment time
+        coalesce(status_map.is_paid_order, false)
+            or source.paid_at is not null
+            or coalesce(after_sale_map.code = 'refunded', false) as is_paid_order
+    from source
+    left join status_map
+        on lower(status_map.source_status) = lower(source.status)
+    left join after_sale_map
+        on lower(after_sale_map.source_value) = lower(source.after_sale_status)
+),
+
+amounts as (
+    select
+        sub_orders.*,
+        case when is_paid_order then coalesce(payable_amount, 0) else 0 end as paid_amount_cny
+    from sub_orders
+),
+
+refunds as (
+    select
+        amounts.*,
+        case
+            when after_sale_code = 'refunded' then paid_amount_cny
+            when is_paid_order and order_status in ('closed', 'refunded') then paid_amount_cny
+            else 0
+        end as refund_amount_cny
+    from amounts
+)
+
+select
+    refunds.sub_order_id,
+    refunds.order_id,
+    refunds.channel,
+    sales_channels.domain,
+    refunds.buyer_open_id,
+    refunds.status as source_status,
+    refunds.order_status,
+    refunds.is_paid_order,
+    refunds.after_sale_status as source_after_sale_status,
+    refunds.after_sale_code as after_sale_status,
+    refunds.created_at as ordered_at,
+    refunds.paid_at,
+    refunds.completed_at,
+    refunds.item_title,
+    refunds.product_id,
+    refunds.merchant_sku,
+    refunds.qty,
+    refunds.item_amount,
+    refunds.discount_amount,
+    refunds.payable_amount,
+    refunds.freight as freight_amount,
+    refunds.paid_amount_cny as paid_amount,
+    refunds.refund_amount_cny as refund_amount,
+    {{ refund_status('refunds.paid_amount_cny', 'refunds.refund_amount_cny') }} as refund_status,
+    refunds.author_id,
+    refunds.live_room_id,
+    refunds.province,
+    refunds.city,
+    refunds.district,
+    refunds.receiver_mobile_hash,
+    refunds.receiver_mobile_status,
+    refunds._hash_key_version,
+    refunds._source_file,
+    refunds._source_row,
+    refunds._load_id
+from refunds
+left join sales_channels
+    on sales_channels.channel = refunds.channel

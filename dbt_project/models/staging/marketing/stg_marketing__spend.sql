@@ -1,0 +1,18 @@
+{#- One row per day x media channel x WeCom state code x campaign. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'marketing_spend'), ['spend_date', 'channel', 'state_code', 'campaign']) }}
+)
+
+select
+    spend_date,
+    channel as spend_channel,
+    state_code,
+    campaign,
+    'marketing' as channel,
+    spend_amount,
+    impressions,
+    clicks,
+    _source_file,
+    _source_row,
+    _load_id
+from source

@@ -1,0 +1,29 @@
+{#- One row per employee (guide, store manager ...) from the staff master. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'staff'), ['employee_no']) }}
+),
+
+statuses as (
+    select * from {{ ref('code_map') }} where code_list = 'employment_status'
+)
+
+select
+    source.employee_no,
+    'master' as channel,
+    source.wecom_userid,
+    source.store_code,
+    source.role,
+    source.hired_on,
+    source.left_on,
+    source.employment_status as source_employment_status,
+    statuses.code as employment_status,
+    coalesce(statuses.code = 'active', source.left_on is null) as is_active,
+    source.mobile_hash,
+    source.mobile_status,
+    source._hash_key_version,
+    source._source_file,
+    source._source_row,
+    source._load_id
+from source
+left join statuses
+    on lower(statuses.source_value) = lower(source.employment_status)

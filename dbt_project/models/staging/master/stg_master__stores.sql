@@ -1,0 +1,28 @@
+{#- One row per store from the store master. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'stores'), ['store_code']) }}
+),
+
+statuses as (
+    select * from {{ ref('code_map') }} where code_list = 'store_status'
+)
+
+select
+    source.store_code,
+    'master' as channel,
+    source.store_name,
+    source.city,
+    source.region,
+    source.store_type,
+    source.opened_on,
+    source.store_status as source_store_status,
+    statuses.code as store_status,
+    source.store_phone_hash,
+    source.store_phone_status,
+    source._hash_key_version,
+    source._source_file,
+    source._source_row,
+    source._load_id
+from source
+left join statuses
+    on lower(statuses.source_value) = lower(source.store_status)

@@ -1,0 +1,30 @@
+{#- One row per mini-program openid (a mall member) as last exported. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'mp_members'), ['openid']) }}
+),
+
+genders as (
+    select * from {{ ref('code_map') }} where code_list = 'gender'
+)
+
+select
+    source.openid,
+    'mini_program' as channel,
+    source.unionid,
+    source.card_no,
+    source.mobile_hash,
+    source.mobile_status,
+    source.country_code,
+    source.registered_at,
+    source.register_store_code,
+    source.guide_id as owner_guide_employee_no,
+    source.level as member_level,
+    genders.code as gender,
+    source.birthday_month as birth_month,
+    source._hash_key_version,
+    source._source_file,
+    source._source_row,
+    source._load_id
+from source
+left join genders
+    on lower(genders.source_value) = lower(source.gender)

@@ -1,0 +1,64 @@
+{#- One row per POS receipt line (store x receipt x line). Returns are recognised by the
+    receipt type (单据类型, through order_status_map) or by a negative quantity or amount, and
+    their amounts are made negative whatever sign the store system exported. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'pos_sales'), ['store_code', 'receipt_no', 'line_no']) }}
+),
+
+status_map as (
+    select * from {{ ref('order_status_map') }} where channel = 'pos'
+),
+
+sales_channels as (
+    select * from {{ ref('sales_channels') }}
+),
+
+lines as (
+    select
+        source.*,
+        'pos' as channel,
+        status_map.order_status as mapped_status,
+        coalesce(status_map.order_status = 'refunded', false)
+            or source.amount < 0
+            or coalesce(source.qty < 0, false) as is_return
+    from source
+    left join status_map
+        on lower(status_map.source_status) = lower(source.doc_type)
+)
+
+select
+    lines.store_code,
+    lines.receipt_no,
+    lines.line_no,
+    {{ dbt.concat(['lines.store_code', "'-'", 'lines.receipt_no']) }} as receipt_id,
+    lines.channel,
+    sales_channels.domain,
+    lines.doc_type as source_status,
+    case
+        when lines.doc_type is not null then lines.mapped_status
+        when lines.is_return then 'refunded'
+        else 'completed'
+    end as order_status,
+    lines.is_return,
+    not lines.is_return as is_paid_order,
+    lines.sold_at,
+    lines.sku,
+    case when lines.is_return then -abs(lines.qty) else lines.qty end as qty,
+    lines.unit_price,
+    case when lines.is_return then -abs(lines.amount) else lines.amount end as net_amount,
+    case when lines.is_return then 0 else lines.amount end as paid_amount,
+    case when lines.is_return then abs(lines.amount) else 0 end as refund_amount,
+    lines.card_no,
+    lines.mobile_hash,
+    lines.mobile_status,
+    lines.serving_guide_id as serving_guide_employee_no,
+    lines.owner_guide_id as owner_guide_employee_no,
+    lines.credit_to,
+    lines.cashier_id as cashier_employee_no,
+    lines._hash_key_version,
+    lines._source_file,
+    lines._source_row,
+    lines._load_id
+from lines
+left join sales_channels
+    on sales_channels.channel = lines.channel

@@ -1,0 +1,23 @@
+{#- One row per Tmall 会员通 member (omid) as last exported. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'tmall_member_bindings'), ['omid']) }}
+)
+
+select
+    omid,
+    'tmall' as channel,
+    ouid,
+    buyer_open_uid,
+    buyer_nick_hash,
+    tmall_union_id,
+    mobile_hash,
+    mobile_status,
+    card_no,
+    bound_at,
+    level as member_level,
+    points,
+    _hash_key_version,
+    _source_file,
+    _source_row,
+    _load_id
+from source

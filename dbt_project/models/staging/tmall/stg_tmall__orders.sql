@@ -1,0 +1,67 @@
+{#- Tmall/Taobao orders at the report's grain: one row per main order (订单编号). The 7-day
+    and 30-day reports overlap, so an order arrives several times; the latest loaded version
+    (the later status) wins. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'tmall_orders'), ['order_id']) }}
+),
+
+status_map as (
+    select * from {{ ref('order_status_map') }} where channel = 'tmall'
+),
+
+sales_channels as (
+    select * from {{ ref('sales_channels') }}
+),
+
+orders as (
+    select
+        source.*,
+        'tmall' as channel,
+        status_map.order_status,
+        coalesce(status_map.is_paid_order, false) or source.paid_at is not null as is_paid_order
+    from source
+    left join status_map
+        on lower(status_map.source_status) = lower(source.status)
+),
+
+amounts as (
+    select
+        orders.*,
+        case when is_paid_order then coalesce(paid_amount, 0) else 0 end as paid_amount_cny,
+        coalesce(refund_amount, 0) as refund_amount_cny
+    from orders
+)
+
+select
+    amounts.order_id,
+    amounts.channel,
+    sales_channels.domain,
+    amounts.buyer_nick_hash,
+    amounts.buyer_alipay_hash,
+    amounts.buyer_open_uid,
+    amounts.status as source_status,
+    amounts.order_status,
+    amounts.is_paid_order,
+    amounts.created_at as ordered_at,
+    amounts.paid_at,
+    amounts.goods_amount,
+    amounts.postage as postage_amount,
+    amounts.total_amount,
+    amounts.paid_amount_cny as paid_amount,
+    amounts.refund_amount_cny as refund_amount,
+    {{ refund_status('amounts.paid_amount_cny', 'amounts.refund_amount_cny') }} as refund_status,
+    amounts.close_reason,
+    amounts.item_title,
+    amounts.item_qty,
+    amounts.shop_name,
+    amounts.receiver_phone_hash,
+    amounts.receiver_phone_status,
+    amounts.receiver_mobile_hash,
+    amounts.receiver_mobile_status,
+    amounts._hash_key_version,
+    amounts._source_file,
+    amounts._source_row,
+    amounts._load_id
+from amounts
+left join sales_channels
+    on sales_channels.channel = amounts.channel

@@ -1,0 +1,21 @@
+{#- One row per official-account openid as last exported by user/info/batchget. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'oa_followers'), ['openid']) }}
+)
+
+select
+    openid,
+    'wechat_oa' as channel,
+    unionid,
+    coalesce(subscribed, false) as is_subscribed,
+    subscribed_at,
+    subscribe_scene,
+    qr_scene,
+    qr_scene_str,
+    tag_ids as tag_ids_json,
+    language,
+    group_id,
+    _source_file,
+    _source_row,
+    _load_id
+from source

@@ -1,0 +1,41 @@
+{#- One row per customer x guide WeCom friendship as last exported (follow_user can still list
+    a relationship that was deleted: stg_wecom__contact_events is the truth for churn). -#}
+with source as (
+    {{ latest_per_key(source('raw', 'wecom_contacts'), ['external_userid', 'guide_userid']) }}
+),
+
+add_ways as (
+    select * from {{ ref('wecom_add_way') }}
+),
+
+genders as (
+    select * from {{ ref('code_map') }} where code_list = 'gender'
+)
+
+select
+    source.external_userid,
+    source.guide_userid,
+    'wecom' as channel,
+    case source.contact_type
+        when 1 then 'wechat'
+        when 2 then 'wecom'
+    end as contact_kind,
+    source.unionid,
+    genders.code as gender,
+    source.added_at,
+    source.add_way,
+    add_ways.add_way_name,
+    source.state as state_code,
+    source.oper_userid,
+    source.tags as tags_json,
+    source.remark_mobile_hash,
+    source.remark_mobile_status,
+    source._hash_key_version,
+    source._source_file,
+    source._source_row,
+    source._load_id
+from source
+left join add_ways
+    on add_ways.add_way = source.add_way
+left join genders
+    on genders.source_value = {{ dbt.cast('source.gender', dbt.type_string()) }}

@@ -1,0 +1,32 @@
+{#- One row per customer group x member (staff and customers) as last exported. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'wecom_group_members'), ['chat_id', 'member_userid']) }}
+),
+
+join_scenes as (
+    select * from {{ ref('wecom_join_scenes') }}
+)
+
+select
+    source.chat_id,
+    source.member_userid,
+    'wecom' as channel,
+    case source.member_type
+        when 1 then 'staff'
+        when 2 then 'customer'
+    end as member_kind,
+    source.member_type,
+    source.member_unionid,
+    source.joined_at,
+    source.join_scene,
+    join_scenes.join_scene_name,
+    source.invitor_userid,
+    source.chat_name,
+    source.owner_userid,
+    source.chat_created_at,
+    source._source_file,
+    source._source_row,
+    source._load_id
+from source
+left join join_scenes
+    on join_scenes.join_scene = source.join_scene

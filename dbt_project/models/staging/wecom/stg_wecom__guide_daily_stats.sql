@@ -1,0 +1,20 @@
+{#- One row per guide and day from get_user_behavior_data. -#}
+with source as (
+    {{ latest_per_key(source('raw', 'wecom_guide_daily_stats'), ['guide_userid', 'stat_date']) }}
+)
+
+select
+    guide_userid,
+    stat_date,
+    'wecom' as channel,
+    new_apply_cnt as new_apply_count,
+    new_contact_cnt as new_contact_count,
+    chat_cnt as chat_count,
+    message_cnt as message_count,
+    reply_percentage,
+    avg_reply_time as avg_reply_minutes,
+    negative_feedback_cnt as negative_feedback_count,
+    _source_file,
+    _source_row,
+    _load_id
+from source
