@@ -23,19 +23,33 @@ def _prepare_dagster_home(home: Path) -> None:
 
 
 def generate_if_needed(members: int, regenerate: bool) -> None:
-    from demo.generate import generate
-
     paths = paths_from_env()
     has_files = paths.landing.exists() and any(p.is_file() for p in paths.landing.rglob("*"))
     if has_files and not regenerate:
         print(f"landing folder {paths.landing} already has exports; using them (--regenerate to rebuild)")
         return
+    from demo.generate import generate
+
     if paths.landing != paths.home / "landing":
         raise SystemExit("the demo generator writes to $QUANYU_HOME/landing; unset QUANYU_LANDING")
     started = time.perf_counter()
     generate(paths.home, members=members)
     print(f"generated demo exports for {members} members in {time.perf_counter() - started:.1f}s "
           f"-> {paths.landing}")
+
+
+def _open_read_only(path: Path, attempts: int = 20):
+    """Open the warehouse read-only, waiting for a dbt process that is still closing it."""
+    import duckdb
+
+    for attempt in range(attempts):
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
 
 
 def layer_counts() -> list[tuple[str, str, int]]:
@@ -52,7 +66,9 @@ def layer_counts() -> list[tuple[str, str, int]]:
         rows.append(("landing rows read", table, int(read)))
         rows.append(("raw rows loaded", table, int(loaded)))
         rows.append(("quarantined", table, int(quarantined)))
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    if not paths.warehouse.exists():
+        return rows
+    with _open_read_only(paths.warehouse) as con:
         tables = con.sql("select table_schema, table_name from information_schema.tables "
                          "where table_schema not in ('information_schema', 'pg_catalog') "
                          "order by 1, 2").fetchall()

@@ -1,0 +1,28 @@
+{#- Why identifiers share a one_id: every edge of the member graph with the two identifier
+    values it joins, how many records assert it and one of them. Filter on one_id to see how a
+    member was assembled; the records are in bridge_record_member. -#}
+with edges as (
+    select * from {{ ref('int_identity__edges') }}
+),
+
+nodes as (
+    select node_num, node_id, identifier_type, identifier_value from {{ ref('int_identity__nodes') }}
+),
+
+registry as (
+    select node_id, one_id from {{ ref('identity_registry') }}
+)
+
+select
+    registry.one_id,
+    src.identifier_type as from_identifier_type,
+    src.identifier_value as from_identifier_value,
+    dst.identifier_type as to_identifier_type,
+    dst.identifier_value as to_identifier_value,
+    edges.evidence_records,
+    {{ dbt.split_part('edges.example_record', "':'", 1) }} as example_source_table,
+    substr(edges.example_record, {{ dbt.length(dbt.split_part('edges.example_record', "':'", 1)) }} + 2) as example_record_key
+from edges
+join nodes as src on src.node_num = edges.src
+join nodes as dst on dst.node_num = edges.dst
+join registry on registry.node_id = src.node_id

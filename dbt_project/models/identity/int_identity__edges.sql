@@ -1,0 +1,29 @@
+{#- Edges of the member graph. Each record links its linkable identifiers as a star around its
+    strongest one (lowest priority number, then smallest value): n-1 edges instead of n², and
+    the same components. One row per edge with the evidence: how many records assert it and
+    one example record for the explanation table. -#}
+with usable as (
+    select o.source_table, o.record_key, o.node_id, n.node_num, n.priority
+    from {{ ref('int_identity__observations') }} as o
+    join {{ ref('int_identity__nodes') }} as n on n.node_id = o.node_id
+    where n.is_linkable
+),
+
+anchored as (
+    select
+        usable.*,
+        first_value(node_num) over (
+            partition by source_table, record_key order by priority, node_id
+            rows between unbounded preceding and unbounded following
+        ) as anchor_num
+    from usable
+)
+
+select
+    least(anchor_num, node_num) as src,
+    greatest(anchor_num, node_num) as dst,
+    count(*) as evidence_records,
+    min({{ dbt.concat(['source_table', "':'", 'record_key']) }}) as example_record
+from anchored
+where node_num <> anchor_num
+group by least(anchor_num, node_num), greatest(anchor_num, node_num)

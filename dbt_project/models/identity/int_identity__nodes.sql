@@ -1,0 +1,74 @@
+{#- Every identifier value seen (a node of the member graph) with the verdict on whether it may
+    link records: blocked (blocklist, staff or store phone) or hub (it co-occurs with more
+    distinct values of one person-scoped identifier type than its type's hub_threshold, e.g.
+    one phone on the records of four different member cards). Unusable nodes still belong to
+    records, they just never join them. node_num is a dense integer for the graph rounds. -#}
+with observations as (
+    select * from {{ ref('int_identity__observations') }}
+),
+
+rules as (
+    select * from {{ ref('identity_identifier_types') }}
+),
+
+pairs as (
+    -- two identifiers of the same record are neighbours
+    select distinct a.node_id, b.identifier_type as neighbour_type, b.node_id as neighbour_id
+    from observations as a
+    join observations as b
+        on a.source_table = b.source_table
+       and a.record_key = b.record_key
+       and a.node_id <> b.node_id
+),
+
+diversity as (
+    select pairs.node_id, pairs.neighbour_type, count(*) as distinct_neighbours
+    from pairs
+    join rules on rules.identifier_type = pairs.neighbour_type and rules.is_person_scoped
+    group by pairs.node_id, pairs.neighbour_type
+),
+
+widest as (
+    select node_id, neighbour_type, distinct_neighbours
+    from (
+        select diversity.*,
+               row_number() over (partition by node_id order by distinct_neighbours desc, neighbour_type) as rank_in_node
+        from diversity
+    ) as ranked
+    where rank_in_node = 1
+),
+
+nodes as (
+    select
+        node_id,
+        identifier_type,
+        identifier_value,
+        count(*) as records,
+        count(distinct source_table) as source_tables,
+        min(observed_at) as first_observed_at,
+        max(observed_at) as last_observed_at
+    from observations
+    group by node_id, identifier_type, identifier_value
+),
+
+blocked as (
+    select identifier_type, identifier_value, min(reason) as reason
+    from {{ ref('int_identity__blocked_values') }}
+    group by identifier_type, identifier_value
+)
+
+select
+    row_number() over (order by nodes.node_id) as node_num,
+    nodes.*,
+    rules.priority,
+    coalesce(widest.distinct_neighbours, 0) as widest_neighbour_count,
+    widest.neighbour_type as widest_neighbour_type,
+    blocked.reason as blocked_reason,
+    coalesce(widest.distinct_neighbours, 0) > rules.hub_threshold as is_hub,
+    blocked.reason is null and coalesce(widest.distinct_neighbours, 0) <= rules.hub_threshold as is_linkable
+from nodes
+join rules on rules.identifier_type = nodes.identifier_type
+left join widest on widest.node_id = nodes.node_id
+left join blocked
+    on blocked.identifier_type = nodes.identifier_type
+   and blocked.identifier_value = nodes.identifier_value

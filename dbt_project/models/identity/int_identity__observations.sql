@@ -1,0 +1,40 @@
+{#- One row per (record, identifier) observed anywhere: the raw material of the member graph.
+    Which staging models carry which identifiers is data: var('identity_sources') in
+    dbt_project.yml. Values are trimmed; empty values are dropped. -#}
+{%- set parts = [] -%}
+{%- for src in var('identity_sources') -%}
+    {%- set key_parts = [] -%}
+    {%- for col in src.record_key -%}
+        {%- do key_parts.append("coalesce(" ~ dbt.cast(col, api.Column.translate_type('string')) ~ ", '')") -%}
+        {%- if not loop.last %}{%- do key_parts.append("'|'") -%}{%- endif -%}
+    {%- endfor -%}
+    {%- for identifier_type, column in src.identifiers.items() -%}
+        {%- set part -%}
+    select
+        '{{ src.table }}' as source_table,
+        {{ dbt.concat(key_parts) if key_parts | length > 1 else key_parts[0] }} as record_key,
+        '{{ identifier_type }}' as identifier_type,
+        trim({{ dbt.cast(column, api.Column.translate_type('string')) }}) as identifier_value,
+        {{ src.observed_at }} as observed_at
+    from {{ ref(src.model) }}
+    where {{ column }} is not null
+      and trim({{ dbt.cast(column, api.Column.translate_type('string')) }}) <> ''
+      {%- if src.get('where') %} and ({{ src.where }}){% endif %}
+        {%- endset -%}
+        {%- do parts.append(part) -%}
+    {%- endfor -%}
+{%- endfor %}
+
+with observed as (
+    {{ parts | join('\n    union all\n') }}
+)
+
+select
+    source_table,
+    record_key,
+    identifier_type,
+    identifier_value,
+    {{ dbt.concat(['identifier_type', "':'", 'identifier_value']) }} as node_id,
+    min(observed_at) as observed_at
+from observed
+group by source_table, record_key, identifier_type, identifier_value

@@ -1,0 +1,169 @@
+"""Score OneID against the demo ground truth: pairwise precision, recall and F1 over records.
+
+``python -m demo.score_identity [--truth DIR] [--warehouse FILE] [--top N]``
+
+A pair of records is a true pair when the generator says both belong to one person, and a
+predicted pair when the warehouse gives both the same one_id. Records the warehouse leaves
+unresolved count as singletons. Records with no true person (walk-in sales, staff, aggregate
+tables) are not in the pair universe; how many of them were attached to a member anyway is
+reported on its own line.
+
+Two recalls are printed. Against all true pairs; and against the pairs the exports can link
+at all: two records of one person are linkable when a chain of that person's records, each
+sharing an identifier value with the next (as observed in the warehouse, before any blocking
+or hub rule), joins them. A JD order carrying only a pin that no other record has is the same
+person in truth, but no system could know it: the second recall measures the resolver, the
+first the data.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ingest.settings import paths_from_env
+
+
+@dataclass
+class Score:
+    records: int
+    true_pairs: int
+    predicted_pairs: int
+    correct_pairs: int
+    persons: int
+    members: int
+    split_persons: int
+    merged_members: int
+    strays: int
+    linkable_pairs: int = 0
+    linkable_correct_pairs: int = 0
+
+    @property
+    def linkable_recall(self) -> float:
+        return self.linkable_correct_pairs / self.linkable_pairs if self.linkable_pairs else 1.0
+
+    @property
+    def precision(self) -> float:
+        return self.correct_pairs / self.predicted_pairs if self.predicted_pairs else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def _load(con: duckdb.DuckDBPyConnection, truth: Path, warehouse: Path) -> None:
+    con.execute(f"attach '{warehouse}' as wh (read_only)")
+    con.execute(f"""
+        create temp table truth as
+        select distinct "table" as source_table, record_key, person_id
+        from read_parquet('{truth / "records.parquet"}')
+        where "table" in (select distinct source_table from wh.identity.bridge_record_member)""")
+    con.execute("""
+        create temp table scored as
+        select t.source_table, t.record_key, t.person_id,
+               coalesce(b.one_id, 'unresolved:' || t.source_table || ':' || t.record_key) as one_id
+        from truth t
+        left join wh.identity.bridge_record_member b
+          on b.source_table = t.source_table and b.record_key = t.record_key
+        where t.person_id is not null""")
+
+
+def _linkable_groups(con: duckdb.DuckDBPyConnection) -> None:
+    """Label each scored record with its linkable group (union-find over shared identifiers)."""
+    rows = con.execute("""
+        select s.person_id, o.node_id, s.source_table || ':' || s.record_key as rec
+        from scored s
+        join wh.identity.int_identity__observations o
+          on o.source_table = s.source_table and o.record_key = s.record_key
+        order by 1, 2, 3""").fetchall()
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    previous: tuple[str, str, str] | None = None
+    for person, node, rec in rows:
+        parent.setdefault(rec, rec)
+        if previous and previous[0] == person and previous[1] == node:
+            a, b = find(previous[2]), find(rec)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+        previous = (person, node, rec)
+    con.execute("create temp table linkable (rec varchar, grp varchar)")
+    con.executemany("insert into linkable values (?, ?)", [(r, find(r)) for r in parent])
+    con.execute("""
+        create temp table scored_groups as
+        select s.*, coalesce(l.grp, s.source_table || ':' || s.record_key) as grp
+        from scored s left join linkable l on l.rec = s.source_table || ':' || s.record_key""")
+
+
+def score(truth: Path, warehouse: Path) -> tuple[Score, list[tuple]]:
+    """Compute the score and the largest predicted clusters (one_id, records, true persons)."""
+    con = duckdb.connect()
+    _load(con, truth, warehouse)
+    pairs = "sum(n * (n - 1) / 2)"
+    true_pairs = con.execute(f"select {pairs} from (select count(*) n from scored group by person_id)").fetchone()[0]
+    predicted = con.execute(f"select {pairs} from (select count(*) n from scored group by one_id)").fetchone()[0]
+    correct = con.execute(f"select {pairs} from (select count(*) n from scored group by person_id, one_id)").fetchone()[0]
+    records, persons, members = con.execute(
+        "select count(*), count(distinct person_id), count(distinct one_id) from scored").fetchone()
+    split = con.execute("select count(*) from (select person_id from scored group by 1 "
+                        "having count(distinct one_id) > 1)").fetchone()[0]
+    merged = con.execute("select count(*) from (select one_id from scored group by 1 "
+                         "having count(distinct person_id) > 1)").fetchone()[0]
+    strays = con.execute("""
+        select count(*) from truth t join wh.identity.bridge_record_member b
+          on b.source_table = t.source_table and b.record_key = t.record_key
+        where t.person_id is null and b.one_id is not null""").fetchone()[0]
+    largest = con.execute("""
+        select one_id, count(*) as records, count(distinct person_id) as persons
+        from scored where one_id not like 'unresolved:%'
+        group by one_id order by records desc, one_id limit 10""").fetchall()
+    _linkable_groups(con)
+    linkable = con.execute(f"select {pairs} from (select count(*) n from scored_groups group by person_id, grp)").fetchone()[0]
+    linkable_correct = con.execute(
+        f"select {pairs} from (select count(*) n from scored_groups group by person_id, grp, one_id)").fetchone()[0]
+    result = Score(int(records), int(true_pairs or 0), int(predicted or 0), int(correct or 0), int(persons),
+                   int(members), int(split), int(merged), int(strays), int(linkable or 0), int(linkable_correct or 0))
+    return result, largest
+
+
+def main(argv: list[str] | None = None) -> int:
+    paths = paths_from_env()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--truth", type=Path, default=paths.home / "truth")
+    parser.add_argument("--warehouse", type=Path, default=paths.warehouse)
+    args = parser.parse_args(argv)
+    result, largest = score(args.truth, args.warehouse)
+    print(f"records scored        {result.records:>10,}   (with a true person, in tables OneID reads)")
+    print(f"true persons          {result.persons:>10,}")
+    print(f"predicted members     {result.members:>10,}   (unresolved records count as their own member)")
+    print(f"pairwise precision    {result.precision:>10.4f}   ({result.correct_pairs:,} of {result.predicted_pairs:,} predicted pairs)")
+    print(f"pairwise recall       {result.recall:>10.4f}   ({result.correct_pairs:,} of {result.true_pairs:,} true pairs)")
+    print(f"pairwise F1           {result.f1:>10.4f}")
+    print(f"linkable recall       {result.linkable_recall:>10.4f}   ({result.linkable_correct_pairs:,} of "
+          f"{result.linkable_pairs:,} true pairs the exports can link)")
+    print(f"persons split         {result.split_persons:>10,}   (records of one person under several one_ids)")
+    print(f"members over-merged   {result.merged_members:>10,}   (one one_id holding several true persons)")
+    print(f"personless records    {result.strays:>10,}   (walk-in/staff records attached to a member)")
+    print("largest members: one_id, records, true persons")
+    for one_id, records, persons in largest:
+        print(f"  {one_id}  {records:>6}  {persons}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
