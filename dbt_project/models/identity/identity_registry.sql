@@ -7,6 +7,7 @@ select
     nodes.identifier_value,
     assignments.one_id,
     assignments.one_id_created_at,
+    assignments.one_id_anchor_node,
     {{ run_started_at_literal() }} as assigned_at
 from {{ ref('int_identity__components') }} as components
 join {{ ref('int_identity__nodes') }} as nodes on nodes.node_num = components.node_num

@@ -1,5 +1,6 @@
 {#- One row per component: its one_id. Kept from last run when the component owns a previous
-    id (see int_identity__id_pairs); minted otherwise as 'QY' + 16 hex digits of a hash of the
+    id (see int_identity__id_pairs); minted otherwise, anchored on the component's smallest
+    identifier, as 'QY' + 16 hex digits of a hash of the
     component's smallest identifier, salted with the run time only if that id was ever used,
     so a fresh build of the same data mints the same ids. -#}
 {%- set previous = previous_relation('identity_registry') %}
@@ -11,7 +12,7 @@ with components as (
 ),
 
 kept as (
-    select component_num, one_id, one_id_created_at
+    select component_num, one_id, one_id_created_at, one_id_anchor_node
     from {{ ref('int_identity__id_pairs') }}
     where is_kept
 ),
@@ -38,6 +39,7 @@ select
     candidates.node_count,
     coalesce(kept.one_id, case when used_ids.one_id is null then candidates.plain_id else candidates.salted_id end) as one_id,
     coalesce(kept.one_id_created_at, {{ run_started_at_literal() }}) as one_id_created_at,
+    coalesce(kept.one_id_anchor_node, candidates.component_key) as one_id_anchor_node,
     kept.one_id is null as is_new
 from candidates
 left join kept on kept.component_num = candidates.component_num

@@ -1,0 +1,31 @@
+"""Run the real dbt CLI against a given Quanyu home (used by layer tests that need dbt alone)."""
+import os
+import subprocess
+
+from ingest.contract import load_contracts
+from ingest.engine import load_table
+from ingest.pii import HashKey
+from orchestration.dbt_assets import DBT_PROJECT_DIR, dbt_executable
+
+TEST_KEY = HashKey(b"quanyu-test-key", "test")
+
+
+def env_for(paths) -> dict[str, str]:
+    env = os.environ.copy()
+    env.update({"QUANYU_HOME": str(paths.home), "QUANYU_LANDING": str(paths.landing),
+                "QUANYU_LAKE": str(paths.lake), "QUANYU_WAREHOUSE": str(paths.warehouse)})
+    return env
+
+
+def ingest_all(paths) -> None:
+    for contract in load_contracts().values():
+        report = load_table(contract, paths, TEST_KEY)
+        assert not report.with_status("rejected"), [f.message for f in report.with_status("rejected")]
+
+
+def dbt(paths, *args: str) -> str:
+    result = subprocess.run([dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR),
+                             "--profiles-dir", str(DBT_PROJECT_DIR)],
+                            cwd=DBT_PROJECT_DIR, env=env_for(paths), capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    return result.stdout
