@@ -26,7 +26,7 @@ per_record as (
         min(observations.observed_at) as observed_at
     from observations
     join nodes on nodes.node_id = observations.node_id
-    join registry on registry.node_id = observations.node_id
+    left join registry on registry.node_id = observations.node_id
     group by observations.source_table, observations.record_key
 )
 
