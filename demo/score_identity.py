@@ -115,27 +115,27 @@ def score(truth: Path, warehouse: Path) -> tuple[Score, list[tuple]]:
     con = duckdb.connect()
     _load(con, truth, warehouse)
     pairs = "sum(n * (n - 1) / 2)"
-    true_pairs = con.execute(f"select {pairs} from (select count(*) n from scored group by person_id)").fetchone()[0]
-    predicted = con.execute(f"select {pairs} from (select count(*) n from scored group by one_id)").fetchone()[0]
-    correct = con.execute(f"select {pairs} from (select count(*) n from scored group by person_id, one_id)").fetchone()[0]
+    true_pairs = con.execute(f"select {pairs} from (select count(*) n from scored group by person_id)").fetchall()[0][0]
+    predicted = con.execute(f"select {pairs} from (select count(*) n from scored group by one_id)").fetchall()[0][0]
+    correct = con.execute(f"select {pairs} from (select count(*) n from scored group by person_id, one_id)").fetchall()[0][0]
     records, persons, members = con.execute(
-        "select count(*), count(distinct person_id), count(distinct one_id) from scored").fetchone()
+        "select count(*), count(distinct person_id), count(distinct one_id) from scored").fetchall()[0]
     split = con.execute("select count(*) from (select person_id from scored group by 1 "
-                        "having count(distinct one_id) > 1)").fetchone()[0]
+                        "having count(distinct one_id) > 1)").fetchall()[0][0]
     merged = con.execute("select count(*) from (select one_id from scored group by 1 "
-                         "having count(distinct person_id) > 1)").fetchone()[0]
+                         "having count(distinct person_id) > 1)").fetchall()[0][0]
     strays = con.execute("""
         select count(*) from truth t join wh.identity.bridge_record_member b
           on b.source_table = t.source_table and b.record_key = t.record_key
-        where t.person_id is null and b.one_id is not null""").fetchone()[0]
+        where t.person_id is null and b.one_id is not null""").fetchall()[0][0]
     largest = con.execute("""
         select one_id, count(*) as records, count(distinct person_id) as persons
         from scored where one_id not like 'unresolved:%'
         group by one_id order by records desc, one_id limit 10""").fetchall()
     _linkable_groups(con)
-    linkable = con.execute(f"select {pairs} from (select count(*) n from scored_groups group by person_id, grp)").fetchone()[0]
+    linkable = con.execute(f"select {pairs} from (select count(*) n from scored_groups group by person_id, grp)").fetchall()[0][0]
     linkable_correct = con.execute(
-        f"select {pairs} from (select count(*) n from scored_groups group by person_id, grp, one_id)").fetchone()[0]
+        f"select {pairs} from (select count(*) n from scored_groups group by person_id, grp, one_id)").fetchall()[0][0]
     result = Score(int(records), int(true_pairs or 0), int(predicted or 0), int(correct or 0), int(persons),
                    int(members), int(split), int(merged), int(strays), int(linkable or 0), int(linkable_correct or 0))
     return result, largest

@@ -132,7 +132,8 @@ def map_headers(contract: Contract, headers: list[str], file_label: str) -> tupl
                 f"{file_label}: required column {column.name!r} of table {contract.table!r} is missing; "
                 f"tried aliases {list(column.aliases)}; the file's headers are: {shown}")
     used = set(mapping.values())
-    return mapping, [h for h in headers if h not in used and h]
+    # ^fields are the API envelope (errcode, next_cursor ...), not record columns
+    return mapping, [h for h in headers if h not in used and h and not h.startswith("^")]
 
 
 def header_score(contract: Contract):

@@ -73,7 +73,7 @@ def layer_counts() -> list[tuple[str, str, int]]:
                          "where table_schema not in ('information_schema', 'pg_catalog') "
                          "order by 1, 2").fetchall()
         for schema, table in tables:
-            count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()[0][0]
             rows.append((schema, table, int(count)))
     return rows
 

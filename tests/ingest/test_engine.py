@@ -34,15 +34,11 @@ def write_tmall(home, name="ExportOrderList_202601.csv", rows=TMALL_ROWS, encodi
     return path
 
 
-def rows_of(home, folder, table):
-    return duckdb.sql(f"select * from read_parquet('{home.lake}/{folder}/{table}/*.parquet', union_by_name=true) "
-                      f"order by _source_row").fetchall(), duckdb.sql(
-        f"select * from read_parquet('{home.lake}/{folder}/{table}/*.parquet', union_by_name=true) limit 0").columns
-
-
 def table_dicts(home, folder, table):
-    rows, columns = rows_of(home, folder, table)
-    return [dict(zip(columns, r)) for r in rows]
+    cursor = duckdb.connect().execute(
+        f"select * from read_parquet('{home.lake}/{folder}/{table}/*.parquet', union_by_name=true) order by _source_file, _source_row")
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
 
 def test_gbk_tmall_export_with_quirks_loads_and_reconciles(home):
@@ -181,7 +177,7 @@ def test_schema_file_keeps_every_table_queryable_before_any_load(home):
     load_table(CONTRACTS["coupons"], home, KEY)
     schema = pq.read_schema(home.lake / "raw" / "coupons" / "_schema.parquet")
     assert schema.names[:2] == ["coupon_code", "template_id"] and "_source_row" in schema.names
-    assert duckdb.execute(f"select count(*) from read_parquet('{home.lake}/raw/coupons/*.parquet')").fetchone() == (0,)
+    assert duckdb.connect().execute(f"select count(*) from read_parquet('{home.lake}/raw/coupons/*.parquet')").fetchall() == [(0,)]
 
 
 @pytest.mark.parametrize("table", sorted(CONTRACTS))

@@ -94,3 +94,17 @@ def test_nick_hash_folds_case_and_width_and_refuses_masked():
     values, _ = parse("hash", ["Tom_Li", "ｔｏｍ_ｌｉ", "t***i", ""])
     assert values["c_hash"][0] == values["c_hash"][1]
     assert values["c_hash"][2] is None and values["c_hash"][3] is None
+
+
+def test_mobile_audit_finds_phones_in_text_but_not_in_hashes_or_ids():
+    import duckdb
+
+    from ingest.audit import raw_mobiles_in
+
+    con = duckdb.connect()
+    con.execute("create table t (order_id varchar, note varchar, node_id varchar, phone_hash varchar)")
+    con.execute("""insert into t values
+        ('2987123456789012345', '张三13512345678', 'tmall_nick:4584c0a8e19450426603afbdf', '13512345678'),
+        ('1', 'tel: 135 1234 5678', 'unionid:oK7cr13512345678x', null),
+        ('2', 'ok', 'mobile:+8613512345678', null)""")
+    assert raw_mobiles_in(con, "t") == {"note": 2, "node_id": 1}  # *_hash columns are not scanned
