@@ -89,6 +89,20 @@ def print_summary(rows: list[tuple[str, str, int]]) -> None:
             print(f"   {table:40} {count:>10,}")
 
 
+def print_identity_score(paths) -> None:
+    """OneID against the generator's ground truth (the demo knows who is who)."""
+    truth = paths.home / "truth" / "records.parquet"
+    if not truth.exists() or not paths.warehouse.exists():
+        return
+    from demo.score_identity import score
+
+    result, _ = score(truth.parent, paths.warehouse)
+    print(f"\n== OneID vs ground truth: {result.persons:,} true persons -> {result.members:,} members; "
+          f"pairwise precision {result.precision:.4f}, recall {result.recall:.4f} "
+          f"(linkable pairs: {result.linkable_recall:.4f}), F1 {result.f1:.4f}  "
+          f"[python -m demo.score_identity for details]")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=3000)
@@ -103,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     from orchestration.definitions import defs
 
     started = time.perf_counter()
-    result = defs.get_job_def("build_all").execute_in_process(instance=DagsterInstance.get(),
+    result = defs.resolve_job_def("build_all").execute_in_process(instance=DagsterInstance.get(),
                                                                raise_on_error=False)
     print(f"\nbuild_all {'succeeded' if result.success else 'FAILED'} in {time.perf_counter() - started:.1f}s "
           f"(run {result.run_id})")
@@ -112,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  failed: {event.step_key}: {event.event_specific_data.error.message.strip()[:2000]}"
                   if getattr(event.event_specific_data, "error", None) else f"  failed: {event.step_key}")
     print_summary(layer_counts())
+    print_identity_score(paths)
     print(f"\nwarehouse: {paths.warehouse}\nlake: {paths.lake}\nDagster UI: make dev, then http://127.0.0.1:3000")
     return 0 if result.success else 1
 

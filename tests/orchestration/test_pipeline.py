@@ -18,7 +18,7 @@ def definitions(demo_home):
 
 @pytest.fixture(scope="session")
 def built(definitions, demo_home):
-    result = definitions.get_job_def("build_all").execute_in_process(instance=DagsterInstance.ephemeral(),
+    result = definitions.resolve_job_def("build_all").execute_in_process(instance=DagsterInstance.ephemeral(),
                                                                       raise_on_error=False)
     return result
 
@@ -66,7 +66,7 @@ def test_a_rejected_export_stops_the_build_before_dbt(definitions, tmp_path, mon
                         "QUANYU_LAKE": tmp_path / "lake",
                         "QUANYU_WAREHOUSE": tmp_path / "warehouse" / "quanyu.duckdb"}.items():
         monkeypatch.setenv(name, str(value))
-    result = definitions.get_job_def("build_all").execute_in_process(instance=DagsterInstance.ephemeral(),
+    result = definitions.resolve_job_def("build_all").execute_in_process(instance=DagsterInstance.ephemeral(),
                                                                       raise_on_error=False)
     assert not result.success
     failed = [e for e in result.all_events if e.is_step_failure]
