@@ -19,6 +19,8 @@ from typing import Any, Iterator
 
 
 BATCH_ROWS = 100_000
+# Fields of a WeCom / WeChat API answer that describe the call, not the data.
+API_ENVELOPE = frozenset({"errcode", "errmsg", "next_cursor", "next_offset", "total"})
 HEADER_SCAN_ROWS = 10
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -264,6 +266,8 @@ def _records(document: Any, record_path: tuple[str, ...]) -> tuple[list[Any], di
     if found is None:
         node = document
     root = {f"^{k}": v for k, v in document.items() if k != found} if isinstance(document, dict) else {}
+    if found is None and isinstance(node, dict):  # the answer is the record: drop its envelope
+        node = {k: v for k, v in node.items() if k not in API_ENVELOPE}
     records = node if isinstance(node, list) else [node]
     return records, root
 
