@@ -11,6 +11,7 @@ import hmac
 import logging
 import os
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 import pandas as pd
@@ -43,12 +44,18 @@ class HashKey:
         return self.version == DEMO_KEY_VERSION
 
 
+@lru_cache(maxsize=1)
+def _warn_demo_key_once() -> None:
+    log.warning("QUANYU_HASH_KEY is not set: using the public DEMO key (rows say _hash_key_version='demo'). "
+                "Never use it for real data.")
+
+
 def key_from_env(env: dict[str, str] | None = None) -> HashKey:
     """Read ``QUANYU_HASH_KEY`` / ``QUANYU_HASH_KEY_VERSION``; fall back to the marked demo key."""
     env = os.environ if env is None else env
     secret = env.get("QUANYU_HASH_KEY")
     if not secret:
-        log.warning("QUANYU_HASH_KEY is not set: using the public DEMO key. Never use it for real data.")
+        _warn_demo_key_once()
         return HashKey(DEMO_KEY.encode(), DEMO_KEY_VERSION)
     version = env.get("QUANYU_HASH_KEY_VERSION", "v1")
     if version == DEMO_KEY_VERSION:

@@ -19,7 +19,11 @@ from ingest.settings import paths_from_env
 def _prepare_dagster_home(home: Path) -> None:
     if not os.environ.get("DAGSTER_HOME"):
         os.environ["DAGSTER_HOME"] = str(home / "dagster_home")
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    dagster_home = Path(os.environ["DAGSTER_HOME"])
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
 
 
 def generate_if_needed(members: int, regenerate: bool) -> None:
@@ -52,39 +56,44 @@ def _open_read_only(path: Path, attempts: int = 20):
     raise AssertionError("unreachable")
 
 
-def layer_counts() -> list[tuple[str, str, int]]:
-    """(layer, table, rows) for the lake and every table of the warehouse."""
+def lake_counts() -> list[tuple]:
+    """(table, files, rows read, loaded, quarantined) from the load ledger."""
     import duckdb
 
     paths = paths_from_env()
-    rows: list[tuple[str, str, int]] = []
-    lake = duckdb.connect()
-    loads = lake.sql(
-        f"select table_name, count(*) files, sum(rows_read) r, sum(rows_loaded) l, sum(rows_quarantined) q "
+    return duckdb.connect().execute(
+        f"select table_name, count(*), sum(rows_read), sum(rows_loaded), sum(rows_quarantined) "
         f"from read_parquet('{paths.ledger}/*/*.parquet', union_by_name=true) group by 1 order by 1").fetchall()
-    for table, files, read, loaded, quarantined in loads:
-        rows.append(("landing rows read", table, int(read)))
-        rows.append(("raw rows loaded", table, int(loaded)))
-        rows.append(("quarantined", table, int(quarantined)))
+
+
+def warehouse_counts() -> list[tuple[str, str, int]]:
+    """(schema, table, rows) for every table of the warehouse."""
+    paths = paths_from_env()
     if not paths.warehouse.exists():
-        return rows
+        return []
+    rows = []
     with _open_read_only(paths.warehouse) as con:
-        tables = con.sql("select table_schema, table_name from information_schema.tables "
-                         "where table_schema not in ('information_schema', 'pg_catalog') "
-                         "order by 1, 2").fetchall()
+        tables = con.execute("select table_schema, table_name from information_schema.tables "
+                             "where table_schema not in ('information_schema', 'pg_catalog') "
+                             "order by 1, 2").fetchall()
         for schema, table in tables:
             count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()[0][0]
             rows.append((schema, table, int(count)))
     return rows
 
 
-def print_summary(rows: list[tuple[str, str, int]]) -> None:
-    by_layer: dict[str, list[tuple[str, int]]] = {}
-    for layer, table, count in rows:
-        by_layer.setdefault(layer, []).append((table, count))
-    for layer, items in by_layer.items():
-        total = sum(c for _, c in items)
-        print(f"\n== {layer}: {len(items)} tables, {total:,} rows")
+def print_summary() -> None:
+    lake = lake_counts()
+    print(f"\n== landing -> lake: {sum(r[1] for r in lake):,} files, {sum(r[2] for r in lake):,} rows read, "
+          f"{sum(r[3] for r in lake):,} loaded, {sum(r[4] for r in lake):,} quarantined (read = loaded + quarantined)")
+    print(f"   {'raw table':32} {'files':>6} {'read':>10} {'loaded':>10} {'quarantined':>11}")
+    for table, files, read, loaded, quarantined in lake:
+        print(f"   {table:32} {files:>6,} {read:>10,} {loaded:>10,} {quarantined:>11,}")
+    by_schema: dict[str, list[tuple[str, int]]] = {}
+    for schema, table, count in warehouse_counts():
+        by_schema.setdefault(schema, []).append((table, count))
+    for schema, items in by_schema.items():
+        print(f"\n== warehouse schema {schema}: {len(items)} tables, {sum(c for _, c in items):,} rows")
         for table, count in items:
             print(f"   {table:40} {count:>10,}")
 
@@ -117,15 +126,17 @@ def main(argv: list[str] | None = None) -> int:
     from orchestration.definitions import defs
 
     started = time.perf_counter()
-    result = defs.resolve_job_def("build_all").execute_in_process(instance=DagsterInstance.get(),
-                                                               raise_on_error=False)
+    print("running job build_all (ingest every channel, then dbt build) ...", flush=True)
+    result = defs.resolve_job_def("build_all").execute_in_process(
+        instance=DagsterInstance.get(), raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     print(f"\nbuild_all {'succeeded' if result.success else 'FAILED'} in {time.perf_counter() - started:.1f}s "
           f"(run {result.run_id})")
     for event in result.all_events:
         if event.is_failure:
             print(f"  failed: {event.step_key}: {event.event_specific_data.error.message.strip()[:2000]}"
                   if getattr(event.event_specific_data, "error", None) else f"  failed: {event.step_key}")
-    print_summary(layer_counts())
+    print_summary()
     print_identity_score(paths)
     print(f"\nwarehouse: {paths.warehouse}\nlake: {paths.lake}\nDagster UI: make dev, then http://127.0.0.1:3000")
     return 0 if result.success else 1
