@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 export QUANYU_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(QUANYU_HOME)/dagster_home
 
-.PHONY: setup demo test test-fast dev bench clean
+.PHONY: setup demo test dev bench clean
+BENCH_MEMBERS ?= 100000 1000000
 
 setup: $(VENV)/.installed
 
@@ -28,6 +29,10 @@ test: setup
 dev: setup
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -w workspace.yaml
+
+## Per-stage wall time, peak memory and rows/s at several brand sizes; OneID vs union-find.
+bench: setup
+	$(BIN)/python -m bench.run --members $(BENCH_MEMBERS) --out $(QUANYU_HOME)/bench
 
 clean:
 	rm -rf var dbt_project/target dbt_project/logs
