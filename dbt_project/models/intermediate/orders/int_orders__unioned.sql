@@ -1,0 +1,183 @@
+{#- One row per order of every selling channel, at order grain, with the member (one_id) it
+    resolves to. Each channel's export grain is rolled up here:
+    * Tmall, mini-program: one staging row per order already;
+    * JD: one row per order x SKU with the order-level amounts repeated on every line: the
+      amounts, status and payment come from the first line only (order_line_number = 1);
+    * Douyin: one row per sub-order with its own amounts: summed per main order; the status is
+      the first sub-order's (Douyin prints the main order's status on every sub-order);
+    * POS: one row per receipt line: rolled up to the receipt (store_code-receipt_no); a return
+      receipt (every line a return) is a row of its own with paid 0 and the refund in
+      refund_amount, as stores issue it.
+    one_id comes from identity.bridge_record_member at the grain the bridge knows (JD per
+    order x SKU, POS per line): any resolved line gives the order's member. -#}
+{%- set string = dbt.type_string() -%}
+with bridge as (
+    select source_table, record_key, one_id
+    from {{ ref('bridge_record_member') }}
+    where one_id is not null
+),
+
+tmall as (
+    select
+        'tmall' as channel,
+        orders.domain,
+        orders.order_id,
+        orders.source_status,
+        orders.order_status,
+        orders.is_paid_order as is_paid,
+        false as is_return,
+        orders.ordered_at,
+        orders.paid_at,
+        orders.paid_amount,
+        orders.refund_amount,
+        cast(orders.item_qty as {{ dbt.type_bigint() }}) as item_qty,
+        cast(null as {{ string }}) as store_code,
+        cast(null as {{ string }}) as serving_guide_employee_no,
+        cast(null as {{ string }}) as coupon_code,
+        1 as source_records,
+        bridge.one_id
+    from {{ ref('stg_tmall__orders') }} as orders
+    left join bridge
+        on bridge.source_table = 'tmall_orders'
+       and bridge.record_key = {{ record_key(['order_id'], 'orders.') }}
+),
+
+mini_program as (
+    select
+        'mini_program' as channel,
+        orders.domain,
+        orders.order_id,
+        orders.source_status,
+        orders.order_status,
+        orders.is_paid_order as is_paid,
+        false as is_return,
+        orders.ordered_at,
+        orders.paid_at,
+        orders.paid_amount,
+        orders.refund_amount,
+        cast(orders.item_count as {{ dbt.type_bigint() }}) as item_qty,
+        orders.store_code,
+        orders.guide_employee_no as serving_guide_employee_no,
+        nullif(trim(orders.coupon_code), '') as coupon_code,
+        1 as source_records,
+        bridge.one_id
+    from {{ ref('stg_mini_program__orders') }} as orders
+    left join bridge
+        on bridge.source_table = 'mp_orders'
+       and bridge.record_key = {{ record_key(['order_id'], 'orders.') }}
+),
+
+jd_lines as (
+    select lines.*, bridge.one_id
+    from {{ ref('stg_jd__orders') }} as lines
+    left join bridge
+        on bridge.source_table = 'jd_orders'
+       and bridge.record_key = {{ record_key(['order_id', 'sku_id'], 'lines.') }}
+),
+
+jd as (
+    select
+        'jd' as channel,
+        max(domain) as domain,
+        order_id,
+        max(case when order_line_number = 1 then source_status end) as source_status,
+        max(case when order_line_number = 1 then order_status end) as order_status,
+        max(case when order_line_number = 1 and is_paid_order then 1 else 0 end) = 1 as is_paid,
+        false as is_return,
+        min(ordered_at) as ordered_at,
+        min(paid_at) as paid_at,
+        sum(case when order_line_number = 1 then order_paid_amount else 0 end) as paid_amount,
+        sum(case when order_line_number = 1 then order_refund_amount else 0 end) as refund_amount,
+        cast(sum(qty) as {{ dbt.type_bigint() }}) as item_qty,
+        cast(null as {{ string }}) as store_code,
+        cast(null as {{ string }}) as serving_guide_employee_no,
+        cast(null as {{ string }}) as coupon_code,
+        count(*) as source_records,
+        max(one_id) as one_id
+    from jd_lines
+    group by order_id
+),
+
+douyin_sub_orders as (
+    select
+        sub_orders.*,
+        bridge.one_id,
+        row_number() over (partition by sub_orders.order_id order by sub_orders.sub_order_id) as sub_order_rank
+    from {{ ref('stg_douyin__orders') }} as sub_orders
+    left join bridge
+        on bridge.source_table = 'douyin_orders'
+       and bridge.record_key = {{ record_key(['sub_order_id'], 'sub_orders.') }}
+),
+
+douyin as (
+    select
+        'douyin' as channel,
+        max(domain) as domain,
+        order_id,
+        max(case when sub_order_rank = 1 then source_status end) as source_status,
+        max(case when sub_order_rank = 1 then order_status end) as order_status,
+        max(case when is_paid_order then 1 else 0 end) = 1 as is_paid,
+        false as is_return,
+        min(ordered_at) as ordered_at,
+        min(paid_at) as paid_at,
+        sum(paid_amount) as paid_amount,
+        sum(refund_amount) as refund_amount,
+        cast(sum(qty) as {{ dbt.type_bigint() }}) as item_qty,
+        cast(null as {{ string }}) as store_code,
+        cast(null as {{ string }}) as serving_guide_employee_no,
+        cast(null as {{ string }}) as coupon_code,
+        count(*) as source_records,
+        max(one_id) as one_id
+    from douyin_sub_orders
+    group by order_id
+),
+
+pos_lines as (
+    select lines.*, bridge.one_id
+    from {{ ref('stg_pos__sales') }} as lines
+    left join bridge
+        on bridge.source_table = 'pos_sales'
+       and bridge.record_key = {{ record_key(['store_code', 'receipt_no', 'line_no'], 'lines.') }}
+),
+
+pos as (
+    select
+        'pos' as channel,
+        max(domain) as domain,
+        receipt_id as order_id,
+        max(source_status) as source_status,
+        case when min(case when is_return then 1 else 0 end) = 1 then 'refunded' else 'completed' end as order_status,
+        max(case when is_return then 0 else 1 end) = 1 as is_paid,
+        min(case when is_return then 1 else 0 end) = 1 as is_return,
+        min(sold_at) as ordered_at,
+        min(sold_at) as paid_at,
+        sum(paid_amount) as paid_amount,
+        sum(refund_amount) as refund_amount,
+        cast(sum(qty) as {{ dbt.type_bigint() }}) as item_qty,
+        max(store_code) as store_code,
+        max(serving_guide_employee_no) as serving_guide_employee_no,
+        cast(null as {{ string }}) as coupon_code,
+        count(*) as source_records,
+        max(one_id) as one_id
+    from pos_lines
+    group by receipt_id
+),
+
+unioned as (
+    select * from tmall
+    union all
+    select * from mini_program
+    union all
+    select * from jd
+    union all
+    select * from douyin
+    union all
+    select * from pos
+)
+
+select
+    {{ dbt.concat(['channel', "':'", 'order_id']) }} as order_key,
+    unioned.*,
+    -- the instant an order is booked: its payment, or its creation when it was never paid
+    coalesce(paid_at, ordered_at) as booked_at
+from unioned

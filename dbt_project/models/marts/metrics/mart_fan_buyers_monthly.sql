@@ -1,0 +1,72 @@
+{#- AOV (客单价) and frequency (消费频次) of fans vs non-fans, monthly. A buyer's segment in a month
+    is their fan status at the end of the month (a fan spell live at next_month_start_at, the
+    same instant mart_fans_monthly counts fans_at_end); orders of unidentified buyers form their
+    own segment. Exact definitions in _metrics__models.yml. -#}
+with months as (
+    select month, next_month_start_at from {{ ref('int_calendar__months') }}
+),
+
+fans_at_end as (
+    select distinct months.month, spells.one_id
+    from months
+    join {{ ref('int_fans__spells') }} as spells
+        on {{ live_at('spells', 'months.next_month_start_at') }}
+    where spells.one_id is not null
+),
+
+valid_orders as (
+    select
+        orders.order_month as month,
+        orders.one_id,
+        orders.net_amount,
+        case
+            when orders.one_id is null then 'unidentified'
+            when fans_at_end.one_id is not null then 'fan'
+            else 'non_fan'
+        end as segment
+    from {{ ref('fct_orders') }} as orders
+    left join fans_at_end
+        on fans_at_end.month = orders.order_month
+       and fans_at_end.one_id = orders.one_id
+    where orders.is_valid_order
+),
+
+aggregated as (
+    select
+        month,
+        segment,
+        count(distinct one_id) as buyers,
+        count(*) as orders,
+        sum(net_amount) as gmv
+    from valid_orders
+    group by month, segment
+),
+
+segments as (
+    select 'fan' as segment union all select 'non_fan' union all select 'unidentified'
+),
+
+filled as (
+    select
+        months.month,
+        segments.segment,
+        case when segments.segment = 'unidentified' then null else coalesce(aggregated.buyers, 0) end as buyers,
+        coalesce(aggregated.orders, 0) as orders,
+        coalesce(aggregated.gmv, 0) as gmv
+    from months
+    cross join segments
+    left join aggregated
+        on aggregated.month = months.month
+       and aggregated.segment = segments.segment
+)
+
+select
+    month,
+    segment,
+    buyers,
+    orders,
+    gmv,
+    {{ ratio('gmv', 'orders') }} as aov,
+    {{ ratio('orders', 'buyers') }} as frequency,
+    {{ ratio('gmv', 'buyers') }} as gmv_per_buyer
+from filled

@@ -1,0 +1,126 @@
+{#- Customer groups (社群) by brand, store and owner guide: groups and group members at the end of
+    the month, new group members, and group activity (社群活跃率) from WeCom's daily group
+    statistics. Exact definitions in _metrics__models.yml. -#}
+with months as (
+    select month, month_start_at, next_month_start_at from {{ ref('int_calendar__months') }}
+),
+
+memberships as (
+    select
+        membership.*,
+        coalesce(membership.one_id, {{ dbt.concat(["'wecom:'", 'membership.member_userid']) }}) as fan_key
+    from {{ ref('fct_group_membership') }} as membership
+),
+
+at_end as (
+    select
+        months.month,
+        memberships.store_code,
+        memberships.owner_userid as guide_userid,
+        memberships.chat_id,
+        memberships.member_kind,
+        memberships.fan_key,
+        case when memberships.joined_at >= months.month_start_at then 1 else 0 end as joined_in_month
+    from months
+    join memberships
+        on memberships.joined_at < months.next_month_start_at
+        or memberships.joined_at is null
+),
+
+at_end_scoped as (
+    {{ fan_out_scopes('at_end') }}
+),
+
+stocks as (
+    select
+        month, scope, scope_store_code, scope_guide_userid,
+        count(distinct chat_id) as groups_at_end,
+        count(distinct case when member_kind = 'customer' then fan_key end) as group_customers_at_end,
+        sum(case when member_kind = 'customer' and joined_in_month = 1 then 1 else 0 end) as customers_joined
+    from at_end_scoped
+    group by month, scope, scope_store_code, scope_guide_userid
+),
+
+stat_days as (
+    select
+        months.month,
+        staff.store_code,
+        stats.owner_userid as guide_userid,
+        stats.member_total_count,
+        stats.member_with_message_count,
+        stats.message_count
+    from {{ ref('stg_wecom__group_daily_stats') }} as stats
+    join months
+        on months.month = {{ month_of('stats.stat_date') }}
+    left join {{ ref('stg_master__staff') }} as staff
+        on staff.wecom_userid = stats.owner_userid
+),
+
+stat_days_scoped as (
+    {{ fan_out_scopes('stat_days') }}
+),
+
+activity as (
+    select
+        month, scope, scope_store_code, scope_guide_userid,
+        sum(member_total_count) as member_days,
+        sum(member_with_message_count) as active_member_days,
+        sum(message_count) as messages
+    from stat_days_scoped
+    group by month, scope, scope_store_code, scope_guide_userid
+),
+
+scope_keys as (
+    select scope, scope_store_code, scope_guide_userid from stocks
+    union
+    select scope, scope_store_code, scope_guide_userid from activity
+    union
+    select 'brand', {{ dbt.cast('null', dbt.type_string()) }}, {{ dbt.cast('null', dbt.type_string()) }}
+),
+
+dense as (
+    select months.month, scope_keys.* from months cross join scope_keys
+),
+
+filled as (
+    select
+        dense.month,
+        dense.scope,
+        dense.scope_store_code as store_code,
+        dense.scope_guide_userid as guide_userid,
+        coalesce(stocks.groups_at_end, 0) as groups_at_end,
+        coalesce(stocks.group_customers_at_end, 0) as group_customers_at_end,
+        coalesce(stocks.customers_joined, 0) as customers_joined,
+        coalesce(activity.member_days, 0) as member_days,
+        coalesce(activity.active_member_days, 0) as active_member_days,
+        coalesce(activity.messages, 0) as messages
+    from dense
+    left join stocks
+        on stocks.month = dense.month
+       and stocks.scope = dense.scope
+       and {{ null_safe_equals('stocks.scope_store_code', 'dense.scope_store_code') }}
+       and {{ null_safe_equals('stocks.scope_guide_userid', 'dense.scope_guide_userid') }}
+    left join activity
+        on activity.month = dense.month
+       and activity.scope = dense.scope
+       and {{ null_safe_equals('activity.scope_store_code', 'dense.scope_store_code') }}
+       and {{ null_safe_equals('activity.scope_guide_userid', 'dense.scope_guide_userid') }}
+)
+
+select
+    filled.month,
+    filled.scope,
+    filled.store_code,
+    filled.guide_userid,
+    staff.employee_no as guide_employee_no,
+    filled.groups_at_end,
+    filled.group_customers_at_end,
+    filled.customers_joined,
+    filled.member_days,
+    filled.active_member_days,
+    {{ ratio('filled.active_member_days', 'filled.member_days') }} as group_activity_rate,
+    filled.messages
+from filled
+left join {{ ref('stg_master__staff') }} as staff
+    on staff.wecom_userid = filled.guide_userid
+   and filled.scope = 'guide'

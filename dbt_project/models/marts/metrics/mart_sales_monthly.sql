@@ -1,0 +1,85 @@
+{#- Monthly sales by brand and by channel: GMV net of refunds, private-domain GMV and its share,
+    member sales share. Exact definitions in _metrics__models.yml. Every (month, channel) of the
+    reporting window has a row, with zeros where nothing was sold. -#}
+with orders as (
+    select * from {{ ref('fct_orders') }}
+),
+
+scoped as (
+    select orders.*, 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as scope_channel from orders
+    union all
+    select orders.*, 'channel' as scope, channel as scope_channel from orders
+),
+
+aggregated as (
+    select
+        order_month as month,
+        scope,
+        scope_channel,
+        sum(case when is_valid_order then 1 else 0 end) as orders,
+        sum(case when is_paid and not is_return then 1 else 0 end) as paid_orders,
+        sum(case when is_cancelled then 1 else 0 end) as cancelled_orders,
+        sum(case when not is_return and refund_status = 'full' then 1 else 0 end) as fully_refunded_orders,
+        sum(case when not is_return and refund_status = 'partial' then 1 else 0 end) as partially_refunded_orders,
+        sum(case when is_return then 1 else 0 end) as return_receipts,
+        sum(paid_amount) as paid_amount,
+        sum(refund_amount) as refund_amount,
+        sum(net_amount) as gmv,
+        sum(case when is_private_domain then net_amount else 0 end) as private_domain_gmv,
+        sum(case when is_wecom_attributed then net_amount else 0 end) as wecom_attributed_gmv,
+        sum(case when is_identified then net_amount else 0 end) as identified_member_gmv,
+        sum(case when is_loyalty_member then net_amount else 0 end) as loyalty_member_gmv,
+        count(distinct case when is_valid_order then one_id end) as buyers
+    from scoped
+    group by order_month, scope, scope_channel
+),
+
+scope_keys as (
+    select 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as channel, {{ dbt.cast('null', dbt.type_string()) }} as domain
+    union all
+    select 'channel' as scope, channel, domain from {{ ref('sales_channels') }}
+),
+
+dense as (
+    select months.month, scope_keys.scope, scope_keys.channel, scope_keys.domain
+    from {{ ref('int_calendar__months') }} as months
+    cross join scope_keys
+),
+
+filled as (
+    select
+        dense.month,
+        dense.scope,
+        dense.channel,
+        dense.domain,
+        coalesce(aggregated.orders, 0) as orders,
+        coalesce(aggregated.paid_orders, 0) as paid_orders,
+        coalesce(aggregated.cancelled_orders, 0) as cancelled_orders,
+        coalesce(aggregated.fully_refunded_orders, 0) as fully_refunded_orders,
+        coalesce(aggregated.partially_refunded_orders, 0) as partially_refunded_orders,
+        coalesce(aggregated.return_receipts, 0) as return_receipts,
+        coalesce(aggregated.paid_amount, 0) as paid_amount,
+        coalesce(aggregated.refund_amount, 0) as refund_amount,
+        coalesce(aggregated.gmv, 0) as gmv,
+        coalesce(aggregated.private_domain_gmv, 0) as private_domain_gmv,
+        coalesce(aggregated.wecom_attributed_gmv, 0) as wecom_attributed_gmv,
+        coalesce(aggregated.identified_member_gmv, 0) as identified_member_gmv,
+        coalesce(aggregated.loyalty_member_gmv, 0) as loyalty_member_gmv,
+        coalesce(aggregated.buyers, 0) as buyers
+    from dense
+    left join aggregated
+        on aggregated.month = dense.month
+       and aggregated.scope = dense.scope
+       and {{ null_safe_equals('aggregated.scope_channel', 'dense.channel') }}
+)
+
+select
+    filled.*,
+    {{ ratio('filled.private_domain_gmv', 'filled.gmv') }} as private_domain_share,
+    {{ ratio('filled.identified_member_gmv', 'filled.gmv') }} as member_sales_share,
+    {{ ratio('filled.loyalty_member_gmv', 'filled.gmv') }} as loyalty_member_sales_share,
+    {{ ratio('filled.gmv', 'brand.gmv') }} as share_of_brand_gmv
+from filled
+join filled as brand
+    on brand.month = filled.month
+   and brand.scope = 'brand'
