@@ -3,8 +3,12 @@
 dbt sources ``raw.<table>`` get the asset keys ``raw/<table>`` of the ingest assets, so the
 lineage is continuous. ``dbt build`` runs tests with their models: an error-severity test
 fails its asset check and blocks everything downstream.
+
+dbt never writes the served warehouse: each run builds into its own copy of it
+(orchestration/publish.py), which is published only after every blocking check passed.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,7 +19,9 @@ from typing import Any, Mapping
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from ingest.settings import REPO_ROOT
+from ingest.settings import REPO_ROOT, paths_from_env
+from expectations.gx_runner import build_data_docs
+from orchestration.publish import WAREHOUSE_POOL, prepare_build
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -67,14 +73,31 @@ def dbt_resource() -> DbtCliResource:
                           dbt_executable=dbt_executable())
 
 
+def load_manifest() -> dict[str, Any]:
+    return json.loads(ensure_manifest().read_text(encoding="utf-8"))
+
+
 def build_dbt_assets():
     @dbt_assets(
         manifest=ensure_manifest(),
         dagster_dbt_translator=QuanyuTranslator(
             settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
         name="quanyu_dbt",
+        pool=WAREHOUSE_POOL,
     )
     def quanyu_dbt(context: AssetExecutionContext, dbt: DbtCliResource):
-        yield from dbt.cli(["build"], context=context).stream()
+        """``dbt build`` into this run's copy of the served warehouse (never the served file)."""
+        build = prepare_build(paths_from_env().ensure(), context.run_id, load_manifest(),
+                              DBT_PROJECT_DIR / "profiles.yml", log=context.log.info)
+        builder = DbtCliResource(project_dir=dbt.project_dir, profiles_dir=str(build.profiles_dir),
+                                 dbt_executable=dbt.dbt_executable)
+        try:
+            yield from builder.cli(["build"], context=context).stream()
+        except Exception:
+            # the run stops here: render the raw gates' results of this run before failing
+            context.log.error(f"dbt build failed; the served warehouse is unchanged. Data Docs: "
+                              f"{build_data_docs(build.paths.home, context.run_id)}")
+            raise
+        build.update_stamp(dbt_ok=True)
 
     return quanyu_dbt

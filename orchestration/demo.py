@@ -1,19 +1,35 @@
 """Run the whole pipeline on the demo brand and print what each layer holds.
 
 ``python -m orchestration.demo [--members N] [--regenerate]``: generates the demo exports
-into the landing folder (once), runs the ``build_all`` job in process (the same job the
-nightly schedule runs), and prints row counts per layer. Runs are recorded in
-``$DAGSTER_HOME`` (default ``var/dagster_home``), so ``make dev`` shows them in the UI.
+into the landing folder (once), runs the ``build_all`` job in process (the same job, with the
+same landing days, as the nightly schedule), and prints row counts per layer, the data-quality
+gates' verdicts, where the published warehouse and the Great Expectations Data Docs are.
+Runs are recorded in ``$DAGSTER_HOME`` (default ``var/dagster_home``), so ``make dev`` shows
+them in the UI.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
 from pathlib import Path
 
 from ingest.settings import paths_from_env
+
+
+# One run at a time writes the lake, one step at a time the warehouse build (docs/serving.md).
+DAGSTER_CONFIG = """telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+  runs:
+    tag_concurrency_limits:
+      - key: quanyu/lake
+        limit: 1
+"""
 
 
 def _prepare_dagster_home(home: Path) -> None:
@@ -23,7 +39,7 @@ def _prepare_dagster_home(home: Path) -> None:
     dagster_home.mkdir(parents=True, exist_ok=True)
     config = dagster_home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+        config.write_text(DAGSTER_CONFIG)
 
 
 def generate_if_needed(members: int, regenerate: bool) -> None:
@@ -64,6 +80,36 @@ def lake_counts() -> list[tuple]:
     return duckdb.connect().execute(
         f"select table_name, count(*), sum(rows_read), sum(rows_loaded), sum(rows_quarantined) "
         f"from read_parquet('{paths.ledger}/*/*.parquet', union_by_name=true) group by 1 order by 1").fetchall()
+
+
+def gate_summary(result) -> None:
+    """The asset checks of the run: how many, which blocked, which warned (and why)."""
+    evaluations = [e.event_specific_data for e in result.all_events
+                   if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    gx = [e for e in evaluations if e.check_name.startswith("gx_")]
+    blocked = [e for e in evaluations if not e.passed and e.severity.value == "ERROR"]
+    warned = [e for e in evaluations if not e.passed and e.severity.value != "ERROR"]
+    print(f"\n== gates: {len(evaluations):,} asset checks ({len(gx):,} Great Expectations, the rest dbt tests, "
+          f"reconciliation and privacy): {len(blocked)} blocking failed, {len(warned)} warning(s)")
+    for evaluation in blocked + warned:
+        kind = "BLOCKING" if evaluation in blocked else "warning"
+        text = evaluation.description or evaluation.check_name
+        print(f"   {kind:8} {evaluation.asset_key.to_user_string()}: {text[:220]}")
+
+
+def print_published(paths) -> None:
+    from expectations.gx_runner import data_docs_index
+    from orchestration.publish import read_build_info
+
+    info = read_build_info(paths.warehouse) if paths.warehouse.exists() else None
+    if info:
+        print(f"\npublished warehouse: {paths.warehouse}\n   build {info['build_id']}, published "
+              f"{info['published_at']} (Beijing time), {info['tables']} tables, {info['rows']:,} rows; "
+              f"BI tools read it read-only (docs/serving.md)")
+    else:
+        print(f"\npublished warehouse: none yet at {paths.warehouse}")
+    docs = data_docs_index(paths.home)
+    print(f"Great Expectations Data Docs: {docs if docs.exists() else 'not generated'}")
 
 
 def warehouse_counts() -> list[tuple[str, str, int]]:
@@ -123,13 +169,20 @@ def main(argv: list[str] | None = None) -> int:
 
     from dagster import DagsterInstance
 
-    from orchestration.definitions import defs
+    from orchestration.definitions import build_all_tags, defs
+    from orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
 
     started = time.perf_counter()
-    print("running job build_all (ingest every channel, then dbt build) ...", flush=True)
-    result = defs.resolve_job_def("build_all").execute_in_process(
-        instance=DagsterInstance.get(), raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    tags = build_all_tags()
+    build_log = paths.home / "logs" / "build_all.log"
+    build_log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"running job build_all for landing days {tags[RANGE_START_TAG]} .. {tags[RANGE_END_TAG]} "
+          f"(ingest and gate, dbt build into a copy, gate the marts, publish); dbt's output goes to "
+          f"{build_log} ...", flush=True)
+    with build_log.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        result = defs.resolve_job_def("build_all").execute_in_process(
+            instance=DagsterInstance.get(), raise_on_error=False, tags=tags,
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
     print(f"\nbuild_all {'succeeded' if result.success else 'FAILED'} in {time.perf_counter() - started:.1f}s "
           f"(run {result.run_id})")
     for event in result.all_events:
@@ -138,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
                   if getattr(event.event_specific_data, "error", None) else f"  failed: {event.step_key}")
     print_summary()
     print_identity_score(paths)
-    print(f"\nwarehouse: {paths.warehouse}\nlake: {paths.lake}\nDagster UI: make dev, then http://127.0.0.1:3000")
+    gate_summary(result)
+    print_published(paths)
+    print(f"lake: {paths.lake}\nDagster UI: make dev, then http://127.0.0.1:3000")
     return 0 if result.success else 1
 
 

@@ -1,8 +1,13 @@
-"""One Dagster asset per channel contract: landing files -> raw Parquet table.
+"""One Dagster asset per channel contract: landing files -> raw Parquet table, gated.
 
-The asset loads every new file, then fails (after committing the good files) when any file
-was rejected, so that dbt never builds on a half-understood export. Each asset has a
-blocking reconciliation check and a blocking privacy check.
+Assets are partitioned by landing day (orchestration/partitions.py): a run loads the files
+that landed in its days; a run without partitions loads every new file. After loading, the
+Great Expectations gates (expectations/raw.py) validate every file not gated yet; a file that
+fails a blocking expectation is taken back out of the lake. The asset then fails, naming each
+rejected file and the check, after committing the good files, so that dbt never builds on a
+half-understood export. Besides the GX checks, each asset has a blocking reconciliation check
+and a blocking privacy check. Transient errors (a file system hiccup) are retried; rejections
+are not.
 """
 
 import duckdb
@@ -14,6 +19,8 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    BackfillPolicy,
+    Config,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -21,10 +28,14 @@ from dagster import (
     multi_asset,
 )
 
+from expectations.gx_runner import build_data_docs, data_docs_index
+from expectations.raw import RawGateResult, gate_raw_table
 from ingest.audit import parquet_relation, raw_mobiles_in
 from ingest.contract import Contract
 from ingest.engine import TableReport, load_table
 from ingest.settings import Paths, paths_from_env
+from orchestration import gates
+from orchestration.partitions import RELOAD_TAG, daily_partitions, files_in_days, run_days
 
 RECONCILES = "reconciles_with_landing_files"
 NO_RAW_MOBILES = "no_raw_mobile_numbers"
@@ -60,21 +71,45 @@ def reconciliation_problems(contract: Contract, paths: Paths) -> list[str]:
     return problems
 
 
-def _metadata(report: TableReport) -> dict:
+def _metadata(report: TableReport, gate: RawGateResult | None = None) -> dict:
     files = [f for f in report.files]
+    rejected_by_gate = set(gate.rejected_files) if gate else set()
     table = "\n".join(
         ["| file | status | read | loaded | quarantined | note |", "|---|---|---|---|---|---|"]
-        + [f"| {f.source_file} | {f.status} | {f.rows_read} | {f.rows_loaded} | {f.rows_quarantined} | "
+        + [f"| {f.source_file} | {'rejected by gate' if f.source_file in rejected_by_gate else f.status} | "
+           f"{f.rows_read} | {f.rows_loaded} | {f.rows_quarantined} | "
            f"{(f.message or ', '.join(f.unmapped_columns))[:200].replace('|', '/')} |" for f in files])
-    return {
-        "files_loaded": len(report.with_status("loaded")),
+    metadata = {
+        "files_loaded": len(report.with_status("loaded")) - len(rejected_by_gate),
         "files_skipped": len(report.with_status("skipped")),
-        "files_rejected": len(report.with_status("rejected")),
+        "files_rejected": len(report.with_status("rejected")) + len(rejected_by_gate),
         "rows_read": report.rows_read,
         "rows_loaded": report.rows_loaded,
         "rows_quarantined": report.rows_quarantined,
         "files": MetadataValue.md(table),
     }
+    if gate is not None:
+        metadata["files_gated"] = len(gate.gated_files)
+        metadata["gate_warnings"] = len(gate.warnings)
+    return metadata
+
+
+class IngestConfig(Config):
+    """``reload``: parse the run's files again even if their content was loaded (after a contract fix)."""
+
+    reload: bool = False
+
+
+def rejection_message(contract: Contract, report: TableReport, gate: RawGateResult) -> str:
+    """Which files were refused and why: one line per file and failed check."""
+    # the engine's own refusals (undecodable text, a required column missing) come first
+    lines = [f"{contract.table}: file {f.source_file}: check contract failed: {f.message}"
+             for f in report.with_status("rejected")]
+    lines += [f.message() for f in gate.blocking]
+    count = len(report.with_status("rejected")) + len(gate.rejected_files)
+    return gates.failure_message(
+        f"{contract.table}: {count} landing file(s) rejected; fix or remove them (the lake keeps only "
+        f"accepted files and the published warehouse is unchanged):", lines)
 
 
 def build_raw_asset(contract: Contract) -> AssetsDefinition:
@@ -89,24 +124,30 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
                                        "and the Parquet files hold exactly those rows."),
             AssetCheckSpec(NO_RAW_MOBILES, asset=key, blocking=True,
                            description="No text column of the raw table holds a raw mobile number."),
+            *gates.check_specs(key),
         ],
+        partitions_def=daily_partitions,
+        backfill_policy=BackfillPolicy.single_run(),
         retry_policy=RetryPolicy(max_retries=2, delay=5),
     )
-    def _load(context: AssetExecutionContext):
+    def _load(context: AssetExecutionContext, config: IngestConfig):
         paths = paths_from_env().ensure()
-        report = load_table(contract, paths)
-        rejected = report.with_status("rejected")
+        days = run_days(context)
+        reload = config.reload or context.run.tags.get(RELOAD_TAG, "").lower() in ("1", "true", "yes")
+        files = files_in_days(contract, paths, days)
+        report = load_table(contract, paths, files=files, reload=reload)
         for file in report.files:
             context.log.info(f"{file.source_file}: {file.status} read={file.rows_read} "
                              f"loaded={file.rows_loaded} quarantined={file.rows_quarantined} {file.message}")
-        if rejected:
-            raise Failure(
-                description=f"{contract.table}: {len(rejected)} landing file(s) rejected; fix or remove them. "
-                            + " | ".join(f.message for f in rejected),
-                metadata=_metadata(report),
-                allow_retries=False,
-            )
-        yield MaterializeResult(asset_key=key, metadata=_metadata(report))
+        gate = gate_raw_table(contract, paths, run_name=context.run_id)
+        rejected = bool(report.with_status("rejected") or gate.rejected_files or gate.blocking)
+        docs = build_data_docs(paths.home, context.run_id) if rejected else data_docs_index(paths.home)
+        for finding in gate.findings:
+            (context.log.error if finding.blocking else context.log.warning)(finding.message())
+        yield MaterializeResult(asset_key=key, metadata={
+            **_metadata(report, gate),
+            "landing_days": "all" if days is None else f"{days[0]} .. {days[1]}",
+            "data_docs": MetadataValue.path(str(docs))})
         problems = reconciliation_problems(contract, paths)
         yield AssetCheckResult(check_name=RECONCILES, asset_key=key, passed=not problems,
                                severity=AssetCheckSeverity.ERROR,
@@ -115,6 +156,15 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
         yield AssetCheckResult(check_name=NO_RAW_MOBILES, asset_key=key, passed=not found,
                                severity=AssetCheckSeverity.ERROR,
                                metadata={"columns_with_mobiles": MetadataValue.json(found)})
+        yield from gates.check_results(key, gate.findings, metadata={
+            "files_gated": len(gate.gated_files), "suites": ", ".join(gate.suites),
+            "data_docs": MetadataValue.path(str(docs))})
+        if rejected:
+            raise Failure(description=rejection_message(contract, report, gate),
+                          metadata={"rejected_files": MetadataValue.json(
+                              [f.source_file for f in report.with_status("rejected")] + gate.rejected_files),
+                              "data_docs": MetadataValue.path(str(docs))},
+                          allow_retries=False)
 
     return _load
 

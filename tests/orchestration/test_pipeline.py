@@ -1,10 +1,11 @@
-"""The real Dagster job (ingest assets + dbt build) on the demo brand, in process."""
+"""The real Dagster job (ingest and gates, dbt build, mart gates, publication) on the demo brand, in process."""
 import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance
 
 from ingest.audit import raw_mobiles_in
 from ingest.contract import load_contracts
+from tests.orchestration.baseline import session_build
 
 CONTRACTS = load_contracts()
 
@@ -17,10 +18,13 @@ def definitions(demo_home):
 
 
 @pytest.fixture(scope="session")
-def built(definitions, demo_home):
-    result = definitions.resolve_job_def("build_all").execute_in_process(instance=DagsterInstance.ephemeral(),
-                                                                      raise_on_error=False)
-    return result
+def baseline(definitions, demo_home):
+    return session_build(demo_home)
+
+
+@pytest.fixture(scope="session")
+def built(baseline):
+    return baseline.result
 
 
 def test_build_all_succeeds_with_every_check_passing(built):
@@ -28,8 +32,20 @@ def test_build_all_succeeds_with_every_check_passing(built):
     assert built.success, failures
     evaluations = [e.event_specific_data for e in built.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     assert len(evaluations) >= 2 * len(CONTRACTS)
-    failed = [(ev.asset_key.to_user_string(), ev.check_name) for ev in evaluations if not ev.passed]
+    failed = [(ev.asset_key.to_user_string(), ev.check_name) for ev in evaluations
+              if not ev.passed and ev.severity.value == "ERROR"]
     assert failed == []
+    # warnings never block; the demo's orders end a few weeks before today, so freshness may warn
+    warned = {ev.check_name for ev in evaluations if not ev.passed} - {"gx_freshness"}
+    assert warned == set()
+
+
+def test_the_build_is_published_and_the_build_folder_is_gone(built, baseline):
+    from orchestration.publish import build_root, read_build_info
+
+    info = read_build_info(baseline.paths.warehouse)
+    assert info["run_id"] == built.run_id
+    assert not (build_root(baseline.paths) / built.run_id).exists()
 
 
 def test_one_lineage_graph_from_files_to_staging(definitions):
@@ -40,8 +56,8 @@ def test_one_lineage_graph_from_files_to_staging(definitions):
         assert all(k.path[0] == "staging" for k in children)
 
 
-def test_staging_tables_hold_the_loaded_rows(built, demo_home):
-    with duckdb.connect(str(demo_home.warehouse), read_only=True) as con:
+def test_staging_tables_hold_the_loaded_rows(built, baseline):
+    with duckdb.connect(str(baseline.paths.warehouse), read_only=True) as con:
         tables = {t for (t,) in con.execute(
             "select table_name from information_schema.tables where table_schema = 'staging'").fetchall()}
         assert len(tables) >= len(CONTRACTS)
@@ -49,8 +65,8 @@ def test_staging_tables_hold_the_loaded_rows(built, demo_home):
         assert empty == []
 
 
-def test_no_raw_mobile_number_in_any_warehouse_table(built, demo_home):
-    with duckdb.connect(str(demo_home.warehouse), read_only=True) as con:
+def test_no_raw_mobile_number_in_any_warehouse_table(built, baseline):
+    with duckdb.connect(str(baseline.paths.warehouse), read_only=True) as con:
         tables = con.execute("select table_schema, table_name from information_schema.tables "
                              "where table_schema not in ('information_schema', 'pg_catalog')").fetchall()
         assert tables

@@ -1,0 +1,62 @@
+"""Print the generated suites, or rebuild the Data Docs.
+
+    python -m expectations [TABLE ...]      raw suites (all contracts, or the named tables)
+    python -m expectations --marts          mart suites of the published warehouse
+    python -m expectations --docs           rebuild the Data Docs and print their location
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from expectations.raw import suites
+from expectations.rules import unknown_rule_entries
+from ingest.contract import load_contracts
+from ingest.settings import paths_from_env
+
+
+def _print_marts() -> int:
+    import duckdb
+
+    from expectations.marts import MARTS_SCHEMA, _columns, load_manifest, mart_models, rows_suite, tables_suite
+    from ingest.engine import beijing_now
+    from orchestration.dbt_assets import ensure_manifest
+
+    paths = paths_from_env()
+    if not paths.warehouse.exists():
+        print(f"no published warehouse at {paths.warehouse}", file=sys.stderr)
+        return 1
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        columns = _columns(con, MARTS_SCHEMA)
+    print(tables_suite().describe())
+    for model in mart_models(load_manifest(ensure_manifest())):
+        spec = rows_suite(model, columns.get(model.relation, {}), beijing_now()) if model.relation in columns else None
+        print(spec.describe() if spec else f"suite marts.{model.name}: no column rules (table-level checks only)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tables", nargs="*")
+    parser.add_argument("--marts", action="store_true")
+    parser.add_argument("--docs", action="store_true")
+    args = parser.parse_args(argv)
+    if args.docs:
+        from expectations.gx_runner import build_data_docs
+
+        print(build_data_docs(paths_from_env().home, run_name="manual"))
+        return 0
+    if args.marts:
+        return _print_marts()
+    contracts = load_contracts()
+    for name in unknown_rule_entries(set(contracts)):
+        print(f"warning: expectations/rules.yml has rules for unknown table {name!r}", file=sys.stderr)
+    for table in args.tables or sorted(contracts):
+        for spec in suites(contracts[table]):
+            print(spec.describe())
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""Mart gates: suites for whatever tables the build's ``marts`` schema holds.
+
+Nothing here names a mart. The tables come from the warehouse schema (introspection), their
+documented columns and keys from the dbt manifest (``unique``, ``unique_combination``,
+``not_null``, ``accepted_values`` tests, so a new mart documented in its yml is gated the way
+it is tested), and ``rules.yml`` may add keys, ranges or freshness per model. Two kinds of
+suites:
+
+* ``marts._tables``: one row per mart table (built, not empty, every documented column
+  exists; row count and columns against the published warehouse);
+* ``marts.<model>``: the table's rows, only the columns a rule reads (keys, codes, ranges).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from expectations.gx_runner import GxSession
+from expectations.rules import mart_rules
+from expectations.spec import Expect, Finding, SuiteSpec
+from ingest.engine import beijing_now
+
+MARTS_SCHEMA = "marts"
+TABLES_SUITE = "marts._tables"
+COUNT_COLUMN = re.compile(r"(^n_|_count$|_cnt$)")
+SHARE_COLUMN = re.compile(r"(_share|_rate)$")
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
+
+
+@dataclass
+class MartModel:
+    """A mart as the dbt manifest describes it."""
+
+    name: str
+    unique_id: str
+    node: dict[str, Any]
+    documented: tuple[str, ...] = ()
+    keys: list[tuple[str, ...]] = field(default_factory=list)
+    not_null: list[str] = field(default_factory=list)
+    accepted: dict[str, tuple[list[Any], bool]] = field(default_factory=dict)  # column -> (values, blocking)
+
+    @property
+    def table(self) -> str:
+        return f"{MARTS_SCHEMA}.{self.relation}"
+
+    @property
+    def relation(self) -> str:
+        return self.node.get("alias") or self.name
+
+
+def load_manifest(path: Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def mart_models(manifest: dict[str, Any], schema: str = MARTS_SCHEMA) -> list[MartModel]:
+    """Every model built into ``schema``, with what its dbt tests say about keys and codes."""
+    models = {uid: MartModel(node["name"], uid, node, tuple(node.get("columns") or {}))
+              for uid, node in manifest["nodes"].items()
+              if node["resource_type"] == "model" and node.get("schema") == schema}
+    for test in manifest["nodes"].values():
+        if test["resource_type"] != "test" or not test.get("test_metadata"):
+            continue
+        target = test.get("attached_node") or next(
+            (n for n in test["depends_on"]["nodes"] if n in models), None)
+        model = models.get(target)
+        config = test.get("config") or {}
+        if model is None or config.get("where") or not config.get("enabled", True):
+            continue
+        name = test["test_metadata"]["name"]
+        kwargs = test["test_metadata"].get("kwargs") or {}
+        column = test.get("column_name") or kwargs.get("column_name")
+        blocking = str(config.get("severity", "error")).lower() == "error"
+        if name == "unique" and column and blocking:
+            model.keys.append((column,))
+        elif name == "unique_combination" and blocking:
+            model.keys.append(tuple(kwargs.get("combination_of_columns") or ()))
+        elif name == "not_null" and column and blocking:
+            model.not_null.append(column)
+        elif name == "accepted_values" and column and isinstance(kwargs.get("values"), list):
+            model.accepted[column] = (list(kwargs["values"]), blocking)
+    for model in models.values():
+        rule_key = mart_rules(model.name).key
+        if rule_key and rule_key not in model.keys:
+            model.keys.append(rule_key)
+    return sorted(models.values(), key=lambda m: m.name)
+
+
+# ---------------------------------------------------------------- suites
+
+
+def tables_suite() -> SuiteSpec:
+    change = mart_rules("").row_change
+    return SuiteSpec(TABLES_SUITE, "table", subject_kind="table", expectations=(
+        Expect("gx_schema", "table_built", "ExpectColumnValuesToBeInSet", {"column": "built", "value_set": [True]},
+               "every mart of the dbt project exists in the build"),
+        Expect("gx_volume", "not_empty", "ExpectColumnPairValuesAToBeGreaterThanB",
+               {"column_A": "row_count", "column_B": "min_rows", "or_equal": True},
+               "the mart has rows (unless rules.yml allows it to be empty)"),
+        Expect("gx_schema", "documented_columns_exist", "ExpectColumnValuesToBeNull",
+               {"column": "missing_documented_columns"}, "every column documented in the model's yml exists"),
+        Expect("gx_volume_change", "row_count_near_published", "ExpectColumnValuesToBeBetween",
+               {"column": "rows_vs_published", "min_value": change.min_ratio, "max_value": change.max_ratio},
+               f"rows within {change.min_ratio}x-{change.max_ratio}x of the published warehouse"),
+        Expect("gx_drift", "no_column_removed", "ExpectColumnValuesToBeNull", {"column": "removed_since_published"},
+               "no column of the published table disappeared (dashboards may use it)"),
+    ))
+
+
+def rows_suite(model: MartModel, column_types: dict[str, str], now: dt.datetime) -> SuiteSpec | None:
+    rules = mart_rules(model.name)
+    expects: list[Expect] = []
+    columns: list[str] = []
+    primary = rules.key
+    for column in primary:
+        if column not in model.not_null:
+            expects.append(Expect("gx_keys", f"{column}_not_null", "ExpectColumnValuesToNotBeNull",
+                                  {"column": column}, f"{column} (primary key in rules.yml) is never null"))
+    # Keys from dbt tests keep dbt's meaning: `unique` ignores nulls, `unique_combination`
+    # groups nulls together (rollup rows); nulls are only forbidden where not_null says so.
+    for key in model.keys:
+        if len(key) == 1:
+            expects.append(Expect("gx_keys", f"{key[0]}_unique", "ExpectColumnValuesToBeUnique",
+                                  {"column": key[0]}, f"{key[0]} identifies one row"))
+        else:
+            expects.append(Expect("gx_keys", f"{'_'.join(key)}_unique", "ExpectCompoundColumnsToBeUnique",
+                                  {"column_list": list(key)}, f"({', '.join(key)}) identifies one row"))
+        columns += key
+    for column in model.not_null:
+        check = "gx_keys" if any(column in k for k in model.keys) else "gx_values"
+        expects.append(Expect(check, f"{column}_not_null", "ExpectColumnValuesToNotBeNull", {"column": column},
+                              f"{column} is never null (dbt not_null test)"))
+        columns.append(column)
+    for column, (values, blocking) in sorted(model.accepted.items()):
+        expects.append(Expect("gx_values" if blocking else "gx_drift", f"{column}_accepted",
+                              "ExpectColumnValuesToBeInSet", {"column": column, "value_set": values},
+                              f"{column} is one of {', '.join(map(str, values))}"))
+        columns.append(column)
+    for column, bounds in sorted(rules.ranges.items()):
+        expects.append(Expect("gx_values", f"{column}_in_range", "ExpectColumnValuesToBeBetween",
+                              {"column": column, **{k: v for k, v in bounds.items() if k in ("min_value", "max_value")}},
+                              f"{column} is within {bounds}"))
+        columns.append(column)
+    for column, dtype in sorted(column_types.items()):
+        numeric = dtype.upper().startswith(NUMERIC_TYPES)
+        if not numeric or column in rules.ranges:
+            continue
+        if COUNT_COLUMN.search(column):
+            expects.append(Expect("gx_drift", f"{column}_not_negative", "ExpectColumnValuesToBeBetween",
+                                  {"column": column, "min_value": 0}, f"{column} (a count) is not negative"))
+            columns.append(column)
+        elif SHARE_COLUMN.search(column):
+            expects.append(Expect("gx_drift", f"{column}_is_share", "ExpectColumnValuesToBeBetween",
+                                  {"column": column, "min_value": 0, "max_value": 1},
+                                  f"{column} (a share or rate) is between 0 and 1"))
+            columns.append(column)
+    for column, days in sorted(rules.fresh_within_days.items()):
+        expects.append(Expect("gx_freshness", f"{column}_recent", "ExpectColumnMaxToBeBetween",
+                              {"column": column, "min_value": now - dt.timedelta(days=days)},
+                              f"the newest {column} is at most {days} day(s) old"))
+        columns.append(column)
+    present = [c for c in dict.fromkeys(columns) if c in column_types]
+    expects = [e for e in expects if all(c in column_types for c in _columns_of(e))]
+    if not expects:
+        return None
+    return SuiteSpec(f"marts.{model.name}", None, tuple(expects), tuple(present))
+
+
+def _columns_of(expect: Expect) -> list[str]:
+    return list(expect.kwargs.get("column_list") or []) + [expect.kwargs[k] for k in ("column",) if k in expect.kwargs]
+
+
+# ---------------------------------------------------------------- frames
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, dict[str, str]]:
+    rows = con.execute("select table_name, column_name, data_type from information_schema.columns "
+                       "where table_schema = ? order by table_name, ordinal_position", [schema]).fetchall()
+    tables: dict[str, dict[str, str]] = {}
+    for table, column, dtype in rows:
+        tables.setdefault(table, {})[column] = dtype
+    return tables
+
+
+def _row_counts(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str]) -> dict[str, int]:
+    return {t: con.execute(f'select count(*) from "{schema}"."{t}"').fetchall()[0][0] for t in tables}
+
+
+def tables_frame(models: list[MartModel], build: dict[str, dict[str, str]], build_rows: dict[str, int],
+                 published: dict[str, dict[str, str]], published_rows: dict[str, int]) -> pd.DataFrame:
+    by_relation = {m.relation: m for m in models}
+    rows = []
+    for relation in sorted(set(by_relation) | set(build)):
+        model = by_relation.get(relation)
+        columns = build.get(relation, {})
+        documented = model.documented if model else ()
+        rules = mart_rules(model.name if model else relation)
+        count = build_rows.get(relation, 0)
+        before = published_rows.get(relation)
+        removed = sorted(set(published.get(relation, {})) - set(columns)) if relation in build else []
+        rows.append({
+            "table": f"{MARTS_SCHEMA}.{relation}",
+            "built": relation in build,
+            "row_count": count,
+            "min_rows": 0 if rules.allow_empty else 1,
+            "published_row_count": before,
+            "rows_vs_published": (count / before) if before else None,
+            "missing_documented_columns": ", ".join(c for c in documented if c not in columns) or None,
+            "removed_since_published": ", ".join(removed) or None,
+        })
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        frame["rows_vs_published"] = frame["rows_vs_published"].astype("float64")
+        frame["published_row_count"] = frame["published_row_count"].astype("float64")
+    return frame
+
+
+def rows_frame(con: duckdb.DuckDBPyConnection, model: MartModel, spec: SuiteSpec,
+               column_types: dict[str, str]) -> pd.DataFrame:
+    select = []
+    for column in spec.columns:
+        dtype = column_types[column].upper()
+        if dtype.startswith(("DATE", "TIMESTAMP")):
+            select.append(f'cast("{column}" as timestamp) as "{column}"')
+        elif dtype.startswith("DECIMAL"):
+            select.append(f'cast("{column}" as double) as "{column}"')
+        else:
+            select.append(f'"{column}"')
+    return con.execute(f'select {", ".join(select)} from "{MARTS_SCHEMA}"."{model.relation}"').df()
+
+
+# ---------------------------------------------------------------- gate
+
+
+@dataclass
+class MartGateResult:
+    tables: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    suites: list[str] = field(default_factory=list)
+    docs: Path | None = None
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.blocking]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if not f.blocking]
+
+
+def _describe_schema(path: Path | None) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
+    if path is None or not Path(path).exists():
+        return {}, {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        columns = _columns(con, MARTS_SCHEMA)
+        return columns, _row_counts(con, MARTS_SCHEMA, list(columns))
+
+
+def gate_marts(build: Path, published: Path | None, manifest: dict[str, Any], home: Path, run_name: str,
+               build_docs: bool = True) -> MartGateResult:
+    """Validate every mart of the build (nothing is written to it); Data Docs for the whole run."""
+    now = beijing_now()
+    models = mart_models(manifest)
+    published_columns, published_rows = _describe_schema(published)
+    result = MartGateResult()
+    with duckdb.connect(str(build), read_only=True) as con:
+        build_columns = _columns(con, MARTS_SCHEMA)
+        build_rows = _row_counts(con, MARTS_SCHEMA, list(build_columns))
+        frames = [(TABLES_SUITE, tables_suite(), tables_frame(models, build_columns, build_rows,
+                                                              published_columns, published_rows))]
+        for model in models:
+            if model.relation not in build_columns:
+                continue
+            spec = rows_suite(model, build_columns[model.relation], now)
+            if spec is not None:
+                frames.append((model.table, spec, rows_frame(con, model, spec, build_columns[model.relation])))
+    result.tables = [f"{MARTS_SCHEMA}.{t}" for t in sorted(set(build_columns) | {m.relation for m in models})]
+    with GxSession(home, run_name) as session:
+        for table, spec, frame in frames:
+            result.findings += session.validate(spec, frame, table)
+            result.suites.append(spec.name)
+        if build_docs:
+            result.docs = session.build_docs()
+    return result

@@ -1,0 +1,418 @@
+"""Raw-table gates, generated from the channel contracts.
+
+A new channel gets its suites by declaring its contract: the business key, amount, mobile,
+timestamp and count columns all come from there; ``rules.yml`` adds code lists (from the dbt
+seeds) and exceptions such as signed amounts. Three suites per table:
+
+* ``raw.<table>.rows``: the rows of the files being gated (keys, values);
+* ``raw.<table>.files``: one row per file, profiled from the load ledger and the rows
+  (empty export, quarantined share, dropped columns, unknown codes, mis-decoded text, row
+  count against the recent files of the same export);
+* ``raw.<table>.table``: one row for the whole table (freshness).
+
+Gating is per landing file. Every file in the ledger is gated once (a verdict is kept under
+``$QUANYU_HOME/gx/verdicts``), whether Dagster or the ingest CLI loaded it. A file that fails
+a blocking expectation is taken back out of the lake (moved to ``lake/rejected/<table>/``
+with its verdict), so the lake only ever holds gated files and dbt never reads a rejected
+export; its landing file stays where it is and is rejected again on every run until it is
+fixed or removed, which keeps publication stopped until a person has looked.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from expectations.gx_runner import GxSession
+from expectations.rules import RawRules, raw_rules
+from expectations.spec import Expect, Finding, SuiteSpec
+from ingest.contract import Contract
+from ingest.engine import beijing_now, ledger_path
+from ingest.settings import Paths
+
+MOBILE_STATUSES = ["valid", "placeholder", "masked", "landline", "invalid"]
+TABULAR_FORMATS = {"csv", "excel"}
+# Text decoded with the wrong code page: runs of Latin-1 supplement / C1 characters (GBK or
+# UTF-8 bytes read as Latin-1), NUL (UTF-16 read as 8-bit) or the replacement character.
+GARBLED_TEXT = r"[\x{80}-\x{ff}]{2,}|[\x{0}\x{fffd}]"
+NEVER_LOADED_AGE_DAYS = 99999.0
+
+
+# ---------------------------------------------------------------- suites
+
+
+def _code_columns(contract: Contract, rules: RawRules) -> dict[str, frozenset[str]]:
+    landed = {name for name in contract.data_schema.names}
+    unknown = set(rules.codes) - landed
+    if unknown:
+        raise ValueError(f"expectations/rules.yml: raw.{contract.table}.codes names columns the contract "
+                         f"does not land: {sorted(unknown)}")
+    return dict(rules.codes)
+
+
+def rows_suite(contract: Contract, rules: RawRules, now: dt.datetime) -> SuiteSpec:
+    table = contract.table
+    key = list(contract.key)
+    required = {c.name for c in contract.required}
+    expects: list[Expect] = []
+    for column in key:
+        if column in required:
+            expects.append(Expect("gx_keys", f"{column}_not_null", "ExpectColumnValuesToNotBeNull",
+                                  {"column": column}, f"every row has its {column} (part of the business key)"))
+    expects.append(Expect(
+        "gx_keys", "key_unique_within_file", "ExpectCompoundColumnsToBeUnique",
+        {"column_list": ["_file_sha256", *key]},
+        f"no two rows of one export file have the same {', '.join(key)} (a duplicate within a file is an export "
+        f"bug; the same key in two files is overlap, which staging resolves)"))
+    latest = now + dt.timedelta(days=rules.future_tolerance_days)
+    earliest = dt.datetime.fromisoformat(rules.earliest_timestamp)
+    columns = ["_source_file", "_file_sha256", *key]
+    for column in contract.loaded_columns:
+        name = column.name
+        if column.type in ("amount", "amount_fen") and name not in rules.signed:
+            expects.append(Expect("gx_values", f"{name}_not_negative", "ExpectColumnValuesToBeBetween",
+                                  {"column": name, "min_value": 0}, f"{name} is not negative"))
+            columns.append(name)
+        elif column.type == "mobile":
+            expects.append(Expect("gx_values", f"{name}_status_known", "ExpectColumnValuesToBeInSet",
+                                  {"column": f"{name}_status", "value_set": MOBILE_STATUSES},
+                                  f"{name}_status is one of {', '.join(MOBILE_STATUSES)}"))
+            columns.append(f"{name}_status")
+        elif column.type in ("timestamp", "date"):
+            bounds = {"column": name, "min_value": earliest}
+            if name not in rules.future_ok:
+                bounds["max_value"] = latest
+            window = (f"between {earliest:%Y-%m-%d} and {latest:%Y-%m-%d %H:%M}" if name not in rules.future_ok
+                      else f"after {earliest:%Y-%m-%d}")
+            expects.append(Expect("gx_drift", f"{name}_in_window", "ExpectColumnValuesToBeBetween", bounds,
+                                  f"{name} is {window} (Beijing time)"))
+            columns.append(name)
+        elif column.type == "int" and name not in rules.signed and name not in rules.codes:
+            expects.append(Expect("gx_drift", f"{name}_not_negative", "ExpectColumnValuesToBeBetween",
+                                  {"column": name, "min_value": 0}, f"{name} is not negative"))
+            columns.append(name)
+    for name, values in sorted(_code_columns(contract, rules).items()):
+        expects.append(Expect("gx_drift", f"{name}_codes_known", "ExpectColumnValuesToBeInSet",
+                              {"column": name, "value_set": sorted(values)},
+                              f"{name} (trimmed, lower case) is a value listed in the dbt seeds"))
+        columns.append(name)
+    return SuiteSpec(f"raw.{table}.rows", "_source_file", tuple(expects), tuple(dict.fromkeys(columns)))
+
+
+def files_suite(contract: Contract, rules: RawRules) -> SuiteSpec:
+    table = contract.table
+    expects: list[Expect] = []
+    if not rules.may_be_empty:
+        expects.append(Expect("gx_volume", "file_has_rows", "ExpectColumnValuesToBeBetween",
+                              {"column": "rows_loaded", "min_value": 1},
+                              "the export file loads at least one row (a header-only file is a failed export)"))
+    expects += [
+        Expect("gx_volume", "most_rows_loaded", "ExpectColumnValuesToBeBetween",
+               {"column": "quarantine_share", "max_value": rules.max_quarantine_share},
+               f"at most {rules.max_quarantine_share:.0%} of the file's rows are quarantined "
+               f"(files of {rules.min_rows_for_shares}+ rows)"),
+        Expect("gx_schema", "required_columns_present", "ExpectColumnValuesToBeNull",
+               {"column": "absent_required_columns"}, "every required contract column is in the file"),
+        Expect("gx_schema", "no_column_dropped", "ExpectColumnValuesToBeNull", {"column": "dropped_columns"},
+               "every column the previous file of the same export had is still there (CSV/Excel)"),
+        Expect("gx_values", "text_decodes_cleanly", "ExpectColumnValuesToBeBetween",
+               {"column": "garbled_text_share", "max_value": rules.max_garbled_text_share},
+               f"at most {rules.max_garbled_text_share:.0%} of text cells look mis-decoded (mojibake, NUL, U+FFFD)"),
+    ]
+    for name in sorted(_code_columns(contract, rules)):
+        expects.append(Expect("gx_values", f"{name}_mostly_known", "ExpectColumnValuesToBeBetween",
+                              {"column": f"{name}_unknown_share", "max_value": rules.max_unknown_code_share},
+                              f"at most {rules.max_unknown_code_share:.0%} of {name} values are unknown codes"))
+    change = rules.row_change
+    expects += [
+        Expect("gx_volume_change", "row_count_near_recent", "ExpectColumnValuesToBeBetween",
+               {"column": "rows_vs_recent", "min_value": change.min_ratio, "max_value": change.max_ratio},
+               f"rows within {change.min_ratio}x-{change.max_ratio}x of the median of the last {change.history} "
+               f"files of the same export"),
+        Expect("gx_drift", "no_unmapped_headers", "ExpectColumnValuesToBeNull", {"column": "unmapped_columns"},
+               "every header of the file is known to the contract (a renamed column shows up here)"),
+    ]
+    return SuiteSpec(f"raw.{table}.files", "source_file", tuple(expects))
+
+
+def table_suite(contract: Contract, rules: RawRules) -> SuiteSpec:
+    expects = [Expect("gx_freshness", "loaded_recently", "ExpectColumnValuesToBeBetween",
+                      {"column": "load_age_days", "max_value": rules.load_fresh_within_days},
+                      f"a file of this table was loaded in the last {rules.load_fresh_within_days} day(s)")]
+    for column, days in sorted(rules.event_fresh_within_days.items()):
+        expects.append(Expect("gx_freshness", f"{column}_recent", "ExpectColumnValuesToBeBetween",
+                              {"column": f"{column}_age_days", "max_value": days},
+                              f"the newest {column} is at most {days} day(s) old"))
+    return SuiteSpec(f"raw.{contract.table}.table", None, tuple(expects))
+
+
+def suites(contract: Contract, now: dt.datetime | None = None) -> list[SuiteSpec]:
+    rules = raw_rules(contract.table)
+    now = now or beijing_now()
+    return [rows_suite(contract, rules, now), files_suite(contract, rules), table_suite(contract, rules)]
+
+
+# ---------------------------------------------------------------- frames
+
+
+def ledger_entries(paths: Paths, table: str) -> pd.DataFrame:
+    """Every load of the table (one row per landing file), oldest first."""
+    folder = paths.ledger / table
+    files = [p for p in sorted(folder.glob("*.parquet")) if p.name != "_schema.parquet"]
+    if not files:
+        return pd.DataFrame(columns=["source_file", "file_sha256", "file_format", "rows_read", "rows_loaded",
+                                     "rows_quarantined", "mapped_columns", "unmapped_columns",
+                                     "absent_columns", "loaded_at"])
+    listing = ", ".join(f"'{p}'" for p in files)
+    with duckdb.connect() as con:
+        frame = con.execute(f"select * from read_parquet([{listing}], union_by_name = true) "
+                            f"order by loaded_at, source_file").df()
+    return frame.reset_index(drop=True)
+
+
+def _raw_files(paths: Paths, table: str, shas: list[str]) -> list[Path]:
+    files = [paths.raw / table / f"{sha[:20]}.parquet" for sha in shas]
+    return [f for f in files if f.exists()]
+
+
+def _relation(paths: Paths, table: str, shas: list[str]) -> str:
+    files = _raw_files(paths, table, shas) + [paths.raw / table / "_schema.parquet"]
+    return "read_parquet([" + ", ".join(f"'{f}'" for f in files) + "], union_by_name = true)"
+
+
+def rows_frame(paths: Paths, contract: Contract, spec: SuiteSpec, shas: list[str]) -> pd.DataFrame:
+    """The gated files' rows, only the columns the suite reads; codes normalised as staging does."""
+    rules = raw_rules(contract.table)
+    types = {c.name: c.type for c in contract.loaded_columns}
+    select = []
+    for column in spec.columns:
+        if column in rules.codes:
+            select.append(f'lower(trim(cast("{column}" as varchar))) as "{column}"')
+        elif types.get(column) in ("timestamp", "date"):
+            select.append(f'cast("{column}" as timestamp) as "{column}"')
+        else:
+            select.append(f'"{column}"')
+    with duckdb.connect() as con:
+        return con.execute(f"select {', '.join(select)} from {_relation(paths, contract.table, shas)}").df()
+
+
+def _series(source_file: str) -> str:
+    """Files of one export series differ only in their digits (dates, page numbers)."""
+    return re.sub(r"\d+", "#", source_file)
+
+
+def _json_list(text: str | None) -> list[str]:
+    return list(json.loads(text)) if text else []
+
+
+def files_frame(paths: Paths, contract: Contract, entries: pd.DataFrame, shas: list[str]) -> pd.DataFrame:
+    """One row per gated file: ledger counts plus what the rows and the export's history say."""
+    rules = raw_rules(contract.table)
+    required = {c.name for c in contract.required}
+    codes = sorted(rules.codes)
+    stats = _row_stats(paths, contract, shas, codes)
+    rows = []
+    history: dict[str, list[int]] = {}
+    previous_columns: dict[str, set[str]] = {}
+    wanted = set(shas)
+    for entry in entries.itertuples(index=False):
+        series = _series(entry.source_file)
+        mapped = set(json.loads(entry.mapped_columns or "{}"))
+        if entry.file_sha256 in wanted:
+            recent = history.get(series, [])[-rules.row_change.history:]
+            median = statistics.median(recent) if len(recent) >= rules.row_change.min_history else None
+            before = previous_columns.get(series)
+            dropped = sorted(before - mapped) if before is not None and entry.file_format in TABULAR_FORMATS else []
+            absent_required = sorted(required & set(_json_list(entry.absent_columns)))
+            unmapped = _json_list(entry.unmapped_columns)
+            stat = stats.get(entry.file_sha256, {})
+            row = {
+                "source_file": entry.source_file,
+                "file_sha256": entry.file_sha256,
+                "file_format": entry.file_format,
+                "rows_read": int(entry.rows_read),
+                "rows_loaded": int(entry.rows_loaded),
+                "rows_quarantined": int(entry.rows_quarantined),
+                "quarantine_share": (entry.rows_quarantined / entry.rows_read
+                                     if entry.rows_read >= rules.min_rows_for_shares else None),
+                "absent_required_columns": ", ".join(absent_required) or None,
+                "dropped_columns": ", ".join(dropped) or None,
+                "unmapped_columns": ", ".join(unmapped) or None,
+                "recent_median_rows": median,
+                "rows_vs_recent": (entry.rows_read / median) if median else None,
+                "garbled_text_share": (stat["garbled"] / stat["text_cells"]) if stat.get("text_cells") else None,
+            }
+            for code in codes:
+                present = stat.get(f"{code}__present") or 0
+                unknown = stat.get(f"{code}__unknown") or 0
+                # judged on enough values, or when every value is unknown (a garbled column)
+                row[f"{code}_unknown_share"] = (unknown / present if present and (
+                    present >= rules.min_rows_for_shares or unknown == present) else None)
+            rows.append(row)
+        history.setdefault(series, []).append(int(entry.rows_read))
+        previous_columns[series] = mapped
+    frame = pd.DataFrame(rows)
+    floats = ["quarantine_share", "recent_median_rows", "rows_vs_recent", "garbled_text_share",
+              *[f"{c}_unknown_share" for c in codes]]
+    for column in floats:
+        if column in frame:
+            frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def _row_stats(paths: Paths, contract: Contract, shas: list[str], codes: list[str]) -> dict[str, dict]:
+    """Per file: text cells, mis-decoded text cells, and per code column present / unknown values."""
+    if not _raw_files(paths, contract.table, shas):
+        return {}
+    rules = raw_rules(contract.table)
+    text = [c.name for c in contract.loaded_columns if c.type == "string"]
+    parts = ["_file_sha256"]
+    if text:
+        parts.append(" + ".join(f'count("{c}")' for c in text) + " as text_cells")
+        parts.append(" + ".join(f'count(*) filter (where regexp_matches("{c}", $garbled))' for c in text)
+                     + " as garbled")
+    for code in codes:
+        known = ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(rules.codes[code]))
+        normalised = f'lower(trim(cast("{code}" as varchar)))'
+        parts.append(f'count("{code}") as "{code}__present"')
+        parts.append(f'count(*) filter (where "{code}" is not null and {normalised} not in ({known})) '
+                     f'as "{code}__unknown"')
+    query = f"select {', '.join(parts)} from {_relation(paths, contract.table, shas)} group by 1"
+    with duckdb.connect() as con:
+        result = con.execute(query, {"garbled": GARBLED_TEXT} if text else {})
+        names = [d[0] for d in result.description]
+        return {row[0]: dict(zip(names, row)) for row in result.fetchall()}
+
+
+def table_frame(paths: Paths, contract: Contract, entries: pd.DataFrame, now: dt.datetime) -> pd.DataFrame:
+    """One row: how old the newest load and the newest events of the table are, in days."""
+    rules = raw_rules(contract.table)
+    row: dict[str, object] = {"table": contract.table}
+    newest = entries["loaded_at"].max() if len(entries) else None
+    row["load_age_days"] = ((now - newest).total_seconds() / 86400) if newest is not None else NEVER_LOADED_AGE_DAYS
+    for column in sorted(rules.event_fresh_within_days):
+        with duckdb.connect() as con:
+            latest = con.execute(f'select max(cast("{column}" as timestamp)) from read_parquet('
+                                 f"'{paths.raw / contract.table}/*.parquet', union_by_name = true)").fetchall()[0][0]
+        row[f"{column}_age_days"] = ((now - latest).total_seconds() / 86400) if latest else NEVER_LOADED_AGE_DAYS
+    return pd.DataFrame([row]).astype({k: "float64" for k in row if k != "table"})
+
+
+# ---------------------------------------------------------------- verdicts and rejection
+
+
+def verdict_path(paths: Paths, table: str, sha: str) -> Path:
+    return paths.home / "gx" / "verdicts" / table / f"{sha[:20]}.json"
+
+
+def rejected_dir(paths: Paths, table: str, sha: str) -> Path:
+    return paths.lake / "rejected" / table / sha[:20]
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_text(json.dumps(payload, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    os.replace(temp, path)
+
+
+def _stamp(value: object) -> str:
+    return pd.Timestamp(value).isoformat()
+
+
+def ungated(paths: Paths, table: str, entries: pd.DataFrame) -> list[str]:
+    """SHA-256 of ledger files with no verdict for their current load (new, reloaded, or CLI-loaded)."""
+    pending = []
+    for entry in entries.itertuples(index=False):
+        path = verdict_path(paths, table, entry.file_sha256)
+        if path.exists():
+            verdict = json.loads(path.read_text(encoding="utf-8"))
+            if verdict.get("loaded_at") == _stamp(entry.loaded_at):
+                continue
+        pending.append(entry.file_sha256)
+    return pending
+
+
+def reject_file(paths: Paths, contract: Contract, sha: str, source_file: str, findings: list[Finding]) -> Path:
+    """Take a loaded file back out of the lake, keeping it (and why) under lake/rejected.
+
+    Raw rows go first and the ledger entry (the load's commit marker) last, so an interruption
+    leaves a ledger entry without rows, which the blocking reconciliation check reports, never
+    rows without a ledger entry that dbt would read.
+    """
+    target = rejected_dir(paths, contract.table, sha)
+    target.mkdir(parents=True, exist_ok=True)
+    stem = sha[:20]
+    for source, name in ((paths.raw / contract.table / f"{stem}.parquet", "raw.parquet"),
+                         (paths.quarantine / contract.table / f"{stem}.parquet", "quarantine.parquet"),
+                         (ledger_path(paths, contract, sha), "ledger.parquet")):
+        if source.exists():
+            os.replace(source, target / name)
+    _write_json(target / "verdict.json", {
+        "table": contract.table, "source_file": source_file, "file_sha256": sha,
+        "rejected_at": beijing_now().isoformat(sep=" "),
+        "failures": [f.message() for f in findings if f.blocking],
+        "warnings": [f.message() for f in findings if not f.blocking],
+    })
+    return target
+
+
+@dataclass
+class RawGateResult:
+    """What the gate did for one table in one run."""
+
+    table: str
+    gated_files: list[str] = field(default_factory=list)
+    rejected_files: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    suites: list[str] = field(default_factory=list)
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.blocking]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if not f.blocking]
+
+
+def gate_raw_table(contract: Contract, paths: Paths, run_name: str) -> RawGateResult:
+    """Validate every not-yet-gated file of the table and the table's freshness; reject failures."""
+    now = beijing_now()
+    rows_spec, files_spec, table_spec = suites(contract, now)
+    entries = ledger_entries(paths, contract.table)
+    shas = ungated(paths, contract.table, entries)
+    result = RawGateResult(contract.table)
+    labels = dict(zip(entries["file_sha256"], entries["source_file"]))
+    with GxSession(paths.home, run_name) as session:
+        if shas:
+            result.gated_files = [labels[s] for s in shas]
+            result.findings += session.validate(rows_spec, rows_frame(paths, contract, rows_spec, shas), contract.table)
+            result.findings += session.validate(files_spec, files_frame(paths, contract, entries, shas), contract.table)
+            result.suites += [rows_spec.name, files_spec.name]
+        result.findings += session.validate(table_spec, table_frame(paths, contract, entries, now), contract.table)
+        result.suites.append(table_spec.name)
+    by_file: dict[str, list[Finding]] = {}
+    for finding in result.findings:
+        by_file.setdefault(finding.subject, []).append(finding)
+    loaded_at = {sha: _stamp(at) for sha, at in zip(entries["file_sha256"], entries["loaded_at"])}
+    for sha in shas:
+        label = labels[sha]
+        findings = by_file.get(label, [])
+        if any(f.blocking for f in findings):
+            reject_file(paths, contract, sha, label, findings)
+            verdict_path(paths, contract.table, sha).unlink(missing_ok=True)
+            result.rejected_files.append(label)
+        else:
+            _write_json(verdict_path(paths, contract.table, sha), {
+                "source_file": label, "file_sha256": sha, "loaded_at": loaded_at[sha], "passed": True,
+                "gated_at": now.isoformat(sep=" "), "run": run_name,
+                "warnings": [f.message() for f in findings]})
+    return result

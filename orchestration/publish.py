@@ -1,0 +1,239 @@
+"""Build into a separate file, publish it atomically after every blocking check passed.
+
+BI tools read ``$QUANYU_WAREHOUSE`` (the served file) read-only while the nightly run works:
+
+1. ``prepare_build``: copy the served file to ``warehouse/build/<run id>/quanyu.duckdb`` (the
+   identity registry and the merge/split log carry over, so ``one_id`` stays stable), drop
+   relations of models that no longer exist, and write a dbt profile pointing at the copy.
+2. dbt builds and tests into the copy; it is the only process that writes it.
+3. The mart gates read the copy and record their verdict in ``build.json`` beside it.
+4. ``publish``: stamp ``meta.build`` / ``meta.tables`` into the copy, ``CHECKPOINT``, close,
+   then ``os.replace`` it onto the served path. The rename is atomic: a reader opening the
+   path gets the old file or the new one, never a mix, and never waits for a lock, because
+   no process ever opens the served file for writing. Readers that keep a connection open go
+   on reading the build they opened until they reconnect.
+
+A failed build never reaches the served path; the latest failed one is kept to look at.
+Each run has its own build folder, so two runs can never write one file; the publish lock
+and the Dagster pool ``quanyu_warehouse`` (limit it to 1) serialise the rest.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import duckdb
+import yaml
+
+from ingest.engine import beijing_now
+from ingest.settings import Paths
+
+META_SCHEMA = "meta"
+KEEP_FAILED_BUILDS = 1  # the last failed build stays for inspection; each is a full copy
+PROFILE_NAME = "quanyu"
+WAREHOUSE_POOL = "quanyu_warehouse"
+
+
+@dataclass(frozen=True)
+class Build:
+    """The private build of one pipeline run."""
+
+    paths: Paths
+    run_id: str
+
+    @property
+    def folder(self) -> Path:
+        return build_root(self.paths) / self.run_id
+
+    @property
+    def file(self) -> Path:
+        return self.folder / self.paths.warehouse.name
+
+    @property
+    def profiles_dir(self) -> Path:
+        return self.folder / "profiles"
+
+    @property
+    def stamp_path(self) -> Path:
+        return self.folder / "build.json"
+
+    def stamp(self) -> dict[str, Any]:
+        return json.loads(self.stamp_path.read_text(encoding="utf-8")) if self.stamp_path.exists() else {}
+
+    def update_stamp(self, **values: Any) -> dict[str, Any]:
+        stamp = {**self.stamp(), **values}
+        temp = self.stamp_path.with_suffix(".tmp")
+        temp.write_text(json.dumps(stamp, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        os.replace(temp, self.stamp_path)
+        return stamp
+
+
+def build_root(paths: Paths) -> Path:
+    """Builds live beside the served file: same file system, so the final rename is atomic."""
+    return paths.warehouse.parent / "build"
+
+
+def _prune_old_builds(paths: Paths, keep: int = KEEP_FAILED_BUILDS) -> None:
+    root = build_root(paths)
+    if not root.exists():
+        return
+    folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for folder in folders[keep:]:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_profiles(build: Build, project_profiles: Path) -> Path:
+    """The project's dbt profile with every DuckDB output pointed at the build file."""
+    document = yaml.safe_load(project_profiles.read_text(encoding="utf-8"))
+    for output in document[PROFILE_NAME]["outputs"].values():
+        if output.get("type") == "duckdb":
+            output["path"] = str(build.file)
+    build.profiles_dir.mkdir(parents=True, exist_ok=True)
+    target = build.profiles_dir / "profiles.yml"
+    target.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return build.profiles_dir
+
+
+def managed_relations(manifest: dict[str, Any]) -> dict[str, set[str]]:
+    """schema -> relation names that dbt owns (models, seeds, snapshots)."""
+    relations: dict[str, set[str]] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] not in ("model", "seed", "snapshot"):
+            continue
+        if (node.get("config") or {}).get("materialized") == "ephemeral":
+            continue
+        relations.setdefault(node["schema"], set()).add(node.get("alias") or node["name"])
+    return relations
+
+
+def prune_orphans(database: Path, manifest: dict[str, Any]) -> list[str]:
+    """Drop relations in dbt's schemas that no model produces any more (renamed or deleted).
+
+    Building on a copy of the last build would otherwise keep them forever.
+    """
+    owned = managed_relations(manifest)
+    dropped = []
+    with duckdb.connect(str(database)) as con:
+        found = con.execute("select table_schema, table_name, table_type from information_schema.tables "
+                            "where table_catalog = current_database()").fetchall()
+        for schema, name, kind in found:
+            if schema in owned and name not in owned[schema]:
+                con.execute(f'drop {"view" if kind == "VIEW" else "table"} if exists "{schema}"."{name}"')
+                dropped.append(f"{schema}.{name}")
+    return dropped
+
+
+def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_profiles: Path,
+                  log: Callable[[str], None] = print) -> Build:
+    """A fresh build folder for ``run_id`` holding a copy of the served warehouse."""
+    _prune_old_builds(paths)
+    build = Build(paths, run_id)
+    if build.folder.exists():
+        shutil.rmtree(build.folder)
+    build.folder.mkdir(parents=True)
+    source = None
+    if paths.warehouse.exists():
+        shutil.copyfile(paths.warehouse, build.file)
+        source = read_build_info(build.file)
+        dropped = prune_orphans(build.file, manifest)
+        if dropped:
+            log(f"dropped relations no model produces any more: {', '.join(dropped)}")
+        log(f"building on a copy of the published warehouse (build {(source or {}).get('build_id', '?')})")
+    else:
+        log("no published warehouse yet: building from scratch")
+    write_profiles(build, project_profiles)
+    build.update_stamp(run_id=run_id, started_at=beijing_now().isoformat(sep=" "),
+                       copied_from=(source or {}).get("build_id"))
+    return build
+
+
+def read_build_info(database: Path) -> dict[str, Any] | None:
+    """The ``meta.build`` row of a warehouse file (None before the first publication)."""
+    if not Path(database).exists():
+        return None
+    with duckdb.connect(str(database), read_only=True) as con:
+        found = con.execute("select count(*) from information_schema.tables where table_schema = ? "
+                            "and table_name = 'build'", [META_SCHEMA]).fetchall()[0][0]
+        if not found:
+            return None
+        cursor = con.execute(f"select * from {META_SCHEMA}.build")
+        names = [d[0] for d in cursor.description]
+        row = cursor.fetchall()[0]
+    return dict(zip(names, row))
+
+
+def _stamp_meta(con: duckdb.DuckDBPyConnection, build: Build, details: dict[str, Any]) -> dict[str, Any]:
+    tables = con.execute("select table_schema, table_name from information_schema.tables "
+                         "where table_type = 'BASE TABLE' and table_schema not in (?, 'information_schema', "
+                         "'pg_catalog') order by 1, 2", [META_SCHEMA]).fetchall()
+    counts = [(s, t, con.execute(f'select count(*) from "{s}"."{t}"').fetchall()[0][0]) for s, t in tables]
+    info = {
+        "build_id": uuid.uuid4().hex,
+        "run_id": build.run_id,
+        "built_at": build.stamp().get("started_at"),
+        "published_at": beijing_now().isoformat(sep=" "),
+        "copied_from": build.stamp().get("copied_from"),
+        "tables": len(counts),
+        "rows": sum(c for *_, c in counts),
+        "gate_warnings": int(details.get("gate_warnings", 0)),
+        "data_docs": str(details.get("data_docs") or ""),
+    }
+    con.execute(f"create schema if not exists {META_SCHEMA}")
+    con.execute(f"create or replace table {META_SCHEMA}.tables (table_schema varchar, table_name varchar, "
+                f"row_count bigint)")
+    con.executemany(f"insert into {META_SCHEMA}.tables values (?, ?, ?)", counts)
+    columns = ", ".join(f"{k} {'bigint' if isinstance(v, int) else 'varchar'}" for k, v in info.items())
+    con.execute(f"create or replace table {META_SCHEMA}.build ({columns})")
+    con.execute(f"insert into {META_SCHEMA}.build values ({', '.join('?' for _ in info)})", list(info.values()))
+    return info
+
+
+@contextmanager
+def _publish_lock(paths: Paths) -> Iterator[None]:
+    lock_path = paths.warehouse.parent / ".publish.lock"
+    with lock_path.open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(build: Build, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Stamp, checkpoint and atomically move the build onto the served path; returns meta.build."""
+    paths = build.paths
+    with _publish_lock(paths):
+        with duckdb.connect(str(build.file)) as con:
+            info = _stamp_meta(con, build, details or {})
+            con.execute("checkpoint")
+        wal = build.file.with_name(build.file.name + ".wal")
+        if wal.exists():
+            raise RuntimeError(f"{build.file}: a write-ahead log is left after CHECKPOINT and close; not publishing")
+        with duckdb.connect(str(build.file), read_only=True) as con:  # the file opens cleanly on its own
+            con.execute(f"select count(*) from {META_SCHEMA}.tables").fetchall()
+        with open(build.file, "rb") as handle:
+            os.fsync(handle.fileno())
+        stale_wal = paths.warehouse.with_name(paths.warehouse.name + ".wal")
+        if stale_wal.exists():  # left by a writer that should not exist; it would be replayed onto the new file
+            stale_wal.unlink()
+        os.replace(build.file, paths.warehouse)
+        _fsync_dir(paths.warehouse.parent)
+    shutil.rmtree(build.folder, ignore_errors=True)
+    return info
+
+

@@ -1,0 +1,65 @@
+"""One build of the demo brand, shared by every test module that needs a published warehouse.
+
+Building is the slow part of the suite (ingest, gates, dbt, publication), so it runs once per
+test session, the way the nightly schedule would run it, in its own installation holding a
+copy of the session's demo exports (the session home itself stays unloaded for the ingest
+tests). Tests that change anything work on a copy of this installation.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+PATH_VARIABLES = ("QUANYU_HOME", "QUANYU_LANDING", "QUANYU_LAKE", "QUANYU_WAREHOUSE")
+
+
+@dataclass
+class Baseline:
+    result: Any  # dagster ExecuteInProcessResult of build_all
+    paths: Any  # ingest.settings.Paths of the installation
+
+
+_baseline: Baseline | None = None
+
+
+@contextmanager
+def active_home(paths) -> Iterator[None]:
+    """Point this process (Dagster steps, dbt subprocesses) at ``paths`` for a while."""
+    saved = {name: os.environ.get(name) for name in PATH_VARIABLES}
+    os.environ.update({"QUANYU_HOME": str(paths.home), "QUANYU_LANDING": str(paths.landing),
+                       "QUANYU_LAKE": str(paths.lake), "QUANYU_WAREHOUSE": str(paths.warehouse)})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def session_build(demo_home) -> Baseline:
+    """``build_all`` on a copy of the session's demo exports (run on first use)."""
+    global _baseline
+    if _baseline is None:
+        from dagster import DagsterInstance
+
+        from ingest.settings import paths_from_env
+        from orchestration.definitions import build_all_tags, defs
+
+        root = Path(tempfile.mkdtemp(prefix="quanyu-baseline-"))
+        atexit.register(shutil.rmtree, root, True)
+        shutil.copytree(demo_home.landing, root / "landing")  # keeps modification times (landing days)
+        paths = paths_from_env({"QUANYU_HOME": str(root)}).ensure()
+        with active_home(paths):
+            result = defs.resolve_job_def("build_all").execute_in_process(
+                instance=DagsterInstance.ephemeral(), raise_on_error=False, tags=build_all_tags(),
+                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+        _baseline = Baseline(result, paths)
+    return _baseline
