@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from ingest.contract import QUARANTINE_SCHEMA, Contract, normalise_header
 from ingest.pii import HashKey, key_from_env, redact_text
-from ingest.readers import Batch, FileFormatError, open_source
+from ingest.readers import Batch, FastPathUnsuitable, FileFormatError, open_source
 from ingest.settings import Paths
 from ingest.values import parse_column
 
@@ -230,10 +230,10 @@ class _FileLoader:
                 shown[header] = value
         return redact_text(json.dumps(shown, ensure_ascii=False, default=str))
 
-    def open(self) -> None:
+    def open(self, fast: bool = True) -> None:
         """Open the file and map its headers (raises for whole-file problems)."""
         contract = self.contract
-        self.source = open_source(self.path, contract.record_path, contract.explode, header_score(contract))
+        self.source = open_source(self.path, contract.record_path, contract.explode, header_score(contract), fast)
         self.mapping, self.unmapped = map_headers(contract, self.source.headers, self.label)
         by_name = {c.name: c for c in contract.columns}
         self.pii_headers = {h for name, h in self.mapping.items() if by_name[name].is_pii}
@@ -256,7 +256,7 @@ class _FileLoader:
     def quarantine_rows(self, batch: Batch, bad: Any, errors: pd.Series, failed: pd.Series) -> pa.Table:
         rows: list[tuple[int, str, str | None, str]] = []
         for i in bad.nonzero()[0]:
-            cells = {h: batch.values[h][i] for h in batch.values}
+            cells = {h: _cell(batch.values[h], i) for h in batch.values}
             rows.append((batch.numbers[i], errors.iat[i], failed.iat[i], self.redacted(cells)))
         for broken in batch.broken:
             evidence = self.redacted(broken.cells) if broken.cells is not None else (broken.note or "")
@@ -287,7 +287,14 @@ class _FileLoader:
 
     def run(self) -> FileReport:
         """Open, parse batch by batch and commit a file on its own (large files)."""
-        self.open()
+        try:
+            return self._run(fast=True)
+        except FastPathUnsuitable as exc:
+            log.info("%s: exact CSV reader (%s)", self.label, exc)
+            return self._run(fast=False)
+
+    def _run(self, fast: bool) -> FileReport:
+        self.open(fast)
         raw_out, bad_out = self.writers()
         read = 0
         try:
@@ -363,13 +370,24 @@ class _Parsed:
     failed: pd.Series
 
 
+def _cell(values: Any, i: int) -> Any:
+    value = values[i]
+    return value.as_py() if isinstance(value, pa.Scalar) else value
+
+
+def _raw_series(values: Any) -> pd.Series:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return pd.Series(values.to_pandas())  # stays Arrow-backed: no Python string per cell
+    return pd.Series(values, dtype="object")
+
+
 def parse_values(contract: Contract, key: HashKey, values: dict[str, list[Any]], n: int) -> _Parsed:
     """Parse raw values keyed by contract column; a row with any error is not good."""
     errors = pd.Series(pd.NA, index=range(n), dtype="str")
     failed = pd.Series(pd.NA, index=range(n), dtype="str")
     arrays: dict[str, pa.Array] = {}
     for column in contract.loaded_columns:
-        parsed = parse_column(column, pd.Series(values[column.name], dtype="object"), key)
+        parsed = parse_column(column, _raw_series(values[column.name]), key)
         col_errors = parsed.errors
         if column.required:
             first = next(iter(parsed.arrays.values()))
@@ -407,7 +425,7 @@ def _run_group(loaders: list[_FileLoader]) -> list[FileReport]:
     opened: list[tuple[_FileLoader, Batch]] = []
     for loader in loaders:
         try:
-            loader.open()
+            loader.open(fast=False)  # small files: the exact reader costs nothing worth saving
             opened.append((loader, _whole_file(loader.source)))
         except REJECTABLE as exc:
             reports.append(_reject(loader, exc))

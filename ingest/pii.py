@@ -15,6 +15,8 @@ from functools import lru_cache
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ LANDLINE = re.compile(r"^0\d{9,11}$")
 # thousands of strangers together. Hub detection in OneID catches the ones not listed here.
 PLACEHOLDERS = frozenset({"13800000000", "13800138000", "13888888888", "13900000000",
                           "12345678901", "13000000000", "18888888888", "00000000000"})
-REPEATED_DIGIT = re.compile(r"^\d?(\d)\1{9}$")
+# A run of one digit (1111111111, 22222222222) is a placeholder too: see normalise_mobiles.
 _SEPARATORS = re.compile(r"[\s\-()（）.]+")
 _MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
 
@@ -70,7 +72,14 @@ def keyed_hash(key: HashKey, value: str) -> str:
 def _hash_unique(key: HashKey, values: pd.Series) -> pd.Series:
     """Hash each distinct value once: real exports repeat the same phone many times."""
     present = values.dropna()
-    mapping = {v: keyed_hash(key, v) for v in present.unique()}
+    keyed = hmac.new(key.secret, digestmod=hashlib.sha256)  # the key schedule once, copied per value
+
+    def digest(value: str) -> str:
+        h = keyed.copy()
+        h.update(value.encode("utf-8"))
+        return h.hexdigest()
+
+    mapping = {v: digest(v) for v in present.unique()}
     return values.map(mapping)
 
 
@@ -80,14 +89,25 @@ def normalise_mobiles(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     status: ``valid``, ``placeholder``, ``masked`` (contains ``*``: marketplaces mask the
     middle digits, so it cannot identify anyone), ``landline``, ``invalid``; NA when empty.
     """
-    text = values.astype("str").str.replace(_SEPARATORS, "", regex=True)
-    text = text.str.replace(r"^(?:\+?0{0,2}86)(?=1\d{10}$)", "", regex=True)
+    # Arrow (RE2) kernels, not a Python call per cell: RE2 has no look-ahead or back-references,
+    # hence the capture group for the country code and the explicit repeated-digit test.
+    arrow = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
+    arrow = pc.replace_substring_regex(arrow, _SEPARATORS.pattern, "")
+    arrow = pc.replace_substring_regex(arrow, r"^(?:\+?0{0,2}86)(1\d{10})$", r"\1")
+    tail = pc.utf8_slice_codeunits(arrow, -10)
+    repeated = pc.and_(pc.match_substring_regex(arrow, r"^\d{10,11}$"),
+                       pc.equal(tail, pc.binary_repeat(pc.utf8_slice_codeunits(tail, 0, 1), 10)))
+
+    def series(array: pa.Array) -> pd.Series:
+        return pd.Series(array.to_pandas(), index=values.index)
+
+    text = series(arrow).astype("str")
     status = pd.Series(pd.NA, index=values.index, dtype="str")
     present = text.notna() & (text != "")
-    masked = present & text.str.contains("*", regex=False)
-    mobile = present & ~masked & text.str.fullmatch(MOBILE.pattern)
-    placeholder = present & ~masked & (text.isin(PLACEHOLDERS) | text.str.fullmatch(REPEATED_DIGIT.pattern))
-    landline = present & ~masked & ~mobile & text.str.fullmatch(LANDLINE.pattern)
+    masked = present & series(pc.match_substring(arrow, "*")).fillna(False).astype(bool)
+    mobile = present & ~masked & series(pc.match_substring_regex(arrow, MOBILE.pattern)).fillna(False).astype(bool)
+    placeholder = present & ~masked & (text.isin(PLACEHOLDERS) | series(repeated).fillna(False).astype(bool))
+    landline = present & ~masked & ~mobile & series(pc.match_substring_regex(arrow, LANDLINE.pattern)).fillna(False).astype(bool)
     status[present] = "invalid"
     status[landline.fillna(False)] = "landline"
     status[masked.fillna(False)] = "masked"

@@ -19,6 +19,9 @@ from typing import Any, Iterator
 
 
 BATCH_ROWS = 100_000
+# CSV files from this size on are read by Arrow's C++ reader when they are regular (one line
+# per row, no blank or short lines); anything irregular falls back to the exact Python reader.
+FAST_CSV_BYTES = 4 << 20
 # Fields of a WeCom / WeChat API answer that describe the call, not the data.
 API_ENVELOPE = frozenset({"errcode", "errmsg", "next_cursor", "next_offset", "total"})
 HEADER_SCAN_ROWS = 10
@@ -27,6 +30,10 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 class FileFormatError(ValueError):
     """The file as a whole cannot be read (encoding, empty, unsupported type)."""
+
+
+class FastPathUnsuitable(Exception):
+    """The fast CSV reader met something only the exact reader numbers right; read again slowly."""
 
 
 @dataclass
@@ -41,10 +48,13 @@ class BrokenRow:
 
 @dataclass
 class Batch:
-    """Up to BATCH_ROWS rows: ``values[header][i]`` is the raw value of row ``numbers[i]``."""
+    """Up to BATCH_ROWS rows: ``values[header][i]`` is the raw value of row ``numbers[i]``.
 
-    values: dict[str, list[Any]]
-    numbers: list[int]
+    Values are Python lists, or Arrow string arrays when the fast CSV reader produced them.
+    """
+
+    values: dict[str, Any]
+    numbers: Any  # list[int] or range
     broken: list[BrokenRow] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -174,7 +184,60 @@ def _sniff_delimiter(first_line: str) -> str:
     return max(counts, key=lambda d: (counts[d], d == ","))
 
 
-def open_csv(path: Path, score: Any) -> Source:
+def _physical_lines(path: Path) -> int:
+    """Lines in the file (a last line without a newline counts). Safe for UTF-8 and GB18030 bytes."""
+    count, last = 0, b""
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (1 if last not in (b"\n", b"") else 0)
+
+
+def _arrow_csv_batches(path: Path, encoding: str, delimiter: str, headers: list[str],
+                       header_line: int) -> Iterator[Batch]:
+    """Rows after the header line by Arrow's reader, numbered by physical line.
+
+    The numbering is only right when every line is exactly one row: a quoted newline, a
+    blank or short line, or a row of empty cells raises FastPathUnsuitable (the caller reads
+    the file again with the exact reader). The check on the line count runs at the end, so
+    callers must not commit anything before the iterator is exhausted.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    expected = _physical_lines(path) - header_line
+    invalid: list[Any] = []
+    names = [f"c{i}" for i in range(len(headers))]
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(encoding="utf8" if encoding.startswith("utf-8") else encoding,
+                                       skip_rows=header_line, column_names=names, block_size=8 << 20),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False,
+                                          invalid_row_handler=lambda row: invalid.append(row) or "skip"),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+    seen = 0
+    for record_batch in reader:
+        if invalid:
+            raise FastPathUnsuitable(f"{len(invalid)} irregular rows")
+        columns = record_batch.columns
+        blank = None
+        for column in columns:
+            empty = pc.equal(pc.utf8_trim_whitespace(column), "")
+            blank = empty if blank is None else pc.and_(blank, empty)
+        if blank is not None and pc.any(blank).as_py():
+            raise FastPathUnsuitable("a row of empty cells")
+        n = record_batch.num_rows
+        first = header_line + 1 + seen
+        yield Batch(dict(zip(headers, columns)), range(first, first + n))
+        seen += n
+    if invalid or seen != expected:
+        raise FastPathUnsuitable(f"{seen} rows for {expected} lines")
+
+
+def open_csv(path: Path, score: Any, fast: bool = True) -> Source:
     encoding = detect_encoding(path)
     text = io.TextIOWrapper(path.open("rb"), encoding=encoding, newline="")
     first = text.readline()
@@ -194,6 +257,12 @@ def open_csv(path: Path, score: Any) -> Source:
         raise FileFormatError(f"{path.name}: the file has no header line")
     index = _pick_header([cells for _, cells in lead], score)
     headers = [h.replace("\ufeff", "").strip() for h in lead[index][1]]
+    header_line = lead[index][0]
+    one_line_header = index + 1 >= len(lead) or lead[index + 1][0] == header_line + 1
+    if fast and one_line_header and encoding != "utf-16" and path.stat().st_size >= FAST_CSV_BYTES:
+        text.close()
+        return Source(headers, "csv", _arrow_csv_batches(path, encoding, delimiter, headers, header_line),
+                      encoding=encoding, delimiter=delimiter, header_row=header_line)
 
     def rows() -> Iterator[tuple[int, list[str | None]]]:
         try:
@@ -350,13 +419,17 @@ def open_jsonl(path: Path, explode: tuple[str, ...]) -> Source:
     return Source(headers, "jsonl", _json_batches(rows, headers, broken), encoding=encoding, blank_rows=blank)
 
 
-def open_source(path: Path, record_path: tuple[str, ...], explode: tuple[str, ...], score: Any) -> Source:
-    """Open any supported file; ``score(headers)`` counts contract columns a header row names."""
+def open_source(path: Path, record_path: tuple[str, ...], explode: tuple[str, ...], score: Any,
+                fast: bool = True) -> Source:
+    """Open any supported file; ``score(headers)`` counts contract columns a header row names.
+
+    ``fast=False`` forces the exact Python CSV reader (after FastPathUnsuitable).
+    """
     if path.stat().st_size == 0:
         raise FileFormatError(f"{path.name}: the file is empty (0 bytes)")
     kind = FORMATS.get(path.suffix.lower())
     if kind == "csv":
-        return open_csv(path, score)
+        return open_csv(path, score, fast)
     if kind == "excel":
         return open_excel(path, score)
     if kind == "json":

@@ -2,7 +2,7 @@
 import duckdb
 
 from demo.generate import generate
-from ingest import engine
+from ingest import engine, readers
 from ingest.contract import load_contracts
 from ingest.pii import HashKey
 from ingest.settings import paths_from_env
@@ -27,6 +27,7 @@ def test_grouped_parallel_load_equals_file_by_file(tmp_path, monkeypatch):
         generate(paths.home, members=400)
 
     monkeypatch.setattr(engine, "SMALL_FILE_BYTES", 0)  # every file parsed on its own, in this process
+    monkeypatch.setattr(readers, "FAST_CSV_BYTES", 0)  # and every regular CSV read by Arrow
     one_by_one = engine.load_tables(contracts, alone, KEY, workers=1)
     monkeypatch.undo()
     # two spawned workers with the default grouping: hundreds of small WeCom/OA files per group
@@ -44,3 +45,25 @@ def test_grouped_parallel_load_equals_file_by_file(tmp_path, monkeypatch):
                 f"{contract.table}: {folder} differs between file-by-file and grouped parallel loading"
     quarantined = sum(r.rows_quarantined for r in together.values())
     assert quarantined > 0, "the demo's injected bad rows must reach quarantine on both paths"
+
+
+def test_fast_csv_reader_is_used_for_regular_files_and_falls_back_on_irregular_ones(tmp_path, monkeypatch):
+    from tests.ingest.test_engine import TMALL_ROWS, write_tmall
+
+    monkeypatch.setattr(readers, "FAST_CSV_BYTES", 0)
+    monkeypatch.setattr(engine, "SMALL_FILE_BYTES", 0)  # each file alone: the path that tries Arrow first
+    contract = load_contracts()["tmall_orders"]
+    score = engine.header_score(contract)
+    homes = {name: paths_from_env({"QUANYU_HOME": str(tmp_path / name)}).ensure() for name in ("regular", "irregular")}
+    regular = write_tmall(homes["regular"], rows=[r for r in TMALL_ROWS if "\n" not in r and r.count(",") >= 10])
+    batch = next(readers.open_source(regular, (), (), score).batches)
+    assert all(hasattr(v, "type") for v in batch.values.values()), "a regular GBK file goes through Arrow"
+
+    irregular = write_tmall(homes["irregular"])  # a quoted newline and a short row
+    with __import__("pytest").raises(readers.FastPathUnsuitable):
+        list(readers.open_source(irregular, (), (), score).batches)
+    fast = engine.load_table(contract, homes["irregular"], KEY)
+    monkeypatch.setattr(readers, "FAST_CSV_BYTES", 1 << 40)
+    exact = engine.load_table(contract, homes["irregular"], KEY, reload=True)
+    assert [(f.rows_read, f.rows_loaded, f.rows_quarantined) for f in fast.files] == \
+           [(f.rows_read, f.rows_loaded, f.rows_quarantined) for f in exact.files] == [(6, 2, 4)]
