@@ -18,6 +18,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -53,16 +54,60 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def run_stage(command: list[str], home: Path, cwd: Path = REPO) -> tuple[float, float]:
-    """Run one stage in its own process: (wall seconds, peak RSS in MB of it and its children)."""
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            tree.setdefault(int(fields[1]), []).append(int(entry))
+    return tree
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (worker pools, dbt threads), in MB."""
+    tree, total, todo = _children(), 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo += tree.get(current, [])
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def run_stage(command: list[str], home: Path, cwd: Path = REPO, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Run one stage in its own process: (wall seconds, peak MB of its whole process tree).
+
+    The peak is sampled every 0.2 s over the tree (a process pool's workers add up), and is at
+    least wait4's ru_maxrss (the largest single process, exact).
+    """
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = process.stdout.read() if process.stdout else b""
-    _, status, usage = os.wait4(process.pid, 0)
+    log = (home / "bench-logs").joinpath(f"{len(list((home / 'bench-logs').glob('*')))}-{Path(command[2] if command[1] == '-m' else command[0]).name}.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=cwd, env={**_env(home), **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
+        peak = [0.0]
+
+        def sample() -> None:
+            while process.poll() is None:
+                peak[0] = max(peak[0], tree_rss_mb(process.pid))
+                time.sleep(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        sampler.join()
     seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"stage failed: {' '.join(command)}\n{output.decode(errors='replace')[-4000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    if process.returncode != 0:
+        raise RuntimeError(f"stage failed: {' '.join(command)}\n{log.read_text(errors='replace')[-4000:]}")
+    return seconds, max(peak[0], usage.ru_maxrss / 1024)
 
 
 def _count(home: Path, sql: str) -> int:
@@ -103,8 +148,8 @@ def union_find_seconds(home: Path, repeat: int) -> tuple[float, int, int, int]:
     return statistics.median(timings), nodes, len(src), components
 
 
-def dbt_model_seconds(model: str) -> float:
-    results = json.loads((DBT_DIR / "target" / "run_results.json").read_text())
+def dbt_model_seconds(target: Path, model: str) -> float:
+    results = json.loads((target / "run_results.json").read_text())
     return sum(r["execution_time"] for r in results["results"] if r["unique_id"].endswith("." + model))
 
 
@@ -135,35 +180,85 @@ def python_union_find_seconds(home: Path) -> float:
     return time.perf_counter() - started
 
 
-def bench(members: int, out: Path, repeat_uf: int) -> tuple[list[Stage], dict]:
+HEADER = f"{'members':>10}  {'stage':28} {'wall s':>8} {'peak MB':>8} {'rows':>12} {'rows/s':>10}"
+
+
+def _line(s: Stage) -> str:
+    return f"{s.members:>10,}  {s.stage:28} {s.seconds:>8.1f} {s.peak_rss_mb:>8.0f} {s.rows:>12,} {s.rows_per_second:>10,.0f}"
+
+
+class Results:
+    """Figures so far, printed as they come and saved after every stage (a long run that dies keeps them)."""
+
+    def __init__(self, out: Path):
+        self.path = out / "results.json"
+        self.stages: list[Stage] = []
+        self.identity: dict[int, dict] = {}
+        out.mkdir(parents=True, exist_ok=True)
+
+    def add(self, stage: Stage) -> None:
+        if not self.stages:
+            print(HEADER, flush=True)
+        self.stages.append(stage)
+        print(_line(stage), flush=True)
+        self.save()
+
+    def save(self) -> None:
+        data = {"stages": [asdict(s) | {"rows_per_second": s.rows_per_second} for s in self.stages],
+                "identity": self.identity, "cores": os.cpu_count()}
+        self.path.write_text(json.dumps(data, indent=2, default=str))
+
+
+def bench(members: int, out: Path, repeat_uf: int, results: Results, reuse: bool, workers: int | None) -> None:
     home = out / f"m{members}"
-    shutil.rmtree(home, ignore_errors=True)
     python = sys.executable
     dbt = str(Path(python).parent / "dbt")
-    stages: list[Stage] = []
+    summary_file = home / "truth" / "summary.json"
+    if reuse and summary_file.exists() and json.loads(summary_file.read_text())["arguments"]["members"] == members:
+        print(f"{members:>10,}  reusing the exports in {home / 'landing'}", flush=True)
+        for folder in ("lake", "warehouse", "dbt-target"):
+            shutil.rmtree(home / folder, ignore_errors=True)
+    else:
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        seconds, rss = run_stage([python, "-m", "demo.generate", "--out", str(home), "--members", str(members)], home)
+        summary = json.loads(summary_file.read_text())
+        results.add(Stage(members, "generate exports", seconds, rss, sum(summary["rows_per_table"].values())))
 
-    seconds, rss = run_stage([python, "-m", "demo.generate", "--out", str(home), "--members", str(members)], home)
-    summary = json.loads((home / "truth" / "summary.json").read_text())
-    rows = sum(v for v in summary.get("rows_per_table", summary.get("rows", {})).values() if isinstance(v, int))
-    stages.append(Stage(members, "generate exports", seconds, rss, rows))
-
-    seconds, rss = run_stage([python, "-m", "ingest.cli"], home)
+    env = {"QUANYU_INGEST_WORKERS": str(workers)} if workers else {}
+    seconds, rss = run_stage([python, "-m", "ingest.cli"], home, env=env)
     rows = _count(home, "select sum(rows_read) from read_parquet('{home}/lake/loads/*/*.parquet', union_by_name=true)")
-    stages.append(Stage(members, "ingest (all channels)", seconds, rss, rows))
+    results.add(Stage(members, "ingest (all channels)", seconds, rss, rows))
 
-    identity_extra: dict = {}
+    target = home / "dbt-target"
+    identity: dict = {}
     for name, selection in DBT_LAYERS.items():
         seconds, rss = run_stage([dbt, "build", "--select", *selection, "--indirect-selection", "cautious",
-                                  "--profiles-dir", str(DBT_DIR), "--quiet"], home, cwd=DBT_DIR)
+                                  "--profiles-dir", str(DBT_DIR), "--target-path", str(target),
+                                  "--log-path", str(home / "dbt-logs"), "--quiet"], home, cwd=DBT_DIR)
         schemas = {"dbt staging": ("staging", "seeds"), "dbt identity (OneID)": ("identity",),
                    "dbt intermediate + marts": ("intermediate", "marts")}[name]
-        stages.append(Stage(members, name, seconds, rss, _warehouse_rows(home, schemas)))
+        results.add(Stage(members, name, seconds, rss, _warehouse_rows(home, schemas)))
         if name.startswith("dbt identity"):
-            identity_extra["components_model_seconds"] = dbt_model_seconds("int_identity__components")
+            identity["identity_stage_seconds"] = seconds
+            identity["components_model_seconds"] = dbt_model_seconds(target, "int_identity__components")
     uf_seconds, nodes, edges, components = union_find_seconds(home, repeat_uf)
-    identity_extra.update({"union_find_seconds": uf_seconds, "nodes": nodes, "edges": edges, "components": components,
-                           "python_union_find_seconds": python_union_find_seconds(home)})
-    return stages, identity_extra
+    identity.update({"union_find_seconds": uf_seconds, "nodes": nodes, "edges": edges, "components": components,
+                     "python_union_find_seconds": python_union_find_seconds(home)})
+    results.identity[members] = identity
+    results.save()
+
+
+def print_identity(results: Results) -> None:
+    print(f"\n{'members':>10}  {'nodes':>10} {'edges':>10} {'components':>10} {'SQL CC s':>9} {'py UF s':>8} "
+          f"{'ratio':>6} {'scipy s':>8} {'ratio':>6} {'OneID s':>8} {'ratio':>6}")
+    for members, e in results.identity.items():
+        sql, py, sp, stage = (e["components_model_seconds"], e["python_union_find_seconds"],
+                              e["union_find_seconds"], e["identity_stage_seconds"])
+        print(f"{members:>10,}  {e['nodes']:>10,} {e['edges']:>10,} {e['components']:>10,} {sql:>9.2f} {py:>8.2f} "
+              f"{sql / py:>6.1f} {sp:>8.3f} {sql / sp:>6.0f} {stage:>8.1f} {stage / py:>6.1f}")
+    print("SQL CC = OneID's connected-components model; py UF = single-process Python union-find on the same edges; "
+          "scipy = compiled C; OneID = the whole identity stage (graph, hubs, components, registry, dim_member) as run by dbt.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,26 +266,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, nargs="+", default=[100_000])
     parser.add_argument("--out", type=Path, default=REPO / "var" / "bench")
     parser.add_argument("--repeat-uf", type=int, default=3)
+    parser.add_argument("--reuse", action="store_true", help="keep exports generated by an earlier run of the same size")
+    parser.add_argument("--workers", type=int, help="ingest worker processes (default: the cores)")
     args = parser.parse_args(argv)
-    all_stages, extras = [], {}
+    results = Results(args.out)
     for members in args.members:
-        stages, extra = bench(members, args.out, args.repeat_uf)
-        all_stages += stages
-        extras[members] = extra
-    print(f"\n{'members':>10}  {'stage':28} {'wall s':>8} {'peak MB':>8} {'rows':>12} {'rows/s':>10}")
-    for s in all_stages:
-        print(f"{s.members:>10,}  {s.stage:28} {s.seconds:>8.1f} {s.peak_rss_mb:>8.0f} {s.rows:>12,} {s.rows_per_second:>10,.0f}")
-    print(f"\n{'members':>10}  {'nodes':>10} {'edges':>10} {'components':>10} {'SQL CC s':>9} "
-          f"{'scipy UF s':>10} {'ratio':>6} {'python UF s':>11} {'ratio':>6}")
-    for members, e in extras.items():
-        sql = e["components_model_seconds"]
-        print(f"{members:>10,}  {e['nodes']:>10,} {e['edges']:>10,} {e['components']:>10,} {sql:>9.2f} "
-              f"{e['union_find_seconds']:>10.3f} {sql / e['union_find_seconds']:>6.1f} "
-              f"{e['python_union_find_seconds']:>11.2f} {sql / e['python_union_find_seconds']:>6.1f}")
-    results = {"stages": [asdict(s) | {"rows_per_second": s.rows_per_second} for s in all_stages], "identity": extras}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str))
-    print(f"\nresults: {args.out / 'results.json'}")
+        bench(members, args.out, args.repeat_uf, results, args.reuse, args.workers)
+    print("\n" + HEADER)
+    for stage in results.stages:
+        print(_line(stage))
+    print_identity(results)
+    print(f"\nresults: {results.path}; stage logs: {args.out}/m<members>/bench-logs")
     return 0
 
 
