@@ -423,12 +423,15 @@ def _run_group(loaders: list[_FileLoader]) -> list[FileReport]:
     """Parse many small files of one table in one pass (per-call overhead paid once), commit each apart."""
     reports: list[FileReport] = []
     opened: list[tuple[_FileLoader, Batch]] = []
+    own_seconds: dict[int, float] = {}
     for loader in loaders:
+        started = time.perf_counter()
         try:
             loader.open(fast=False)  # small files: the exact reader costs nothing worth saving
             opened.append((loader, _whole_file(loader.source)))
         except REJECTABLE as exc:
             reports.append(_reject(loader, exc))
+        own_seconds[id(loader)] = time.perf_counter() - started
     if not opened:
         return reports
     started = time.perf_counter()
@@ -442,13 +445,15 @@ def _run_group(loaders: list[_FileLoader]) -> list[FileReport]:
     share = (time.perf_counter() - started) / max(total, 1)
     start = 0
     for loader, batch in opened:
+        started = time.perf_counter()
         raw_out, bad_out = loader.writers()
         raw, bad = loader.split(batch, parsed, start)
         start += len(batch)
         raw_out.write(raw)
         bad_out.write(bad)
-        reports.append(loader.commit(raw_out, bad_out, len(batch) + len(batch.broken),
-                                     time.perf_counter() - loader.started + share * len(batch)))
+        # the ledger's seconds: this file's reading and writing plus its share of the common parse
+        seconds = own_seconds[id(loader)] + share * len(batch) + time.perf_counter() - started
+        reports.append(loader.commit(raw_out, bad_out, len(batch) + len(batch.broken), seconds))
     return reports
 
 
