@@ -19,8 +19,8 @@ from typing import Any, Iterator
 
 
 BATCH_ROWS = 100_000
-# CSV files from this size on are read by Arrow's C++ reader when they are regular (one line
-# per row, no blank or short lines); anything irregular falls back to the exact Python reader.
+# CSV files from this size on are read by Arrow's C++ reader when they are regular (no blank,
+# short or long lines); anything irregular falls back to the exact Python reader.
 FAST_CSV_BYTES = 4 << 20
 # Fields of a WeCom / WeChat API answer that describe the call, not the data.
 API_ENVELOPE = frozenset({"errcode", "errmsg", "next_cursor", "next_offset", "total"})
@@ -54,7 +54,7 @@ class Batch:
     """
 
     values: dict[str, Any]
-    numbers: Any  # list[int] or range
+    numbers: Any  # list[int], or a numpy array from the fast CSV reader
     broken: list[BrokenRow] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -196,13 +196,15 @@ def _physical_lines(path: Path) -> int:
 
 def _arrow_csv_batches(path: Path, encoding: str, delimiter: str, headers: list[str],
                        header_line: int) -> Iterator[Batch]:
-    """Rows after the header line by Arrow's reader, numbered by physical line.
+    """Rows after the header line by Arrow's reader, numbered by the physical line they start on.
 
-    The numbering is only right when every line is exactly one row: a quoted newline, a
-    blank or short line, or a row of empty cells raises FastPathUnsuitable (the caller reads
-    the file again with the exact reader). The check on the line count runs at the end, so
-    callers must not commit anything before the iterator is exhausted.
+    A row starts one line after the previous row started, plus the newlines quoted inside the
+    previous row's cells. That numbering needs every line to belong to a row: a blank, short
+    or long line, or a row of empty cells, raises FastPathUnsuitable (the caller reads the file
+    again with the exact reader). The final check on the line count runs at the end, so callers
+    must not commit anything before the iterator is exhausted.
     """
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -214,27 +216,28 @@ def _arrow_csv_batches(path: Path, encoding: str, delimiter: str, headers: list[
         path,
         read_options=pacsv.ReadOptions(encoding="utf8" if encoding.startswith("utf-8") else encoding,
                                        skip_rows=header_line, column_names=names, block_size=8 << 20),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False,
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                           invalid_row_handler=lambda row: invalid.append(row) or "skip"),
         convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                              strings_can_be_null=False, quoted_strings_can_be_null=False))
-    seen = 0
+    line = header_line + 1  # where the next row starts
     for record_batch in reader:
         if invalid:
             raise FastPathUnsuitable(f"{len(invalid)} irregular rows")
         columns = record_batch.columns
-        blank = None
+        blank, inner = None, np.zeros(record_batch.num_rows, dtype=np.int64)
         for column in columns:
             empty = pc.equal(pc.utf8_trim_whitespace(column), "")
             blank = empty if blank is None else pc.and_(blank, empty)
+            inner += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
         if blank is not None and pc.any(blank).as_py():
             raise FastPathUnsuitable("a row of empty cells")
-        n = record_batch.num_rows
-        first = header_line + 1 + seen
-        yield Batch(dict(zip(headers, columns)), range(first, first + n))
-        seen += n
-    if invalid or seen != expected:
-        raise FastPathUnsuitable(f"{seen} rows for {expected} lines")
+        spans = inner + 1
+        numbers = line + np.cumsum(spans) - spans
+        yield Batch(dict(zip(headers, columns)), numbers)
+        line += int(spans.sum())
+    if invalid or line - header_line - 1 != expected:
+        raise FastPathUnsuitable(f"rows span {line - header_line - 1} lines of {expected}")
 
 
 def open_csv(path: Path, score: Any, fast: bool = True) -> Source:
