@@ -248,8 +248,10 @@ class _FileLoader:
             values = batch.values.get(header) if header else None
             if values is None:
                 values = [None] * len(batch)
-            elif json_source:
-                values = [_as_text(v, column.type) for v in values]
+            elif json_source:  # strings and ints inline: this runs once per JSON cell
+                kind = column.type
+                values = [v if v is None or v.__class__ is str else
+                          str(v) if v.__class__ is int else _as_text(v, kind) for v in values]
             out[column.name] = values
         return out
 
