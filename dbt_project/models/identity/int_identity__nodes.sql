@@ -11,21 +11,22 @@ rules as (
     select * from {{ ref('identity_identifier_types') }}
 ),
 
-pairs as (
-    -- two identifiers of the same record are neighbours
-    select distinct a.node_id, b.identifier_type as neighbour_type, b.node_id as neighbour_id
-    from observations as a
-    join observations as b
-        on a.source_table = b.source_table
-       and a.record_key = b.record_key
-       and a.node_id <> b.node_id
+person_scoped as (
+    -- only person-scoped neighbours count towards a hub, so only they are paired
+    select observations.source_table, observations.record_key, observations.identifier_type, observations.node_id
+    from observations
+    join rules on rules.identifier_type = observations.identifier_type and rules.is_person_scoped
 ),
 
 diversity as (
-    select pairs.node_id, pairs.neighbour_type, count(*) as distinct_neighbours
-    from pairs
-    join rules on rules.identifier_type = pairs.neighbour_type and rules.is_person_scoped
-    group by pairs.node_id, pairs.neighbour_type
+    -- two identifiers of the same record are neighbours
+    select a.node_id, b.identifier_type as neighbour_type, count(distinct b.node_id) as distinct_neighbours
+    from observations as a
+    join person_scoped as b
+        on a.source_table = b.source_table
+       and a.record_key = b.record_key
+       and a.node_id <> b.node_id
+    group by a.node_id, b.identifier_type
 ),
 
 widest as (
