@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export QUANYU_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(QUANYU_HOME)/dagster_home
 
-.PHONY: setup demo test dev bench clean
+.PHONY: setup setup-spark demo test test-spark dev bench clean
 BENCH_MEMBERS ?= 100000 1000000
 
 setup: $(VENV)/.installed
@@ -16,6 +16,19 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+## Optional: dbt-spark and PySpark for building the project on Apache Spark (needs Java 17).
+setup-spark: $(VENV)/.installed-spark
+
+$(VENV)/.installed-spark: $(VENV)/.installed requirements-spark.txt
+	@version=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1); \
+	if [ -z "$$version" ] || [ "$$version" -lt 17 ]; then \
+		echo "Spark needs Java 17 or newer (found: $${version:-none})."; \
+		echo "On Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless   (or default-jre-headless)"; \
+		exit 1; \
+	fi
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-spark.txt
+	touch $@
+
 ## Generate the demo brand, run ingest + dbt through Dagster, print row counts per layer.
 demo: setup
 	mkdir -p $(DAGSTER_HOME)
@@ -24,6 +37,10 @@ demo: setup
 ## The whole test suite (real dbt, Dagster and DuckDB on small generated data).
 test: setup
 	$(BIN)/python -m pytest -q
+
+## The Spark group only: builds the project on DuckDB and on Spark and compares every table.
+test-spark: setup-spark
+	$(BIN)/python -m pytest -q -m spark tests/spark
 
 ## Open the Dagster UI on http://127.0.0.1:3000 with the demo's runs and the nightly schedule.
 dev: setup

@@ -23,9 +23,10 @@ def ingest_all(paths) -> None:
         assert not report.with_status("rejected"), [f.message for f in report.with_status("rejected")]
 
 
-def dbt(paths, *args: str) -> str:
+def dbt(paths, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run dbt on ``paths``; ``env`` adds variables (e.g. QUANYU_DBT_TARGET=spark)."""
     result = subprocess.run([dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR),
                              "--profiles-dir", str(DBT_PROJECT_DIR)],
-                            cwd=DBT_PROJECT_DIR, env=env_for(paths), capture_output=True, text=True)
+                            cwd=DBT_PROJECT_DIR, env={**env_for(paths), **(env or {})}, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     return result.stdout
