@@ -459,11 +459,14 @@ def _run_group(loaders: list[_FileLoader]) -> list[FileReport]:
     return reports
 
 
-def _run_unit(contract: Contract, paths: Paths, key: HashKey, loaded_at: dt.datetime,
-              unit: list[tuple[Path, str]]) -> list[FileReport]:
-    """One unit of work: a large file alone, or a group of small files. Runs in a worker process too."""
-    loaders = [_FileLoader(contract, paths, key, path, sha, loaded_at) for path, sha in unit]
-    if len(loaders) > 1 or (loaders and loaders[0].path.stat().st_size < SMALL_FILE_BYTES):
+# A unit of work: (path, sha256, bytes) of a large file alone, or of a group of small files.
+Unit = list[tuple[Path, str, int]]
+
+
+def _run_unit(contract: Contract, paths: Paths, key: HashKey, loaded_at: dt.datetime, unit: Unit) -> list[FileReport]:
+    """Run one unit (see _plan for how units are cut). Runs in a worker process too."""
+    loaders = [_FileLoader(contract, paths, key, path, sha, loaded_at) for path, sha, _ in unit]
+    if len(unit) > 1 or unit[0][2] < SMALL_FILE_BYTES:
         return _run_group(loaders)
     try:
         return [loaders[0].run()]
@@ -472,11 +475,11 @@ def _run_unit(contract: Contract, paths: Paths, key: HashKey, loaded_at: dt.date
 
 
 def _plan(contract: Contract, paths: Paths, reload: bool, files: list[Path] | None,
-          report: TableReport) -> list[list[tuple[Path, str]]]:
+          report: TableReport) -> list[Unit]:
     """Skip known contents; cut the rest into units: each large file alone, small files in groups."""
     seen: dict[str, str] = {}
-    units: list[list[tuple[Path, str]]] = []
-    group: list[tuple[Path, str]] = []
+    units: list[Unit] = []
+    group: Unit = []
     group_bytes = 0
     for path in files if files is not None else landing_files(contract, paths.landing):
         label = path.relative_to(paths.landing).as_posix()
@@ -490,9 +493,9 @@ def _plan(contract: Contract, paths: Paths, reload: bool, files: list[Path] | No
             continue
         size = path.stat().st_size
         if size >= SMALL_FILE_BYTES:
-            units.append([(path, sha)])
+            units.append([(path, sha, size)])
             continue
-        group.append((path, sha))
+        group.append((path, sha, size))
         group_bytes += size
         if group_bytes >= GROUP_BYTES:
             units.append(group)
@@ -508,8 +511,8 @@ def ingest_workers() -> int:
     return max(1, int(value)) if value.strip() else (os.cpu_count() or 1)
 
 
-def _unit_bytes(unit: list[tuple[Path, str]]) -> int:
-    return sum(path.stat().st_size for path, _ in unit)
+def _unit_bytes(unit: Unit) -> int:
+    return sum(size for _, _, size in unit)
 
 
 def load_tables(contracts: list[Contract], paths: Paths, key: HashKey | None = None, reload: bool = False,
@@ -526,11 +529,11 @@ def load_tables(contracts: list[Contract], paths: Paths, key: HashKey | None = N
     floor = PARALLEL_MIN_BYTES if parallel_min_bytes is None else parallel_min_bytes
     loaded_at = beijing_now()
     reports: dict[str, TableReport] = {}
-    work: list[tuple[Contract, list[tuple[Path, str]]]] = []
+    work: list[tuple[Contract, Unit]] = []
     for contract in contracts:
         ensure_table_dirs(contract, paths)
         reports[contract.table] = TableReport(contract.table)
-        for unit in _plan(contract, paths, reload, (files or {}).get(contract.table) if files is not None else None,
+        for unit in _plan(contract, paths, reload, None if files is None else files.get(contract.table),
                           reports[contract.table]):
             work.append((contract, unit))
     if workers > 1 and len(work) > 1 and sum(_unit_bytes(u) for _, u in work) >= floor:
