@@ -15,8 +15,9 @@ from functools import lru_cache
 from dataclasses import dataclass
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
+
+from ingest.arrow_text import to_arrow, to_mask, to_text
 
 log = logging.getLogger(__name__)
 
@@ -91,23 +92,19 @@ def normalise_mobiles(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     # Arrow (RE2) kernels, not a Python call per cell: RE2 has no look-ahead or back-references,
     # hence the capture group for the country code and the explicit repeated-digit test.
-    arrow = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
-    arrow = pc.replace_substring_regex(arrow, _SEPARATORS.pattern, "")
+    arrow = pc.replace_substring_regex(to_arrow(values), _SEPARATORS.pattern, "")
     arrow = pc.replace_substring_regex(arrow, r"^(?:\+?0{0,2}86)(1\d{10})$", r"\1")
     tail = pc.utf8_slice_codeunits(arrow, -10)
     repeated = pc.and_(pc.match_substring_regex(arrow, r"^\d{10,11}$"),
                        pc.equal(tail, pc.binary_repeat(pc.utf8_slice_codeunits(tail, 0, 1), 10)))
-
-    def series(array: pa.Array) -> pd.Series:
-        return pd.Series(array.to_pandas(), index=values.index)
-
-    text = series(arrow).astype("str")
-    status = pd.Series(pd.NA, index=values.index, dtype="str")
+    index = values.index
+    text = to_text(arrow, index)
+    status = pd.Series(pd.NA, index=index, dtype="str")
     present = text.notna() & (text != "")
-    masked = present & series(pc.match_substring(arrow, "*")).fillna(False).astype(bool)
-    mobile = present & ~masked & series(pc.match_substring_regex(arrow, MOBILE.pattern)).fillna(False).astype(bool)
-    placeholder = present & ~masked & (text.isin(PLACEHOLDERS) | series(repeated).fillna(False).astype(bool))
-    landline = present & ~masked & ~mobile & series(pc.match_substring_regex(arrow, LANDLINE.pattern)).fillna(False).astype(bool)
+    masked = present & to_mask(pc.match_substring(arrow, "*"), index)
+    mobile = present & ~masked & to_mask(pc.match_substring_regex(arrow, MOBILE.pattern), index)
+    placeholder = present & ~masked & (text.isin(PLACEHOLDERS) | to_mask(repeated, index))
+    landline = present & ~masked & ~mobile & to_mask(pc.match_substring_regex(arrow, LANDLINE.pattern), index)
     status[present] = "invalid"
     status[landline.fillna(False)] = "landline"
     status[masked.fillna(False)] = "masked"

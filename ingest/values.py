@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest.arrow_text import to_arrow, to_text
 from ingest.contract import AMOUNT, DECIMAL, Column
 from ingest.pii import HashKey, hash_identifiers, hash_mobiles
 
@@ -39,10 +40,6 @@ _NULL_TEXT = pa.scalar(None, pa.string())
 _NULL_TOKEN_SET = pa.array(sorted(NULL_TOKENS), pa.string())
 
 
-def _arrow_text(text: pd.Series) -> pa.Array:
-    return pa.array(text.astype("str"), type=pa.string(), from_pandas=True)
-
-
 class ParsedColumn:
     """Typed output arrays of one contract column plus an error message per row (or NA)."""
 
@@ -57,11 +54,11 @@ def clean_text(raw: pd.Series) -> pd.Series:
     Tmall writes ids as ``="2987..."`` and phones as ``'135...`` so that Excel keeps them as
     text; a tab prefix does the same in other back offices. Runs in Arrow (RE2), not per cell.
     """
-    text = pc.utf8_trim_whitespace(_arrow_text(raw))
+    text = pc.utf8_trim_whitespace(to_arrow(raw))
     text = pc.replace_substring_regex(text, r'^="(.*)"$', r"\1")
     text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"^['\t]+", ""))
     text = pc.if_else(pc.is_in(text, value_set=_NULL_TOKEN_SET), _NULL_TEXT, text)
-    return pd.Series(text.to_pandas(), index=raw.index).astype("str")
+    return to_text(text, raw.index)
 
 
 def _errors_where(mask: pd.Series, raw: pd.Series, column: Column, what: str) -> pd.Series:
@@ -91,7 +88,7 @@ def _float_of(texts: pa.Array) -> pa.Array:
 
 def _numbers(text: pd.Series) -> pd.Series:
     """Numbers from text with thousands separators; NaN where the text is not a number."""
-    texts = pc.replace_substring(_arrow_text(text), ",", "")
+    texts = pc.replace_substring(to_arrow(text), ",", "")
     return _to_series(_float_of(texts), text.index).astype("float64")
 
 
@@ -103,7 +100,7 @@ def _cents_to_amount(cents: pd.Series) -> pa.Array:
 
 def _exact_cents(text: pd.Series) -> pd.Series:
     """Cents from plain decimal text, rounded half up on the digits (floats would make 12.345 -> 12.34)."""
-    parts = pc.extract_regex(_arrow_text(text), r"^(?P<sign>[+-]?)(?P<whole>\d*)\.?(?P<frac>\d*)$")
+    parts = pc.extract_regex(to_arrow(text), r"^(?P<sign>[+-]?)(?P<whole>\d*)\.?(?P<frac>\d*)$")
     sign, whole, frac = (pc.struct_field(parts, [i]) for i in range(3))
     digits = pc.binary_join_element_wise(whole, frac, "")
     whole = _float_of(pc.if_else(pc.equal(whole, ""), "0", whole))
@@ -118,8 +115,7 @@ def parse_amount(column: Column, text: pd.Series, fen: bool = False) -> ParsedCo
     """CNY amounts: ``1,299.00元``, ``￥88``, fen integers, and texts meaning zero."""
     if column.zero_tokens:
         text = text.mask(text.isin(column.zero_tokens), "0")
-    stripped = pd.Series(pc.replace_substring_regex(_arrow_text(text), r"[元¥￥,\s]|RMB|CNY", "").to_pandas(),
-                         index=text.index).astype("str")
+    stripped = to_text(pc.replace_substring_regex(to_arrow(text), r"[元¥￥,\s]|RMB|CNY", ""), text.index)
     numbers = pd.to_numeric(stripped, errors="coerce")
     bad = text.notna() & numbers.isna()
     if fen:
