@@ -117,7 +117,7 @@ def parse_amount(column: Column, text: pd.Series, fen: bool = False) -> ParsedCo
         text = text.mask(text.isin(column.zero_tokens), "0")
     stripped = to_text(pc.replace_substring_regex(to_arrow(text), r"[元¥￥,\s]|RMB|CNY", ""), text.index)
     numbers = pd.to_numeric(stripped, errors="coerce")
-    bad = text.notna() & numbers.isna()
+    bad = text.notna() & (numbers.isna() | np.isinf(numbers))  # 'inf' is a number to pandas, not an amount
     if fen:
         bad |= numbers.notna() & (numbers != np.floor(numbers))
         cents = numbers

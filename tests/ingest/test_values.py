@@ -35,6 +35,14 @@ def test_amounts_in_yuan_with_suffixes_and_zero_tokens():
     assert all(pd.isna(e) for i, e in enumerate(errors) if i != 4)
 
 
+def test_infinite_amounts_are_quarantined_not_a_crash():
+    for kind in ("amount", "amount_fen"):
+        values, errors = parse(kind, ["inf", "-Infinity", "12"])
+        assert values["c"][:2] == [None, None]
+        assert errors[0] == "c: cannot parse 'inf' as " + ("amount" if kind == "amount" else "amount in fen")
+        assert errors[1].startswith("c: cannot parse '-Infinity'") and pd.isna(errors[2])
+
+
 def test_amount_in_fen_must_be_whole():
     values, errors = parse("amount_fen", ["12345", "0", "12.5"])
     assert values["c"][:2] == [decimal.Decimal("123.45"), decimal.Decimal("0.00")]
