@@ -149,7 +149,8 @@ def test_a_known_merge_is_explained_edge_by_edge(world):
     for a, b, _, _ in edges:
         graph[a].add(b), graph[b].add(a)
     nodes_of = lambda table, key: {n for (n,) in query(  # noqa: E731
-        world, f"select node_id from identity.int_identity__observations where source_table = '{table}' "
+        world, f"select identifier_type || ':' || identifier_value from identity.int_identity__observations "
+               f"where source_table = '{table}' "
                f"and record_key = '{key}'")}
     start, goal = nodes_of("crm_members", crm_key), nodes_of("wecom_contacts", wecom_key)
     seen, frontier = set(start), list(start)

@@ -11,7 +11,8 @@ registry as (
 ),
 
 nodes as (
-    select node_id, is_linkable, is_hub, blocked_reason from {{ ref('int_identity__nodes') }}
+    select node_id, identifier_type, identifier_value, is_linkable, is_hub, blocked_reason
+    from {{ ref('int_identity__nodes') }}
 ),
 
 per_record as (
@@ -25,8 +26,10 @@ per_record as (
         max(nodes.blocked_reason) as blocked_reason,
         min(observations.observed_at) as observed_at
     from observations
-    join nodes on nodes.node_id = observations.node_id
-    left join registry on registry.node_id = observations.node_id
+    join nodes
+        on nodes.identifier_type = observations.identifier_type
+       and nodes.identifier_value = observations.identifier_value
+    left join registry on registry.node_id = nodes.node_id
     group by observations.source_table, observations.record_key
 )
 

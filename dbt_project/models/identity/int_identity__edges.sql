@@ -3,9 +3,11 @@
     the same components. One row per edge with the evidence: how many records assert it and
     one example record for the explanation table. -#}
 with usable as (
-    select o.source_table, o.record_key, o.node_id, n.node_num, n.priority
+    select o.source_table, o.record_key, n.node_id, n.node_num, n.priority
     from {{ ref('int_identity__observations') }} as o
-    join {{ ref('int_identity__nodes') }} as n on n.node_id = o.node_id
+    join {{ ref('int_identity__nodes') }} as n
+        on n.identifier_type = o.identifier_type
+       and n.identifier_value = o.identifier_value
     where n.is_linkable
 ),
 

@@ -13,27 +13,31 @@ rules as (
 
 person_scoped as (
     -- only person-scoped neighbours count towards a hub, so only they are paired
-    select observations.source_table, observations.record_key, observations.identifier_type, observations.node_id
+    select observations.source_table, observations.record_key,
+           observations.identifier_type, observations.identifier_value
     from observations
     join rules on rules.identifier_type = observations.identifier_type and rules.is_person_scoped
 ),
 
 diversity as (
     -- two identifiers of the same record are neighbours
-    select a.node_id, b.identifier_type as neighbour_type, count(distinct b.node_id) as distinct_neighbours
+    select a.identifier_type, a.identifier_value, b.identifier_type as neighbour_type,
+           count(distinct b.identifier_value) as distinct_neighbours
     from observations as a
     join person_scoped as b
         on a.source_table = b.source_table
        and a.record_key = b.record_key
-       and a.node_id <> b.node_id
-    group by a.node_id, b.identifier_type
+       and (a.identifier_type <> b.identifier_type or a.identifier_value <> b.identifier_value)
+    group by a.identifier_type, a.identifier_value, b.identifier_type
 ),
 
 widest as (
-    select node_id, neighbour_type, distinct_neighbours
+    select identifier_type, identifier_value, neighbour_type, distinct_neighbours
     from (
         select diversity.*,
-               row_number() over (partition by node_id order by distinct_neighbours desc, neighbour_type) as rank_in_node
+               row_number() over (
+                   partition by identifier_type, identifier_value order by distinct_neighbours desc, neighbour_type
+               ) as rank_in_node
         from diversity
     ) as ranked
     where rank_in_node = 1
@@ -41,7 +45,7 @@ widest as (
 
 nodes as (
     select
-        node_id,
+        {{ dbt.concat(['identifier_type', "':'", 'identifier_value']) }} as node_id,
         identifier_type,
         identifier_value,
         count(*) as records,
@@ -49,7 +53,7 @@ nodes as (
         min(observed_at) as first_observed_at,
         max(observed_at) as last_observed_at
     from observations
-    group by node_id, identifier_type, identifier_value
+    group by identifier_type, identifier_value
 ),
 
 blocked as (
@@ -69,7 +73,9 @@ select
     blocked.reason is null and coalesce(widest.distinct_neighbours, 0) <= rules.hub_threshold as is_linkable
 from nodes
 join rules on rules.identifier_type = nodes.identifier_type
-left join widest on widest.node_id = nodes.node_id
+left join widest
+    on widest.identifier_type = nodes.identifier_type
+   and widest.identifier_value = nodes.identifier_value
 left join blocked
     on blocked.identifier_type = nodes.identifier_type
    and blocked.identifier_value = nodes.identifier_value

@@ -1,6 +1,7 @@
 {#- One row per (record, identifier) observed anywhere: the raw material of the member graph.
     Which staging models carry which identifiers is data: var('identity_sources') in
-    dbt_project.yml. Values are trimmed; empty values are dropped. -#}
+    dbt_project.yml. Values are trimmed; empty values are dropped. The node is (identifier_type, identifier_value):
+    node_id is spelled out once, in int_identity__nodes, not stored on every observation. -#}
 {%- set parts = [] -%}
 {%- for src in var('identity_sources') -%}
     {%- set key_parts = [] -%}
@@ -34,7 +35,6 @@ select
     record_key,
     identifier_type,
     identifier_value,
-    {{ dbt.concat(['identifier_type', "':'", 'identifier_value']) }} as node_id,
     min(observed_at) as observed_at
 from observed
 group by source_table, record_key, identifier_type, identifier_value
