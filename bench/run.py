@@ -3,7 +3,8 @@ wall time, peak memory and rows per second; OneID's connected components against
 single-process union-find on the same edges (scipy's compiled connected_components,
 and a plain Python union-find).
 
-``python -m bench.run --members 100000 1000000 [--out DIR] [--repeat-uf 3]``
+``python -m bench.run --members 100000 1000000 [--out DIR] [--repeat-uf 3] [--drop-exports]
+[--start generate|ingest|dbt|identity|marts]``
 
 Every stage runs in its own process, so its peak resident memory (from wait4, which covers
 the process and the children it waited for, e.g. dbt) is its own. The machine is noisy:
@@ -41,6 +42,7 @@ class Stage:
     seconds: float
     peak_rss_mb: float
     rows: int
+    warehouse_peak_mb: float = 0.0
 
     @property
     def rows_per_second(self) -> float:
@@ -81,22 +83,41 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def run_stage(command: list[str], home: Path, cwd: Path = REPO, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Run one stage in its own process: (wall seconds, peak MB of its whole process tree).
+def folder_mb(path: Path) -> float:
+    """Bytes on disk under a file or folder, in MB (0 if it does not exist)."""
+    if path.is_file():
+        return path.stat().st_size / 2**20
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20 if path.exists() else 0.0
 
-    The peak is sampled every 0.2 s over the tree (a process pool's workers add up), and is at
-    least wait4's ru_maxrss (the largest single process, exact).
+
+def warehouse_disk_mb(home: Path) -> float:
+    """The warehouse file, its WAL and DuckDB's spill folder next to it."""
+    folder = home / "warehouse"
+    return sum(folder_mb(p) for p in folder.glob("quanyu.duckdb*")) if folder.exists() else 0.0
+
+
+def run_stage(command: list[str], home: Path, cwd: Path = REPO, env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Run one stage in its own process: (wall seconds, peak MB of its whole process tree, peak
+    MB of the warehouse on disk).
+
+    The memory peak is sampled every 0.2 s over the tree (a process pool's workers add up), and is
+    at least wait4's ru_maxrss (the largest single process, exact). The warehouse (file + spill
+    folder) is sampled every 2 s.
     """
     started = time.perf_counter()
     log = (home / "bench-logs").joinpath(f"{len(list((home / 'bench-logs').glob('*')))}-{Path(command[2] if command[1] == '-m' else command[0]).name}.log")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=cwd, env={**_env(home), **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
-        peak = [0.0]
+        peak, disk = [0.0], [0.0]
 
         def sample() -> None:
+            tick = 0
             while process.poll() is None:
                 peak[0] = max(peak[0], tree_rss_mb(process.pid))
+                if tick % 10 == 0:
+                    disk[0] = max(disk[0], warehouse_disk_mb(home))
+                tick += 1
                 time.sleep(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -107,7 +128,7 @@ def run_stage(command: list[str], home: Path, cwd: Path = REPO, env: dict[str, s
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise RuntimeError(f"stage failed: {' '.join(command)}\n{log.read_text(errors='replace')[-4000:]}")
-    return seconds, max(peak[0], usage.ru_maxrss / 1024)
+    return seconds, max(peak[0], usage.ru_maxrss / 1024), max(disk[0], warehouse_disk_mb(home))
 
 
 def _count(home: Path, sql: str) -> int:
@@ -156,8 +177,11 @@ def dbt_model_seconds(target: Path, model: str) -> float:
 def python_union_find_seconds(home: Path) -> float:
     """Seconds of a plain single-process Python union-find (path halving, union by size)."""
     with duckdb.connect(str(home / "warehouse" / "quanyu.duckdb"), read_only=True) as con:
-        edges = con.execute("select src, dst from identity.int_identity__edges").fetchall()
+        edges = con.execute("select src, dst from identity.int_identity__edges").fetchnumpy()
         nodes = con.execute("select max(node_num) from identity.int_identity__nodes").fetchall()[0][0]
+    # two lists of ints, not a list of tuples: a 10M-member brand has ~67M edges
+    sources, targets = edges["src"].tolist(), edges["dst"].tolist()
+    del edges
     started = time.perf_counter()
     parent = list(range(nodes + 1))
     size = [1] * (nodes + 1)
@@ -168,7 +192,7 @@ def python_union_find_seconds(home: Path) -> float:
             x = parent[x]
         return x
 
-    for a, b in edges:
+    for a, b in zip(sources, targets):
         ra, rb = find(a), find(b)
         if ra != rb:
             if size[ra] < size[rb]:
@@ -180,11 +204,13 @@ def python_union_find_seconds(home: Path) -> float:
     return time.perf_counter() - started
 
 
-HEADER = f"{'members':>10}  {'stage':28} {'wall s':>8} {'peak MB':>8} {'rows':>12} {'rows/s':>10}"
+HEADER = (f"{'members':>10}  {'stage':28} {'wall s':>8} {'peak MB':>8} {'rows':>12} {'rows/s':>10} "
+          f"{'disk MB':>8}")
 
 
 def _line(s: Stage) -> str:
-    return f"{s.members:>10,}  {s.stage:28} {s.seconds:>8.1f} {s.peak_rss_mb:>8.0f} {s.rows:>12,} {s.rows_per_second:>10,.0f}"
+    return (f"{s.members:>10,}  {s.stage:28} {s.seconds:>8.1f} {s.peak_rss_mb:>8.0f} {s.rows:>12,} "
+            f"{s.rows_per_second:>10,.0f} {s.warehouse_peak_mb:>8,.0f}")
 
 
 class Results:
@@ -194,6 +220,7 @@ class Results:
         self.path = out / name
         self.stages: list[Stage] = []
         self.identity: dict[int, dict] = {}
+        self.footprint: dict[int, dict[str, float]] = {}
         out.mkdir(parents=True, exist_ok=True)
 
     def add(self, stage: Stage) -> None:
@@ -205,17 +232,24 @@ class Results:
 
     def save(self) -> None:
         data = {"stages": [asdict(s) | {"rows_per_second": s.rows_per_second} for s in self.stages],
-                "identity": self.identity, "cores": os.cpu_count()}
+                "identity": self.identity, "footprint_mb": self.footprint, "cores": os.cpu_count()}
         self.path.write_text(json.dumps(data, indent=2, default=str))
 
 
-def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str, workers: int | None) -> None:
+STARTS = ("generate", "ingest", "dbt", "identity", "marts")
+
+
+def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str, workers: int | None,
+          drop_exports: bool = False) -> None:
+    """One brand size through every stage from `start` on (earlier stages' outputs are reused)."""
     home = out / f"m{members}"
     python = sys.executable
     dbt = str(Path(python).parent / "dbt")
     summary_file = home / "truth" / "summary.json"
-    if start == "dbt" and (home / "lake").exists():
-        print(f"{members:>10,}  reusing exports and lake in {home}", flush=True)
+    footprint = results.footprint.setdefault(members, {})
+    if start in ("dbt", "identity", "marts") and (home / "lake").exists():
+        print(f"{members:>10,}  reusing {'the lake' if start == 'dbt' else 'the lake and the warehouse'} in {home}",
+              flush=True)
     elif start == "ingest" and summary_file.exists() and json.loads(summary_file.read_text())["arguments"]["members"] == members:
         print(f"{members:>10,}  reusing the exports in {home / 'landing'}", flush=True)
         for folder in ("lake", "warehouse", "dbt-target"):
@@ -224,28 +258,38 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
         start = "generate"
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
-        seconds, rss = run_stage([python, "-m", "demo.generate", "--out", str(home), "--members", str(members)], home)
+        seconds, rss, _ = run_stage([python, "-m", "demo.generate", "--out", str(home), "--members", str(members)], home)
         summary = json.loads(summary_file.read_text())
         results.add(Stage(members, "generate exports", seconds, rss, sum(summary["rows_per_table"].values())))
 
-    if start != "dbt":
+    if start in ("generate", "ingest"):
         env = {"QUANYU_INGEST_WORKERS": str(workers)} if workers else {}
-        seconds, rss = run_stage([python, "-m", "ingest.cli"], home, env=env)
+        seconds, rss, _ = run_stage([python, "-m", "ingest.cli"], home, env=env)
         rows = _count(home, "select sum(rows_read) from read_parquet('{home}/lake/loads/*/*.parquet', union_by_name=true)")
+        footprint.update(landing=folder_mb(home / "landing"), lake=folder_mb(home / "lake"))
         results.add(Stage(members, "ingest (all channels)", seconds, rss, rows))
+        if drop_exports:  # the lake has every row now; only the disk needs the room
+            shutil.rmtree(home / "landing")
 
     target = home / "dbt-target"
-    identity: dict = {}
-    for name, selection in DBT_LAYERS.items():
-        seconds, rss = run_stage([dbt, "build", "--select", *selection, "--indirect-selection", "cautious",
-                                  "--profiles-dir", str(DBT_DIR), "--target-path", str(target),
-                                  "--log-path", str(home / "dbt-logs"), "--quiet"], home, cwd=DBT_DIR)
+    identity: dict = results.identity.get(members, {})
+    layers = list(DBT_LAYERS.items())
+    skip = {"identity": 1, "marts": 2}.get(start, 0)
+    for name, selection in layers[skip:]:
+        seconds, rss, disk = run_stage([dbt, "build", "--select", *selection, "--indirect-selection", "cautious",
+                                        "--profiles-dir", str(DBT_DIR), "--target-path", str(target),
+                                        "--log-path", str(home / "dbt-logs"), "--quiet"], home, cwd=DBT_DIR)
         schemas = {"dbt staging": ("staging", "seeds"), "dbt identity (OneID)": ("identity",),
                    "dbt intermediate + marts": ("intermediate", "marts")}[name]
-        results.add(Stage(members, name, seconds, rss, _warehouse_rows(home, schemas)))
+        results.add(Stage(members, name, seconds, rss, _warehouse_rows(home, schemas), disk))
         if name.startswith("dbt identity"):
             identity["identity_stage_seconds"] = seconds
             identity["components_model_seconds"] = dbt_model_seconds(target, "int_identity__components")
+    footprint.setdefault("lake", folder_mb(home / "lake"))
+    footprint["warehouse"] = warehouse_disk_mb(home)
+    if "identity_stage_seconds" not in identity:  # identity was built by an earlier run: no stage figures
+        results.save()
+        return
     uf_seconds, nodes, edges, components = union_find_seconds(home, repeat_uf)
     identity.update({"union_find_seconds": uf_seconds, "nodes": nodes, "edges": edges, "components": components,
                      "python_union_find_seconds": python_union_find_seconds(home)})
@@ -270,17 +314,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, nargs="+", default=[100_000])
     parser.add_argument("--out", type=Path, default=REPO / "var" / "bench")
     parser.add_argument("--repeat-uf", type=int, default=3)
-    parser.add_argument("--start", choices=("generate", "ingest", "dbt"), default="generate",
-                        help="ingest: keep the exports of an earlier run of the same size; dbt: keep its lake too")
+    parser.add_argument("--start", choices=STARTS, default="generate",
+                        help="ingest: keep the exports of an earlier run of the same size; dbt: keep its lake too; "
+                             "identity / marts: keep its warehouse too and build from that dbt layer on")
     parser.add_argument("--workers", type=int, help="ingest worker processes (default: the cores)")
+    parser.add_argument("--drop-exports", action="store_true",
+                        help="delete the generated exports once ingested (a 10M-member brand's are ~36 GB)")
     args = parser.parse_args(argv)
     results = Results(args.out, "results.json" if args.start == "generate" else f"results-from-{args.start}.json")
     for members in args.members:
-        bench(members, args.out, args.repeat_uf, results, args.start, args.workers)
+        bench(members, args.out, args.repeat_uf, results, args.start, args.workers, args.drop_exports)
     print("\n" + HEADER)
     for stage in results.stages:
         print(_line(stage))
     print_identity(results)
+    print(f"\n{'members':>10}  {'landing MB':>10} {'lake MB':>9} {'warehouse MB':>12}")
+    for members, f in results.footprint.items():
+        landing = f"{f['landing']:>10,.0f}" if "landing" in f else f"{'-':>10}"
+        print(f"{members:>10,}  {landing} {f['lake']:>9,.0f} {f['warehouse']:>12,.0f}")
+    print("disk MB = the warehouse's peak on disk during the stage (file + DuckDB's spill folder)")
     print(f"\nresults: {results.path}; stage logs: {args.out}/m<members>/bench-logs")
     return 0
 
