@@ -247,7 +247,8 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
     dbt = str(Path(python).parent / "dbt")
     summary_file = home / "truth" / "summary.json"
     footprint = results.footprint.setdefault(members, {})
-    if start in ("dbt", "identity", "marts") and (home / "lake").exists():
+    dbt_layer = STARTS.index(start) - STARTS.index("dbt")  # the first dbt layer to build; < 0: ingest first
+    if dbt_layer >= 0 and (home / "lake").exists():
         print(f"{members:>10,}  reusing {'the lake' if start == 'dbt' else 'the lake and the warehouse'} in {home}",
               flush=True)
     elif start == "ingest" and summary_file.exists() and json.loads(summary_file.read_text())["arguments"]["members"] == members:
@@ -255,14 +256,14 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
         for folder in ("lake", "warehouse", "dbt-target"):
             shutil.rmtree(home / folder, ignore_errors=True)
     else:
-        start = "generate"
+        dbt_layer = -1
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
         seconds, rss, _ = run_stage([python, "-m", "demo.generate", "--out", str(home), "--members", str(members)], home)
         summary = json.loads(summary_file.read_text())
         results.add(Stage(members, "generate exports", seconds, rss, sum(summary["rows_per_table"].values())))
 
-    if start in ("generate", "ingest"):
+    if dbt_layer < 0:
         env = {"QUANYU_INGEST_WORKERS": str(workers)} if workers else {}
         seconds, rss, _ = run_stage([python, "-m", "ingest.cli"], home, env=env)
         rows = _count(home, "select sum(rows_read) from read_parquet('{home}/lake/loads/*/*.parquet', union_by_name=true)")
@@ -273,9 +274,7 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
 
     target = home / "dbt-target"
     identity: dict = results.identity.get(members, {})
-    layers = list(DBT_LAYERS.items())
-    skip = {"identity": 1, "marts": 2}.get(start, 0)
-    for name, selection in layers[skip:]:
+    for name, selection in list(DBT_LAYERS.items())[max(dbt_layer, 0):]:
         seconds, rss, disk = run_stage([dbt, "build", "--select", *selection, "--indirect-selection", "cautious",
                                         "--profiles-dir", str(DBT_DIR), "--target-path", str(target),
                                         "--log-path", str(home / "dbt-logs"), "--quiet"], home, cwd=DBT_DIR)
@@ -285,7 +284,8 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
         if name.startswith("dbt identity"):
             identity["identity_stage_seconds"] = seconds
             identity["components_model_seconds"] = dbt_model_seconds(target, "int_identity__components")
-    footprint.setdefault("lake", folder_mb(home / "lake"))
+    if "lake" not in footprint:  # measured after ingest already; walking a 10M lake takes a while
+        footprint["lake"] = folder_mb(home / "lake")
     footprint["warehouse"] = warehouse_disk_mb(home)
     if "identity_stage_seconds" not in identity:  # identity was built by an earlier run: no stage figures
         results.save()

@@ -1,7 +1,8 @@
 {#- One row per (record, identifier) observed anywhere: the raw material of the member graph.
     Which staging models carry which identifiers is data: var('identity_sources') in
-    dbt_project.yml. Values are trimmed; empty values are dropped. The node is (identifier_type, identifier_value):
-    node_id is spelled out once, in int_identity__nodes, not stored on every observation. -#}
+    dbt_project.yml. Values are trimmed; empty values are dropped. The graph node is
+    (identifier_type, identifier_value): its node_id is spelled out in int_identity__nodes, not
+    stored on every observation. -#}
 {%- set parts = [] -%}
 {%- for src in var('identity_sources') -%}
     {%- set key_parts = [] -%}
