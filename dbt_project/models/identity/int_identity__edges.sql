@@ -1,9 +1,10 @@
 {#- Edges of the member graph. Each record links its linkable identifiers as a star around its
-    strongest one (lowest priority number, then smallest value): n-1 edges instead of n², and
+    strongest one (lowest priority number, then smallest node_id, i.e. smallest node_num, which
+    numbers the nodes in node_id order): n-1 edges instead of n², and
     the same components. One row per edge with the evidence: how many records assert it and
     one example record for the explanation table. -#}
 with usable as (
-    select o.source_table, o.record_key, n.node_id, n.node_num, n.priority
+    select o.source_table, o.record_key, n.node_num, n.priority
     from {{ ref('int_identity__observations') }} as o
     join {{ ref('int_identity__nodes') }} as n
         on n.identifier_type = o.identifier_type
@@ -15,7 +16,7 @@ anchored as (
     select
         usable.*,
         first_value(node_num) over (
-            partition by source_table, record_key order by priority, node_id
+            partition by source_table, record_key order by priority, node_num
             rows between unbounded preceding and unbounded following
         ) as anchor_num
     from usable

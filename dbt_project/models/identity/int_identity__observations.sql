@@ -2,7 +2,11 @@
     Which staging models carry which identifiers is data: var('identity_sources') in
     dbt_project.yml. Values are trimmed; empty values are dropped. The graph node is
     (identifier_type, identifier_value): its node_id is spelled out in int_identity__nodes, not
-    stored on every observation. -#}
+    stored on every observation.
+    No group by: every source's record_key carries an error-severity uniqueness test in staging
+    and each part is one identifier type of one source, so the union is already one row per
+    (source_table, record_key, identifier_type, identifier_value) (this model's own test
+    checks it). At 10M members the group by over ~230M rows ran DuckDB out of memory. -#}
 {%- set parts = [] -%}
 {%- for src in var('identity_sources') -%}
     {%- set key_parts = [] -%}
@@ -27,15 +31,4 @@
     {%- endfor -%}
 {%- endfor %}
 
-with observed as (
-    {{ parts | join('\n    union all\n') }}
-)
-
-select
-    source_table,
-    record_key,
-    identifier_type,
-    identifier_value,
-    min(observed_at) as observed_at
-from observed
-group by source_table, record_key, identifier_type, identifier_value
+{{ parts | join('\n    union all\n') }}
