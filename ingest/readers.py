@@ -403,23 +403,79 @@ def open_json(path: Path, record_path: tuple[str, ...], explode: tuple[str, ...]
     return Source(headers, "json", _json_batches(rows, headers, broken), encoding=encoding)
 
 
-def open_jsonl(path: Path, explode: tuple[str, ...]) -> Source:
-    encoding = detect_encoding(path)
-    records, numbers, broken, blank = [], [], [], []
-    with path.open(encoding=encoding) as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+# JSON-lines files up to this size are parsed once and kept; larger ones are read twice (the
+# header union first, then batch by batch), so memory stays one batch however long the file:
+# a 10M-member month of mini-program orders (~2M lines) held as Python dicts took ~10 GB.
+JSONL_KEEP_BYTES = 32 << 20
+
+
+def _jsonl_lines(handle: Any, broken: list[BrokenRow] | None, blank: list[int] | None) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed record) of every non-blank, valid line; the others are noted if asked."""
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            if blank is not None:
                 blank.append(number)
-                continue
-            try:
-                records.append(json.loads(line))
-                numbers.append(number)
-            except json.JSONDecodeError as exc:
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            if broken is not None:
                 broken.append(BrokenRow(number, f"invalid JSON line ({exc.msg} at column {exc.colno})",
                                         note=f"<{len(line.rstrip())} characters, not shown>"))
-    rows = _json_rows(records, explode, {}, numbers, broken)
-    headers = _header_union(rows)
-    return Source(headers, "jsonl", _json_batches(rows, headers, broken), encoding=encoding, blank_rows=blank)
+
+
+def _jsonl_stream(path: Path, encoding: str, explode: tuple[str, ...], headers: list[str],
+                  broken: list[BrokenRow]) -> Iterator[Batch]:
+    """Second pass over a large JSON-lines file: batches of about BATCH_ROWS rows."""
+    first, rows, records, numbers = True, [], [], []
+
+    def flush() -> Batch:
+        nonlocal first, rows
+        batch = Batch({h: [row.get(h) for _, row in rows] for h in headers}, [n for n, _ in rows],
+                      broken if first else [])
+        first, rows = False, []
+        return batch
+
+    with path.open(encoding=encoding) as handle:
+        for number, record in _jsonl_lines(handle, None, None):
+            records.append(record)
+            numbers.append(number)
+            if len(records) >= BATCH_ROWS:
+                rows += _json_rows(records, explode, {}, numbers, [])  # non-objects: noted in the first pass
+                records, numbers = [], []
+                yield flush()
+    rows += _json_rows(records, explode, {}, numbers, [])
+    if rows or first:
+        yield flush()
+
+
+def open_jsonl(path: Path, explode: tuple[str, ...]) -> Source:
+    encoding = detect_encoding(path)
+    broken: list[BrokenRow] = []
+    blank: list[int] = []
+    if path.stat().st_size <= JSONL_KEEP_BYTES:
+        with path.open(encoding=encoding) as handle:
+            numbered = list(_jsonl_lines(handle, broken, blank))
+        rows = _json_rows([r for _, r in numbered], explode, {}, [n for n, _ in numbered], broken)
+        headers = _header_union(rows)
+        return Source(headers, "jsonl", _json_batches(rows, headers, broken), encoding=encoding, blank_rows=blank)
+    seen: dict[str, None] = {}
+    flat_shapes: set[tuple[str, ...]] = set()  # key tuples of flat records already counted
+    with path.open(encoding=encoding) as handle:
+        for number, record in _jsonl_lines(handle, broken, blank):
+            if not explode and record.__class__ is dict:
+                shape = tuple(record)
+                if shape in flat_shapes:
+                    continue
+                if not any(v.__class__ is dict for v in record.values()):
+                    flat_shapes.add(shape)
+            for _, row in _json_rows([record], explode, {}, [number], broken):
+                for key in row:
+                    seen.setdefault(key, None)
+    broken.sort(key=lambda b: b.row)
+    headers = list(seen)
+    return Source(headers, "jsonl", _jsonl_stream(path, encoding, explode, headers, broken),
+                  encoding=encoding, blank_rows=blank)
 
 
 def open_source(path: Path, record_path: tuple[str, ...], explode: tuple[str, ...], score: Any,

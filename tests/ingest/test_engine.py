@@ -173,6 +173,38 @@ def test_jsonl_with_cut_line_and_blank_lines_reconciles(home):
     assert bad[1]["reason"].startswith("invalid JSON line") and "not shown" in bad[1]["raw_record"]
 
 
+@pytest.fixture
+def streamed_jsonl(monkeypatch):
+    """Read every JSON-lines file the large-file way (two passes, tiny batches)."""
+    from ingest import readers
+
+    monkeypatch.setattr(readers, "JSONL_KEEP_BYTES", 0)
+    monkeypatch.setattr(readers, "BATCH_ROWS", 2)
+
+
+@pytest.mark.parametrize("mode", ["kept", "streamed"])
+def test_jsonl_large_file_streams_to_the_same_rows(home, request, mode):
+    if mode == "streamed":
+        request.getfixturevalue("streamed_jsonl")
+    folder = home.landing / "wecom" / "events"
+    folder.mkdir(parents=True)
+    event = {"ToUserName": "corp", "CreateTime": 1767294245, "MsgType": "event", "Event": "change_external_contact",
+             "ChangeType": "add_external_contact", "UserID": "g1", "ExternalUserID": "wm1"}
+    lines = [json.dumps({**event, "ExternalUserID": f"wm{i}"}) for i in range(5)]
+    lines[2] = json.dumps({**event, "ExternalUserID": "wm2", "ChangeType": {"nested": "no"}})  # nested: a dotted column
+    lines += ["", "[1, 2]", json.dumps(event)[:30],
+              json.dumps({**event, "ExternalUserID": "wm9", "State": "store_A01"})]  # a column only the last line has
+    (folder / "events_202601.jsonl").write_text("\n".join(lines) + "\n")
+    (file,) = load_table(CONTRACTS["wecom_contact_events"], home, KEY).files
+    assert (file.rows_read, file.rows_loaded, file.rows_quarantined, file.blank_rows) == (8, 5, 3, 1)
+    raw = table_dicts(home, "raw", "wecom_contact_events")
+    assert [(r["_source_row"], r["external_userid"], r["state"]) for r in raw] == [
+        (1, "wm0", None), (2, "wm1", None), (4, "wm3", None), (5, "wm4", None), (9, "wm9", "store_A01")]
+    bad = table_dicts(home, "quarantine", "wecom_contact_events")
+    assert [(b["_source_row"], b["reason"].split(" (")[0]) for b in bad] == [
+        (3, "change_type: required value is empty"), (7, "record is a list, not an object"), (8, "invalid JSON line")]
+
+
 def test_schema_file_keeps_every_table_queryable_before_any_load(home):
     load_table(CONTRACTS["coupons"], home, KEY)
     schema = pq.read_schema(home.lake / "raw" / "coupons" / "_schema.parquet")
