@@ -11,6 +11,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import sys
 from dataclasses import dataclass, field
@@ -291,23 +292,28 @@ def open_excel(path: Path, score: Any) -> Source:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own types for corrupt zips
         raise FileFormatError(f"{path.name}: not a readable spreadsheet ({exc})") from None
-    sheet_rows: list[list[str | None]] = []
-    sheet_name = None
+    # Rows are converted to Python as they are read (a 1M-row member sheet held as Python lists
+    # costs ~1.6 GB); only the first rows are kept, to find the header.
     for name in workbook.sheet_names:
-        sheet_rows = [[_cell_text(v) for v in row] for row in workbook.get_sheet_by_name(name).to_python()]
-        if any(any(row) for row in sheet_rows):
-            sheet_name = name
+        rows = ([_cell_text(v) for v in row] for row in workbook.get_sheet_by_name(name).iter_rows())
+        head = list(itertools.islice(rows, HEADER_SCAN_ROWS))
+        while head and not any(any(row) for row in head):  # empty so far: a later row may still have data
+            more = next(rows, None)
+            if more is None:
+                break
+            head.append(more)
+        if any(any(row) for row in head):
             break
-    if sheet_name is None:
+    else:
         raise FileFormatError(f"{path.name}: every sheet is empty")
-    index = _pick_header(sheet_rows, score)
-    headers = [(h or "").strip() for h in sheet_rows[index]]
+    index = _pick_header(head, score)
+    headers = [(h or "").strip() for h in head[index]]
     width = len(headers)
     body = ((n + 1, (row + [None] * (width - len(row)))[: max(width, len(row))])
-            for n, row in enumerate(sheet_rows) if n > index)
+            for n, row in enumerate(itertools.chain(head, rows)) if n > index)
     blank: list[int] = []
     return Source(headers, "excel", _tabular_batches(body, headers, blank), header_row=index + 1,
-                  encoding=f"sheet:{sheet_name}", blank_rows=blank)
+                  encoding=f"sheet:{name}", blank_rows=blank)
 
 
 def _flatten(obj: dict, prefix: str = "", out: dict | None = None) -> dict:

@@ -135,6 +135,26 @@ def test_xlsx_with_title_row_numeric_phone_and_dates(home):
     assert second["mobile_status"] == "masked" and "real_name" not in first
 
 
+def test_xlsx_data_on_a_later_sheet_and_an_all_empty_workbook(home):
+    book = openpyxl.Workbook()
+    book.active.title = "说明"  # an empty first sheet, as some back offices leave it
+    sheet = book.create_sheet("会员")
+    sheet.append(["openid", "会员卡号", "手机号"])
+    for i in range(3):
+        sheet.append([f"oA{i}", f"88000{i}", None])
+    folder = home.landing / "mini_program" / "members"
+    folder.mkdir(parents=True)
+    book.save(folder / "members.xlsx")
+    empty = openpyxl.Workbook()
+    empty.create_sheet("second")
+    empty.save(folder / "members_empty.xlsx")
+    by_name = {f.source_file.rsplit("/", 1)[1]: f for f in load_table(CONTRACTS["mp_members"], home, KEY).files}
+    assert (by_name["members.xlsx"].status, by_name["members.xlsx"].rows_loaded) == ("loaded", 3)
+    assert [r["_source_row"] for r in table_dicts(home, "raw", "mp_members")] == [2, 3, 4]
+    assert by_name["members_empty.xlsx"].status == "rejected"
+    assert "every sheet is empty" in by_name["members_empty.xlsx"].message
+
+
 def test_wecom_json_both_api_shapes_explode_follow_users(home):
     folder = home.landing / "wecom" / "contacts"
     folder.mkdir(parents=True)
