@@ -5,10 +5,8 @@
     one example record for the explanation table. -#}
 with usable as (
     select o.source_table, o.record_key, n.node_num, n.priority
-    from {{ ref('int_identity__observations') }} as o
-    join {{ ref('int_identity__nodes') }} as n
-        on n.identifier_type = o.identifier_type
-       and n.identifier_value = o.identifier_value
+    from {{ ref('int_identity__observation_nodes') }} as o
+    join {{ ref('int_identity__nodes') }} as n on n.node_num = o.node_num
     where n.is_linkable
 ),
 

@@ -1,11 +1,11 @@
-{#- For every identifier value with person-scoped neighbours: its widest neighbour type and how
-    many distinct values of that type it co-occurs with on the same records (one phone on the
-    records of four member cards: 4 'card_no'). int_identity__nodes calls a node a hub above its
-    type's hub_threshold. A model of its own rather than a CTE of the nodes: DuckDB can spill each
+{#- For every node with person-scoped neighbours: its widest neighbour type and how many distinct
+    values of that type it co-occurs with on the same records (one phone on the records of four
+    member cards: 4 'card_no'). int_identity__nodes calls a node a hub above its type's
+    hub_threshold. A model of its own rather than a CTE of the nodes: DuckDB can spill each
     blocking operator (join, group, window) to disk, but several in one statement may still run
     out of memory together (its "Tuning workloads" limitations) - a 10M-member concern. -#}
-with observations as (
-    select * from {{ ref('int_identity__observations') }}
+with observed as (
+    select * from {{ ref('int_identity__observation_nodes') }}
 ),
 
 rules as (
@@ -14,35 +14,33 @@ rules as (
 
 person_scoped as (
     -- only person-scoped neighbours count towards a hub, so only they are paired
-    select observations.source_table, observations.record_key,
-           observations.identifier_type, observations.identifier_value
-    from observations
-    join rules on rules.identifier_type = observations.identifier_type and rules.is_person_scoped
+    select observed.source_table, observed.record_key, observed.identifier_type, observed.node_num
+    from observed
+    join rules on rules.identifier_type = observed.identifier_type and rules.is_person_scoped
 ),
 
-neighbour_values as (
+neighbours as (
     -- two identifiers of the same record are neighbours. Distinct first, then counted: plain
     -- grouping can spill to disk, a per-group distinct state not always (10M members)
-    select distinct a.identifier_type, a.identifier_value, b.identifier_type as neighbour_type,
-           b.identifier_value as neighbour_value
-    from observations as a
+    select distinct a.node_num, b.identifier_type as neighbour_type, b.node_num as neighbour_num
+    from observed as a
     join person_scoped as b
         on a.source_table = b.source_table
        and a.record_key = b.record_key
-       and (a.identifier_type <> b.identifier_type or a.identifier_value <> b.identifier_value)
+       and a.node_num <> b.node_num
 ),
 
 diversity as (
-    select identifier_type, identifier_value, neighbour_type, count(*) as distinct_neighbours
-    from neighbour_values
-    group by identifier_type, identifier_value, neighbour_type
+    select node_num, neighbour_type, count(*) as distinct_neighbours
+    from neighbours
+    group by node_num, neighbour_type
 )
 
-select identifier_type, identifier_value, neighbour_type, distinct_neighbours
+select node_num, neighbour_type, distinct_neighbours
 from (
     select diversity.*,
            row_number() over (
-               partition by identifier_type, identifier_value order by distinct_neighbours desc, neighbour_type
+               partition by node_num order by distinct_neighbours desc, neighbour_type
            ) as rank_in_node
     from diversity
 ) as ranked

@@ -3,9 +3,9 @@
     distinct values of one person-scoped identifier type than its type's hub_threshold, e.g.
     one phone on the records of four different member cards; int_identity__hub_scores). Unusable
     nodes still belong to records, they just never join them. node_num is a dense integer for
-    the graph rounds. -#}
-with observations as (
-    select * from {{ ref('int_identity__observations') }}
+    the graph rounds (int_identity__node_stats). -#}
+with nodes as (
+    select * from {{ ref('int_identity__node_stats') }}
 ),
 
 rules as (
@@ -16,26 +16,6 @@ widest as (
     select * from {{ ref('int_identity__hub_scores') }}
 ),
 
-per_source as (
-    select identifier_type, identifier_value, source_table, count(*) as records,
-           min(observed_at) as first_observed_at, max(observed_at) as last_observed_at
-    from observations
-    group by identifier_type, identifier_value, source_table
-),
-
-nodes as (
-    select
-        {{ dbt.concat(['identifier_type', "':'", 'identifier_value']) }} as node_id,
-        identifier_type,
-        identifier_value,
-        sum(records) as records,
-        count(*) as source_tables,
-        min(first_observed_at) as first_observed_at,
-        max(last_observed_at) as last_observed_at
-    from per_source
-    group by identifier_type, identifier_value
-),
-
 blocked as (
     select identifier_type, identifier_value, min(reason) as reason
     from {{ ref('int_identity__blocked_values') }}
@@ -43,8 +23,14 @@ blocked as (
 )
 
 select
-    row_number() over (order by nodes.node_id) as node_num,
-    nodes.*,
+    nodes.node_num,
+    nodes.node_id,
+    nodes.identifier_type,
+    nodes.identifier_value,
+    nodes.records,
+    nodes.source_tables,
+    nodes.first_observed_at,
+    nodes.last_observed_at,
     rules.priority,
     coalesce(widest.distinct_neighbours, 0) as widest_neighbour_count,
     widest.neighbour_type as widest_neighbour_type,
@@ -53,9 +39,7 @@ select
     blocked.reason is null and coalesce(widest.distinct_neighbours, 0) <= rules.hub_threshold as is_linkable
 from nodes
 join rules on rules.identifier_type = nodes.identifier_type
-left join widest
-    on widest.identifier_type = nodes.identifier_type
-   and widest.identifier_value = nodes.identifier_value
+left join widest on widest.node_num = nodes.node_num
 left join blocked
     on blocked.identifier_type = nodes.identifier_type
    and blocked.identifier_value = nodes.identifier_value
