@@ -173,7 +173,11 @@ class _TableWriter:
         self.writer: pq.ParquetWriter | None = None
         self.rows = 0
 
-    def write(self, table: pa.Table) -> None:
+    def write(self, table: pa.Table, empty_ok: bool = False) -> None:
+        """Append rows; the file is only started by rows (or by ``empty_ok``): a clean landing
+        file leaves no empty quarantine file behind (at 10M: 105k of them, each a reader for dbt)."""
+        if not table.num_rows and not empty_ok:
+            return
         if self.writer is None:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             self.writer = pq.ParquetWriter(self.temp, self.schema, compression="zstd")
@@ -183,7 +187,7 @@ class _TableWriter:
 
     def commit(self, always: bool) -> None:
         if self.writer is None and always:
-            self.write(self.schema.empty_table())
+            self.write(self.schema.empty_table(), empty_ok=True)
         if self.writer is not None:
             self.writer.close()
             os.replace(self.temp, self.target)
@@ -351,9 +355,13 @@ def ensure_table_dirs(contract: Contract, paths: Paths) -> None:
     The file also carries the full current schema, so ``union_by_name`` shows columns that
     older loads did not have yet.
     """
-    for folder, schema in ((paths.raw, contract.schema), (paths.quarantine, QUARANTINE_SCHEMA),
-                           (paths.ledger, LEDGER_SCHEMA)):
-        target = folder / contract.table / "_schema.parquet"
+    for folder, schema, name in ((paths.raw, contract.schema, "_schema.parquet"),
+                                 (paths.quarantine, QUARANTINE_SCHEMA, "_schema.parquet"),
+                                 (paths.ledger, LEDGER_SCHEMA, "_schema.parquet"),
+                                 # a clean landing file writes no quarantine file, and Spark ignores
+                                 # files named _*: this one keeps the quarantine source readable there
+                                 (paths.quarantine, QUARANTINE_SCHEMA, "empty.parquet")):
+        target = folder / contract.table / name
         if target.exists() and pq.read_schema(target).equals(schema):
             continue
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -232,6 +232,22 @@ def test_schema_file_keeps_every_table_queryable_before_any_load(home):
     assert duckdb.connect().execute(f"select count(*) from read_parquet('{home.lake}/raw/coupons/*.parquet')").fetchall() == [(0,)]
 
 
+def test_clean_file_leaves_no_quarantine_file(home):
+    folder = home.landing / "wecom" / "events"
+    folder.mkdir(parents=True)
+    event = {"CreateTime": 1767294245, "ChangeType": "add_external_contact", "UserID": "g1", "ExternalUserID": "wm1"}
+    (folder / "clean.jsonl").write_text(json.dumps(event) + "\n")
+    (folder / "dirty.jsonl").write_text(json.dumps({**event, "ExternalUserID": "wm2"}) + "\n" + json.dumps(event)[:20] + "\n")
+    by_name = {f.source_file.rsplit("/", 1)[1]: f for f in load_table(CONTRACTS["wecom_contact_events"], home, KEY).files}
+    assert [(f.rows_loaded, f.rows_quarantined) for f in by_name.values()] == [(1, 0), (1, 1)]
+    stem = {name: f.file_sha256[:20] + ".parquet" for name, f in by_name.items()}
+    # one file per load with rows, plus the two schema files (empty.parquet is the one Spark can see)
+    assert sorted(p.name for p in (home.lake / "quarantine" / "wecom_contact_events").iterdir()) == sorted(
+        ["_schema.parquet", "empty.parquet", stem["dirty.jsonl"]])
+    assert {p.name for p in (home.lake / "raw" / "wecom_contact_events").iterdir()} == {
+        "_schema.parquet", stem["clean.jsonl"], stem["dirty.jsonl"]}  # raw: one per load, even when empty
+
+
 @pytest.mark.parametrize("table", sorted(CONTRACTS))
 def test_every_contract_lands_no_personal_columns(table):
     contract = CONTRACTS[table]

@@ -5,7 +5,7 @@
     blocking operator (join, group, window) to disk, but several in one statement may still run
     out of memory together (its "Tuning workloads" limitations) - a 10M-member concern. -#}
 with observed as (
-    select * from {{ ref('int_identity__observation_nodes') }}
+    select record_hash, identifier_type, node_num from {{ ref('int_identity__observation_nodes') }}
 ),
 
 rules as (
@@ -14,7 +14,7 @@ rules as (
 
 person_scoped as (
     -- only person-scoped neighbours count towards a hub, so only they are paired
-    select observed.source_table, observed.record_key, observed.identifier_type, observed.node_num
+    select observed.record_hash, observed.identifier_type, observed.node_num
     from observed
     join rules on rules.identifier_type = observed.identifier_type and rules.is_person_scoped
 ),
@@ -25,8 +25,7 @@ neighbours as (
     select distinct a.node_num, b.identifier_type as neighbour_type, b.node_num as neighbour_num
     from observed as a
     join person_scoped as b
-        on a.source_table = b.source_table
-       and a.record_key = b.record_key
+        on a.record_hash = b.record_hash
        and a.node_num <> b.node_num
 ),
 
