@@ -248,9 +248,11 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
     summary_file = home / "truth" / "summary.json"
     footprint = results.footprint.setdefault(members, {})
     dbt_layer = STARTS.index(start) - STARTS.index("dbt")  # the first dbt layer to build; < 0: ingest first
-    if dbt_layer >= 0 and (home / "lake").exists():
-        print(f"{members:>10,}  reusing {'the lake' if start == 'dbt' else 'the lake and the warehouse'} in {home}",
-              flush=True)
+    kept = home / ("lake" if start == "dbt" else "warehouse/quanyu.duckdb")  # what a later layer builds on
+    if dbt_layer >= 0 and kept.exists():
+        print(f"{members:>10,}  reusing {'the lake' if start == 'dbt' else 'the warehouse'} in {home}", flush=True)
+    elif dbt_layer >= 0:
+        raise SystemExit(f"--start {start}: nothing to resume from, {kept} does not exist (run an earlier layer first)")
     elif start == "ingest" and summary_file.exists() and json.loads(summary_file.read_text())["arguments"]["members"] == members:
         print(f"{members:>10,}  reusing the exports in {home / 'landing'}", flush=True)
         for folder in ("lake", "warehouse", "dbt-target"):
@@ -284,7 +286,7 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
         if name.startswith("dbt identity"):
             identity["identity_stage_seconds"] = seconds
             identity["components_model_seconds"] = dbt_model_seconds(target, "int_identity__components")
-    if "lake" not in footprint:  # measured after ingest already; walking a 10M lake takes a while
+    if "lake" not in footprint and (home / "lake").exists():  # measured after ingest already; a 10M walk is slow
         footprint["lake"] = folder_mb(home / "lake")
     footprint["warehouse"] = warehouse_disk_mb(home)
     if "identity_stage_seconds" not in identity:  # identity was built by an earlier run: no stage figures
@@ -331,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{'members':>10}  {'landing MB':>10} {'lake MB':>9} {'warehouse MB':>12}")
     for members, f in results.footprint.items():
         landing = f"{f['landing']:>10,.0f}" if "landing" in f else f"{'-':>10}"
-        print(f"{members:>10,}  {landing} {f['lake']:>9,.0f} {f['warehouse']:>12,.0f}")
+        lake = f"{f['lake']:>9,.0f}" if "lake" in f else f"{'-':>9}"
+        print(f"{members:>10,}  {landing} {lake} {f['warehouse']:>12,.0f}")
     print("disk MB = the warehouse's peak on disk during the stage (file + DuckDB's spill folder)")
     print(f"\nresults: {results.path}; stage logs: {args.out}/m<members>/bench-logs")
     return 0
