@@ -2,35 +2,32 @@
     or fact row to dim_member. A record is resolved through its linkable identifiers (they are
     all in one component by construction); a record whose identifiers are all unusable (only a
     store phone, only a hub) stays unresolved: one_id is null and unresolved_reason says why. -#}
-with observations as (
-    select * from {{ ref('int_identity__observations') }}
+with observed as (
+    select source_table, record_key, node_num, observed_at from {{ ref('int_identity__observation_nodes') }}
 ),
 
-registry as (
-    select * from {{ ref('identity_registry') }}
+node_members as (
+    select node_num, one_id from {{ ref('int_identity__node_members') }}
 ),
 
 nodes as (
-    select node_id, identifier_type, identifier_value, is_linkable, is_hub, blocked_reason
-    from {{ ref('int_identity__nodes') }}
+    select node_num, is_linkable, is_hub, blocked_reason from {{ ref('int_identity__nodes') }}
 ),
 
 per_record as (
     select
-        observations.source_table,
-        observations.record_key,
-        max(case when nodes.is_linkable then registry.one_id end) as one_id,
+        observed.source_table,
+        observed.record_key,
+        max(case when nodes.is_linkable then node_members.one_id end) as one_id,
         count(*) as identifiers,
         sum(case when nodes.is_linkable then 1 else 0 end) as linkable_identifiers,
         max(case when nodes.is_hub then 1 else 0 end) as has_hub,
         max(nodes.blocked_reason) as blocked_reason,
-        min(observations.observed_at) as observed_at
-    from observations
-    join nodes
-        on nodes.identifier_type = observations.identifier_type
-       and nodes.identifier_value = observations.identifier_value
-    left join registry on registry.node_id = nodes.node_id
-    group by observations.source_table, observations.record_key
+        min(observed.observed_at) as observed_at
+    from observed
+    join nodes on nodes.node_num = observed.node_num
+    left join node_members on node_members.node_num = observed.node_num
+    group by observed.source_table, observed.record_key
 )
 
 select

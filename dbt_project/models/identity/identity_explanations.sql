@@ -6,15 +6,15 @@ with edges as (
 ),
 
 nodes as (
-    select node_num, node_id, identifier_type, identifier_value from {{ ref('int_identity__nodes') }}
+    select node_num, identifier_type, identifier_value from {{ ref('int_identity__nodes') }}
 ),
 
-registry as (
-    select node_id, one_id from {{ ref('identity_registry') }}
+node_members as (
+    select node_num, one_id from {{ ref('int_identity__node_members') }}
 )
 
 select
-    registry.one_id,
+    node_members.one_id,
     src.identifier_type as from_identifier_type,
     src.identifier_value as from_identifier_value,
     dst.identifier_type as to_identifier_type,
@@ -25,4 +25,4 @@ select
 from edges
 join nodes as src on src.node_num = edges.src
 join nodes as dst on dst.node_num = edges.dst
-join registry on registry.node_id = src.node_id
+join node_members on node_members.node_num = edges.src

@@ -5,7 +5,8 @@ select
     o.record_key,
     {{ record_hash('o.source_table', 'o.record_key') }} as record_hash,
     o.identifier_type,
-    n.node_num
+    n.node_num,
+    o.observed_at
 from {{ ref('int_identity__observations') }} as o
 join {{ ref('int_identity__node_stats') }} as n
     on n.identifier_type = o.identifier_type
