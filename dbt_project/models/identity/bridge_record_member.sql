@@ -6,8 +6,9 @@ with observed as (
     select source_table, record_key, node_num, observed_at from {{ ref('int_identity__observation_nodes') }}
 ),
 
-node_members as (
-    select node_num, one_id from {{ ref('int_identity__node_members') }}
+components as (
+    -- linkable nodes only; a record's linkable identifiers all share one component by construction
+    select node_num, component_num from {{ ref('int_identity__components') }}
 ),
 
 nodes as (
@@ -15,10 +16,11 @@ nodes as (
 ),
 
 per_record as (
+    -- integer aggregates per record; the one_id (a string) is joined to the 10x fewer result rows
     select
         observed.source_table,
         observed.record_key,
-        max(case when nodes.is_linkable then node_members.one_id end) as one_id,
+        max(components.component_num) as component_num,
         count(*) as identifiers,
         sum(case when nodes.is_linkable then 1 else 0 end) as linkable_identifiers,
         max(case when nodes.is_hub then 1 else 0 end) as has_hub,
@@ -26,8 +28,15 @@ per_record as (
         min(observed.observed_at) as observed_at
     from observed
     join nodes on nodes.node_num = observed.node_num
-    left join node_members on node_members.node_num = observed.node_num
+    left join components on components.node_num = observed.node_num
     group by observed.source_table, observed.record_key
+),
+
+resolved as (
+    select per_record.*, assignments.one_id
+    from per_record
+    left join {{ ref('int_identity__assignments') }} as assignments
+        on assignments.component_num = per_record.component_num
 )
 
 select
@@ -43,4 +52,4 @@ select
         when has_hub = 1 then 'hub identifier'
         else 'no linkable identifier'
     end as unresolved_reason
-from per_record
+from resolved
