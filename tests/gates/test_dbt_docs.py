@@ -53,6 +53,8 @@ def test_every_built_column_is_documented(docs):
     undocumented, unbuilt = [], []
     for uid, node in models.items():
         built = catalog["nodes"].get(uid)
+        if node["config"]["materialized"] == "ephemeral":  # inlined into its users, never a table
+            continue
         if built is None:
             unbuilt.append(node["name"])
             continue

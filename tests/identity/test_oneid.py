@@ -12,7 +12,8 @@ from ingest.pii import keyed_hash
 from ingest.settings import paths_from_env
 from tests.dbt_runner import TEST_KEY, dbt, ingest_all
 
-IDENTITY_MODELS = ["+bridge_record_member", "+identity_id_changes", "+identity_explanations", "+identity_graph_audit"]
+IDENTITY_MODELS = ["+bridge_record_member", "+identity_registry", "+identity_id_changes", "+identity_explanations",
+                   "+identity_graph_audit"]
 
 
 def build(paths):
