@@ -173,21 +173,23 @@ class _TableWriter:
         self.writer: pq.ParquetWriter | None = None
         self.rows = 0
 
-    def write(self, table: pa.Table, empty_ok: bool = False) -> None:
-        """Append rows; the file is only started by rows (or by ``empty_ok``): a clean landing
-        file leaves no empty quarantine file behind (at 10M: 105k of them, each a reader for dbt)."""
-        if not table.num_rows and not empty_ok:
-            return
+    def _open(self) -> None:
         if self.writer is None:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             self.writer = pq.ParquetWriter(self.temp, self.schema, compression="zstd")
+
+    def write(self, table: pa.Table) -> None:
+        """Append rows; only rows start the file, so a clean landing file leaves no empty
+        quarantine file behind (at 10M: 105k of them, each a reader for dbt)."""
         if table.num_rows:
+            self._open()
             self.writer.write_table(table)
             self.rows += table.num_rows
 
     def commit(self, always: bool) -> None:
-        if self.writer is None and always:
-            self.write(self.schema.empty_table(), empty_ok=True)
+        """Move the file into place; ``always``: even with no rows (a schema-only file)."""
+        if always:
+            self._open()
         if self.writer is not None:
             self.writer.close()
             os.replace(self.temp, self.target)

@@ -16,7 +16,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 
 BATCH_ROWS = 100_000
@@ -377,14 +377,16 @@ def _json_rows(records: list[Any], explode: tuple[str, ...], root: dict, numbers
     return rows
 
 
+def _json_batch(part: list[tuple[int, dict]], headers: list[str], broken: list[BrokenRow]) -> Batch:
+    return Batch({h: [row.get(h) for _, row in part] for h in headers}, [n for n, _ in part], broken)
+
+
 def _json_batches(rows: list[tuple[int, dict]], headers: list[str], broken: list[BrokenRow]) -> Iterator[Batch]:
     for start in range(0, max(len(rows), 1), BATCH_ROWS):
-        part = rows[start:start + BATCH_ROWS]
-        values = {h: [row.get(h) for _, row in part] for h in headers}
-        yield Batch(values, [n for n, _ in part], broken if start == 0 else [])
+        yield _json_batch(rows[start:start + BATCH_ROWS], headers, broken if start == 0 else [])
 
 
-def _header_union(rows: list[tuple[int, dict]]) -> list[str]:
+def _header_union(rows: Iterable[tuple[int, dict]]) -> list[str]:
     seen: dict[str, None] = {}
     for _, row in rows:
         for key in row:
@@ -430,29 +432,36 @@ def _jsonl_lines(handle: Any, broken: list[BrokenRow] | None, blank: list[int] |
                                         note=f"<{len(line.rstrip())} characters, not shown>"))
 
 
+def _new_shapes(lines: Iterator[tuple[int, Any]], explode: tuple[str, ...],
+                broken: list[BrokenRow]) -> Iterator[tuple[int, dict]]:
+    """The rows of the lines, minus flat records whose key tuple was already seen (enough for the
+    header union, and most lines of an export share one shape)."""
+    flat_shapes: set[tuple[str, ...]] = set()
+    for number, record in lines:
+        if not explode and record.__class__ is dict:
+            shape = tuple(record)
+            if shape in flat_shapes:
+                continue
+            if not any(v.__class__ is dict for v in record.values()):
+                flat_shapes.add(shape)
+        yield from _json_rows([record], explode, {}, [number], broken)
+
+
 def _jsonl_stream(path: Path, encoding: str, explode: tuple[str, ...], headers: list[str],
                   broken: list[BrokenRow]) -> Iterator[Batch]:
     """Second pass over a large JSON-lines file: batches of about BATCH_ROWS rows."""
-    first, rows, records, numbers = True, [], [], []
-
-    def flush() -> Batch:
-        nonlocal first, rows
-        batch = Batch({h: [row.get(h) for _, row in rows] for h in headers}, [n for n, _ in rows],
-                      broken if first else [])
-        first, rows = False, []
-        return batch
-
+    first, records, numbers = True, [], []
     with path.open(encoding=encoding) as handle:
         for number, record in _jsonl_lines(handle, None, None):
             records.append(record)
             numbers.append(number)
             if len(records) >= BATCH_ROWS:
-                rows += _json_rows(records, explode, {}, numbers, [])  # non-objects: noted in the first pass
-                records, numbers = [], []
-                yield flush()
-    rows += _json_rows(records, explode, {}, numbers, [])
+                # non-objects were noted in the first pass
+                yield _json_batch(_json_rows(records, explode, {}, numbers, []), headers, broken if first else [])
+                first, records, numbers = False, [], []
+    rows = _json_rows(records, explode, {}, numbers, [])
     if rows or first:
-        yield flush()
+        yield _json_batch(rows, headers, broken if first else [])
 
 
 def open_jsonl(path: Path, explode: tuple[str, ...]) -> Source:
@@ -465,21 +474,9 @@ def open_jsonl(path: Path, explode: tuple[str, ...]) -> Source:
         rows = _json_rows([r for _, r in numbered], explode, {}, [n for n, _ in numbered], broken)
         headers = _header_union(rows)
         return Source(headers, "jsonl", _json_batches(rows, headers, broken), encoding=encoding, blank_rows=blank)
-    seen: dict[str, None] = {}
-    flat_shapes: set[tuple[str, ...]] = set()  # key tuples of flat records already counted
     with path.open(encoding=encoding) as handle:
-        for number, record in _jsonl_lines(handle, broken, blank):
-            if not explode and record.__class__ is dict:
-                shape = tuple(record)
-                if shape in flat_shapes:
-                    continue
-                if not any(v.__class__ is dict for v in record.values()):
-                    flat_shapes.add(shape)
-            for _, row in _json_rows([record], explode, {}, [number], broken):
-                for key in row:
-                    seen.setdefault(key, None)
+        headers = _header_union(_new_shapes(_jsonl_lines(handle, broken, blank), explode, broken))
     broken.sort(key=lambda b: b.row)
-    headers = list(seen)
     return Source(headers, "jsonl", _jsonl_stream(path, encoding, explode, headers, broken),
                   encoding=encoding, blank_rows=blank)
 

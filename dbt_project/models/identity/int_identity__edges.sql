@@ -1,8 +1,8 @@
 {#- Edges of the member graph. Each record links its linkable identifiers as a star around its
     strongest one (lowest priority number, then smallest node_id, i.e. smallest node_num, which
-    numbers the nodes in node_id order): n-1 edges instead of n², and
-    the same components. One row per edge with the evidence: how many records assert it and
-    one example record for the explanation table. -#}
+    numbers the nodes in node_id order): n-1 edges instead of n², and the same components. One
+    row per edge with the evidence: how many records assert it and one example record for the
+    explanation table. -#}
 with usable as (
     select o.source_table, o.record_key, n.node_num, n.priority
     from {{ ref('int_identity__observation_nodes') }} as o
