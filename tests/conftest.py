@@ -4,6 +4,7 @@ The session's Quanyu home is a temporary folder set through the environment befo
 orchestration module is imported, exactly as a deployment would configure it.
 """
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,6 +18,14 @@ for name in ("QUANYU_LANDING", "QUANYU_LAKE", "QUANYU_WAREHOUSE", "QUANYU_HASH_K
 (SESSION_HOME / "dagster_home").mkdir(parents=True, exist_ok=True)
 
 DEMO_MEMBERS = 600
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove the session home (~20 MB of lake and warehouse per run); QUANYU_KEEP_TEST_HOME=1 keeps it."""
+    if os.environ.get("QUANYU_KEEP_TEST_HOME") == "1":
+        print(f"\nquanyu test home kept: {SESSION_HOME}")
+    else:
+        shutil.rmtree(SESSION_HOME, ignore_errors=True)
 
 
 @pytest.fixture

@@ -61,12 +61,16 @@ member_contacts as (
 ),
 
 external_ids as (
-    select distinct records.one_id, observations.identifier_value as external_userid
-    from records
-    join {{ ref('int_identity__observations') }} as observations
-        on observations.source_table = records.source_table
-       and observations.record_key = records.record_key
-       and observations.identifier_type = 'wecom_external_userid'
+    -- the member's WeCom external_userids: the numbered observations filtered to one identifier
+    -- type, then the value by node_num (no join on the string observations, 23 rows per member)
+    select distinct records.one_id, nodes.identifier_value as external_userid
+    from {{ ref('int_identity__observation_nodes') }} as observed
+    join {{ ref('int_identity__node_stats') }} as nodes
+        on nodes.node_num = observed.node_num
+    join records
+        on records.source_table = observed.source_table
+       and records.record_key = observed.record_key
+    where observed.identifier_type = 'wecom_external_userid'
 ),
 
 relationships as (
