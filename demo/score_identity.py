@@ -79,11 +79,11 @@ def _load(con: duckdb.DuckDBPyConnection, truth: Path, warehouse: Path) -> None:
 def _linkable_groups(con: duckdb.DuckDBPyConnection) -> None:
     """Label each scored record with its linkable group (union-find over shared identifiers)."""
     rows = con.execute("""
-        select s.person_id, o.identifier_type || ':' || o.identifier_value as node_id,
-               s.source_table || ':' || s.record_key as rec
+        select s.person_id, n.node_id, s.source_table || ':' || s.record_key as rec
         from scored s
-        join wh.identity.int_identity__observations o
+        join wh.identity.int_identity__observation_nodes o
           on o.source_table = s.source_table and o.record_key = s.record_key
+        join wh.identity.int_identity__node_stats n on n.node_num = o.node_num
         order by 1, 2, 3""").fetchall()
     parent: dict[str, str] = {}
 

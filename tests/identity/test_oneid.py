@@ -150,9 +150,9 @@ def test_a_known_merge_is_explained_edge_by_edge(world):
     for a, b, _, _ in edges:
         graph[a].add(b), graph[b].add(a)
     nodes_of = lambda table, key: {n for (n,) in query(  # noqa: E731
-        world, f"select identifier_type || ':' || identifier_value from identity.int_identity__observations "
-               f"where source_table = '{table}' "
-               f"and record_key = '{key}'")}
+        world, f"select n.node_id from identity.int_identity__observation_nodes o "
+               f"join identity.int_identity__node_stats n on n.node_num = o.node_num "
+               f"where o.source_table = '{table}' and o.record_key = '{key}'")}
     start, goal = nodes_of("crm_members", crm_key), nodes_of("wecom_contacts", wecom_key)
     seen, frontier = set(start), list(start)
     while frontier:
