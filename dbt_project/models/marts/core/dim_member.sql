@@ -12,7 +12,7 @@
     * fan_status: fan (a live WeCom relationship), group_only (only in a customer group),
       churned (had relationships, none live), none;
     * first_seen_at / last_seen_at: over every record of the member, all channels. -#}
-with records as (
+with records as {{ inline_cte() }} (
     select * from {{ ref('bridge_record_member') }} where one_id is not null
 ),
 

@@ -2,11 +2,11 @@
     The redeeming order is found by its id (mini-program order_no; POS store_code-receipt_no),
     else by the coupon code printed on a mini-program order. A redemption is reversed when that
     order was never paid or was refunded in full; is_net_redeemed excludes reversed ones. -#}
-with coupons as (
+with coupons as {{ inline_cte() }} (
     select * from {{ ref('stg_crm__coupons') }}
 ),
 
-orders as (
+orders as {{ inline_cte() }} (
     select order_key, channel, order_id, coupon_code, is_paid, refund_status, is_valid_order, net_amount
     from {{ ref('fct_orders') }}
 ),

@@ -19,7 +19,7 @@
     * serving store / guide: POS store and serving guide (导购工号), mini-program store code and
       guide id; the member's own guide and home store come from dim_member (as of the end of
       the data). -#}
-with orders as (
+with orders as {{ inline_cte() }} (
     select * from {{ ref('int_orders__unioned') }}
 ),
 
@@ -33,7 +33,7 @@ staff as (
     select employee_no, wecom_userid from {{ ref('stg_master__staff') }}
 ),
 
-served as (
+served as {{ inline_cte() }} (
     select
         orders.*,
         staff.wecom_userid as serving_guide_userid

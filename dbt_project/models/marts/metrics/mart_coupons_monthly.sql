@@ -5,11 +5,11 @@ with months as (
     select month, data_end_at from {{ ref('int_calendar__months') }}
 ),
 
-coupons as (
+coupons as {{ inline_cte() }} (
     select * from {{ ref('fct_coupons') }}
 ),
 
-scoped as (
+scoped as {{ inline_cte() }} (
     select coupons.*, 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as scope_channel from coupons
     union all
     select coupons.*, 'issue_channel' as scope, issue_channel as scope_channel from coupons

@@ -7,11 +7,19 @@ with months as (
 ),
 
 fans_at_end as (
-    select distinct months.month, spells.one_id
-    from months
+    -- only the months a member bought in are asked: each buyer-month meets the buyer's own spells
+    -- (joining every spell to every month it is live at made ~160M rows at 10M members)
+    select distinct buyer_months.month, buyer_months.one_id
+    from (
+        select distinct order_month as month, one_id
+        from {{ ref('fct_orders') }}
+        where is_valid_order and one_id is not null
+    ) as buyer_months
+    join months
+        on months.month = buyer_months.month
     join {{ ref('int_fans__spells') }} as spells
-        on {{ live_at('spells', 'months.next_month_start_at') }}
-    where spells.one_id is not null
+        on spells.one_id = buyer_months.one_id
+       and {{ live_at('spells', 'months.next_month_start_at') }}
 ),
 
 valid_orders as (

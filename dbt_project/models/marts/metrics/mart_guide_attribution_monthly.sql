@@ -6,7 +6,7 @@ with months as (
     select month from {{ ref('int_calendar__months') }}
 ),
 
-orders as (
+orders as {{ inline_cte() }} (
     select * from {{ ref('fct_orders') }}
 ),
 

@@ -6,13 +6,13 @@ with months as (
     select * from {{ ref('int_calendar__months') }}
 ),
 
-valid_orders as (
+valid_orders as {{ inline_cte() }} (
     select order_key, one_id, channel, booked_at, order_month
     from {{ ref('fct_orders') }}
     where is_valid_order and one_id is not null
 ),
 
-scoped as (
+scoped as {{ inline_cte() }} (
     select valid_orders.*, 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as scope_channel from valid_orders
     union all
     select valid_orders.*, 'channel' as scope, channel as scope_channel from valid_orders

@@ -1,7 +1,7 @@
 {#- Monthly sales by brand and by channel: GMV net of refunds, private-domain GMV and its share,
     member sales share. Exact definitions in _metrics__models.yml. Every (month, channel) of the
     reporting window has a row, with zeros where nothing was sold. -#}
-with orders as (
+with orders as {{ inline_cte() }} (
     select * from {{ ref('fct_orders') }}
 ),
 
