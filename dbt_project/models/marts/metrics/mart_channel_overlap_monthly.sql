@@ -2,33 +2,50 @@
     who bought online only, offline only or both, their spend and spend per buyer against
     offline-only buyers. Exact definitions in _metrics__models.yml. -#}
 with months as (
-    select month, ttm_start_month, ttm_months from {{ ref('int_calendar__months') }}
+    select month, month_number, ttm_start_month, ttm_months from {{ ref('int_calendar__months') }}
 ),
 
 buyer_months as (
     select
-        order_month as month,
-        one_id,
-        sum(case when is_online then 1 else 0 end) as online_orders,
-        sum(case when not is_online then 1 else 0 end) as offline_orders,
-        sum(net_amount) as gmv
-    from {{ ref('fct_orders') }}
-    where is_valid_order and one_id is not null
-    group by order_month, one_id
+        months.month_number,
+        orders.one_id,
+        sum(case when orders.is_online then 1 else 0 end) as online_orders,
+        sum(case when not orders.is_online then 1 else 0 end) as offline_orders,
+        sum(orders.net_amount) as gmv
+    from {{ ref('fct_orders') }} as orders
+    join months
+        on months.month = orders.order_month
+    where orders.is_valid_order and orders.one_id is not null
+    group by months.month_number, orders.one_id
+),
+
+buyer_steps as (
+    -- a buyer-month enters the trailing twelve months at its month and leaves twelve months later
+    -- (the buyer's ttm figures only change at those months: no row per buyer and month in between;
+    -- joining every buyer-month to the twelve windows it is in spilled past the disk at 10M)
+    select one_id, step_number, sum(online_orders) as online_orders, sum(offline_orders) as offline_orders,
+           sum(gmv) as gmv
+    from (
+        select one_id, month_number as step_number, online_orders, offline_orders, gmv
+        from buyer_months
+        union all
+        select one_id, month_number + 12 as step_number, -online_orders, -offline_orders, -gmv
+        from buyer_months
+    ) as steps
+    group by one_id, step_number
 ),
 
 buyer_ttm as (
+    -- the buyer's trailing-twelve-month figures from each step on
     select
-        months.month,
-        buyer_months.one_id,
-        sum(buyer_months.online_orders) as online_orders,
-        sum(buyer_months.offline_orders) as offline_orders,
-        sum(buyer_months.gmv) as gmv
-    from months
-    join buyer_months
-        on buyer_months.month >= months.ttm_start_month
-       and buyer_months.month <= months.month
-    group by months.month, buyer_months.one_id
+        one_id,
+        step_number,
+        {%- for column in ['online_orders', 'offline_orders', 'gmv'] %}
+        sum({{ column }}) over (
+            partition by one_id order by step_number rows between unbounded preceding and current row
+        ) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from buyer_steps
 ),
 
 classified as (
@@ -37,20 +54,50 @@ classified as (
         case
             when online_orders > 0 and offline_orders > 0 then 'both'
             when online_orders > 0 then 'online_only'
-            else 'offline_only'
-        end as overlap_class
+            when offline_orders > 0 then 'offline_only'
+        end as overlap_class,
+        online_orders + offline_orders as orders
     from buyer_ttm
 ),
 
-aggregated as (
+transitions as (
+    -- where a buyer's class or figures change: out of the previous class, into the new one
     select
-        month,
-        overlap_class,
-        count(*) as buyers,
-        sum(online_orders + offline_orders) as orders,
-        sum(gmv) as gmv
+        classified.*,
+        lag(overlap_class) over (partition by one_id order by step_number) as previous_class,
+        lag(orders) over (partition by one_id order by step_number) as previous_orders,
+        lag(gmv) over (partition by one_id order by step_number) as previous_gmv
     from classified
-    group by month, overlap_class
+),
+
+class_steps as (
+    select step_number, overlap_class, 1 as buyers, orders, gmv
+    from transitions
+    where overlap_class is not null
+    union all
+    select step_number, previous_class, -1, -previous_orders, -previous_gmv
+    from transitions
+    where previous_class is not null
+),
+
+class_changes as (
+    select step_number, overlap_class, sum(buyers) as buyers, sum(orders) as orders, sum(gmv) as gmv
+    from class_steps
+    group by step_number, overlap_class
+),
+
+aggregated as (
+    -- each month's level: the running sum of the changes up to it
+    select
+        months.month,
+        class_changes.overlap_class,
+        sum(class_changes.buyers) as buyers,
+        sum(class_changes.orders) as orders,
+        sum(class_changes.gmv) as gmv
+    from months
+    join class_changes
+        on class_changes.step_number <= months.month_number
+    group by months.month, class_changes.overlap_class
 ),
 
 classes as (

@@ -33,23 +33,62 @@ monthly as (
     group by month, scope, scope_channel
 ),
 
+buyer_steps as (
+    -- a buyer-month's orders enter the trailing twelve months at its month and leave twelve months
+    -- later; a buyer's ttm orders only change at those months (joining every buyer-month to the
+    -- twelve windows it is in spilled past the disk at 10M members)
+    select scope, scope_channel, one_id, step_number, sum(orders) as orders
+    from (
+        select
+            buyer_months.scope,
+            buyer_months.scope_channel,
+            buyer_months.one_id,
+            months.month_number + case when ends.step = 1 then 0 else 12 end as step_number,
+            buyer_months.orders * ends.step as orders
+        from buyer_months
+        join months
+            on months.month = buyer_months.month
+        cross join (select 1 as step union all select -1 as step) as ends
+    ) as steps
+    group by scope, scope_channel, one_id, step_number
+),
+
 buyer_ttm as (
-    select months.month, buyer_months.scope, buyer_months.scope_channel, buyer_months.one_id,
-           sum(buyer_months.orders) as orders
-    from months
-    join buyer_months
-        on buyer_months.month >= months.ttm_start_month
-       and buyer_months.month <= months.month
-    group by months.month, buyer_months.scope, buyer_months.scope_channel, buyer_months.one_id
+    select
+        buyer_steps.*,
+        sum(orders) over (
+            partition by scope, scope_channel, one_id order by step_number
+            rows between unbounded preceding and current row
+        ) as ttm_orders
+    from buyer_steps
+),
+
+ttm_changes as (
+    -- a buyer enters / leaves the ttm buyers (>= 1 order) and the repeat buyers (>= 2) at a step
+    select
+        scope, scope_channel, step_number,
+        sum((case when ttm_orders >= 1 then 1 else 0 end) - (case when previous_orders >= 1 then 1 else 0 end)) as buyers,
+        sum((case when ttm_orders >= 2 then 1 else 0 end) - (case when previous_orders >= 2 then 1 else 0 end)) as repeat_buyers
+    from (
+        select
+            buyer_ttm.*,
+            coalesce(lag(ttm_orders) over (partition by scope, scope_channel, one_id order by step_number), 0)
+                as previous_orders
+        from buyer_ttm
+    ) as changes
+    group by scope, scope_channel, step_number
 ),
 
 ttm as (
+    -- each month's level: the running sum of the changes up to it
     select
-        month, scope, scope_channel,
-        count(*) as ttm_buyers,
-        sum(case when orders >= 2 then 1 else 0 end) as ttm_repeat_buyers
-    from buyer_ttm
-    group by month, scope, scope_channel
+        months.month, ttm_changes.scope, ttm_changes.scope_channel,
+        sum(ttm_changes.buyers) as ttm_buyers,
+        sum(ttm_changes.repeat_buyers) as ttm_repeat_buyers
+    from months
+    join ttm_changes
+        on ttm_changes.step_number <= months.month_number
+    group by months.month, ttm_changes.scope, ttm_changes.scope_channel
 ),
 
 sequenced as (
