@@ -308,7 +308,8 @@ def print_identity(results: Results) -> None:
         print(f"{members:>10,}  {e['nodes']:>10,} {e['edges']:>10,} {e['components']:>10,} {sql:>9.2f} {py:>8.2f} "
               f"{sql / py:>6.1f} {sp:>8.3f} {sql / sp:>6.0f} {stage:>8.1f} {stage / py:>6.1f}")
     print("SQL CC = OneID's connected-components model; py UF = single-process Python union-find on the same edges; "
-          "scipy = compiled C; OneID = the whole identity stage (graph, hubs, components, registry, dim_member) as run by dbt.")
+          "scipy = compiled C; OneID = the whole identity stage (observations, graph, hubs, components, registry, "
+          "record bridge, explanations) as run by dbt.")
 
 
 def main(argv: list[str] | None = None) -> int:
