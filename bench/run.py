@@ -4,7 +4,7 @@ single-process union-find on the same edges (scipy's compiled connected_componen
 and a plain Python union-find).
 
 ``python -m bench.run --members 100000 1000000 [--out DIR] [--repeat-uf 3] [--drop-exports]
-[--start generate|ingest|dbt|identity|marts]``
+[--drop-lake] [--start generate|ingest|dbt|identity|marts]``
 
 Every stage runs in its own process, so its peak resident memory (from wait4, which covers
 the process and the children it waited for, e.g. dbt) is its own. The machine is noisy:
@@ -240,7 +240,7 @@ STARTS = ("generate", "ingest", "dbt", "identity", "marts")
 
 
 def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str, workers: int | None,
-          drop_exports: bool = False) -> None:
+          drop_exports: bool = False, drop_lake: bool = False) -> None:
     """One brand size through every stage from `start` on (earlier stages' outputs are reused)."""
     home = out / f"m{members}"
     python = sys.executable
@@ -283,6 +283,10 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
         schemas = {"dbt staging": ("staging", "seeds"), "dbt identity (OneID)": ("identity",),
                    "dbt intermediate + marts": ("intermediate", "marts")}[name]
         results.add(Stage(members, name, seconds, rss, _warehouse_rows(home, schemas), disk))
+        if name == "dbt staging" and drop_lake:  # staging tables hold every lake row; only the disk needs the room
+            if "lake" not in footprint:
+                footprint["lake"] = folder_mb(home / "lake")
+            shutil.rmtree(home / "lake")
         if name.startswith("dbt identity"):
             identity["identity_stage_seconds"] = seconds
             identity["components_model_seconds"] = dbt_model_seconds(target, "int_identity__components")
@@ -323,10 +327,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="ingest worker processes (default: the cores)")
     parser.add_argument("--drop-exports", action="store_true",
                         help="delete the generated exports once ingested (a 10M-member brand's are ~36 GB)")
+    parser.add_argument("--drop-lake", action="store_true",
+                        help="delete the lake once staging is built (a 10M-member brand's is ~9 GB); "
+                             "--start dbt cannot resume from that run")
     args = parser.parse_args(argv)
     results = Results(args.out, "results.json" if args.start == "generate" else f"results-from-{args.start}.json")
     for members in args.members:
-        bench(members, args.out, args.repeat_uf, results, args.start, args.workers, args.drop_exports)
+        bench(members, args.out, args.repeat_uf, results, args.start, args.workers, args.drop_exports, args.drop_lake)
     print("\n" + HEADER)
     for stage in results.stages:
         print(_line(stage))
