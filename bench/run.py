@@ -4,7 +4,7 @@ single-process union-find on the same edges (scipy's compiled connected_componen
 and a plain Python union-find).
 
 ``python -m bench.run --members 100000 1000000 [--out DIR] [--repeat-uf 3] [--drop-exports]
-[--drop-lake] [--start generate|ingest|dbt|identity|marts]``
+[--drop-lake] [--compact] [--start generate|ingest|dbt|identity|marts]``
 
 Every stage runs in its own process, so its peak resident memory (from wait4, which covers
 the process and the children it waited for, e.g. dbt) is its own. The machine is noisy:
@@ -240,7 +240,7 @@ STARTS = ("generate", "ingest", "dbt", "identity", "marts")
 
 
 def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str, workers: int | None,
-          drop_exports: bool = False, drop_lake: bool = False) -> None:
+          drop_exports: bool = False, drop_lake: bool = False, compact: bool = False) -> None:
     """One brand size through every stage from `start` on (earlier stages' outputs are reused)."""
     home = out / f"m{members}"
     python = sys.executable
@@ -273,6 +273,8 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
         results.add(Stage(members, "ingest (all channels)", seconds, rss, rows))
         if drop_exports:  # the lake has every row now; only the disk needs the room
             shutil.rmtree(home / "landing")
+    if compact and dbt_layer <= 0:
+        compact_lake(home, members, results)
 
     target = home / "dbt-target"
     identity: dict = results.identity.get(members, {})
@@ -316,6 +318,21 @@ def print_identity(results: Results) -> None:
           "record bridge, explanations) as run by dbt.")
 
 
+def lake_files(home: Path) -> int:
+    return sum(1 for folder in ("raw", "loads") for _ in (home / "lake" / folder).glob("*/*.parquet"))
+
+
+def compact_lake(home: Path, members: int, results: Results) -> None:
+    """Merge the lake's small files into segments (ungated: the benchmark runs no raw gate)."""
+    before = lake_files(home)
+    seconds, rss, _ = run_stage([sys.executable, "-m", "ingest.cli", "--compact-only", "--compact-ungated"], home)
+    merged = any((home / "lake" / "raw").glob("*/seg-*.parquet"))
+    rows = _count(home, "select count(*) from read_parquet('{home}/lake/raw/*/seg-*.parquet', union_by_name=true)") \
+        if merged else 0
+    results.footprint.setdefault(members, {}).update(lake_files_before=before, lake_files_after=lake_files(home))
+    results.add(Stage(members, "compact lake", seconds, rss, rows))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, nargs="+", default=[100_000])
@@ -330,10 +347,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drop-lake", action="store_true",
                         help="delete the lake once staging is built (a 10M-member brand's is ~9 GB); "
                              "--start dbt cannot resume from that run")
+    parser.add_argument("--compact", action="store_true",
+                        help="merge the lake's small files into segments after ingest (with --start dbt: "
+                             "compact the kept lake first), as the Dagster raw assets do after their gate")
     args = parser.parse_args(argv)
     results = Results(args.out, "results.json" if args.start == "generate" else f"results-from-{args.start}.json")
     for members in args.members:
-        bench(members, args.out, args.repeat_uf, results, args.start, args.workers, args.drop_exports, args.drop_lake)
+        bench(members, args.out, args.repeat_uf, results, args.start, args.workers, args.drop_exports, args.drop_lake,
+              args.compact)
     print("\n" + HEADER)
     for stage in results.stages:
         print(_line(stage))
@@ -342,7 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     for members, f in results.footprint.items():
         landing = f"{f['landing']:>10,.0f}" if "landing" in f else f"{'-':>10}"
         lake = f"{f['lake']:>9,.0f}" if "lake" in f else f"{'-':>9}"
-        print(f"{members:>10,}  {landing} {lake} {f['warehouse']:>12,.0f}")
+        files = (f"   lake files {f['lake_files_before']:,} -> {f['lake_files_after']:,} (compacted)"
+                 if "lake_files_before" in f else "")
+        print(f"{members:>10,}  {landing} {lake} {f['warehouse']:>12,.0f}{files}")
     print("disk MB = the warehouse's peak on disk during the stage (file + DuckDB's spill folder)")
     print(f"\nresults: {results.path}; stage logs: {args.out}/m<members>/bench-logs")
     return 0

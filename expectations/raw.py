@@ -35,6 +35,7 @@ from expectations.rules import RawRules, raw_rules
 from expectations.spec import Expect, Finding, SuiteSpec
 from ingest.contract import Contract
 from ingest.engine import beijing_now, ledger_path
+from ingest.lake import loosen, segment_of
 from ingest.settings import Paths
 
 MOBILE_STATUSES = ["valid", "placeholder", "masked", "landline", "invalid"]
@@ -327,17 +328,24 @@ def _stamp(value: object) -> str:
     return pd.Timestamp(value).isoformat()
 
 
+def _passed(paths: Paths, table: str, sha: str, loaded_at: object) -> bool:
+    path = verdict_path(paths, table, sha)
+    if not path.exists():
+        return False
+    verdict = json.loads(path.read_text(encoding="utf-8"))
+    return verdict.get("loaded_at") == _stamp(loaded_at) and verdict.get("passed", False)
+
+
 def ungated(paths: Paths, table: str, entries: pd.DataFrame) -> list[str]:
     """SHA-256 of ledger files with no verdict for their current load (new, reloaded, or CLI-loaded)."""
-    pending = []
-    for entry in entries.itertuples(index=False):
-        path = verdict_path(paths, table, entry.file_sha256)
-        if path.exists():
-            verdict = json.loads(path.read_text(encoding="utf-8"))
-            if verdict.get("loaded_at") == _stamp(entry.loaded_at):
-                continue
-        pending.append(entry.file_sha256)
-    return pending
+    return [e.file_sha256 for e in entries.itertuples(index=False)
+            if not _passed(paths, table, e.file_sha256, e.loaded_at)]
+
+
+def gated(paths: Paths, table: str) -> list[str]:
+    """SHA-256 of ledger files that passed the gate in their current load: what compaction may merge."""
+    return [e.file_sha256 for e in ledger_entries(paths, table).itertuples(index=False)
+            if _passed(paths, table, e.file_sha256, e.loaded_at)]
 
 
 def reject_file(paths: Paths, contract: Contract, sha: str, source_file: str, findings: list[Finding]) -> Path:
@@ -389,6 +397,9 @@ def gate_raw_table(contract: Contract, paths: Paths, run_name: str) -> RawGateRe
     rows_spec, files_spec, table_spec = suites(contract, now)
     entries = ledger_entries(paths, contract.table)
     shas = ungated(paths, contract.table, entries)
+    compacted = segment_of(paths, contract.table)
+    # gated on their own (and maybe taken out of the lake): out of a segment first (verdicts lost or stale)
+    loosen(paths, contract.table, [sha for sha in shas if sha in compacted])
     result = RawGateResult(contract.table)
     labels = dict(zip(entries["file_sha256"], entries["source_file"]))
     with GxSession(paths.home, run_name) as session:

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.contract import QUARANTINE_SCHEMA, Contract, normalise_header
+from ingest.lake import loaded_stems, loosen, segment_of, stem
 from ingest.pii import HashKey, key_from_env, redact_text
 from ingest.readers import Batch, FastPathUnsuitable, FileFormatError, open_source
 from ingest.settings import Paths
@@ -289,9 +290,9 @@ class _FileLoader:
         return raw, self.quarantine_rows(batch, ~good, errors, failed)
 
     def writers(self) -> tuple[_TableWriter, _TableWriter]:
-        stem = self.sha[:20]
-        return (_TableWriter(self.paths.raw / self.contract.table / f"{stem}.parquet", self.contract.schema),
-                _TableWriter(self.paths.quarantine / self.contract.table / f"{stem}.parquet", QUARANTINE_SCHEMA))
+        name = f"{stem(self.sha)}.parquet"
+        return (_TableWriter(self.paths.raw / self.contract.table / name, self.contract.schema),
+                _TableWriter(self.paths.quarantine / self.contract.table / name, QUARANTINE_SCHEMA))
 
     def run(self) -> FileReport:
         """Open, parse batch by batch and commit a file on its own (large files)."""
@@ -348,7 +349,8 @@ class _FileLoader:
 
 
 def ledger_path(paths: Paths, contract: Contract, sha: str) -> Path:
-    return paths.ledger / contract.table / f"{sha[:20]}.parquet"
+    """The ledger entry of a file not compacted (see ingest.lake for compacted ones)."""
+    return paths.ledger / contract.table / f"{stem(sha)}.parquet"
 
 
 def ensure_table_dirs(contract: Contract, paths: Paths) -> None:
@@ -486,8 +488,13 @@ def _run_unit(contract: Contract, paths: Paths, key: HashKey, loaded_at: dt.date
 
 def _plan(contract: Contract, paths: Paths, reload: bool, files: list[Path] | None,
           report: TableReport) -> list[Unit]:
-    """Skip known contents; cut the rest into units: each large file alone, small files in groups."""
+    """Skip known contents; cut the rest into units: each large file alone, small files in groups.
+
+    A file to reload whose rows sit in a compacted segment is first written back on its own
+    (``ingest.lake.loosen``), so the reload overwrites it rather than adding its rows twice.
+    """
     seen: dict[str, str] = {}
+    loaded = loaded_stems(paths, contract.table)
     units: list[Unit] = []
     group: Unit = []
     group_bytes = 0
@@ -498,7 +505,7 @@ def _plan(contract: Contract, paths: Paths, reload: bool, files: list[Path] | No
             report.files.append(FileReport(label, sha, "skipped", message=f"same content as {seen[sha]}"))
             continue
         seen[sha] = label
-        if not reload and ledger_path(paths, contract, sha).exists():
+        if not reload and stem(sha) in loaded:
             report.files.append(FileReport(label, sha, "skipped", message="already loaded (same SHA-256)"))
             continue
         size = path.stat().st_size
@@ -512,6 +519,9 @@ def _plan(contract: Contract, paths: Paths, reload: bool, files: list[Path] | No
             group, group_bytes = [], 0
     if group:
         units.append(group)
+    if reload:
+        compacted = segment_of(paths, contract.table)
+        loosen(paths, contract.table, [sha for unit in units for _, sha, _ in unit if sha in compacted])
     return units
 
 

@@ -5,7 +5,8 @@ that landed in its days; a run without partitions loads every new file. After lo
 Great Expectations gates (expectations/raw.py) validate every file not gated yet; a file that
 fails a blocking expectation is taken back out of the lake. The asset then fails, naming each
 rejected file and the check, after committing the good files, so that dbt never builds on a
-half-understood export. Besides the GX checks, each asset has a blocking reconciliation check
+half-understood export. Gated files are then compacted once a table has enough small ones
+(ingest/lake.py: per-file Parquet merged into segments, which dbt reads far faster). Besides the GX checks, each asset has a blocking reconciliation check
 and a blocking privacy check. Transient errors (a file system hiccup) are retried; rejections
 are not.
 """
@@ -29,10 +30,11 @@ from dagster import (
 )
 
 from expectations.gx_runner import build_data_docs, data_docs_index
-from expectations.raw import RawGateResult, gate_raw_table
+from expectations.raw import RawGateResult, gate_raw_table, gated
 from ingest.audit import parquet_relation, raw_mobiles_in
 from ingest.contract import Contract
 from ingest.engine import TableReport, load_table
+from ingest.lake import compact_table, segment_raw_counts, stem
 from ingest.settings import Paths, paths_from_env
 from orchestration import gates
 from orchestration.partitions import RELOAD_TAG, daily_partitions, files_in_days, run_days
@@ -49,18 +51,22 @@ def reconciliation_problems(contract: Contract, paths: Paths) -> list[str]:
     """Compare the ledger with the Parquet files themselves, per loaded landing file.
 
     Counts are read back from the files, not from the loader's memory, so a crash between
-    writes or a hand-edited lake shows up here.
+    writes or a hand-edited lake shows up here. A compacted file's raw rows are counted in its
+    segment; a file whose rows are both loose and in a segment is counted twice, and reported.
     """
     problems = []
     ledger_dir = paths.ledger / contract.table
+    in_segments = segment_raw_counts(paths, contract.table)
     for entry_path in sorted(ledger_dir.glob("*.parquet")):
         if entry_path.name == "_schema.parquet":
             continue
         for entry in pq.read_table(entry_path).to_pylist():
-            stem = entry["file_sha256"][:20]
-            raw_file = paths.raw / contract.table / f"{stem}.parquet"
-            bad_file = paths.quarantine / contract.table / f"{stem}.parquet"
-            loaded = pq.ParquetFile(raw_file).metadata.num_rows if raw_file.exists() else -1
+            name = f"{stem(entry['file_sha256'])}.parquet"
+            raw_file = paths.raw / contract.table / name
+            bad_file = paths.quarantine / contract.table / name
+            loose = pq.ParquetFile(raw_file).metadata.num_rows if raw_file.exists() else None
+            compacted = in_segments.get(entry["file_sha256"])
+            loaded = -1 if loose is None and compacted is None else (loose or 0) + (compacted or 0)
             quarantined = pq.ParquetFile(bad_file).metadata.num_rows if bad_file.exists() else 0
             if entry["rows_read"] != entry["rows_loaded"] + entry["rows_quarantined"]:
                 problems.append(f"{entry['source_file']}: read {entry['rows_read']} != loaded "
@@ -68,6 +74,8 @@ def reconciliation_problems(contract: Contract, paths: Paths) -> list[str]:
             if loaded != entry["rows_loaded"] or quarantined != entry["rows_quarantined"]:
                 problems.append(f"{entry['source_file']}: ledger says {entry['rows_loaded']} loaded / "
                                 f"{entry['rows_quarantined']} quarantined, files hold {loaded} / {quarantined}")
+            if loose is not None and compacted is not None:
+                problems.append(f"{entry['source_file']}: rows both in {name} and in a segment")
     return problems
 
 
@@ -140,12 +148,15 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
             context.log.info(f"{file.source_file}: {file.status} read={file.rows_read} "
                              f"loaded={file.rows_loaded} quarantined={file.rows_quarantined} {file.message}")
         gate = gate_raw_table(contract, paths, run_name=context.run_id)
+        compaction = compact_table(paths, contract.table, gated(paths, contract.table))
+        context.log.info(str(compaction))
         rejected = bool(report.with_status("rejected") or gate.rejected_files or gate.blocking)
         docs = build_data_docs(paths.home, context.run_id) if rejected else data_docs_index(paths.home)
         for finding in gate.findings:
             (context.log.error if finding.blocking else context.log.warning)(finding.message())
         yield MaterializeResult(asset_key=key, metadata={
             **_metadata(report, gate),
+            "files_compacted": compaction.files, "segments_written": len(compaction.segments),
             "landing_days": "all" if days is None else f"{days[0]} .. {days[1]}",
             "data_docs": MetadataValue.path(str(docs))})
         problems = reconciliation_problems(contract, paths)

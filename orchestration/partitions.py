@@ -22,7 +22,8 @@ import duckdb
 from dagster import DailyPartitionsDefinition
 
 from ingest.contract import Contract
-from ingest.engine import file_sha256, landing_files, ledger_path
+from ingest.engine import file_sha256, landing_files
+from ingest.lake import loaded_stems, stem
 from ingest.settings import Paths
 
 TIMEZONE = "Asia/Shanghai"
@@ -126,6 +127,7 @@ def pending_files(contracts: list[Contract], paths: Paths, settle_seconds: float
     last ``settle_seconds`` are still being written and are left for the next look.
     """
     index = _ledger_index(paths)
+    loaded: dict[str, set[str]] = {}
     clock = (now or dt.datetime.now(dt.timezone.utc)).timestamp()
     today = beijing_today(now)
     pending = []
@@ -138,7 +140,9 @@ def pending_files(contracts: list[Contract], paths: Paths, settle_seconds: float
             if any(size == stat.st_size and stat.st_mtime <= loaded + 1 for size, loaded in index.get(label, [])):
                 continue
             sha = file_sha256(path)
-            if ledger_path(paths, contract, sha).exists():
+            if contract.table not in loaded:
+                loaded[contract.table] = loaded_stems(paths, contract.table)
+            if stem(sha) in loaded[contract.table]:
                 continue
             pending.append(PendingFile(contract, path, label, sha, landing_day(path, paths.landing, today)))
     return pending

@@ -92,3 +92,15 @@ def test_a_rejected_export_stops_the_build_before_dbt(definitions, tmp_path, mon
     started = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
     assert "raw_coupons" in started and "quanyu_dbt" not in started  # other channels load; dbt never starts
     assert not (tmp_path / "warehouse" / "quanyu.duckdb").exists()
+
+
+def test_gated_small_files_are_compacted_and_still_reconcile(built, baseline):
+    from ingest.lake import manifests, segment_of
+    from orchestration.ingest_assets import reconciliation_problems
+
+    table = "wecom_guide_daily_stats"  # one export per guide per day
+    (materialization,) = built.asset_materializations_for_node(f"raw_{table}")
+    compacted = materialization.metadata["files_compacted"].value
+    assert compacted >= 16 and len(segment_of(baseline.paths, table)) == compacted
+    assert manifests(baseline.paths, table)
+    assert all(reconciliation_problems(c, baseline.paths) == [] for c in CONTRACTS.values())

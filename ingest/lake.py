@@ -1,0 +1,378 @@
+"""Lake compaction: many small per-file Parquet files of a table merged into segments.
+
+Ingest writes one raw and one ledger Parquet per landing file (idempotent loads, per-file
+gating, reloads by overwrite). Some exports come as tens of thousands of small files (WeCom
+guide statistics: one file per guide per day, 105k files at 10M members), and every file is a
+reader for dbt, which costs time and memory outside DuckDB's limit (~4.5 GB per 100k files
+with ``union_by_name``). Compaction merges the small files of a table that have passed the raw
+gate into segments:
+
+* ``raw/<table>/seg-<id>.parquet``: the members' raw rows, file after file, row order kept;
+  each row still names its landing file (``_source_file``, ``_file_sha256``), so lineage stays;
+* ``loads/<table>/seg-<id>.parquet``: the members' ledger rows (every gated file's ledger row
+  goes into the segment, also when its raw file is too large to merge);
+* ``segments/<table>/seg-<id>.json``: the manifest, the commit marker: which files the segment
+  holds and how many raw rows each.
+
+A segment is written under a temporary name, then the manifest, then it is renamed into place
+and the members are deleted; ``recover`` finishes or undoes an interrupted step, so the lake
+never keeps a file's rows twice once recovered. Only files of one schema share a segment (no
+cast, no dropped column). A file that has to be handled on its own again (a reload after a
+contract fix, a re-gate) is first taken out: ``loosen`` writes its segment's members back as
+the per-file Parquet they were and deletes the segment.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ingest.settings import Paths
+
+SEGMENT_PREFIX = "seg-"
+# raw files at most this large are merged; larger ones are already a reasonable unit for a reader
+SMALL_RAW_BYTES = 8 << 20
+# a segment closes once its members' files add up to this
+SEGMENT_BYTES = 128 << 20
+# fewer loose gated files than this in a table: nothing to gain yet
+MIN_FILES = 16
+
+
+def segments_dir(paths: Paths, table: str) -> Path:
+    return paths.lake / "segments" / table
+
+
+def is_segment(path: Path) -> bool:
+    return path.name.startswith(SEGMENT_PREFIX)
+
+
+def stem(sha: str) -> str:
+    """The per-file name of a landing file's raw, quarantine and ledger Parquet."""
+    return sha[:20]
+
+
+@dataclass
+class Manifest:
+    """What one segment holds; written before the segment is renamed into place."""
+
+    table: str
+    segment: str
+    members: list[dict]  # {"sha": full SHA-256, "raw_rows": int or None when the raw file stays loose}
+    state: str = "committed"  # committed | loosening
+    created_at: str = ""
+
+    @property
+    def shas(self) -> list[str]:
+        return [m["sha"] for m in self.members]
+
+    @property
+    def raw_members(self) -> list[dict]:
+        return [m for m in self.members if m["raw_rows"] is not None]
+
+    def raw_path(self, paths: Paths) -> Path:
+        return paths.raw / self.table / f"{self.segment}.parquet"
+
+    def ledger_path(self, paths: Paths) -> Path:
+        return paths.ledger / self.table / f"{self.segment}.parquet"
+
+    def path(self, paths: Paths) -> Path:
+        return segments_dir(paths, self.table) / f"{self.segment}.json"
+
+    def write(self, paths: Paths) -> None:
+        _write_atomic(self.path(paths), json.dumps(self.__dict__, indent=1).encode())
+
+    @classmethod
+    def read(cls, path: Path) -> "Manifest":
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def manifests(paths: Paths, table: str) -> list[Manifest]:
+    folder = segments_dir(paths, table)
+    return [Manifest.read(p) for p in sorted(folder.glob(f"{SEGMENT_PREFIX}*.json"))] if folder.exists() else []
+
+
+def segment_of(paths: Paths, table: str) -> dict[str, Manifest]:
+    """Full SHA-256 of every compacted file -> its segment's manifest."""
+    return {sha: m for m in manifests(paths, table) for sha in m.shas}
+
+
+def loaded_stems(paths: Paths, table: str) -> set[str]:
+    """Stems of every file in the load ledger, loose or compacted (what ingest skips)."""
+    folder = paths.ledger / table
+    loose = {p.stem for p in folder.glob("*.parquet") if not p.name.startswith("_") and not is_segment(p)}
+    return loose | {stem(sha) for sha in segment_of(paths, table)}
+
+
+def segment_raw_counts(paths: Paths, table: str) -> dict[str, int]:
+    """Raw rows per landing file (full SHA-256) as the segment files hold them, read back."""
+    counts: dict[str, int] = {}
+    for manifest in manifests(paths, table):
+        for member in manifest.raw_members:
+            counts[member["sha"]] = 0
+        target = manifest.raw_path(paths)
+        if manifest.raw_members and target.exists():
+            column = pq.read_table(target, columns=["_file_sha256"]).column(0)
+            for item in pc.value_counts(column).to_pylist():
+                counts[item["values"]] = counts.get(item["values"], 0) + item["counts"]
+    return counts
+
+
+# ---------------------------------------------------------------- locking and atomic writes
+
+
+@contextlib.contextmanager
+def table_lock(paths: Paths, table: str) -> Iterator[None]:
+    """One compaction or loosening of a table at a time (Dagster may run two runs of an asset)."""
+    folder = segments_dir(paths, table)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _temp(target: Path) -> Path:
+    return target.with_name(f".{target.name}.tmp")
+
+
+def _write_atomic(target: Path, payload: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(temp, "wb") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, target)
+
+
+def _write_parquet(table: pa.Table, target: Path) -> None:
+    """Write to ``target`` directly (callers pass a temporary name or rename themselves)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, target, compression="zstd")
+    with open(target, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+# ---------------------------------------------------------------- recovery
+
+
+def recover(paths: Paths, table: str) -> None:
+    """Finish or undo whatever an interrupted compaction or loosening left behind.
+
+    * temporary segment files without a manifest: the compaction had not committed; deleted;
+    * a committed manifest: its segment files are renamed into place (if still temporary) and
+      any member files still there are deleted, since their rows are in the segment;
+    * a manifest being loosened: the members are written back (again, if the segment is still
+      there), then the segment files and the manifest are deleted.
+    """
+    known = {m.segment for m in manifests(paths, table)}
+    for folder in (paths.raw / table, paths.ledger / table):
+        for temp in folder.glob(f".{SEGMENT_PREFIX}*.parquet.tmp"):
+            if temp.name[1:].split(".parquet")[0] not in known:
+                temp.unlink()
+    for manifest in manifests(paths, table):
+        if manifest.state == "loosening":
+            _finish_loosening(paths, manifest)
+            continue
+        missing = False
+        for final in (manifest.raw_path(paths), manifest.ledger_path(paths)):
+            if final == manifest.raw_path(paths) and not manifest.raw_members:
+                continue
+            if _temp(final).exists():
+                os.replace(_temp(final), final)
+            missing |= not final.exists()
+        if missing:  # cannot happen with the order below unless a file was deleted by hand
+            raise RuntimeError(f"{table}: segment {manifest.segment} has a manifest but its Parquet is gone; "
+                               f"restore it or delete {manifest.path(paths)} and reload the files it lists")
+        _delete_members(paths, manifest)
+
+
+def _delete_members(paths: Paths, manifest: Manifest) -> None:
+    for member in manifest.members:
+        if member["raw_rows"] is not None:
+            (paths.raw / manifest.table / f"{stem(member['sha'])}.parquet").unlink(missing_ok=True)
+        (paths.ledger / manifest.table / f"{stem(member['sha'])}.parquet").unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- compaction
+
+
+@dataclass
+class CompactionReport:
+    """What one compaction of one table did."""
+
+    table: str
+    segments: list[str] = field(default_factory=list)
+    files: int = 0
+    raw_files: int = 0
+    raw_rows: int = 0
+
+    def __str__(self) -> str:
+        if not self.segments:
+            return f"{self.table}: nothing to compact"
+        return (f"{self.table}: {self.files} ledger file(s) and {self.raw_files} raw file(s) "
+                f"({self.raw_rows:,} rows) -> {len(self.segments)} segment(s)")
+
+
+def _ledger_rows(paths: Paths, table: str) -> dict[str, tuple[dict, pa.Schema]]:
+    """Loose ledger entries: full SHA-256 -> (the entry, its file's schema)."""
+    entries = {}
+    for path in sorted((paths.ledger / table).glob("*.parquet")):
+        if path.name.startswith("_") or is_segment(path):
+            continue
+        data = pq.read_table(path)
+        for row in data.to_pylist():
+            entries[row["file_sha256"]] = (row, data.schema)
+    return entries
+
+
+@dataclass
+class _Candidate:
+    sha: str
+    ledger_schema: pa.Schema
+    raw: Path | None = None  # None: the raw file stays loose (too large, or no rows file)
+    raw_schema: pa.Schema | None = None
+    raw_bytes: int = 0
+
+
+def _batches(candidates: list[_Candidate], segment_bytes: int) -> Iterator[list[_Candidate]]:
+    """Cut the candidates into segments of about segment_bytes; a segment has one ledger schema and
+    one raw schema (files written under another contract version go to segments of their own)."""
+    groups: dict[tuple[str, str], list[_Candidate]] = {}
+    for candidate in candidates:
+        key = (candidate.ledger_schema.to_string(), candidate.raw_schema.to_string() if candidate.raw else "")
+        groups.setdefault(key, []).append(candidate)
+    for group in groups.values():
+        batch: list[_Candidate] = []
+        size = 0
+        for candidate in group:
+            if batch and size + candidate.raw_bytes > segment_bytes:
+                yield batch
+                batch, size = [], 0
+            batch.append(candidate)
+            size += candidate.raw_bytes
+        yield batch
+
+
+def compact_table(paths: Paths, table: str, eligible: Iterable[str], *, small_raw_bytes: int = SMALL_RAW_BYTES,
+                  segment_bytes: int = SEGMENT_BYTES, min_files: int = MIN_FILES) -> CompactionReport:
+    """Merge the loose files of ``table`` whose SHA-256 is in ``eligible`` (the gated ones) into segments.
+
+    Ledger entries of every eligible file go into a segment; raw files only when at most
+    ``small_raw_bytes``. Nothing happens below ``min_files`` eligible loose files.
+    """
+    report = CompactionReport(table)
+    with table_lock(paths, table):
+        recover(paths, table)
+        entries = _ledger_rows(paths, table)
+        wanted = sorted((sha for sha in set(eligible) if sha in entries),
+                        key=lambda s: (str(entries[s][0]["loaded_at"]), entries[s][0]["source_file"], s))
+        if len(wanted) < min_files:
+            return report
+        candidates = []
+        for sha in wanted:
+            candidate = _Candidate(sha, entries[sha][1])
+            raw = paths.raw / table / f"{stem(sha)}.parquet"
+            if raw.exists() and raw.stat().st_size <= small_raw_bytes:
+                candidate.raw, candidate.raw_schema, candidate.raw_bytes = raw, pq.read_schema(raw), raw.stat().st_size
+            candidates.append(candidate)  # a large raw file stays loose; its ledger row is compacted all the same
+        for batch in _batches(candidates, segment_bytes):
+            _write_segment(paths, table, batch, entries, report)
+    return report
+
+
+def _write_segment(paths: Paths, table: str, batch: list[_Candidate], entries: dict[str, tuple[dict, pa.Schema]],
+                   report: CompactionReport) -> None:
+    shas = [c.sha for c in batch]
+    segment = SEGMENT_PREFIX + hashlib.sha256("\n".join(shas).encode()).hexdigest()[:20]
+    members, raw_tables = [], []
+    for candidate in batch:
+        rows = None
+        if candidate.raw is not None:
+            data = pq.read_table(candidate.raw)
+            if set(pc.unique(data.column("_file_sha256")).to_pylist()) - {candidate.sha}:
+                raise RuntimeError(f"{candidate.raw}: holds rows of another landing file; not compacting {table}")
+            raw_tables.append(data)
+            rows = data.num_rows
+        members.append({"sha": candidate.sha, "raw_rows": rows})
+    manifest = Manifest(table, segment, members,
+                        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    if raw_tables:
+        _write_parquet(pa.concat_tables(raw_tables), _temp(manifest.raw_path(paths)))
+    ledger = pa.Table.from_pylist([entries[sha][0] for sha in shas], schema=batch[0].ledger_schema)
+    _write_parquet(ledger, _temp(manifest.ledger_path(paths)))
+    manifest.write(paths)  # the commit point: from here on, recover() rolls forward
+    if raw_tables:
+        os.replace(_temp(manifest.raw_path(paths)), manifest.raw_path(paths))
+    os.replace(_temp(manifest.ledger_path(paths)), manifest.ledger_path(paths))
+    _delete_members(paths, manifest)
+    report.segments.append(segment)
+    report.files += len(members)
+    report.raw_files += len(raw_tables)
+    report.raw_rows += sum(t.num_rows for t in raw_tables)
+
+
+# ---------------------------------------------------------------- loosening
+
+
+def loosen(paths: Paths, table: str, shas: Iterable[str]) -> list[str]:
+    """Write the segments holding any of ``shas`` back as per-file Parquet; returns the segments loosened.
+
+    Needed before a file is handled on its own again: reloaded (its raw and ledger files are
+    overwritten) or gated again (and perhaps taken out of the lake).
+    """
+    wanted = set(shas)
+    done = []
+    if not wanted or not segments_dir(paths, table).exists():
+        return done
+    with table_lock(paths, table):
+        recover(paths, table)
+        for manifest in manifests(paths, table):
+            if wanted & set(manifest.shas):
+                manifest.state = "loosening"
+                manifest.write(paths)
+                _finish_loosening(paths, manifest)
+                done.append(manifest.segment)
+    return done
+
+
+def _finish_loosening(paths: Paths, manifest: Manifest) -> None:
+    """Members back first, segment files next, the manifest last: any interruption is resumable."""
+    raw_segment, ledger_segment = manifest.raw_path(paths), manifest.ledger_path(paths)
+    for temp in (_temp(raw_segment), _temp(ledger_segment)):
+        if temp.exists():  # renamed into place when committed, before any loosening could start
+            os.replace(temp, temp.with_name(temp.name[1:-len(".tmp")]))
+    if raw_segment.exists():
+        data = pq.read_table(raw_segment)
+        for member in manifest.raw_members:
+            rows = data.filter(pc.equal(data.column("_file_sha256"), member["sha"]))
+            if rows.num_rows != member["raw_rows"]:
+                raise RuntimeError(f"{raw_segment}: {rows.num_rows} rows of {member['sha'][:20]}, "
+                                   f"the manifest says {member['raw_rows']}")
+            _put(rows, paths.raw / manifest.table / f"{stem(member['sha'])}.parquet")
+    if ledger_segment.exists():
+        ledger = pq.read_table(ledger_segment)
+        for member in manifest.members:
+            _put(ledger.filter(pc.equal(ledger.column("file_sha256"), member["sha"])),
+                 paths.ledger / manifest.table / f"{stem(member['sha'])}.parquet")
+    raw_segment.unlink(missing_ok=True)
+    ledger_segment.unlink(missing_ok=True)
+    manifest.path(paths).unlink(missing_ok=True)
+
+
+def _put(table: pa.Table, target: Path) -> None:
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    _write_parquet(table, temp)
+    os.replace(temp, target)

@@ -1,0 +1,172 @@
+"""Lake compaction (ingest/lake.py) on a generated brand: rows kept exactly, reloads, interruptions."""
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from demo.generate import generate
+from ingest import lake
+from ingest.contract import load_contracts
+from ingest.engine import file_sha256, load_table, load_tables
+from ingest.lake import compact_table, loaded_stems, loosen, manifests, recover, segment_of
+from ingest.pii import HashKey
+from orchestration.ingest_assets import reconciliation_problems
+
+KEY = HashKey(b"k", "test")
+CONTRACTS = load_contracts()
+MANY_FILES = "wecom_guide_daily_stats"  # one export per guide per day
+
+
+def all_shas(home, table):
+    return duckdb.connect().execute(
+        f"select file_sha256 from read_parquet('{home.ledger}/{table}/*.parquet', union_by_name = true)"
+    ).fetchnumpy()["file_sha256"].tolist()
+
+
+def snapshot(home, table):
+    """Every raw row and every ledger row of a table, columns by name (the file order may change which
+    file's column order a union_by_name read takes)."""
+    con = duckdb.connect()
+    result = []
+    for folder in (home.raw, home.ledger):
+        relation = f"read_parquet('{folder}/{table}/*.parquet', union_by_name = true)"
+        columns = sorted(r[0] for r in con.execute(f"describe select * from {relation}").fetchall())
+        listing = ", ".join(f'"{c}"' for c in columns)
+        result.append(con.execute(f"select {listing} from {relation} order by all").fetchall())
+    return tuple(result)
+
+
+def file_count(home, table):
+    return sum(1 for folder in (home.raw, home.ledger) for p in (folder / table).glob("*.parquet"))
+
+
+@pytest.fixture
+def loaded(home):
+    generate(home.home, members=200, months=3)
+    load_tables(list(CONTRACTS.values()), home, KEY, workers=1)
+    return home
+
+
+def test_compaction_keeps_every_row_and_reconciles(loaded):
+    home = loaded
+    before = {t: snapshot(home, t) for t in CONTRACTS}
+    files_before = {t: file_count(home, t) for t in CONTRACTS}
+    reports = {t: compact_table(home, t, all_shas(home, t), segment_bytes=256 << 10, min_files=2) for t in CONTRACTS}
+    assert len(reports[MANY_FILES].segments) >= 2  # several segments: the size cap works
+    for table in CONTRACTS:
+        assert snapshot(home, table) == before[table], table
+        assert reconciliation_problems(CONTRACTS[table], home) == [], table
+    busy = reports[MANY_FILES]
+    assert file_count(home, MANY_FILES) == 2 + 2 * len(busy.segments)  # _schema files + raw and ledger segments
+    assert files_before[MANY_FILES] > 10 * file_count(home, MANY_FILES)
+    # loading again skips every file: compacted contents are still known to the ledger
+    again = load_table(CONTRACTS[MANY_FILES], home, KEY)
+    assert {f.status for f in again.files} == {"skipped"}
+    assert loaded_stems(home, MANY_FILES) == {lake.stem(s) for s in all_shas(home, MANY_FILES)}
+
+
+def test_below_min_files_nothing_happens(loaded):
+    table = "tmall_orders"
+    shas = all_shas(loaded, table)
+    report = compact_table(loaded, table, shas, min_files=len(shas) + 1)
+    assert report.segments == [] and manifests(loaded, table) == []
+
+
+def test_only_eligible_files_and_large_raw_files_stay_loose(loaded):
+    home, table = loaded, MANY_FILES
+    shas = sorted(all_shas(home, table))
+    eligible, left = shas[: len(shas) // 2], shas[len(shas) // 2:]
+    sizes = {s: (home.raw / table / f"{s[:20]}.parquet").stat().st_size for s in eligible}
+    cap = sorted(sizes.values())[len(sizes) // 2]  # half of the eligible raw files are over it
+    report = compact_table(home, table, eligible, small_raw_bytes=cap, min_files=2)
+    assert set(segment_of(home, table)) == set(eligible) and report.files == len(eligible)
+    for sha in eligible:  # every ledger row is compacted, raw files only up to the cap
+        assert not (home.ledger / table / f"{sha[:20]}.parquet").exists()
+        assert (home.raw / table / f"{sha[:20]}.parquet").exists() == (sizes[sha] > cap)
+    assert 0 < report.raw_files < len(eligible)
+    for sha in left:  # not eligible (not gated): untouched
+        assert (home.ledger / table / f"{sha[:20]}.parquet").exists()
+        assert (home.raw / table / f"{sha[:20]}.parquet").exists()
+    assert reconciliation_problems(CONTRACTS[table], home) == []
+
+
+def rows_per_file(home, table):
+    return dict(duckdb.connect().execute(
+        f"select _file_sha256, count(*) from read_parquet('{home.raw}/{table}/*.parquet', union_by_name = true) "
+        f"group by all").fetchall())
+
+
+def test_reload_of_a_compacted_file_loosens_its_segment_and_keeps_rows_once(loaded):
+    home, table = loaded, MANY_FILES
+    counts = rows_per_file(home, table)
+    compact_table(home, table, all_shas(home, table), min_files=2)
+    (manifest,) = manifests(home, table)
+    by_stem = {file_sha256(p)[:20]: p for p in (home.landing / "wecom").rglob("*") if p.is_file()}
+    target = by_stem[manifest.shas[3][:20]]
+    report = load_table(CONTRACTS[table], home, KEY, reload=True, files=[target])
+    assert [f.status for f in report.files] == ["loaded"]
+    assert manifests(home, table) == []  # the segment was written back file by file, then the file reloaded
+    assert rows_per_file(home, table) == counts
+    assert reconciliation_problems(CONTRACTS[table], home) == []
+
+
+def test_loosen_writes_back_the_exact_per_file_parquet(loaded):
+    home, table = loaded, MANY_FILES
+    names = sorted(p.name for folder in (home.raw, home.ledger) for p in (folder / table).glob("*.parquet"))
+    tables = {p.name: pq.read_table(p) for p in (home.raw / table).glob("*.parquet")}
+    compact_table(home, table, all_shas(home, table), min_files=2)
+    loosen(home, table, all_shas(home, table)[:1])
+    assert sorted(p.name for folder in (home.raw, home.ledger) for p in (folder / table).glob("*.parquet")) == names
+    for name, data in tables.items():
+        assert pq.read_table(home.raw / table / name).equals(data), name
+
+
+@pytest.mark.parametrize("stop", ["before_commit", "after_commit", "while_loosening"])
+def test_an_interrupted_step_is_finished_or_undone_by_recover(loaded, monkeypatch, stop):
+    home, table = loaded, MANY_FILES
+    before = snapshot(home, table)
+
+    class Crash(Exception):
+        pass
+
+    def crash(*args, **kwargs):
+        raise Crash
+
+    if stop == "before_commit":
+        monkeypatch.setattr(lake.Manifest, "write", crash)
+    elif stop == "after_commit":
+        monkeypatch.setattr(lake, "_delete_members", crash)
+    else:
+        compact_table(home, table, all_shas(home, table), min_files=2)
+        real_unlink = lake.Path.unlink
+
+        def unlink_once(self, *args, **kwargs):  # dies when it starts deleting the segment
+            if lake.is_segment(self):
+                raise Crash
+            return real_unlink(self, *args, **kwargs)
+
+        monkeypatch.setattr(lake.Path, "unlink", unlink_once)
+    with pytest.raises(Crash):
+        if stop == "while_loosening":
+            loosen(home, table, all_shas(home, table)[:1])
+        else:
+            compact_table(home, table, all_shas(home, table), min_files=2)
+    monkeypatch.undo()
+    recover(home, table)
+    assert snapshot(home, table) == before
+    assert reconciliation_problems(CONTRACTS[table], home) == []
+    expected = {"before_commit": 0, "after_commit": 1, "while_loosening": 0}[stop]
+    assert len(manifests(home, table)) == expected
+    assert not [p for p in (home.raw / table).iterdir() if p.name.endswith(".tmp")]
+
+
+def test_files_of_two_schemas_go_to_different_segments(loaded):
+    """A file written under an older contract (a column fewer) never shares a segment with newer ones."""
+    home, table = loaded, MANY_FILES
+    shas = sorted(all_shas(home, table))
+    old = home.raw / table / f"{shas[0][:20]}.parquet"
+    data = pq.read_table(old)
+    pq.write_table(data.drop_columns([data.schema.names[0]]), old)
+    before = snapshot(home, table)
+    compact_table(home, table, shas, min_files=2)
+    assert len(manifests(home, table)) == 2
+    assert snapshot(home, table) == before
