@@ -1,7 +1,8 @@
 """The same dbt project on Spark (local mode) and on DuckDB gives the same warehouse.
 
-One small demo brand is generated and ingested once; `dbt build` (every model, seed, data test
-and unit test) then runs on the duckdb target and on the spark target over the same lake. Every
+One small demo brand is generated, ingested and compacted once; `dbt build` (every model, seed,
+data test and unit test) then runs on the duckdb target and on the spark target over the same
+lake (segments and loose files, as a gated lake holds them). Every
 table of the compared schemas is read from both engines and must have the same columns, the
 same row count and the same multiset of rows (tests/spark/parity.py: decimals rounded to 1e-9,
 floats within a 1e-9 relative tolerance, timestamps as naive wall-clock datetimes, nulls equal).
@@ -24,6 +25,9 @@ from __future__ import annotations
 import pytest
 
 from demo.generate import generate
+from expectations.raw import ledger_entries
+from ingest.contract import load_contracts
+from ingest.lake import compact_table
 from ingest.settings import paths_from_env
 from tests.dbt_runner import dbt, env_for, ingest_all
 from tests.spark.parity import Table, differences, duckdb_tables, spark_tables
@@ -51,6 +55,8 @@ def engines(tmp_path_factory) -> tuple[dict[str, Table], dict[str, Table]]:
     paths = paths_from_env({"QUANYU_HOME": str(tmp_path_factory.mktemp("spark-parity"))}).ensure()
     generate(paths.home, members=MEMBERS)
     ingest_all(paths)
+    for table in load_contracts():  # Spark reads compacted segments beside loose files, as a gated lake has
+        compact_table(paths, table, ledger_entries(paths, table)["file_sha256"].tolist())
     for target in ("duckdb", "spark"):
         dbt(paths, "build", env={"QUANYU_DBT_TARGET": target,
                                  "DBT_TARGET_PATH": str(paths.home / "dbt" / target / "target"),
