@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
@@ -37,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ingest.locks import exclusive
 from ingest.settings import Paths
 
 SEGMENT_PREFIX = "seg-"
@@ -130,17 +130,9 @@ def segment_raw_counts(paths: Paths, table: str) -> dict[str, int]:
 # ---------------------------------------------------------------- locking and atomic writes
 
 
-@contextlib.contextmanager
-def table_lock(paths: Paths, table: str) -> Iterator[None]:
+def table_lock(paths: Paths, table: str) -> contextlib.AbstractContextManager[None]:
     """One compaction or loosening of a table at a time (Dagster may run two runs of an asset)."""
-    folder = segments_dir(paths, table)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return exclusive(segments_dir(paths, table) / ".lock")
 
 
 def _temp(target: Path) -> Path:

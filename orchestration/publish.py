@@ -19,20 +19,20 @@ and the Dagster pool ``quanyu_warehouse`` (limit it to 1) serialise the rest.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import uuid
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import duckdb
 import yaml
 
 from ingest.engine import beijing_now
+from ingest.locks import exclusive
 from ingest.settings import Paths
 
 META_SCHEMA = "meta"
@@ -195,15 +195,8 @@ def _stamp_meta(con: duckdb.DuckDBPyConnection, build: Build, details: dict[str,
     return info
 
 
-@contextmanager
-def _publish_lock(paths: Paths) -> Iterator[None]:
-    lock_path = paths.warehouse.parent / ".publish.lock"
-    with lock_path.open("a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _publish_lock(paths: Paths) -> AbstractContextManager[None]:
+    return exclusive(paths.warehouse.parent / ".publish.lock")
 
 
 def _fsync_dir(folder: Path) -> None:
