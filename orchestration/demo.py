@@ -82,6 +82,17 @@ def lake_counts() -> list[tuple]:
         f"from read_parquet('{paths.ledger}/*/*.parquet', union_by_name=true) group by 1 order by 1").fetchall()
 
 
+def print_compaction(paths, landing_files: int) -> None:
+    """How many Parquet files dbt reads for the landing files (ingest/lake.py merges small gated ones)."""
+    from ingest.lake import is_segment, manifests
+
+    raw = [p for p in paths.raw.glob("*/*.parquet") if not p.name.startswith("_")]
+    merged = sum(len(m.raw_members) for folder in paths.raw.iterdir() if folder.is_dir()
+                 for m in manifests(paths, folder.name))
+    print(f"   raw Parquet files dbt reads: {len(raw):,} for {landing_files:,} landing files "
+          f"({sum(map(is_segment, raw)):,} compacted segments hold {merged:,} of them)")
+
+
 def gate_summary(result) -> None:
     """The asset checks of the run: how many, which blocked, which warned (and why)."""
     evaluations = [e.event_specific_data for e in result.all_events
@@ -135,6 +146,7 @@ def print_summary() -> None:
     print(f"   {'raw table':32} {'files':>6} {'read':>10} {'loaded':>10} {'quarantined':>11}")
     for table, files, read, loaded, quarantined in lake:
         print(f"   {table:32} {files:>6,} {read:>10,} {loaded:>10,} {quarantined:>11,}")
+    print_compaction(paths_from_env(), sum(r[1] for r in lake))
     by_schema: dict[str, list[tuple[str, int]]] = {}
     for schema, table, count in warehouse_counts():
         by_schema.setdefault(schema, []).append((table, count))
