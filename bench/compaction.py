@@ -18,18 +18,14 @@ from pathlib import Path
 
 import duckdb
 
-from bench.run import DBT_DIR, DBT_LAYERS, lake_files, run_stage
+from bench.run import DBT_DIR, DBT_LAYERS, dbt_build, lake_files, run_stage
 
 
 def staging(home: Path) -> tuple[float, float]:
     """Build seeds + staging from ``home``'s lake into a fresh warehouse; (seconds, peak MB)."""
     shutil.rmtree(home / "warehouse", ignore_errors=True)
     (home / "warehouse").mkdir(parents=True)
-    dbt = str(Path(sys.executable).parent / "dbt")
-    seconds, rss, _ = run_stage([dbt, "build", "--select", *DBT_LAYERS["dbt staging"], "--indirect-selection",
-                                 "cautious", "--profiles-dir", str(DBT_DIR), "--target-path",
-                                 str(home / "dbt-target"), "--log-path", str(home / "dbt-logs"), "--quiet"],
-                                home, cwd=DBT_DIR)
+    seconds, rss, _ = run_stage(dbt_build(DBT_LAYERS["dbt staging"], home), home, cwd=DBT_DIR)
     return seconds, rss
 
 

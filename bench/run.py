@@ -131,6 +131,13 @@ def run_stage(command: list[str], home: Path, cwd: Path = REPO, env: dict[str, s
     return seconds, max(peak[0], usage.ru_maxrss / 1024), max(disk[0], warehouse_disk_mb(home))
 
 
+def dbt_build(selection: list[str], home: Path) -> list[str]:
+    """The command that builds ``selection`` into ``home``'s warehouse (run it in DBT_DIR)."""
+    return [str(Path(sys.executable).parent / "dbt"), "build", "--select", *selection, "--indirect-selection",
+            "cautious", "--profiles-dir", str(DBT_DIR), "--target-path", str(home / "dbt-target"),
+            "--log-path", str(home / "dbt-logs"), "--quiet"]
+
+
 def _count(home: Path, sql: str) -> int:
     return int(duckdb.connect().execute(sql.format(home=home)).fetchall()[0][0] or 0)
 
@@ -244,7 +251,6 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
     """One brand size through every stage from `start` on (earlier stages' outputs are reused)."""
     home = out / f"m{members}"
     python = sys.executable
-    dbt = str(Path(python).parent / "dbt")
     summary_file = home / "truth" / "summary.json"
     footprint = results.footprint.setdefault(members, {})
     dbt_layer = STARTS.index(start) - STARTS.index("dbt")  # the first dbt layer to build; < 0: ingest first
@@ -279,9 +285,7 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
     target = home / "dbt-target"
     identity: dict = results.identity.get(members, {})
     for name, selection in list(DBT_LAYERS.items())[max(dbt_layer, 0):]:
-        seconds, rss, disk = run_stage([dbt, "build", "--select", *selection, "--indirect-selection", "cautious",
-                                        "--profiles-dir", str(DBT_DIR), "--target-path", str(target),
-                                        "--log-path", str(home / "dbt-logs"), "--quiet"], home, cwd=DBT_DIR)
+        seconds, rss, disk = run_stage(dbt_build(selection, home), home, cwd=DBT_DIR)
         schemas = {"dbt staging": ("staging", "seeds"), "dbt identity (OneID)": ("identity",),
                    "dbt intermediate + marts": ("intermediate", "marts")}[name]
         results.add(Stage(members, name, seconds, rss, _warehouse_rows(home, schemas), disk))

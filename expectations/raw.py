@@ -35,7 +35,7 @@ from expectations.rules import RawRules, raw_rules
 from expectations.spec import Expect, Finding, SuiteSpec
 from ingest.contract import Contract
 from ingest.engine import beijing_now, ledger_path
-from ingest.lake import loosen, segment_of
+from ingest.lake import loosen, per_file, segment_of
 from ingest.settings import Paths
 
 MOBILE_STATUSES = ["valid", "placeholder", "masked", "landline", "invalid"]
@@ -179,7 +179,7 @@ def ledger_entries(paths: Paths, table: str) -> pd.DataFrame:
 
 
 def _raw_files(paths: Paths, table: str, shas: list[str]) -> list[Path]:
-    files = [paths.raw / table / f"{sha[:20]}.parquet" for sha in shas]
+    files = [per_file(paths.raw, table, sha) for sha in shas]
     return [f for f in files if f.exists()]
 
 
@@ -357,9 +357,8 @@ def reject_file(paths: Paths, contract: Contract, sha: str, source_file: str, fi
     """
     target = rejected_dir(paths, contract.table, sha)
     target.mkdir(parents=True, exist_ok=True)
-    stem = sha[:20]
-    for source, name in ((paths.raw / contract.table / f"{stem}.parquet", "raw.parquet"),
-                         (paths.quarantine / contract.table / f"{stem}.parquet", "quarantine.parquet"),
+    for source, name in ((per_file(paths.raw, contract.table, sha), "raw.parquet"),
+                         (per_file(paths.quarantine, contract.table, sha), "quarantine.parquet"),
                          (ledger_path(paths, contract, sha), "ledger.parquet")):
         if source.exists():
             os.replace(source, target / name)
@@ -379,6 +378,7 @@ class RawGateResult:
     table: str
     gated_files: list[str] = field(default_factory=list)
     rejected_files: list[str] = field(default_factory=list)
+    passed: list[str] = field(default_factory=list)  # SHA-256 of every file with a passing verdict now
     findings: list[Finding] = field(default_factory=list)
     suites: list[str] = field(default_factory=list)
 
@@ -400,7 +400,8 @@ def gate_raw_table(contract: Contract, paths: Paths, run_name: str) -> RawGateRe
     compacted = segment_of(paths, contract.table)
     # gated on their own (and maybe taken out of the lake): out of a segment first (verdicts lost or stale)
     loosen(paths, contract.table, [sha for sha in shas if sha in compacted])
-    result = RawGateResult(contract.table)
+    pending = set(shas)
+    result = RawGateResult(contract.table, passed=[sha for sha in entries["file_sha256"] if sha not in pending])
     labels = dict(zip(entries["file_sha256"], entries["source_file"]))
     with GxSession(paths.home, run_name) as session:
         if shas:
@@ -426,4 +427,5 @@ def gate_raw_table(contract: Contract, paths: Paths, run_name: str) -> RawGateRe
                 "source_file": label, "file_sha256": sha, "loaded_at": loaded_at[sha], "passed": True,
                 "gated_at": now.isoformat(sep=" "), "run": run_name,
                 "warnings": [f.message() for f in findings]})
+            result.passed.append(sha)
     return result

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.contract import QUARANTINE_SCHEMA, Contract, normalise_header
-from ingest.lake import loaded_stems, loosen, segment_of, stem
+from ingest.lake import loaded_stems, loosen, per_file, segment_of, stem
 from ingest.pii import HashKey, key_from_env, redact_text
 from ingest.readers import Batch, FastPathUnsuitable, FileFormatError, open_source
 from ingest.settings import Paths
@@ -290,9 +290,9 @@ class _FileLoader:
         return raw, self.quarantine_rows(batch, ~good, errors, failed)
 
     def writers(self) -> tuple[_TableWriter, _TableWriter]:
-        name = f"{stem(self.sha)}.parquet"
-        return (_TableWriter(self.paths.raw / self.contract.table / name, self.contract.schema),
-                _TableWriter(self.paths.quarantine / self.contract.table / name, QUARANTINE_SCHEMA))
+        table = self.contract.table
+        return (_TableWriter(per_file(self.paths.raw, table, self.sha), self.contract.schema),
+                _TableWriter(per_file(self.paths.quarantine, table, self.sha), QUARANTINE_SCHEMA))
 
     def run(self) -> FileReport:
         """Open, parse batch by batch and commit a file on its own (large files)."""
@@ -350,7 +350,7 @@ class _FileLoader:
 
 def ledger_path(paths: Paths, contract: Contract, sha: str) -> Path:
     """The ledger entry of a file not compacted (see ingest.lake for compacted ones)."""
-    return paths.ledger / contract.table / f"{stem(sha)}.parquet"
+    return per_file(paths.ledger, contract.table, sha)
 
 
 def ensure_table_dirs(contract: Contract, paths: Paths) -> None:

@@ -61,6 +61,11 @@ def stem(sha: str) -> str:
     return sha[:20]
 
 
+def per_file(folder: Path, table: str, sha: str) -> Path:
+    """A landing file's own Parquet in ``folder`` (raw, quarantine or ledger) when not compacted."""
+    return folder / table / f"{stem(sha)}.parquet"
+
+
 @dataclass
 class Manifest:
     """What one segment holds; written before the segment is renamed into place."""
@@ -178,14 +183,11 @@ def recover(paths: Paths, table: str) -> None:
         if manifest.state == "loosening":
             _finish_loosening(paths, manifest)
             continue
-        missing = False
-        for final in (manifest.raw_path(paths), manifest.ledger_path(paths)):
-            if final == manifest.raw_path(paths) and not manifest.raw_members:
-                continue
+        finals = [manifest.ledger_path(paths)] + ([manifest.raw_path(paths)] if manifest.raw_members else [])
+        for final in finals:
             if _temp(final).exists():
                 os.replace(_temp(final), final)
-            missing |= not final.exists()
-        if missing:  # cannot happen with the order below unless a file was deleted by hand
+        if not all(final.exists() for final in finals):  # only if a file was deleted by hand
             raise RuntimeError(f"{table}: segment {manifest.segment} has a manifest but its Parquet is gone; "
                                f"restore it or delete {manifest.path(paths)} and reload the files it lists")
         _delete_members(paths, manifest)
@@ -194,8 +196,8 @@ def recover(paths: Paths, table: str) -> None:
 def _delete_members(paths: Paths, manifest: Manifest) -> None:
     for member in manifest.members:
         if member["raw_rows"] is not None:
-            (paths.raw / manifest.table / f"{stem(member['sha'])}.parquet").unlink(missing_ok=True)
-        (paths.ledger / manifest.table / f"{stem(member['sha'])}.parquet").unlink(missing_ok=True)
+            per_file(paths.raw, manifest.table, member["sha"]).unlink(missing_ok=True)
+        per_file(paths.ledger, manifest.table, member["sha"]).unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- compaction
@@ -276,7 +278,7 @@ def compact_table(paths: Paths, table: str, eligible: Iterable[str], *, small_ra
         candidates = []
         for sha in wanted:
             candidate = _Candidate(sha, entries[sha][1])
-            raw = paths.raw / table / f"{stem(sha)}.parquet"
+            raw = per_file(paths.raw, table, sha)
             if raw.exists() and raw.stat().st_size <= small_raw_bytes:
                 candidate.raw, candidate.raw_schema, candidate.raw_bytes = raw, pq.read_schema(raw), raw.stat().st_size
             candidates.append(candidate)  # a large raw file stays loose; its ledger row is compacted all the same
@@ -342,10 +344,8 @@ def loosen(paths: Paths, table: str, shas: Iterable[str]) -> list[str]:
 
 def _finish_loosening(paths: Paths, manifest: Manifest) -> None:
     """Members back first, segment files next, the manifest last: any interruption is resumable."""
+    # (no temporary segment files here: recover() renamed them into place before loosening started)
     raw_segment, ledger_segment = manifest.raw_path(paths), manifest.ledger_path(paths)
-    for temp in (_temp(raw_segment), _temp(ledger_segment)):
-        if temp.exists():  # renamed into place when committed, before any loosening could start
-            os.replace(temp, temp.with_name(temp.name[1:-len(".tmp")]))
     if raw_segment.exists():
         data = pq.read_table(raw_segment)
         for member in manifest.raw_members:
@@ -353,12 +353,12 @@ def _finish_loosening(paths: Paths, manifest: Manifest) -> None:
             if rows.num_rows != member["raw_rows"]:
                 raise RuntimeError(f"{raw_segment}: {rows.num_rows} rows of {member['sha'][:20]}, "
                                    f"the manifest says {member['raw_rows']}")
-            _put(rows, paths.raw / manifest.table / f"{stem(member['sha'])}.parquet")
+            _put(rows, per_file(paths.raw, manifest.table, member["sha"]))
     if ledger_segment.exists():
         ledger = pq.read_table(ledger_segment)
         for member in manifest.members:
             _put(ledger.filter(pc.equal(ledger.column("file_sha256"), member["sha"])),
-                 paths.ledger / manifest.table / f"{stem(member['sha'])}.parquet")
+                 per_file(paths.ledger, manifest.table, member["sha"]))
     raw_segment.unlink(missing_ok=True)
     ledger_segment.unlink(missing_ok=True)
     manifest.path(paths).unlink(missing_ok=True)

@@ -6,9 +6,9 @@ Great Expectations gates (expectations/raw.py) validate every file not gated yet
 fails a blocking expectation is taken back out of the lake. The asset then fails, naming each
 rejected file and the check, after committing the good files, so that dbt never builds on a
 half-understood export. Gated files are then compacted once a table has enough small ones
-(ingest/lake.py: per-file Parquet merged into segments, which dbt reads far faster). Besides the GX checks, each asset has a blocking reconciliation check
-and a blocking privacy check. Transient errors (a file system hiccup) are retried; rejections
-are not.
+(ingest/lake.py: per-file Parquet merged into segments, which dbt reads far faster). Besides
+the GX checks, each asset has a blocking reconciliation check and a blocking privacy check.
+Transient errors (a file system hiccup) are retried; rejections are not.
 """
 
 import duckdb
@@ -30,11 +30,11 @@ from dagster import (
 )
 
 from expectations.gx_runner import build_data_docs, data_docs_index
-from expectations.raw import RawGateResult, gate_raw_table, gated
+from expectations.raw import RawGateResult, gate_raw_table
 from ingest.audit import parquet_relation, raw_mobiles_in
 from ingest.contract import Contract
 from ingest.engine import TableReport, load_table
-from ingest.lake import compact_table, segment_raw_counts, stem
+from ingest.lake import compact_table, per_file, segment_raw_counts
 from ingest.settings import Paths, paths_from_env
 from orchestration import gates
 from orchestration.partitions import RELOAD_TAG, daily_partitions, files_in_days, run_days
@@ -61,9 +61,8 @@ def reconciliation_problems(contract: Contract, paths: Paths) -> list[str]:
         if entry_path.name == "_schema.parquet":
             continue
         for entry in pq.read_table(entry_path).to_pylist():
-            name = f"{stem(entry['file_sha256'])}.parquet"
-            raw_file = paths.raw / contract.table / name
-            bad_file = paths.quarantine / contract.table / name
+            raw_file = per_file(paths.raw, contract.table, entry["file_sha256"])
+            bad_file = per_file(paths.quarantine, contract.table, entry["file_sha256"])
             loose = pq.ParquetFile(raw_file).metadata.num_rows if raw_file.exists() else None
             compacted = in_segments.get(entry["file_sha256"])
             loaded = -1 if loose is None and compacted is None else (loose or 0) + (compacted or 0)
@@ -75,7 +74,7 @@ def reconciliation_problems(contract: Contract, paths: Paths) -> list[str]:
                 problems.append(f"{entry['source_file']}: ledger says {entry['rows_loaded']} loaded / "
                                 f"{entry['rows_quarantined']} quarantined, files hold {loaded} / {quarantined}")
             if loose is not None and compacted is not None:
-                problems.append(f"{entry['source_file']}: rows both in {name} and in a segment")
+                problems.append(f"{entry['source_file']}: rows both in {raw_file.name} and in a segment")
     return problems
 
 
@@ -148,7 +147,7 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
             context.log.info(f"{file.source_file}: {file.status} read={file.rows_read} "
                              f"loaded={file.rows_loaded} quarantined={file.rows_quarantined} {file.message}")
         gate = gate_raw_table(contract, paths, run_name=context.run_id)
-        compaction = compact_table(paths, contract.table, gated(paths, contract.table))
+        compaction = compact_table(paths, contract.table, gate.passed)
         context.log.info(str(compaction))
         rejected = bool(report.with_status("rejected") or gate.rejected_files or gate.blocking)
         docs = build_data_docs(paths.home, context.run_id) if rejected else data_docs_index(paths.home)
