@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export QUANYU_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(QUANYU_HOME)/dagster_home
 
-.PHONY: setup setup-spark demo test test-spark dev bench clean
+.PHONY: setup setup-spark manifest demo test test-spark dev bench clean lint
 BENCH_MEMBERS ?= 100000 1000000
 
 setup: $(VENV)/.installed
@@ -29,6 +29,11 @@ $(VENV)/.installed-spark: $(VENV)/.installed requirements-spark.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-spark.txt
 	touch $@
 
+## Parse the dbt project into dbt_project/target/manifest.json with dagster-dbt's preparer
+## (what a deployment runs when it is built; `make demo`, `make test` and `make dev` do it themselves).
+manifest: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster-dbt project prepare-and-package --file orchestration/dbt_assets.py
+
 ## Generate the demo brand, run ingest + dbt through Dagster, print row counts per layer.
 demo: setup
 	mkdir -p $(DAGSTER_HOME)
@@ -41,6 +46,10 @@ test: setup
 ## The Spark group only: builds the project on DuckDB and on Spark and compares every table.
 test-spark: setup-spark
 	$(BIN)/python -m pytest -q -m spark tests/spark
+
+## Style is configuration: ruff (pyproject.toml) over the Python, sqlfluff (.sqlfluff) over the dbt SQL.
+lint: setup
+	$(BIN)/ruff check .
 
 ## Open the Dagster UI on http://127.0.0.1:3000 with the demo's runs and the nightly schedule.
 dev: setup

@@ -2,7 +2,7 @@
 
 ``python -m bench.compaction --home DIR [--repeat 2]`` takes an ingested installation (for
 example one left by ``bench.run --members 1000000``; its lake is not changed), copies its lake,
-compacts the copy as the raw assets do (``ingest.cli --compact-only --compact-ungated``), then
+compacts the copy as the raw assets do (``orchestration.cli --compact-only --compact-ungated``), then
 builds dbt staging from each lake in turn (loose, compacted, loose, ...), each into its own
 warehouse, and prints per lake the median wall time and peak memory, and the files read. Both
 staging builds must hold the same rows (compared table by table, except-all both ways): the
@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     for target in (loose, packed):
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(args.home / "lake", target / "lake")
-    seconds, rss, _ = run_stage([sys.executable, "-m", "ingest.cli", "--compact-only", "--compact-ungated"], packed)
+    seconds, rss, _ = run_stage([sys.executable, "-m", "orchestration.cli", "--compact-only", "--compact-ungated"],
+                                packed)
     print(f"compaction: {seconds:.1f} s, peak {rss:,.0f} MB; lake files (raw + ledger) "
           f"{lake_files(loose):,} -> {lake_files(packed):,}", flush=True)
     timings: dict[str, list[tuple[float, float]]] = {"loose": [], "compacted": []}

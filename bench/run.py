@@ -26,6 +26,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.settings import paths_from_env
+
 REPO = Path(__file__).resolve().parent.parent
 DBT_DIR = REPO / "dbt_project"
 DBT_LAYERS = {
@@ -50,10 +52,7 @@ class Stage:
 
 
 def _env(home: Path) -> dict[str, str]:
-    env = os.environ.copy()
-    env.update({"QUANYU_HOME": str(home), "QUANYU_LANDING": str(home / "landing"),
-                "QUANYU_LAKE": str(home / "lake"), "QUANYU_WAREHOUSE": str(home / "warehouse" / "quanyu.duckdb")})
-    return env
+    return {**os.environ, **paths_from_env({"QUANYU_HOME": str(home)}).as_env()}
 
 
 def _children() -> dict[int, list[int]]:
@@ -96,7 +95,8 @@ def warehouse_disk_mb(home: Path) -> float:
     return sum(folder_mb(p) for p in folder.glob("quanyu.duckdb*")) if folder.exists() else 0.0
 
 
-def run_stage(command: list[str], home: Path, cwd: Path = REPO, env: dict[str, str] | None = None) -> tuple[float, float, float]:
+def run_stage(command: list[str], home: Path, cwd: Path = REPO,
+              env: dict[str, str] | None = None) -> tuple[float, float, float]:
     """Run one stage in its own process: (wall seconds, peak MB of its whole process tree, peak
     MB of the warehouse on disk).
 
@@ -105,10 +105,12 @@ def run_stage(command: list[str], home: Path, cwd: Path = REPO, env: dict[str, s
     folder) is sampled every 2 s.
     """
     started = time.perf_counter()
-    log = (home / "bench-logs").joinpath(f"{len(list((home / 'bench-logs').glob('*')))}-{Path(command[2] if command[1] == '-m' else command[0]).name}.log")
+    log = (home / "bench-logs").joinpath(f"{len(list((home / 'bench-logs').glob('*')))}-"
+                                         f"{Path(command[2] if command[1] == '-m' else command[0]).name}.log")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=cwd, env={**_env(home), **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=cwd, env={**_env(home), **(env or {})}, stdout=out,
+                                   stderr=subprocess.STDOUT)
         peak, disk = [0.0], [0.0]
 
         def sample() -> None:
@@ -161,8 +163,10 @@ def union_find_seconds(home: Path, repeat: int) -> tuple[float, int, int, int]:
     with duckdb.connect(str(home / "warehouse" / "quanyu.duckdb"), read_only=True) as con:
         edges = con.execute("select src, dst from identity.int_identity__edges").fetchnumpy()
         nodes = con.execute("select max(node_num) from identity.int_identity__nodes").fetchall()[0][0]
-        expected = con.execute("select count(distinct component_num) from identity.int_identity__components").fetchall()[0][0]
-        linkable = con.execute("select count(*) from identity.int_identity__nodes where not is_linkable").fetchall()[0][0]
+        expected = con.execute(
+            "select count(distinct component_num) from identity.int_identity__components").fetchall()[0][0]
+        linkable = con.execute(
+            "select count(*) from identity.int_identity__nodes where not is_linkable").fetchall()[0][0]
     src, dst = edges["src"].astype(np.int64) - 1, edges["dst"].astype(np.int64) - 1
     timings, components = [], 0
     for _ in range(repeat):
@@ -259,7 +263,8 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
         print(f"{members:>10,}  reusing {'the lake' if start == 'dbt' else 'the warehouse'} in {home}", flush=True)
     elif dbt_layer >= 0:
         raise SystemExit(f"--start {start}: nothing to resume from, {kept} does not exist (run an earlier layer first)")
-    elif start == "ingest" and summary_file.exists() and json.loads(summary_file.read_text())["arguments"]["members"] == members:
+    elif (start == "ingest" and summary_file.exists()
+          and json.loads(summary_file.read_text())["arguments"]["members"] == members):
         print(f"{members:>10,}  reusing the exports in {home / 'landing'}", flush=True)
         for folder in ("lake", "warehouse", "dbt-target"):
             shutil.rmtree(home / folder, ignore_errors=True)
@@ -267,14 +272,16 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
         dbt_layer = -1
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
-        seconds, rss, _ = run_stage([python, "-m", "demo.generate", "--out", str(home), "--members", str(members)], home)
+        seconds, rss, _ = run_stage([python, "-m", "demo.generate", "--out", str(home), "--members", str(members)],
+                                    home)
         summary = json.loads(summary_file.read_text())
         results.add(Stage(members, "generate exports", seconds, rss, sum(summary["rows_per_table"].values())))
 
     if dbt_layer < 0:
         env = {"QUANYU_INGEST_WORKERS": str(workers)} if workers else {}
-        seconds, rss, _ = run_stage([python, "-m", "ingest.cli"], home, env=env)
-        rows = _count(home, "select sum(rows_read) from read_parquet('{home}/lake/loads/*/*.parquet', union_by_name=true)")
+        seconds, rss, _ = run_stage([python, "-m", "orchestration.cli"], home, env=env)
+        rows = _count(home, "select sum(rows_read) from read_parquet('{home}/lake/loads/*/*.parquet', "
+                            "union_by_name=true)")
         footprint.update(landing=folder_mb(home / "landing"), lake=folder_mb(home / "lake"))
         results.add(Stage(members, "ingest (all channels)", seconds, rss, rows))
         if drop_exports:  # the lake has every row now; only the disk needs the room
@@ -329,7 +336,8 @@ def lake_files(home: Path) -> int:
 def compact_lake(home: Path, members: int, results: Results) -> None:
     """Merge the lake's small files into segments (ungated: the benchmark runs no raw gate)."""
     before = lake_files(home)
-    seconds, rss, _ = run_stage([sys.executable, "-m", "ingest.cli", "--compact-only", "--compact-ungated"], home)
+    seconds, rss, _ = run_stage([sys.executable, "-m", "orchestration.cli", "--compact-only", "--compact-ungated"],
+                                home)
     merged = any((home / "lake" / "raw").glob("*/seg-*.parquet"))
     rows = _count(home, "select count(*) from read_parquet('{home}/lake/raw/*/seg-*.parquet', union_by_name=true)") \
         if merged else 0

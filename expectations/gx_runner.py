@@ -13,7 +13,6 @@ session holds an exclusive file lock (Dagster may run several raw assets at once
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import logging
 import shutil
 import time
@@ -23,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from expectations.spec import Expect, Finding, SuiteSpec
+from ingest.locks import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -85,24 +85,18 @@ class GxSession:
         self.home = Path(home)
         self.run_name = run_name
 
-    def __enter__(self) -> "GxSession":
-        root = gx_dir(self.home)
-        root.mkdir(parents=True, exist_ok=True)
-        self._lock = (root / ".lock").open("a+")
-        fcntl.flock(self._lock, fcntl.LOCK_EX)
+    def __enter__(self) -> GxSession:
+        self._lock = exclusive(gx_dir(self.home) / ".lock")
+        self._lock.__enter__()
         try:
             self._open()
         except BaseException:
-            self._release()
+            self._lock.__exit__(None, None, None)
             raise
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._release()
-
-    def _release(self) -> None:
-        fcntl.flock(self._lock, fcntl.LOCK_UN)
-        self._lock.close()
+        self._lock.__exit__(None, None, None)
 
     def _open(self) -> None:
         for noisy in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
@@ -114,7 +108,7 @@ class GxSession:
         self.context = gx.get_context(project_config=_project_config(self.home))
         self.source = self.context.data_sources.add_pandas(DATASOURCE)
         self.run_id = RunIdentifier(run_name=self.run_name,
-                                    run_time=dt.datetime.now(dt.timezone.utc))
+                                    run_time=dt.datetime.now(dt.UTC))
 
     def _batch_definition(self, name: str):
         try:

@@ -1,10 +1,10 @@
 """Mart gates: suites for whatever tables the build's ``marts`` schema holds.
 
 Nothing here names a mart. The tables come from the warehouse schema (introspection), their
-documented columns and keys from the dbt manifest (``unique``, ``unique_combination``,
-``not_null``, ``accepted_values`` tests, so a new mart documented in its yml is gated the way
-it is tested), and ``rules.yml`` may add keys, ranges or freshness per model. Two kinds of
-suites:
+documented columns and code lists from the dbt manifest (``accepted_values`` tests), and
+``rules.yml`` adds the primary key a published mart must keep, ranges and freshness per
+model. dbt's own ``unique`` / ``not_null`` tests ran in ``dbt build`` on the same build and
+blocked it if they failed; they are not run again here. Two kinds of suites:
 
 * ``marts._tables``: one row per mart table (built, not empty, every documented column
   exists; row count and columns against the published warehouse);
@@ -24,8 +24,8 @@ import pandas as pd
 
 from expectations.gx_runner import GxSession
 from expectations.rules import mart_rules
-from expectations.spec import Expect, Finding, SuiteSpec
-from ingest.engine import beijing_now
+from expectations.spec import Expect, Finding, GateFindings, SuiteSpec
+from ingest.settings import business_now
 
 MARTS_SCHEMA = "marts"
 TABLES_SUITE = "marts._tables"
@@ -43,8 +43,6 @@ class MartModel:
     unique_id: str
     node: dict[str, Any]
     documented: tuple[str, ...] = ()
-    keys: list[tuple[str, ...]] = field(default_factory=list)
-    not_null: list[str] = field(default_factory=list)
     accepted: dict[str, tuple[list[Any], bool]] = field(default_factory=dict)  # column -> (values, blocking)
 
     @property
@@ -61,7 +59,7 @@ def load_manifest(path: Path) -> dict[str, Any]:
 
 
 def mart_models(manifest: dict[str, Any], schema: str = MARTS_SCHEMA) -> list[MartModel]:
-    """Every model built into ``schema``, with what its dbt tests say about keys and codes."""
+    """Every model built into ``schema``, with the code lists its dbt tests accept."""
     models = {uid: MartModel(node["name"], uid, node, tuple(node.get("columns") or {}))
               for uid, node in manifest["nodes"].items()
               if node["resource_type"] == "model" and node.get("schema") == schema}
@@ -78,18 +76,8 @@ def mart_models(manifest: dict[str, Any], schema: str = MARTS_SCHEMA) -> list[Ma
         kwargs = test["test_metadata"].get("kwargs") or {}
         column = test.get("column_name") or kwargs.get("column_name")
         blocking = str(config.get("severity", "error")).lower() == "error"
-        if name == "unique" and column and blocking:
-            model.keys.append((column,))
-        elif name == "unique_combination" and blocking:
-            model.keys.append(tuple(kwargs.get("combination_of_columns") or ()))
-        elif name == "not_null" and column and blocking:
-            model.not_null.append(column)
-        elif name == "accepted_values" and column and isinstance(kwargs.get("values"), list):
+        if name == "accepted_values" and column and isinstance(kwargs.get("values"), list):
             model.accepted[column] = (list(kwargs["values"]), blocking)
-    for model in models.values():
-        rule_key = mart_rules(model.name).key
-        if rule_key and rule_key not in model.keys:
-            model.keys.append(rule_key)
     return sorted(models.values(), key=lambda m: m.name)
 
 
@@ -118,26 +106,17 @@ def rows_suite(model: MartModel, column_types: dict[str, str], now: dt.datetime)
     rules = mart_rules(model.name)
     expects: list[Expect] = []
     columns: list[str] = []
-    primary = rules.key
-    for column in primary:
-        if column not in model.not_null:
-            expects.append(Expect("gx_keys", f"{column}_not_null", "ExpectColumnValuesToNotBeNull",
-                                  {"column": column}, f"{column} (primary key in rules.yml) is never null"))
-    # Keys from dbt tests keep dbt's meaning: `unique` ignores nulls, `unique_combination`
-    # groups nulls together (rollup rows); nulls are only forbidden where not_null says so.
-    for key in model.keys:
-        if len(key) == 1:
-            expects.append(Expect("gx_keys", f"{key[0]}_unique", "ExpectColumnValuesToBeUnique",
-                                  {"column": key[0]}, f"{key[0]} identifies one row"))
-        else:
-            expects.append(Expect("gx_keys", f"{'_'.join(key)}_unique", "ExpectCompoundColumnsToBeUnique",
-                                  {"column_list": list(key)}, f"({', '.join(key)}) identifies one row"))
-        columns += key
-    for column in model.not_null:
-        check = "gx_keys" if any(column in k for k in model.keys) else "gx_values"
-        expects.append(Expect(check, f"{column}_not_null", "ExpectColumnValuesToNotBeNull", {"column": column},
-                              f"{column} is never null (dbt not_null test)"))
-        columns.append(column)
+    key = list(rules.key or ())
+    for column in key:
+        expects.append(Expect("gx_keys", f"{column}_not_null", "ExpectColumnValuesToNotBeNull",
+                              {"column": column}, f"{column} (primary key in rules.yml) is never null"))
+    if len(key) == 1:
+        expects.append(Expect("gx_keys", f"{key[0]}_unique", "ExpectColumnValuesToBeUnique",
+                              {"column": key[0]}, f"{key[0]} identifies one row"))
+    elif key:
+        expects.append(Expect("gx_keys", f"{'_'.join(key)}_unique", "ExpectCompoundColumnsToBeUnique",
+                              {"column_list": key}, f"({', '.join(key)}) identifies one row"))
+    columns += key
     for column, (values, blocking) in sorted(model.accepted.items()):
         expects.append(Expect("gx_values" if blocking else "gx_drift", f"{column}_accepted",
                               "ExpectColumnValuesToBeInSet", {"column": column, "value_set": values},
@@ -145,7 +124,8 @@ def rows_suite(model: MartModel, column_types: dict[str, str], now: dt.datetime)
         columns.append(column)
     for column, bounds in sorted(rules.ranges.items()):
         expects.append(Expect("gx_values", f"{column}_in_range", "ExpectColumnValuesToBeBetween",
-                              {"column": column, **{k: v for k, v in bounds.items() if k in ("min_value", "max_value")}},
+                              {"column": column,
+                               **{k: v for k, v in bounds.items() if k in ("min_value", "max_value")}},
                               f"{column} is within {bounds}"))
         columns.append(column)
     for column, dtype in sorted(column_types.items()):
@@ -240,19 +220,11 @@ def rows_frame(con: duckdb.DuckDBPyConnection, model: MartModel, spec: SuiteSpec
 
 
 @dataclass
-class MartGateResult:
+class MartGateResult(GateFindings):
     tables: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     suites: list[str] = field(default_factory=list)
     docs: Path | None = None
-
-    @property
-    def blocking(self) -> list[Finding]:
-        return [f for f in self.findings if f.blocking]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if not f.blocking]
 
 
 def _describe_schema(path: Path | None) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
@@ -266,7 +238,7 @@ def _describe_schema(path: Path | None) -> tuple[dict[str, dict[str, str]], dict
 def gate_marts(build: Path, published: Path | None, manifest: dict[str, Any], home: Path, run_name: str,
                build_docs: bool = True) -> MartGateResult:
     """Validate every mart of the build (nothing is written to it); Data Docs for the whole run."""
-    now = beijing_now()
+    now = business_now()
     models = mart_models(manifest)
     published_columns, published_rows = _describe_schema(published)
     result = MartGateResult()

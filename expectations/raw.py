@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -32,11 +31,11 @@ import pandas as pd
 
 from expectations.gx_runner import GxSession
 from expectations.rules import RawRules, raw_rules
-from expectations.spec import Expect, Finding, SuiteSpec
+from expectations.spec import Expect, Finding, GateFindings, SuiteSpec
+from ingest import lake
+from ingest.atomic import write_json
 from ingest.contract import Contract
-from ingest.engine import beijing_now, ledger_path
-from ingest.lake import loosen, per_file, segment_of
-from ingest.settings import Paths
+from ingest.settings import Paths, business_now
 
 MOBILE_STATUSES = ["valid", "placeholder", "masked", "landline", "invalid"]
 TABULAR_FORMATS = {"csv", "excel"}
@@ -156,36 +155,11 @@ def table_suite(contract: Contract, rules: RawRules) -> SuiteSpec:
 
 def suites(contract: Contract, now: dt.datetime | None = None) -> list[SuiteSpec]:
     rules = raw_rules(contract.table)
-    now = now or beijing_now()
+    now = now or business_now()
     return [rows_suite(contract, rules, now), files_suite(contract, rules), table_suite(contract, rules)]
 
 
 # ---------------------------------------------------------------- frames
-
-
-def ledger_entries(paths: Paths, table: str) -> pd.DataFrame:
-    """Every load of the table (one row per landing file), oldest first."""
-    folder = paths.ledger / table
-    files = [p for p in sorted(folder.glob("*.parquet")) if p.name != "_schema.parquet"]
-    if not files:
-        return pd.DataFrame(columns=["source_file", "file_sha256", "file_format", "rows_read", "rows_loaded",
-                                     "rows_quarantined", "mapped_columns", "unmapped_columns",
-                                     "absent_columns", "loaded_at"])
-    listing = ", ".join(f"'{p}'" for p in files)
-    with duckdb.connect() as con:
-        frame = con.execute(f"select * from read_parquet([{listing}], union_by_name = true) "
-                            f"order by loaded_at, source_file").df()
-    return frame.reset_index(drop=True)
-
-
-def _raw_files(paths: Paths, table: str, shas: list[str]) -> list[Path]:
-    files = [per_file(paths.raw, table, sha) for sha in shas]
-    return [f for f in files if f.exists()]
-
-
-def _relation(paths: Paths, table: str, shas: list[str]) -> str:
-    files = _raw_files(paths, table, shas) + [paths.raw / table / "_schema.parquet"]
-    return "read_parquet([" + ", ".join(f"'{f}'" for f in files) + "], union_by_name = true)"
 
 
 def rows_frame(paths: Paths, contract: Contract, spec: SuiteSpec, shas: list[str]) -> pd.DataFrame:
@@ -201,7 +175,7 @@ def rows_frame(paths: Paths, contract: Contract, spec: SuiteSpec, shas: list[str
         else:
             select.append(f'"{column}"')
     with duckdb.connect() as con:
-        return con.execute(f"select {', '.join(select)} from {_relation(paths, contract.table, shas)}").df()
+        return con.execute(f"select {', '.join(select)} from {lake.raw_relation(paths, contract.table, shas)}").df()
 
 
 def _series(source_file: str) -> str:
@@ -270,7 +244,7 @@ def files_frame(paths: Paths, contract: Contract, entries: pd.DataFrame, shas: l
 
 def _row_stats(paths: Paths, contract: Contract, shas: list[str], codes: list[str]) -> dict[str, dict]:
     """Per file: text cells, mis-decoded text cells, and per code column present / unknown values."""
-    if not _raw_files(paths, contract.table, shas):
+    if not lake.has_loose_raw(paths, contract.table, shas):
         return {}
     rules = raw_rules(contract.table)
     text = [c.name for c in contract.loaded_columns if c.type == "string"]
@@ -285,7 +259,7 @@ def _row_stats(paths: Paths, contract: Contract, shas: list[str], codes: list[st
         parts.append(f'count("{code}") as "{code}__present"')
         parts.append(f'count(*) filter (where "{code}" is not null and {normalised} not in ({known})) '
                      f'as "{code}__unknown"')
-    query = f"select {', '.join(parts)} from {_relation(paths, contract.table, shas)} group by 1"
+    query = f"select {', '.join(parts)} from {lake.raw_relation(paths, contract.table, shas)} group by 1"
     with duckdb.connect() as con:
         result = con.execute(query, {"garbled": GARBLED_TEXT} if text else {})
         names = [d[0] for d in result.description]
@@ -300,8 +274,8 @@ def table_frame(paths: Paths, contract: Contract, entries: pd.DataFrame, now: dt
     row["load_age_days"] = ((now - newest).total_seconds() / 86400) if newest is not None else NEVER_LOADED_AGE_DAYS
     for column in sorted(rules.event_fresh_within_days):
         with duckdb.connect() as con:
-            latest = con.execute(f'select max(cast("{column}" as timestamp)) from read_parquet('
-                                 f"'{paths.raw / contract.table}/*.parquet', union_by_name = true)").fetchall()[0][0]
+            latest = con.execute(f'select max(cast("{column}" as timestamp)) from '
+                                 f"{lake.raw_relation(paths, contract.table)}").fetchall()[0][0]
         row[f"{column}_age_days"] = ((now - latest).total_seconds() / 86400) if latest else NEVER_LOADED_AGE_DAYS
     return pd.DataFrame([row]).astype({k: "float64" for k in row if k != "table"})
 
@@ -310,18 +284,7 @@ def table_frame(paths: Paths, contract: Contract, entries: pd.DataFrame, now: dt
 
 
 def verdict_path(paths: Paths, table: str, sha: str) -> Path:
-    return paths.home / "gx" / "verdicts" / table / f"{sha[:20]}.json"
-
-
-def rejected_dir(paths: Paths, table: str, sha: str) -> Path:
-    return paths.lake / "rejected" / table / sha[:20]
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(json.dumps(payload, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    os.replace(temp, path)
+    return paths.home / "gx" / "verdicts" / table / f"{lake.stem(sha)}.json"
 
 
 def _stamp(value: object) -> str:
@@ -344,35 +307,22 @@ def ungated(paths: Paths, table: str, entries: pd.DataFrame) -> list[str]:
 
 def gated(paths: Paths, table: str) -> list[str]:
     """SHA-256 of ledger files that passed the gate in their current load: what compaction may merge."""
-    return [e.file_sha256 for e in ledger_entries(paths, table).itertuples(index=False)
+    return [e.file_sha256 for e in lake.ledger_entries(paths, table).itertuples(index=False)
             if _passed(paths, table, e.file_sha256, e.loaded_at)]
 
 
-def reject_file(paths: Paths, contract: Contract, sha: str, source_file: str, findings: list[Finding]) -> Path:
-    """Take a loaded file back out of the lake, keeping it (and why) under lake/rejected.
-
-    Raw rows go first and the ledger entry (the load's commit marker) last, so an interruption
-    leaves a ledger entry without rows, which the blocking reconciliation check reports, never
-    rows without a ledger entry that dbt would read.
-    """
-    target = rejected_dir(paths, contract.table, sha)
-    target.mkdir(parents=True, exist_ok=True)
-    for source, name in ((per_file(paths.raw, contract.table, sha), "raw.parquet"),
-                         (per_file(paths.quarantine, contract.table, sha), "quarantine.parquet"),
-                         (ledger_path(paths, contract, sha), "ledger.parquet")):
-        if source.exists():
-            os.replace(source, target / name)
-    _write_json(target / "verdict.json", {
+def _reject(paths: Paths, contract: Contract, sha: str, source_file: str, findings: list[Finding]) -> None:
+    """The lake takes the file back out, keeping why beside it."""
+    lake.reject(paths, contract.table, sha, {
         "table": contract.table, "source_file": source_file, "file_sha256": sha,
-        "rejected_at": beijing_now().isoformat(sep=" "),
+        "rejected_at": business_now().isoformat(sep=" "),
         "failures": [f.message() for f in findings if f.blocking],
         "warnings": [f.message() for f in findings if not f.blocking],
     })
-    return target
 
 
 @dataclass
-class RawGateResult:
+class RawGateResult(GateFindings):
     """What the gate did for one table in one run."""
 
     table: str
@@ -382,24 +332,16 @@ class RawGateResult:
     findings: list[Finding] = field(default_factory=list)
     suites: list[str] = field(default_factory=list)
 
-    @property
-    def blocking(self) -> list[Finding]:
-        return [f for f in self.findings if f.blocking]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if not f.blocking]
-
 
 def gate_raw_table(contract: Contract, paths: Paths, run_name: str) -> RawGateResult:
     """Validate every not-yet-gated file of the table and the table's freshness; reject failures."""
-    now = beijing_now()
+    now = business_now()
     rows_spec, files_spec, table_spec = suites(contract, now)
-    entries = ledger_entries(paths, contract.table)
+    entries = lake.ledger_entries(paths, contract.table)
     shas = ungated(paths, contract.table, entries)
-    compacted = segment_of(paths, contract.table)
+    compacted = lake.segment_of(paths, contract.table)
     # gated on their own (and maybe taken out of the lake): out of a segment first (verdicts lost or stale)
-    loosen(paths, contract.table, [sha for sha in shas if sha in compacted])
+    lake.loosen(paths, contract.table, [sha for sha in shas if sha in compacted])
     pending = set(shas)
     result = RawGateResult(contract.table, passed=[sha for sha in entries["file_sha256"] if sha not in pending])
     labels = dict(zip(entries["file_sha256"], entries["source_file"]))
@@ -419,11 +361,11 @@ def gate_raw_table(contract: Contract, paths: Paths, run_name: str) -> RawGateRe
         label = labels[sha]
         findings = by_file.get(label, [])
         if any(f.blocking for f in findings):
-            reject_file(paths, contract, sha, label, findings)
+            _reject(paths, contract, sha, label, findings)
             verdict_path(paths, contract.table, sha).unlink(missing_ok=True)
             result.rejected_files.append(label)
         else:
-            _write_json(verdict_path(paths, contract.table, sha), {
+            write_json(verdict_path(paths, contract.table, sha), {
                 "source_file": label, "file_sha256": sha, "loaded_at": loaded_at[sha], "passed": True,
                 "gated_at": now.isoformat(sep=" "), "run": run_name,
                 "warnings": [f.message() for f in findings]})

@@ -127,4 +127,4 @@ def mart_rules(model: str) -> MartRules:
 
 def unknown_rule_entries(tables: set[str]) -> list[str]:
     """Raw entries of rules.yml that name no contract (a typo would silently check nothing)."""
-    return sorted(set((_document().get("raw") or {})) - tables)
+    return sorted(set(_document().get("raw") or {}) - tables)

@@ -84,3 +84,17 @@ class Finding:
     def message(self) -> str:
         where = self.table if self.subject in (self.table, "") else f"{self.table}: file {self.subject}"
         return f"{where}: check {self.check} failed: {self.rule}: {self.detail}"
+
+
+class GateFindings:
+    """For a gate's result holding ``findings``: which of them block, which only warn."""
+
+    findings: list[Finding]
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.blocking]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if not f.blocking]

@@ -28,11 +28,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingest.atomic import commit, temp_path
 from ingest.contract import QUARANTINE_SCHEMA, Contract, normalise_header
-from ingest.lake import loaded_stems, loosen, per_file, segment_of, stem
+from ingest.lake import LEDGER, QUARANTINE, RAW, ensure_table, loaded_stems, loosen, per_file, segment_of, stem
 from ingest.pii import HashKey, key_from_env, redact_text
 from ingest.readers import Batch, FastPathUnsuitable, FileFormatError, open_source
-from ingest.settings import Paths
+from ingest.settings import Paths, business_now
 from ingest.values import parse_column
 
 log = logging.getLogger(__name__)
@@ -112,11 +113,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def beijing_now() -> dt.datetime:
-    """Wall-clock Beijing time without tzinfo: every timestamp in the warehouse is in this frame."""
-    return dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(tzinfo=None, microsecond=0)
-
-
 def landing_files(contract: Contract, landing: Path) -> list[Path]:
     """Files the contract reads, sorted; editor and OS droppings (``~$x.xlsx``, ``.DS_Store``) skipped."""
     return sorted(p for p in landing.glob(contract.glob)
@@ -170,7 +166,7 @@ class _TableWriter:
 
     def __init__(self, target: Path, schema: pa.Schema):
         self.target, self.schema = target, schema
-        self.temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        self.temp = temp_path(target)
         self.writer: pq.ParquetWriter | None = None
         self.rows = 0
 
@@ -193,7 +189,7 @@ class _TableWriter:
             self._open()
         if self.writer is not None:
             self.writer.close()
-            os.replace(self.temp, self.target)
+            commit(self.temp, self.target)
 
     def abort(self) -> None:
         if self.writer is not None:
@@ -279,7 +275,7 @@ class _FileLoader:
             "raw_record": pa.array([r[3] for r in rows], pa.string()),
         }, schema=QUARANTINE_SCHEMA)
 
-    def split(self, batch: Batch, parsed: "_Parsed", start: int) -> tuple[pa.Table, pa.Table]:
+    def split(self, batch: Batch, parsed: _Parsed, start: int) -> tuple[pa.Table, pa.Table]:
         """Raw and quarantine rows of this file's ``batch``, rows ``start ..`` of ``parsed``."""
         n = len(batch)
         good = parsed.good[start:start + n]
@@ -291,8 +287,8 @@ class _FileLoader:
 
     def writers(self) -> tuple[_TableWriter, _TableWriter]:
         table = self.contract.table
-        return (_TableWriter(per_file(self.paths.raw, table, self.sha), self.contract.schema),
-                _TableWriter(per_file(self.paths.quarantine, table, self.sha), QUARANTINE_SCHEMA))
+        return (_TableWriter(per_file(self.paths, RAW, table, self.sha), self.contract.schema),
+                _TableWriter(per_file(self.paths, QUARANTINE, table, self.sha), QUARANTINE_SCHEMA))
 
     def run(self) -> FileReport:
         """Open, parse batch by batch and commit a file on its own (large files)."""
@@ -308,7 +304,8 @@ class _FileLoader:
         read = 0
         try:
             for batch in self.source.batches:
-                raw, bad = self.split(batch, parse_values(self.contract, self.key, self.column_values(batch), len(batch)), 0)
+                parsed = parse_values(self.contract, self.key, self.column_values(batch), len(batch))
+                raw, bad = self.split(batch, parsed, 0)
                 read += len(batch) + len(batch.broken)
                 raw_out.write(raw)
                 bad_out.write(bad)
@@ -343,35 +340,14 @@ class _FileLoader:
             "blank_rows": report.blank_rows, "contract_sha256": self.contract.sha256,
             "hash_key_version": self.key.version, "loaded_at": self.loaded_at, "seconds": round(seconds, 3),
         }
-        writer = _TableWriter(ledger_path(self.paths, self.contract, self.sha), LEDGER_SCHEMA)
+        writer = _TableWriter(per_file(self.paths, LEDGER, self.contract.table, self.sha), LEDGER_SCHEMA)
         writer.write(pa.Table.from_pylist([row], schema=LEDGER_SCHEMA))
         writer.commit(always=True)
 
 
-def ledger_path(paths: Paths, contract: Contract, sha: str) -> Path:
-    """The ledger entry of a file not compacted (see ingest.lake for compacted ones)."""
-    return per_file(paths.ledger, contract.table, sha)
-
-
 def ensure_table_dirs(contract: Contract, paths: Paths) -> None:
-    """Give each table an empty, schema-bearing Parquet file so readers never glob nothing.
-
-    The file also carries the full current schema, so ``union_by_name`` shows columns that
-    older loads did not have yet.
-    """
-    for folder, schema, name in ((paths.raw, contract.schema, "_schema.parquet"),
-                                 (paths.quarantine, QUARANTINE_SCHEMA, "_schema.parquet"),
-                                 (paths.ledger, LEDGER_SCHEMA, "_schema.parquet"),
-                                 # a clean landing file writes no quarantine file, and Spark ignores
-                                 # files named _*: this one keeps the quarantine source readable there
-                                 (paths.quarantine, QUARANTINE_SCHEMA, "empty.parquet")):
-        target = folder / contract.table / name
-        if target.exists() and pq.read_schema(target).equals(schema):
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        pq.write_table(schema.empty_table(), temp)
-        os.replace(temp, target)
+    """The table's lake folders with their schema-bearing placeholders (see ingest.lake.ensure_table)."""
+    ensure_table(paths, contract.table, {RAW: contract.schema, QUARANTINE: QUARANTINE_SCHEMA, LEDGER: LEDGER_SCHEMA})
 
 
 @dataclass
@@ -410,7 +386,8 @@ def parse_values(contract: Contract, key: HashKey, values: dict[str, list[Any]],
         has = col_errors.notna()
         if has.any():
             errors = errors.mask(has & errors.notna(), errors + "; " + col_errors).mask(has & errors.isna(), col_errors)
-            failed = failed.mask(has & failed.notna(), failed + "," + column.name).mask(has & failed.isna(), column.name)
+            failed = (failed.mask(has & failed.notna(), failed + "," + column.name)
+                      .mask(has & failed.isna(), column.name))
         arrays.update(parsed.arrays)
     return _Parsed(arrays, errors.isna().to_numpy(), errors, failed)
 
@@ -547,7 +524,7 @@ def load_tables(contracts: list[Contract], paths: Paths, key: HashKey | None = N
     key = key or key_from_env()
     workers = ingest_workers() if workers is None else workers
     floor = PARALLEL_MIN_BYTES if parallel_min_bytes is None else parallel_min_bytes
-    loaded_at = beijing_now()
+    loaded_at = business_now()
     reports: dict[str, TableReport] = {}
     work: list[tuple[Contract, Unit]] = []
     for contract in contracts:

@@ -31,14 +31,26 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ingest.atomic import commit, fsync_file, temp_path, write_json
 from ingest.locks import exclusive
 from ingest.settings import Paths
 
+# The lake's folders, one per kind of file, each with a folder per table.
+RAW = "raw"  # rows that loaded
+QUARANTINE = "quarantine"  # rows that did not, with their reason
+LEDGER = "loads"  # one row per loaded landing file: the load's commit marker
+SEGMENTS = "segments"  # compaction manifests
+REJECTED = "rejected"  # files the raw gate took back out of the lake, with their verdict
+KINDS = (RAW, QUARANTINE, LEDGER)
+SCHEMA_FILE = "_schema.parquet"  # every table folder has one: readers never glob nothing
 SEGMENT_PREFIX = "seg-"
 # raw files at most this large are merged; larger ones are already a reasonable unit for a reader
 SMALL_RAW_BYTES = 8 << 20
@@ -48,12 +60,37 @@ SEGMENT_BYTES = 128 << 20
 MIN_FILES = 16
 
 
+def table_dir(paths: Paths, kind: str, table: str) -> Path:
+    """The folder of one table's files of one kind (RAW, QUARANTINE or LEDGER)."""
+    return paths.lake / kind / table
+
+
+def table_glob(paths: Paths, kind: str, table: str | None = None) -> str:
+    """A glob of a table's Parquet files of one kind (all tables when ``table`` is None), for readers."""
+    return f"{paths.lake / kind}/{table or '*'}/*.parquet"
+
+
+def table_names(paths: Paths, kind: str = RAW) -> list[str]:
+    """Tables with a folder of that kind in the lake."""
+    root = paths.lake / kind
+    return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
+
+
 def segments_dir(paths: Paths, table: str) -> Path:
-    return paths.lake / "segments" / table
+    return paths.lake / SEGMENTS / table
+
+
+def rejected_dir(paths: Paths, table: str, sha: str) -> Path:
+    return paths.lake / REJECTED / table / stem(sha)
 
 
 def is_segment(path: Path) -> bool:
     return path.name.startswith(SEGMENT_PREFIX)
+
+
+def is_data_file(path: Path) -> bool:
+    """A Parquet file holding rows of landing files (not the schema-bearing placeholders)."""
+    return not path.name.startswith("_") and path.name != EMPTY_QUARANTINE
 
 
 def stem(sha: str) -> str:
@@ -61,9 +98,86 @@ def stem(sha: str) -> str:
     return sha[:20]
 
 
-def per_file(folder: Path, table: str, sha: str) -> Path:
-    """A landing file's own Parquet in ``folder`` (raw, quarantine or ledger) when not compacted."""
-    return folder / table / f"{stem(sha)}.parquet"
+def per_file(paths: Paths, kind: str, table: str, sha: str) -> Path:
+    """A landing file's own Parquet of one kind (RAW, QUARANTINE or LEDGER) when not compacted."""
+    return table_dir(paths, kind, table) / f"{stem(sha)}.parquet"
+
+
+# a clean landing file writes no quarantine file, and Spark ignores files named _*: this one keeps
+# the quarantine source readable there
+EMPTY_QUARANTINE = "empty.parquet"
+
+
+def ensure_table(paths: Paths, table: str, schemas: dict[str, pa.Schema]) -> None:
+    """Give the table's folders their empty, schema-bearing Parquet file (``schemas``: kind -> schema).
+
+    The file also carries the full current schema, so ``union_by_name`` shows columns that older
+    loads did not have yet.
+    """
+    placeholders = [(kind, SCHEMA_FILE) for kind in schemas] + [(QUARANTINE, EMPTY_QUARANTINE)]
+    for kind, name in placeholders:
+        target = table_dir(paths, kind, table) / name
+        schema = schemas[kind]
+        if target.exists() and pq.read_schema(target).equals(schema):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _put(schema.empty_table(), target)
+
+
+def raw_relation(paths: Paths, table: str, shas: Iterable[str] | None = None) -> str:
+    """SQL text reading a table's raw rows: of the loose files of ``shas``, or of the whole table."""
+    if shas is None:
+        return f"read_parquet('{table_glob(paths, RAW, table)}', union_by_name = true)"
+    files = [f for f in (per_file(paths, RAW, table, sha) for sha in shas) if f.exists()]
+    files.append(table_dir(paths, RAW, table) / SCHEMA_FILE)
+    return "read_parquet([" + ", ".join(f"'{f}'" for f in files) + "], union_by_name = true)"
+
+
+def has_loose_raw(paths: Paths, table: str, shas: Iterable[str]) -> bool:
+    return any(per_file(paths, RAW, table, sha).exists() for sha in shas)
+
+
+LEDGER_COLUMNS = ["source_file", "file_sha256", "file_format", "rows_read", "rows_loaded", "rows_quarantined",
+                  "mapped_columns", "unmapped_columns", "absent_columns", "loaded_at"]
+
+
+def ledger_entries(paths: Paths, table: str) -> pd.DataFrame:
+    """Every load of the table (one row per landing file, loose or compacted), oldest first."""
+    files = [p for p in sorted(table_dir(paths, LEDGER, table).glob("*.parquet")) if is_data_file(p)]
+    if not files:
+        return pd.DataFrame(columns=LEDGER_COLUMNS)
+    listing = ", ".join(f"'{p}'" for p in files)
+    with duckdb.connect() as con:
+        frame = con.execute(f"select * from read_parquet([{listing}], union_by_name = true) "
+                            f"order by loaded_at, source_file").df()
+    return frame.reset_index(drop=True)
+
+
+def all_ledger_rows(paths: Paths, columns: str, tail: str = "") -> list[tuple]:
+    """``select <columns> from <every table's ledger> <tail>`` (empty before the first load)."""
+    if not any((paths.lake / LEDGER).glob("*/*.parquet")):
+        return []
+    with duckdb.connect() as con:
+        return con.execute(f"select {columns} from read_parquet('{table_glob(paths, LEDGER)}', "
+                           f"union_by_name = true) {tail}").fetchall()
+
+
+def reject(paths: Paths, table: str, sha: str, verdict: dict[str, Any]) -> Path:
+    """Take a loaded file back out of the lake, keeping it (and ``verdict``, why) under ``rejected/``.
+
+    Raw rows go first and the ledger entry (the load's commit marker) last, so an interruption
+    leaves a ledger entry without rows, which the blocking reconciliation check reports, never
+    rows without a ledger entry that dbt would read. A compacted file is loosened first.
+    """
+    loosen(paths, table, [sha])
+    target = rejected_dir(paths, table, sha)
+    target.mkdir(parents=True, exist_ok=True)
+    for kind, name in ((RAW, "raw.parquet"), (QUARANTINE, "quarantine.parquet"), (LEDGER, "ledger.parquet")):
+        source = per_file(paths, kind, table, sha)
+        if source.exists():
+            source.replace(target / name)
+    write_json(target / "verdict.json", verdict)
+    return target
 
 
 @dataclass
@@ -85,19 +199,19 @@ class Manifest:
         return [m for m in self.members if m["raw_rows"] is not None]
 
     def raw_path(self, paths: Paths) -> Path:
-        return paths.raw / self.table / f"{self.segment}.parquet"
+        return table_dir(paths, RAW, self.table) / f"{self.segment}.parquet"
 
     def ledger_path(self, paths: Paths) -> Path:
-        return paths.ledger / self.table / f"{self.segment}.parquet"
+        return table_dir(paths, LEDGER, self.table) / f"{self.segment}.parquet"
 
     def path(self, paths: Paths) -> Path:
         return segments_dir(paths, self.table) / f"{self.segment}.json"
 
     def write(self, paths: Paths) -> None:
-        _write_atomic(self.path(paths), json.dumps(self.__dict__, indent=1).encode())
+        write_json(self.path(paths), self.__dict__)
 
     @classmethod
-    def read(cls, path: Path) -> "Manifest":
+    def read(cls, path: Path) -> Manifest:
         return cls(**json.loads(path.read_text(encoding="utf-8")))
 
 
@@ -113,8 +227,8 @@ def segment_of(paths: Paths, table: str) -> dict[str, Manifest]:
 
 def loaded_stems(paths: Paths, table: str) -> set[str]:
     """Stems of every file in the load ledger, loose or compacted (what ingest skips)."""
-    folder = paths.ledger / table
-    loose = {p.stem for p in folder.glob("*.parquet") if not p.name.startswith("_") and not is_segment(p)}
+    folder = table_dir(paths, LEDGER, table)
+    loose = {p.stem for p in folder.glob("*.parquet") if is_data_file(p) and not is_segment(p)}
     return loose | {stem(sha) for sha in segment_of(paths, table)}
 
 
@@ -141,25 +255,23 @@ def table_lock(paths: Paths, table: str) -> contextlib.AbstractContextManager[No
 
 
 def _temp(target: Path) -> Path:
+    """A segment's fixed temporary name: recover() finds it by this name after a crash."""
     return target.with_name(f".{target.name}.tmp")
 
 
-def _write_atomic(target: Path, payload: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(temp, "wb") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, target)
-
-
 def _write_parquet(table: pa.Table, target: Path) -> None:
-    """Write to ``target`` directly (callers pass a temporary name or rename themselves)."""
+    """Write to ``target`` directly and fsync (callers pass a temporary name and rename themselves)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, target, compression="zstd")
-    with open(target, "rb") as handle:
-        os.fsync(handle.fileno())
+    fsync_file(target)
+
+
+def _put(table: pa.Table, target: Path) -> None:
+    """Write ``table`` to ``target`` atomically."""
+    temp = temp_path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, temp, compression="zstd")
+    commit(temp, target)
 
 
 # ---------------------------------------------------------------- recovery
@@ -175,7 +287,7 @@ def recover(paths: Paths, table: str) -> None:
       there), then the segment files and the manifest are deleted.
     """
     known = {m.segment for m in manifests(paths, table)}
-    for folder in (paths.raw / table, paths.ledger / table):
+    for folder in (table_dir(paths, RAW, table), table_dir(paths, LEDGER, table)):
         for temp in folder.glob(f".{SEGMENT_PREFIX}*.parquet.tmp"):
             if temp.name[1:].split(".parquet")[0] not in known:
                 temp.unlink()
@@ -196,8 +308,8 @@ def recover(paths: Paths, table: str) -> None:
 def _delete_members(paths: Paths, manifest: Manifest) -> None:
     for member in manifest.members:
         if member["raw_rows"] is not None:
-            per_file(paths.raw, manifest.table, member["sha"]).unlink(missing_ok=True)
-        per_file(paths.ledger, manifest.table, member["sha"]).unlink(missing_ok=True)
+            per_file(paths, RAW, manifest.table, member["sha"]).unlink(missing_ok=True)
+        per_file(paths, LEDGER, manifest.table, member["sha"]).unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- compaction
@@ -223,8 +335,8 @@ class CompactionReport:
 def _ledger_rows(paths: Paths, table: str) -> dict[str, tuple[dict, pa.Schema]]:
     """Loose ledger entries: full SHA-256 -> (the entry, its file's schema)."""
     entries = {}
-    for path in sorted((paths.ledger / table).glob("*.parquet")):
-        if path.name.startswith("_") or is_segment(path):
+    for path in sorted(table_dir(paths, LEDGER, table).glob("*.parquet")):
+        if not is_data_file(path) or is_segment(path):
             continue
         data = pq.read_table(path)
         for row in data.to_pylist():
@@ -278,7 +390,7 @@ def compact_table(paths: Paths, table: str, eligible: Iterable[str], *, small_ra
         candidates = []
         for sha in wanted:
             candidate = _Candidate(sha, entries[sha][1])
-            raw = per_file(paths.raw, table, sha)
+            raw = per_file(paths, RAW, table, sha)
             if raw.exists() and raw.stat().st_size <= small_raw_bytes:
                 candidate.raw, candidate.raw_schema, candidate.raw_bytes = raw, pq.read_schema(raw), raw.stat().st_size
             candidates.append(candidate)  # a large raw file stays loose; its ledger row is compacted all the same
@@ -302,7 +414,7 @@ def _write_segment(paths: Paths, table: str, batch: list[_Candidate], entries: d
             rows = data.num_rows
         members.append({"sha": candidate.sha, "raw_rows": rows})
     manifest = Manifest(table, segment, members,
-                        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+                        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     if raw_tables:
         _write_parquet(pa.concat_tables(raw_tables), _temp(manifest.raw_path(paths)))
     ledger = pa.Table.from_pylist([entries[sha][0] for sha in shas], schema=batch[0].ledger_schema)
@@ -353,18 +465,13 @@ def _finish_loosening(paths: Paths, manifest: Manifest) -> None:
             if rows.num_rows != member["raw_rows"]:
                 raise RuntimeError(f"{raw_segment}: {rows.num_rows} rows of {member['sha'][:20]}, "
                                    f"the manifest says {member['raw_rows']}")
-            _put(rows, per_file(paths.raw, manifest.table, member["sha"]))
+            _put(rows, per_file(paths, RAW, manifest.table, member["sha"]))
     if ledger_segment.exists():
         ledger = pq.read_table(ledger_segment)
         for member in manifest.members:
             _put(ledger.filter(pc.equal(ledger.column("file_sha256"), member["sha"])),
-                 per_file(paths.ledger, manifest.table, member["sha"]))
+                 per_file(paths, LEDGER, manifest.table, member["sha"]))
     raw_segment.unlink(missing_ok=True)
     ledger_segment.unlink(missing_ok=True)
     manifest.path(paths).unlink(missing_ok=True)
 
-
-def _put(table: pa.Table, target: Path) -> None:
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    _write_parquet(table, temp)
-    os.replace(temp, target)

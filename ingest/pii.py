@@ -11,8 +11,8 @@ import hmac
 import logging
 import os
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 import pyarrow.compute as pc

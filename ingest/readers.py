@@ -14,10 +14,10 @@ import io
 import itertools
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
-
+from typing import Any
 
 BATCH_ROWS = 100_000
 # CSV files from this size on are read by Arrow's C++ reader when they are regular (no blank,

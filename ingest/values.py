@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from ingest.arrow_text import to_arrow, to_text
 from ingest.contract import AMOUNT, DECIMAL, Column
 from ingest.pii import HashKey, hash_identifiers, hash_mobiles
+from ingest.settings import BUSINESS_TIMEZONE
 
 NULL_TOKENS = frozenset({"", "null", "NULL", "Null", "none", "None", "NONE", "-", "--", "—",
                          "N/A", "n/a", "NA", "NaN", "nan", "\\N", "undefined"})
@@ -25,7 +26,6 @@ TIMESTAMP_FORMATS = (
     "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f", "%Y%m%d%H%M%S",
     "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日",
 )
-BUSINESS_TZ = "Asia/Shanghai"
 # Business timestamps outside this window are export or unit errors (an epoch in ms read as s);
 # birthdays (year_month) reach further back.
 EARLIEST, LATEST = pd.Timestamp("1990-01-01"), pd.Timestamp("2100-01-01")
@@ -108,7 +108,8 @@ def _exact_cents(text: pd.Series) -> pd.Series:
     cents = pc.add(pc.multiply(whole, 100.0), pc.cast(pc.utf8_slice_codeunits(frac, 0, 2), pa.float64()))
     cents = pc.add(cents, pc.cast(pc.greater_equal(pc.utf8_slice_codeunits(frac, 2, 3), "5"), pa.float64()))
     cents = pc.if_else(pc.equal(sign, "-"), pc.negate(cents), cents)
-    return _to_series(pc.if_else(pc.equal(digits, ""), pa.scalar(None, pa.float64()), cents), text.index).astype("float64")
+    values = pc.if_else(pc.equal(digits, ""), pa.scalar(None, pa.float64()), cents)
+    return _to_series(values, text.index).astype("float64")
 
 
 def parse_amount(column: Column, text: pd.Series, fen: bool = False) -> ParsedColumn:
@@ -149,7 +150,7 @@ def _epoch(column: Column, text: pd.Series) -> tuple[pd.Series, pd.Series]:
     numbers = _numbers(text)
     bad = text.notna() & numbers.isna()
     stamps = pd.to_datetime(numbers.where(~bad), unit=column.unit, utc=True, errors="coerce")
-    return stamps.dt.tz_convert(BUSINESS_TZ).dt.tz_localize(None), bad
+    return stamps.dt.tz_convert(BUSINESS_TIMEZONE).dt.tz_localize(None), bad
 
 
 def _text_timestamps(text: pd.Series) -> pd.Series:
@@ -158,7 +159,7 @@ def _text_timestamps(text: pd.Series) -> pd.Series:
     with_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).fillna(False)
     if with_offset.any():
         aware = pd.to_datetime(text[with_offset], utc=True, errors="coerce", format="ISO8601")
-        result[with_offset] = aware.dt.tz_convert(BUSINESS_TZ).dt.tz_localize(None).astype("datetime64[us]")
+        result[with_offset] = aware.dt.tz_convert(BUSINESS_TIMEZONE).dt.tz_localize(None).astype("datetime64[us]")
     todo = text.notna() & ~with_offset
     for layout in TIMESTAMP_FORMATS:
         if not todo.any():

@@ -1,30 +1,37 @@
 """The dbt project as Dagster assets (dagster-dbt), so one graph runs from files to marts.
 
-dbt sources ``raw.<table>`` get the asset keys ``raw/<table>`` of the ingest assets, so the
-lineage is continuous. ``dbt build`` runs tests with their models: an error-severity test
-fails its asset check and blocks everything downstream.
+dbt sources ``raw.<table>`` get dagster-dbt's default asset keys ``raw/<table>``, which are
+the keys of the ingest assets, so the lineage is continuous. ``dbt build`` runs tests with
+their models: an error-severity test fails its asset check and blocks everything downstream.
+
+The manifest is dagster-dbt's ``DbtProject``: ``dagster dev`` re-parses the project on load
+(``prepare_if_dev``); the demo and the tests call ``prepare_manifest()`` once; a deployment
+runs ``dagster-dbt project prepare-and-package --file orchestration/dbt_assets.py`` when it
+is built.
 
 dbt never writes the served warehouse: each run builds into its own copy of it
 (orchestration/publish.py), which is published only after every blocking check passed.
 """
 
+import contextlib
 import json
 import os
 import shutil
-import subprocess
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster import AssetExecutionContext
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from ingest.settings import REPO_ROOT, paths_from_env
 from expectations.gx_runner import build_data_docs
+from ingest.settings import REPO_ROOT, Paths
 from orchestration.publish import WAREHOUSE_POOL, prepare_build
+from orchestration.resources import QuanyuPaths, environment
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
 def dbt_executable() -> str:
@@ -33,35 +40,37 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
-def _project_files_newer_than(target: Path) -> bool:
-    if not target.exists():
-        return True
-    built = target.stat().st_mtime
-    watched = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for folder in ("models", "macros", "seeds", "tests", "snapshots", "analyses"):
-        watched += [p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file()]
-    return any(p.stat().st_mtime > built for p in watched if p.exists())
+@contextlib.contextmanager
+def dbt_environment(paths: Paths) -> Iterator[None]:
+    """While a dbt process starts: the installation's folders as ``QUANYU_*`` variables and this
+    interpreter's dbt first on PATH (dagster-dbt passes its own process's environment to dbt)."""
+    path = os.pathsep.join([str(Path(dbt_executable()).parent), os.environ.get("PATH", "")])
+    with environment({**paths.as_env(), "PATH": path}):
+        yield
 
 
-def ensure_manifest() -> Path:
-    """Run ``dbt parse`` when the manifest is missing or older than the project's files."""
-    if _project_files_newer_than(MANIFEST):
-        result = subprocess.run(
-            [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-             str(DBT_PROJECT_DIR), "--quiet"],
-            cwd=DBT_PROJECT_DIR, capture_output=True, text=True, env=os.environ.copy())
-        if result.returncode != 0:
-            raise RuntimeError(f"dbt parse failed:\n{result.stdout}\n{result.stderr}")
-    return MANIFEST
+def prepare_manifest(paths: Paths) -> Path:
+    """``dbt parse`` through dagster-dbt's preparer (outside ``dagster dev``, which does it itself)."""
+    with dbt_environment(paths):
+        dbt_project.preparer.prepare(dbt_project)
+    return dbt_project.manifest_path
+
+
+def prepare_if_dev(paths: Paths) -> None:
+    """dagster-dbt's ``prepare_if_dev`` (a parse under ``dagster dev`` only), with dbt's environment."""
+    with dbt_environment(paths):
+        dbt_project.prepare_if_dev()
+
+
+def load_manifest() -> dict[str, Any]:
+    if not dbt_project.manifest_path.exists():
+        raise FileNotFoundError(f"no dbt manifest at {dbt_project.manifest_path}: run `make manifest` "
+                                f"(dbt parse), or start the UI with `make dev`, which parses the project")
+    return json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
 
 
 class QuanyuTranslator(DagsterDbtTranslator):
-    """Sources map onto the ingest assets; models are grouped by layer folder."""
-
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
-        if dbt_resource_props["resource_type"] == "source":
-            return AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
-        return super().get_asset_key(dbt_resource_props)
+    """Models are grouped by their layer folder (staging, identity, intermediate, marts)."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
@@ -69,34 +78,33 @@ class QuanyuTranslator(DagsterDbtTranslator):
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
-                          dbt_executable=dbt_executable())
-
-
-def load_manifest() -> dict[str, Any]:
-    return json.loads(ensure_manifest().read_text(encoding="utf-8"))
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
 
 
 def build_dbt_assets():
     @dbt_assets(
-        manifest=ensure_manifest(),
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
         dagster_dbt_translator=QuanyuTranslator(
             settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
         name="quanyu_dbt",
         pool=WAREHOUSE_POOL,
     )
-    def quanyu_dbt(context: AssetExecutionContext, dbt: DbtCliResource):
+    def quanyu_dbt(context: AssetExecutionContext, dbt: DbtCliResource, quanyu: QuanyuPaths):
         """``dbt build`` into this run's copy of the served warehouse (never the served file)."""
-        build = prepare_build(paths_from_env().ensure(), context.run_id, load_manifest(),
-                              DBT_PROJECT_DIR / "profiles.yml", log=context.log.info)
+        paths = quanyu.paths
+        build = prepare_build(paths, context.run_id, load_manifest(), DBT_PROJECT_DIR / "profiles.yml",
+                              log=context.log.info)
         builder = DbtCliResource(project_dir=dbt.project_dir, profiles_dir=str(build.profiles_dir),
                                  dbt_executable=dbt.dbt_executable)
         try:
-            yield from builder.cli(["build"], context=context).stream()
+            with dbt_environment(paths):
+                invocation = builder.cli(["build"], context=context)
+            yield from invocation.stream()
         except Exception:
             # the run stops here: render the raw gates' results of this run before failing
             context.log.error(f"dbt build failed; the served warehouse is unchanged. Data Docs: "
-                              f"{build_data_docs(build.paths.home, context.run_id)}")
+                              f"{build_data_docs(paths.home, context.run_id)}")
             raise
         build.update_stamp(dbt_ok=True)
 

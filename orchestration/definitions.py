@@ -1,7 +1,7 @@
 """Everything Dagster loads, assembled in one place (``dagster dev -w workspace.yaml``).
 
-Paths come from ``QUANYU_*`` variables (see ingest/settings.py); they are exported here so
-that the dbt subprocess reads and writes the same lake and warehouse.
+Paths come from ``QUANYU_*`` variables (ingest/settings.py) through the ``quanyu`` resource
+(orchestration/resources.py); the dbt step hands them to its subprocess (``Paths.as_env``).
 
 Jobs:
 * ``build_all``: ingest (the run's landing days) -> raw gates -> dbt build into a private copy
@@ -12,7 +12,6 @@ Jobs:
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 from dagster import (
     AssetSelection,
@@ -24,26 +23,18 @@ from dagster import (
 )
 
 from ingest.contract import load_contracts
-from ingest.settings import paths_from_env
-from orchestration.dbt_assets import build_dbt_assets, dbt_resource
+from ingest.settings import BUSINESS_TIMEZONE, Paths, business_today, paths_from_env
+from orchestration.dbt_assets import build_dbt_assets, dbt_resource, prepare_if_dev
 from orchestration.ingest_assets import build_raw_asset
-from orchestration.partitions import beijing_today, pending_range, range_tags
+from orchestration.partitions import pending_range, range_tags
+from orchestration.resources import QuanyuPaths
 from orchestration.sensors import build_landing_sensor
 from orchestration.warehouse_assets import build_mart_gates, build_published_asset
 
 LAKE_WRITER_TAG = {"quanyu/lake": "writer"}  # limit runs with this tag to 1 (see docs/serving.md)
 
 
-def export_paths() -> None:
-    """Make the resolved folders visible to subprocesses (dbt) as absolute paths."""
-    paths = paths_from_env().ensure()
-    os.environ["QUANYU_HOME"] = str(paths.home)
-    os.environ["QUANYU_LANDING"] = str(paths.landing)
-    os.environ["QUANYU_LAKE"] = str(paths.lake)
-    os.environ["QUANYU_WAREHOUSE"] = str(paths.warehouse)
-
-
-export_paths()
+prepare_if_dev(paths_from_env())  # `dagster dev` parses the dbt project; elsewhere prepare_manifest() did
 
 contracts = list(load_contracts().values())
 raw_assets = [build_raw_asset(c) for c in contracts]
@@ -67,22 +58,23 @@ ingest = define_asset_job(
 )
 
 
-def build_all_tags(today: dt.date | None = None) -> dict[str, str]:
+def build_all_tags(today: dt.date | None = None, paths: Paths | None = None) -> dict[str, str]:
     """Tags of a build_all run covering every landing day with an unloaded file, up to today."""
-    today = today or beijing_today()
-    first, last = pending_range(contracts, paths_from_env(), today)
+    today = today or business_today()
+    first, last = pending_range(contracts, paths or paths_from_env(), today)
     return {**range_tags(first, last), "quanyu/trigger": "nightly_build"}
 
 
-@schedule(name="nightly_build", job=build_all, cron_schedule="30 2 * * *", execution_timezone="Asia/Shanghai",
+@schedule(name="nightly_build", job=build_all, cron_schedule="30 2 * * *", execution_timezone=BUSINESS_TIMEZONE,
           description="Every night at 02:30 Beijing time, after the channels' nightly exports land: load "
                       "what is new, build, gate and publish.")
-def nightly(context: ScheduleEvaluationContext) -> RunRequest:
-    today = beijing_today(context.scheduled_execution_time)
-    return RunRequest(tags=build_all_tags(today))
+def nightly(context: ScheduleEvaluationContext, quanyu: QuanyuPaths) -> RunRequest:
+    today = business_today(context.scheduled_execution_time)
+    return RunRequest(tags=build_all_tags(today, quanyu.paths))
 
 
 landing_files = build_landing_sensor(contracts, ingest, build_all.name)
+resources = {"dbt": dbt_resource(), "quanyu": QuanyuPaths()}
 
 defs = Definitions(
     assets=[*raw_assets, quanyu_dbt, published],
@@ -90,5 +82,5 @@ defs = Definitions(
     jobs=[build_all, ingest],
     schedules=[nightly],
     sensors=[landing_files],
-    resources={"dbt": dbt_resource()},
+    resources=resources,
 )

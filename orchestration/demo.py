@@ -18,7 +18,6 @@ from pathlib import Path
 
 from ingest.settings import paths_from_env
 
-
 # One run at a time writes the lake, one step at a time the warehouse build (docs/serving.md).
 DAGSTER_CONFIG = """telemetry:
   enabled: false
@@ -74,21 +73,19 @@ def _open_read_only(path: Path, attempts: int = 20):
 
 def lake_counts() -> list[tuple]:
     """(table, files, rows read, loaded, quarantined) from the load ledger."""
-    import duckdb
+    from ingest.lake import all_ledger_rows
 
-    paths = paths_from_env()
-    return duckdb.connect().execute(
-        f"select table_name, count(*), sum(rows_read), sum(rows_loaded), sum(rows_quarantined) "
-        f"from read_parquet('{paths.ledger}/*/*.parquet', union_by_name=true) group by 1 order by 1").fetchall()
+    return all_ledger_rows(paths_from_env(), "table_name, count(*), sum(rows_read), sum(rows_loaded), "
+                                             "sum(rows_quarantined)", "group by 1 order by 1")
 
 
 def print_compaction(paths, landing_files: int) -> None:
     """How many Parquet files dbt reads for the landing files (ingest/lake.py merges small gated ones)."""
-    from ingest.lake import is_segment, manifests
+    from ingest.lake import RAW, is_data_file, is_segment, manifests, table_dir, table_names
 
-    raw = [p for p in paths.raw.glob("*/*.parquet") if not p.name.startswith("_")]
-    merged = sum(len(m.raw_members) for folder in paths.raw.iterdir() if folder.is_dir()
-                 for m in manifests(paths, folder.name))
+    tables = table_names(paths, RAW)
+    raw = [p for t in tables for p in table_dir(paths, RAW, t).glob("*.parquet") if is_data_file(p)]
+    merged = sum(len(m.raw_members) for t in tables for m in manifests(paths, t))
     print(f"   raw Parquet files dbt reads: {len(raw):,} for {landing_files:,} landing files "
           f"({sum(map(is_segment, raw)):,} compacted segments hold {merged:,} of them)")
 
@@ -181,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from dagster import DagsterInstance
 
+    from orchestration.dbt_assets import prepare_manifest
+
+    prepare_manifest(paths)
     from orchestration.definitions import build_all_tags, defs
     from orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
 

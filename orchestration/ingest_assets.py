@@ -11,8 +11,6 @@ the GX checks, each asset has a blocking reconciliation check and a blocking pri
 Transient errors (a file system hiccup) are retried; rejections are not.
 """
 
-import duckdb
-import pyarrow.parquet as pq
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -30,14 +28,14 @@ from dagster import (
 )
 
 from expectations.gx_runner import build_data_docs, data_docs_index
-from expectations.raw import RawGateResult, gate_raw_table
-from ingest.audit import parquet_relation, raw_mobiles_in
+from expectations.raw import RawGateResult
+from ingest.audit import raw_table_mobiles, reconcile
 from ingest.contract import Contract
 from ingest.engine import TableReport, load_table
-from ingest.lake import compact_table, per_file, segment_raw_counts
-from ingest.settings import Paths, paths_from_env
 from orchestration import gates
+from orchestration.ingest_steps import gate_and_compact
 from orchestration.partitions import RELOAD_TAG, daily_partitions, files_in_days, run_days
+from orchestration.resources import QuanyuPaths
 
 RECONCILES = "reconciles_with_landing_files"
 NO_RAW_MOBILES = "no_raw_mobile_numbers"
@@ -45,37 +43,6 @@ NO_RAW_MOBILES = "no_raw_mobile_numbers"
 
 def raw_key(contract: Contract) -> AssetKey:
     return AssetKey(["raw", contract.table])
-
-
-def reconciliation_problems(contract: Contract, paths: Paths) -> list[str]:
-    """Compare the ledger with the Parquet files themselves, per loaded landing file.
-
-    Counts are read back from the files, not from the loader's memory, so a crash between
-    writes or a hand-edited lake shows up here. A compacted file's raw rows are counted in its
-    segment; a file whose rows are both loose and in a segment is counted twice, and reported.
-    """
-    problems = []
-    ledger_dir = paths.ledger / contract.table
-    in_segments = segment_raw_counts(paths, contract.table)
-    for entry_path in sorted(ledger_dir.glob("*.parquet")):
-        if entry_path.name == "_schema.parquet":
-            continue
-        for entry in pq.read_table(entry_path).to_pylist():
-            raw_file = per_file(paths.raw, contract.table, entry["file_sha256"])
-            bad_file = per_file(paths.quarantine, contract.table, entry["file_sha256"])
-            loose = pq.ParquetFile(raw_file).metadata.num_rows if raw_file.exists() else None
-            compacted = in_segments.get(entry["file_sha256"])
-            loaded = -1 if loose is None and compacted is None else (loose or 0) + (compacted or 0)
-            quarantined = pq.ParquetFile(bad_file).metadata.num_rows if bad_file.exists() else 0
-            if entry["rows_read"] != entry["rows_loaded"] + entry["rows_quarantined"]:
-                problems.append(f"{entry['source_file']}: read {entry['rows_read']} != loaded "
-                                f"{entry['rows_loaded']} + quarantined {entry['rows_quarantined']}")
-            if loaded != entry["rows_loaded"] or quarantined != entry["rows_quarantined"]:
-                problems.append(f"{entry['source_file']}: ledger says {entry['rows_loaded']} loaded / "
-                                f"{entry['rows_quarantined']} quarantined, files hold {loaded} / {quarantined}")
-            if loose is not None and compacted is not None:
-                problems.append(f"{entry['source_file']}: rows both in {raw_file.name} and in a segment")
-    return problems
 
 
 def _metadata(report: TableReport, gate: RawGateResult | None = None) -> dict:
@@ -137,8 +104,8 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
         backfill_policy=BackfillPolicy.single_run(),
         retry_policy=RetryPolicy(max_retries=2, delay=5),
     )
-    def _load(context: AssetExecutionContext, config: IngestConfig):
-        paths = paths_from_env().ensure()
+    def _load(context: AssetExecutionContext, config: IngestConfig, quanyu: QuanyuPaths):
+        paths = quanyu.paths
         days = run_days(context)
         reload = config.reload or context.run.tags.get(RELOAD_TAG, "").lower() in ("1", "true", "yes")
         files = files_in_days(contract, paths, days)
@@ -146,8 +113,8 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
         for file in report.files:
             context.log.info(f"{file.source_file}: {file.status} read={file.rows_read} "
                              f"loaded={file.rows_loaded} quarantined={file.rows_quarantined} {file.message}")
-        gate = gate_raw_table(contract, paths, run_name=context.run_id)
-        compaction = compact_table(paths, contract.table, gate.passed)
+        gated = gate_and_compact(contract, paths, context.run_id)
+        gate, compaction = gated.gate, gated.compaction
         context.log.info(str(compaction))
         rejected = bool(report.with_status("rejected") or gate.rejected_files or gate.blocking)
         docs = build_data_docs(paths.home, context.run_id) if rejected else data_docs_index(paths.home)
@@ -158,11 +125,12 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
             "files_compacted": compaction.files, "segments_written": len(compaction.segments),
             "landing_days": "all" if days is None else f"{days[0]} .. {days[1]}",
             "data_docs": MetadataValue.path(str(docs))})
-        problems = reconciliation_problems(contract, paths)
-        yield AssetCheckResult(check_name=RECONCILES, asset_key=key, passed=not problems,
+        reconciliation = reconcile(paths, contract.table)
+        yield AssetCheckResult(check_name=RECONCILES, asset_key=key, passed=reconciliation.ok,
                                severity=AssetCheckSeverity.ERROR,
-                               metadata={"problems": MetadataValue.md("\n".join(problems) or "none")})
-        found = raw_mobiles_in(duckdb.connect(), parquet_relation(str(paths.raw / contract.table / "*.parquet")))
+                               metadata={"files": reconciliation.files,
+                                         "problems": MetadataValue.md("\n".join(reconciliation.problems) or "none")})
+        found = raw_table_mobiles(paths, contract.table)
         yield AssetCheckResult(check_name=NO_RAW_MOBILES, asset_key=key, passed=not found,
                                severity=AssetCheckSeverity.ERROR,
                                metadata={"columns_with_mobiles": MetadataValue.json(found)})

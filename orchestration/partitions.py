@@ -16,32 +16,22 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import duckdb
 from dagster import DailyPartitionsDefinition
 
 from ingest.contract import Contract
 from ingest.engine import file_sha256, landing_files
-from ingest.lake import loaded_stems, stem
-from ingest.settings import Paths
+from ingest.lake import all_ledger_rows, loaded_stems, stem
+from ingest.settings import BUSINESS_TIMEZONE, BUSINESS_TZ, Paths, business_today
 
-TIMEZONE = "Asia/Shanghai"
-BEIJING = ZoneInfo(TIMEZONE)
 START_DATE = dt.date(2024, 1, 1)
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 RELOAD_TAG = "quanyu/reload"
 DATE_FOLDER = re.compile(r"^(?:dt=|date=)?(\d{4})-?(\d{2})-?(\d{2})$")
 
-daily_partitions = DailyPartitionsDefinition(start_date=START_DATE.isoformat(), timezone=TIMEZONE, end_offset=1)
-
-
-def beijing_today(now: dt.datetime | None = None) -> dt.date:
-    moment = now or dt.datetime.now(dt.timezone.utc)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(BEIJING).date()
+daily_partitions = DailyPartitionsDefinition(start_date=START_DATE.isoformat(), timezone=BUSINESS_TIMEZONE,
+                                             end_offset=1)
 
 
 def _clamp(day: dt.date, today: dt.date) -> dt.date:
@@ -50,7 +40,7 @@ def _clamp(day: dt.date, today: dt.date) -> dt.date:
 
 def landing_day(path: Path, landing: Path, today: dt.date | None = None) -> dt.date:
     """The partition a landing file belongs to (see the module docstring)."""
-    today = today or beijing_today()
+    today = today or business_today()
     for part in path.relative_to(landing).parts[:-1]:
         match = DATE_FOLDER.match(part)
         if match:
@@ -58,7 +48,7 @@ def landing_day(path: Path, landing: Path, today: dt.date | None = None) -> dt.d
                 return _clamp(dt.date(*map(int, match.groups())), today)
             except ValueError:
                 continue
-    modified = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=BEIJING).date()
+    modified = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=BUSINESS_TZ).date()
     return _clamp(modified, today)
 
 
@@ -88,7 +78,7 @@ def files_in_days(contract: Contract, paths: Paths, days: tuple[dt.date, dt.date
     if days is None:
         return files
     first, last = days
-    today = beijing_today()
+    today = business_today()
     return [f for f in files if first <= landing_day(f, paths.landing, today) <= last]
 
 
@@ -105,15 +95,12 @@ class PendingFile:
 
 def _ledger_index(paths: Paths) -> dict[str, list[tuple[int, float]]]:
     """source_file -> [(bytes, loaded_at as epoch seconds)] of every load."""
-    if not any(paths.ledger.glob("*/*.parquet")):
-        return {}
-    with duckdb.connect() as con:
-        rows = con.execute(
-            f"select source_file, file_bytes, loaded_at from read_parquet('{paths.ledger}/*/*.parquet', "
-            f"union_by_name = true) where source_file is not null").fetchall()
+    rows = all_ledger_rows(paths, "source_file, file_bytes, loaded_at")
     index: dict[str, list[tuple[int, float]]] = {}
     for label, size, loaded_at in rows:
-        stamp = loaded_at.replace(tzinfo=BEIJING).timestamp() if loaded_at else 0.0
+        if label is None:
+            continue
+        stamp = loaded_at.replace(tzinfo=BUSINESS_TZ).timestamp() if loaded_at else 0.0
         index.setdefault(label, []).append((int(size), stamp))
     return index
 
@@ -128,8 +115,8 @@ def pending_files(contracts: list[Contract], paths: Paths, settle_seconds: float
     """
     index = _ledger_index(paths)
     loaded: dict[str, set[str]] = {}
-    clock = (now or dt.datetime.now(dt.timezone.utc)).timestamp()
-    today = beijing_today(now)
+    clock = (now or dt.datetime.now(dt.UTC)).timestamp()
+    today = business_today(now)
     pending = []
     for contract in contracts:
         for path in landing_files(contract, paths.landing):

@@ -20,20 +20,20 @@ and the Dagster pool ``quanyu_warehouse`` (limit it to 1) serialise the rest.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import uuid
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 import yaml
 
-from ingest.engine import beijing_now
+from ingest.atomic import commit, write_json
 from ingest.locks import exclusive
-from ingest.settings import Paths
+from ingest.settings import Paths, business_now
 
 META_SCHEMA = "meta"
 KEEP_FAILED_BUILDS = 1  # the last failed build stays for inspection; each is a full copy
@@ -69,9 +69,7 @@ class Build:
 
     def update_stamp(self, **values: Any) -> dict[str, Any]:
         stamp = {**self.stamp(), **values}
-        temp = self.stamp_path.with_suffix(".tmp")
-        temp.write_text(json.dumps(stamp, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-        os.replace(temp, self.stamp_path)
+        write_json(self.stamp_path, stamp)
         return stamp
 
 
@@ -149,7 +147,7 @@ def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_p
     else:
         log("no published warehouse yet: building from scratch")
     write_profiles(build, project_profiles)
-    build.update_stamp(run_id=run_id, started_at=beijing_now().isoformat(sep=" "),
+    build.update_stamp(run_id=run_id, started_at=business_now().isoformat(sep=" "),
                        copied_from=(source or {}).get("build_id"))
     return build
 
@@ -178,7 +176,7 @@ def _stamp_meta(con: duckdb.DuckDBPyConnection, build: Build, details: dict[str,
         "build_id": uuid.uuid4().hex,
         "run_id": build.run_id,
         "built_at": build.stamp().get("started_at"),
-        "published_at": beijing_now().isoformat(sep=" "),
+        "published_at": business_now().isoformat(sep=" "),
         "copied_from": build.stamp().get("copied_from"),
         "tables": len(counts),
         "rows": sum(c for *_, c in counts),
@@ -199,14 +197,6 @@ def _publish_lock(paths: Paths) -> AbstractContextManager[None]:
     return exclusive(paths.warehouse.parent / ".publish.lock")
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def publish(build: Build, details: dict[str, Any] | None = None) -> dict[str, Any]:
     """Stamp, checkpoint and atomically move the build onto the served path; returns meta.build."""
     paths = build.paths
@@ -219,13 +209,10 @@ def publish(build: Build, details: dict[str, Any] | None = None) -> dict[str, An
             raise RuntimeError(f"{build.file}: a write-ahead log is left after CHECKPOINT and close; not publishing")
         with duckdb.connect(str(build.file), read_only=True) as con:  # the file opens cleanly on its own
             con.execute(f"select count(*) from {META_SCHEMA}.tables").fetchall()
-        with open(build.file, "rb") as handle:
-            os.fsync(handle.fileno())
         stale_wal = paths.warehouse.with_name(paths.warehouse.name + ".wal")
         if stale_wal.exists():  # left by a writer that should not exist; it would be replayed onto the new file
             stale_wal.unlink()
-        os.replace(build.file, paths.warehouse)
-        _fsync_dir(paths.warehouse.parent)
+        commit(build.file, paths.warehouse, sync_dir=True)
     shutil.rmtree(build.folder, ignore_errors=True)
     return info
 

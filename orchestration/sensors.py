@@ -26,19 +26,19 @@ from dagster import (
 )
 
 from ingest.contract import Contract
-from ingest.settings import paths_from_env
+from ingest.settings import Paths
 from orchestration.partitions import pending_files, range_tags
+from orchestration.resources import QuanyuPaths
 
 SETTLE_SECONDS_ENV = "QUANYU_LANDING_SETTLE_SECONDS"
 BUSY = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
         DagsterRunStatus.STARTED]
 
 
-def channel_requests(contracts: list[Contract], settle_seconds: float) -> list[RunRequest]:
+def channel_requests(contracts: list[Contract], paths: Paths, settle_seconds: float) -> list[RunRequest]:
     """One run request per channel with unloaded files (see the module docstring)."""
     from orchestration.ingest_assets import raw_key
 
-    paths = paths_from_env()
     by_channel = defaultdict(list)
     for pending in pending_files(contracts, paths, settle_seconds=settle_seconds):
         by_channel[pending.contract.channel].append(pending)
@@ -58,12 +58,12 @@ def build_landing_sensor(contracts: list[Contract], job, build_job_name: str):
     @sensor(name="landing_files", job=job, minimum_interval_seconds=60,
             default_status=DefaultSensorStatus.STOPPED,
             description="Loads and gates a channel's new landing files as they arrive (one run per channel).")
-    def landing_files(context: SensorEvaluationContext):
+    def landing_files(context: SensorEvaluationContext, quanyu: QuanyuPaths):
         building = context.instance.get_runs(RunsFilter(job_name=build_job_name, statuses=BUSY), limit=1)
         if building:
             return SkipReason(f"{build_job_name} is running; it loads new files itself")
         settle = float(os.environ.get(SETTLE_SECONDS_ENV, "60"))
-        requests = channel_requests(contracts, settle)
+        requests = channel_requests(contracts, quanyu.paths, settle)
         if not requests:
             return SkipReason("no new landing files")
         return SensorResult(run_requests=requests)

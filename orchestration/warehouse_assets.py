@@ -25,10 +25,10 @@ from dagster import (
 )
 
 from expectations.marts import gate_marts, mart_models
-from ingest.settings import paths_from_env
 from orchestration import gates
 from orchestration.dbt_assets import QuanyuTranslator, load_manifest
 from orchestration.publish import WAREHOUSE_POOL, Build, publish
+from orchestration.resources import QuanyuPaths
 
 PUBLISHED = AssetKey(["warehouse", "published"])
 
@@ -45,8 +45,8 @@ def build_mart_gates():
 
     @multi_asset_check(specs=specs, name="mart_gates", can_subset=True, pool=WAREHOUSE_POOL,
                        description="Great Expectations suites for every table of the build's marts schema.")
-    def mart_gates(context: AssetCheckExecutionContext):
-        paths = paths_from_env().ensure()
+    def mart_gates(context: AssetCheckExecutionContext, quanyu: QuanyuPaths):
+        paths = quanyu.paths
         build = Build(paths, context.run.run_id)
         if not build.file.exists():
             raise Failure(f"no build file for run {context.run.run_id} at {build.file}: run the dbt assets in the "
@@ -81,8 +81,8 @@ def build_published_asset(dbt_assets: AssetsDefinition):
            retry_policy=RetryPolicy(max_retries=2, delay=10),
            description="The served warehouse ($QUANYU_WAREHOUSE): this run's build, moved into place atomically "
                        "after dbt, its tests and every blocking gate passed. BI tools read it read-only.")
-    def published(context: AssetExecutionContext) -> MaterializeResult:
-        paths = paths_from_env().ensure()
+    def published(context: AssetExecutionContext, quanyu: QuanyuPaths) -> MaterializeResult:
+        paths = quanyu.paths
         build = Build(paths, context.run.run_id)
         stamp = build.stamp()
         refusal = ("dbt did not build this run's copy" if not stamp.get("dbt_ok") else

@@ -20,6 +20,14 @@ for name in ("QUANYU_LANDING", "QUANYU_LAKE", "QUANYU_WAREHOUSE", "QUANYU_HASH_K
 DEMO_MEMBERS = 600
 
 
+def pytest_configure(config):
+    """Parse the dbt project once (dagster-dbt's preparer), before any test imports the definitions."""
+    from ingest.settings import paths_from_env
+    from orchestration.dbt_assets import prepare_manifest
+
+    prepare_manifest(paths_from_env())
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Remove the session home (~20 MB of lake and warehouse per run); QUANYU_KEEP_TEST_HOME=1 keeps it."""
     if os.environ.get("QUANYU_KEEP_TEST_HOME") == "1":

@@ -12,8 +12,7 @@ TEST_KEY = HashKey(b"quanyu-test-key", "test")
 
 def env_for(paths) -> dict[str, str]:
     env = os.environ.copy()
-    env.update({"QUANYU_HOME": str(paths.home), "QUANYU_LANDING": str(paths.landing),
-                "QUANYU_LAKE": str(paths.lake), "QUANYU_WAREHOUSE": str(paths.warehouse)})
+    env.update(paths.as_env())
     return env
 
 

@@ -38,9 +38,8 @@ def copy_home(source, target: Path):
 
 def use_home(monkeypatch, paths) -> None:
     """Point the running process (Dagster steps, dbt subprocesses) at ``paths``."""
-    for name, value in {"QUANYU_HOME": paths.home, "QUANYU_LANDING": paths.landing, "QUANYU_LAKE": paths.lake,
-                        "QUANYU_WAREHOUSE": paths.warehouse}.items():
-        monkeypatch.setenv(name, str(value))
+    for name, value in paths.as_env().items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

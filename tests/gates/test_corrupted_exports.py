@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from dagster import AssetKey, AssetSelection, DagsterInstance
 
+from ingest.lake import LEDGER, RAW, table_glob
 from tests.gates import corrupt
 from tests.gates.conftest import sha256, started_steps, step_failures
 
@@ -73,9 +74,9 @@ def test_a_corrupted_export_stops_publication(case, copied_home, definitions):
     # and the lake holds no trace of the refused export
     with duckdb.connect() as con:
         sources = {r[0] for r in con.execute(
-            f"select distinct source_file from read_parquet('{paths.ledger}/tmall_orders/*.parquet')").fetchall()}
+            f"select distinct source_file from read_parquet('{table_glob(paths, LEDGER, 'tmall_orders')}')").fetchall()}
         raw_sources = {r[0] for r in con.execute(
-            f"select distinct _source_file from read_parquet('{paths.raw}/tmall_orders/*.parquet')").fetchall()}
+            f"select distinct _source_file from read_parquet('{table_glob(paths, RAW, 'tmall_orders')}')").fetchall()}
     assert NEW_EXPORT not in sources and NEW_EXPORT not in raw_sources
 
 
@@ -83,9 +84,10 @@ def test_the_gate_reports_every_failed_check_of_a_file_and_keeps_evidence(copied
     """Checks are evaluated file by file; the rejected file's verdict is kept beside its rows."""
     import json
 
-    from expectations.raw import gate_raw_table, rejected_dir
+    from expectations.raw import gate_raw_table
     from ingest.contract import load_contracts
     from ingest.engine import file_sha256, load_table
+    from ingest.lake import rejected_dir
 
     paths = copied_home
     target = corrupt.duplicate_orders(paths.landing / GOOD_EXPORT, paths.landing / NEW_EXPORT)

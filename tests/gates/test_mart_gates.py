@@ -22,7 +22,7 @@ def _run(step: str, run_id: str):
     selection = AssetSelection.checks(d.mart_gates) if step == "gates" else AssetSelection.assets(d.published)
     job = Definitions(assets=[*d.raw_assets, d.quanyu_dbt, d.published], asset_checks=[d.mart_gates],
                       jobs=[define_asset_job(step, selection=selection)],
-                      resources={"dbt": d.dbt_resource()}).resolve_job_def(step)
+                      resources=d.resources).resolve_job_def(step)
     return job.execute_in_process(instance=DagsterInstance.ephemeral(), run_id=run_id, raise_on_error=False)
 
 

@@ -10,12 +10,13 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, SensorResult, SkipReason, build_sensor_context
 
+from ingest.lake import LEDGER, RAW, table_dir, table_glob
+from ingest.settings import business_today
 from orchestration.partitions import (
     RANGE_END_TAG,
     RANGE_START_TAG,
     RELOAD_TAG,
     START_DATE,
-    beijing_today,
     landing_day,
     range_tags,
 )
@@ -27,7 +28,7 @@ TMALL = AssetKey(["raw", "tmall_orders"])
 
 def _ledger(paths, table: str) -> list[tuple]:
     with duckdb.connect() as con:
-        return con.execute(f"select source_file, loaded_at from read_parquet('{paths.ledger}/{table}/*.parquet') "
+        return con.execute(f"select source_file, loaded_at from read_parquet('{table_glob(paths, LEDGER, table)}') "
                            f"where source_file is not null order by 1").fetchall()
 
 
@@ -43,18 +44,18 @@ def test_landing_day_is_the_date_folder_else_the_modification_day(tmp_path):
     plain = tmp_path / "jd" / "orders" / "jd_order_export_20250101.csv"  # a date in the name is the data period
     plain.parent.mkdir(parents=True)
     plain.write_text("x")
-    stamp = dt.datetime(2026, 11, 20, 23, 30, tzinfo=dt.timezone.utc).timestamp()  # 07:30 on the 21st in Beijing
+    stamp = dt.datetime(2026, 11, 20, 23, 30, tzinfo=dt.UTC).timestamp()  # 07:30 on the 21st in Beijing
     os.utime(plain, (stamp, stamp))
     assert landing_day(plain, tmp_path, today) == dt.date(2026, 11, 21)
 
 
 def test_the_sensor_requests_one_run_per_channel_with_new_files(copied_home, definitions, monkeypatch):
-    from orchestration.definitions import landing_files
+    from orchestration.definitions import landing_files, resources
 
     paths = copied_home
     monkeypatch.setenv("QUANYU_LANDING_SETTLE_SECONDS", "0")
     instance = DagsterInstance.ephemeral()
-    idle = landing_files(build_sensor_context(instance=instance, definitions=definitions))
+    idle = landing_files(build_sensor_context(instance=instance, definitions=definitions, resources=resources))
     assert isinstance(idle, SkipReason)
 
     corrupt.trimmed_copy(paths.landing / "tmall/orders/ExportOrderList_202610.csv",
@@ -64,14 +65,14 @@ def test_the_sensor_requests_one_run_per_channel_with_new_files(copied_home, def
     with jd_new.open("ab") as handle:
         handle.write(b"\r\n")  # same rows, different bytes
 
-    result = landing_files(build_sensor_context(instance=instance, definitions=definitions))
+    result = landing_files(build_sensor_context(instance=instance, definitions=definitions, resources=resources))
     assert isinstance(result, SensorResult)
     requests = {r.tags["quanyu/channel"]: r for r in result.run_requests}
     assert sorted(requests) == ["jd", "tmall"]
     tmall = requests["tmall"]
     assert tmall.asset_selection == [TMALL]
-    assert tmall.tags[RANGE_START_TAG] == tmall.tags[RANGE_END_TAG] == beijing_today().isoformat()
-    again = landing_files(build_sensor_context(instance=instance, definitions=definitions))
+    assert tmall.tags[RANGE_START_TAG] == tmall.tags[RANGE_END_TAG] == business_today().isoformat()
+    again = landing_files(build_sensor_context(instance=instance, definitions=definitions, resources=resources))
     assert {r.run_key for r in again.run_requests} == {r.run_key for r in result.run_requests}  # deduplicated
 
     before = sha256(paths.warehouse)
@@ -80,7 +81,7 @@ def test_the_sensor_requests_one_run_per_channel_with_new_files(copied_home, def
     assert run.success
     assert "tmall/orders/ExportOrderList_202611.csv" in {s for s, _ in _ledger(paths, "tmall_orders")}
     assert sha256(paths.warehouse) == before  # ingest alone never touches the served warehouse
-    after = landing_files(build_sensor_context(instance=instance, definitions=definitions))
+    after = landing_files(build_sensor_context(instance=instance, definitions=definitions, resources=resources))
     assert [r.tags["quanyu/channel"] for r in after.run_requests] == ["jd"]
 
 
@@ -97,7 +98,7 @@ def dated_landing(baseline, tmp_path, monkeypatch):
 
     paths = paths_from_env({"QUANYU_HOME": str(tmp_path / "home")}).ensure()
     use_home(monkeypatch, paths)
-    today = beijing_today()
+    today = business_today()
     days = [today - dt.timedelta(days=n) for n in (3, 2, 1)]
     for day, month in zip(days, ("202608", "202609", "202610")):
         target = paths.landing / "tmall" / "orders" / day.isoformat() / f"ExportOrderList_{month}.csv"
@@ -125,8 +126,8 @@ def test_a_run_for_a_range_of_days_loads_only_those_days_files_and_a_backfill_re
                                       tags={**range_tags(first, first), RELOAD_TAG: "true"}, raise_on_error=False)
     assert _files(backfill) == {"files_loaded": 1, "files_skipped": 0}  # parsed again (after a contract fix)
     assert sorted(dict(_ledger(paths, "tmall_orders"))) == sorted(loaded)  # still one load per file
-    assert {p.name for p in (paths.raw / "tmall_orders").glob("*.parquet")} - {"_schema.parquet"} == {
-        p.name for p in (paths.ledger / "tmall_orders").glob("*.parquet")} - {"_schema.parquet"}
+    assert {p.name for p in table_dir(paths, RAW, "tmall_orders").glob("*.parquet")} - {"_schema.parquet"} == {
+        p.name for p in table_dir(paths, LEDGER, "tmall_orders").glob("*.parquet")} - {"_schema.parquet"}
 
     rest = job.execute_in_process(instance=instance, asset_selection=[TMALL], tags=range_tags(third, third),
                                   raise_on_error=False)

@@ -37,6 +37,7 @@ def _wait_for(predicate, log: Path, timeout: float = 60) -> None:
 def nightly(baseline, definitions, tmp_path_factory):
     from orchestration.definitions import nightly as schedule
     from orchestration.publish import read_build_info
+    from orchestration.resources import QuanyuPaths
 
     root = tmp_path_factory.mktemp("nightly")
     paths = copy_home(baseline, root / "home")
@@ -48,8 +49,8 @@ def nightly(baseline, definitions, tmp_path_factory):
         try:
             _wait_for(lambda rows: len(rows) >= 3, log)
             instance = DagsterInstance.ephemeral()
-            context = build_schedule_context(instance=instance,
-                                             scheduled_execution_time=dt.datetime.now(dt.timezone.utc))
+            context = build_schedule_context(instance=instance, resources={"quanyu": QuanyuPaths.of(paths)},
+                                             scheduled_execution_time=dt.datetime.now(dt.UTC))
             request = schedule(context)
             result = definitions.resolve_job_def(schedule.job_name).execute_in_process(
                 instance=instance, raise_on_error=False, tags=request.tags,
@@ -65,14 +66,15 @@ def nightly(baseline, definitions, tmp_path_factory):
 
 
 def test_the_nightly_schedule_requests_build_all_for_the_pending_landing_days(nightly):
+    from ingest.settings import business_today
     from orchestration.definitions import nightly as schedule
-    from orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG, beijing_today
+    from orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
 
     assert schedule.job_name == "build_all" and schedule.execution_timezone == "Asia/Shanghai"
     assert schedule.cron_schedule == "30 2 * * *"
     request = nightly["request"]
     assert isinstance(request, RunRequest)
-    assert request.tags[RANGE_END_TAG] == beijing_today().isoformat()
+    assert request.tags[RANGE_END_TAG] == business_today().isoformat()
     assert request.tags[RANGE_START_TAG] <= request.tags[RANGE_END_TAG]
 
 

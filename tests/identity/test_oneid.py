@@ -66,7 +66,8 @@ def pos_csv(world, name: str, rows: list[tuple[str, str]]) -> None:
 def test_new_file_keeps_every_unaffected_one_id_and_hubs_merge_nothing(world):
     before = registry(world)
     members_before = query(world, "select count(distinct one_id) from identity.identity_registry")[0][0]
-    cards = [c for (c,) in query(world, "select distinct card_no from staging.stg_crm__members where card_no is not null")]
+    cards = [c for (c,) in query(world,
+                                 "select distinct card_no from staging.stg_crm__members where card_no is not null")]
     assert len(cards) > 100
     # a cashier's habit: one made-up phone (not on any placeholder list) typed for every member
     pos_csv(world, "hub_202610.csv", [(card, "13912345678") for card in cards])

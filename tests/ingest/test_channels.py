@@ -14,6 +14,7 @@ import pytest
 from ingest.audit import parquet_relation, raw_mobiles_in
 from ingest.contract import load_contracts
 from ingest.engine import landing_files, load_table
+from ingest.lake import RAW, table_glob
 from ingest.readers import detect_encoding
 
 CONTRACTS = load_contracts()
@@ -38,7 +39,8 @@ def independent_count(path, contract) -> int:
     if suffix == ".jsonl":
         return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
     document = json.loads(path.read_text(encoding="utf-8"))
-    records = next((document[p] for p in contract.record_path if isinstance(document, dict) and p in document), document)
+    records = next((document[p] for p in contract.record_path if isinstance(document, dict) and p in document),
+                   document)
     records = records if isinstance(records, list) else [records]
     total = 0
     for record in records:
@@ -56,7 +58,8 @@ def test_channel_exports_load_completely_and_reconcile(loaded_demo, demo_home, t
     for file in loaded:
         assert file.rows_read == file.rows_loaded + file.rows_quarantined
         assert file.rows_read == independent_count(demo_home.landing / file.source_file, CONTRACTS[table]), file
-        assert not file.unmapped_columns, f"{file.source_file}: headers the contract does not know: {file.unmapped_columns}"
+        assert not file.unmapped_columns, (f"{file.source_file}: headers the contract does not know: "
+                                           f"{file.unmapped_columns}")
     assert report.rows_loaded > 0
     assert report.rows_quarantined <= max(3, report.rows_read * 0.005), "demo data should be mostly clean"
 
@@ -65,13 +68,13 @@ def test_channel_exports_load_completely_and_reconcile(loaded_demo, demo_home, t
 def test_business_keys_are_present_in_raw(loaded_demo, demo_home, table):
     key = CONTRACTS[table].key
     nulls = " or ".join(f"{k} is null" for k in key)
-    relation = parquet_relation(f"{demo_home.raw}/{table}/*.parquet")
+    relation = parquet_relation(table_glob(demo_home, RAW, table))
     assert duckdb.connect().execute(f"select count(*) from {relation} where {nulls}").fetchall() == [(0,)]
 
 
 def test_loading_the_demo_again_changes_nothing(loaded_demo, demo_home):
     before = sorted((p.relative_to(demo_home.lake), p.stat().st_mtime_ns) for p in demo_home.lake.rglob("*.parquet"))
-    for table, contract in CONTRACTS.items():
+    for _table, contract in CONTRACTS.items():
         assert {f.status for f in load_table(contract, demo_home).files} == {"skipped"}
     after = sorted((p.relative_to(demo_home.lake), p.stat().st_mtime_ns) for p in demo_home.lake.rglob("*.parquet"))
     assert before == after
@@ -81,7 +84,8 @@ def test_no_raw_mobile_number_anywhere_in_the_lake(loaded_demo, demo_home):
     con = duckdb.connect()
     for folder in ("raw", "quarantine"):
         for table in CONTRACTS:
-            assert raw_mobiles_in(con, parquet_relation(f"{demo_home.lake}/{folder}/{table}/*.parquet")) == {}, (folder, table)
+            assert raw_mobiles_in(
+                con, parquet_relation(f"{demo_home.lake}/{folder}/{table}/*.parquet")) == {}, (folder, table)
 
 
 def test_every_landing_file_is_covered_by_a_contract(demo_home):

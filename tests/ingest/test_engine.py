@@ -36,7 +36,8 @@ def write_tmall(home, name="ExportOrderList_202601.csv", rows=TMALL_ROWS, encodi
 
 def table_dicts(home, folder, table):
     cursor = duckdb.connect().execute(
-        f"select * from read_parquet('{home.lake}/{folder}/{table}/*.parquet', union_by_name=true) order by _source_file, _source_row")
+        f"select * from read_parquet('{home.lake}/{folder}/{table}/*.parquet', union_by_name=true) "
+        "order by _source_file, _source_row")
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
@@ -87,7 +88,8 @@ def test_missing_required_column_rejects_file_naming_column_and_aliases(home):
     assert len(rejected) == 1 and [f.source_file for f in report.with_status("loaded")] == [
         good.relative_to(home.landing).as_posix()]
     message = rejected[0].message
-    for expected in ("tmall/orders/ExportOrderList_202601.csv", "'created_at'", "订单创建时间", "买家下单时间", "下单日期"):
+    for expected in ("tmall/orders/ExportOrderList_202601.csv", "'created_at'", "订单创建时间", "买家下单时间",
+                     "下单日期"):
         assert expected in message
     assert not list((home.lake / "loads" / "tmall_orders").glob("[!_]*.parquet"))[1:]  # only the good file
 
@@ -229,7 +231,8 @@ def test_schema_file_keeps_every_table_queryable_before_any_load(home):
     load_table(CONTRACTS["coupons"], home, KEY)
     schema = pq.read_schema(home.lake / "raw" / "coupons" / "_schema.parquet")
     assert schema.names[:2] == ["coupon_code", "template_id"] and "_source_row" in schema.names
-    assert duckdb.connect().execute(f"select count(*) from read_parquet('{home.lake}/raw/coupons/*.parquet')").fetchall() == [(0,)]
+    assert duckdb.connect().execute(
+        f"select count(*) from read_parquet('{home.lake}/raw/coupons/*.parquet')").fetchall() == [(0,)]
 
 
 def test_clean_file_leaves_no_quarantine_file(home):
@@ -237,8 +240,10 @@ def test_clean_file_leaves_no_quarantine_file(home):
     folder.mkdir(parents=True)
     event = {"CreateTime": 1767294245, "ChangeType": "add_external_contact", "UserID": "g1", "ExternalUserID": "wm1"}
     (folder / "clean.jsonl").write_text(json.dumps(event) + "\n")
-    (folder / "dirty.jsonl").write_text(json.dumps({**event, "ExternalUserID": "wm2"}) + "\n" + json.dumps(event)[:20] + "\n")
-    by_name = {f.source_file.rsplit("/", 1)[1]: f for f in load_table(CONTRACTS["wecom_contact_events"], home, KEY).files}
+    (folder / "dirty.jsonl").write_text(json.dumps({**event, "ExternalUserID": "wm2"}) + "\n"
+                                        + json.dumps(event)[:20] + "\n")
+    by_name = {f.source_file.rsplit("/", 1)[1]: f
+               for f in load_table(CONTRACTS["wecom_contact_events"], home, KEY).files}
     assert [(f.rows_loaded, f.rows_quarantined) for f in by_name.values()] == [(1, 0), (1, 1)]
     stem = {name: f.file_sha256[:20] + ".parquet" for name, f in by_name.items()}
     # one file per load with rows, plus the two schema files (empty.parquet is the one Spark can see)

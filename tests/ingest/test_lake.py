@@ -5,20 +5,35 @@ import pytest
 
 from demo.generate import generate
 from ingest import lake
+from ingest.audit import reconcile
 from ingest.contract import load_contracts
 from ingest.engine import file_sha256, load_table, load_tables
-from ingest.lake import compact_table, loaded_stems, loosen, manifests, recover, segment_of
+from ingest.lake import (
+    LEDGER,
+    RAW,
+    compact_table,
+    loaded_stems,
+    loosen,
+    manifests,
+    recover,
+    segment_of,
+    table_dir,
+    table_glob,
+)
 from ingest.pii import HashKey
-from orchestration.ingest_assets import reconciliation_problems
 
 KEY = HashKey(b"k", "test")
 CONTRACTS = load_contracts()
 MANY_FILES = "wecom_guide_daily_stats"  # one export per guide per day
 
 
+def _folders(home, table):
+    return table_dir(home, RAW, table), table_dir(home, LEDGER, table)
+
+
 def all_shas(home, table):
     return duckdb.connect().execute(
-        f"select file_sha256 from read_parquet('{home.ledger}/{table}/*.parquet', union_by_name = true)"
+        f"select file_sha256 from read_parquet('{table_glob(home, LEDGER, table)}', union_by_name = true)"
     ).fetchnumpy()["file_sha256"].tolist()
 
 
@@ -27,8 +42,8 @@ def snapshot(home, table):
     file's column order a union_by_name read takes)."""
     con = duckdb.connect()
     result = []
-    for folder in (home.raw, home.ledger):
-        relation = f"read_parquet('{folder}/{table}/*.parquet', union_by_name = true)"
+    for folder in _folders(home, table):
+        relation = f"read_parquet('{folder}/*.parquet', union_by_name = true)"
         columns = sorted(r[0] for r in con.execute(f"describe select * from {relation}").fetchall())
         listing = ", ".join(f'"{c}"' for c in columns)
         result.append(con.execute(f"select {listing} from {relation} order by all").fetchall())
@@ -36,7 +51,7 @@ def snapshot(home, table):
 
 
 def file_count(home, table):
-    return sum(1 for folder in (home.raw, home.ledger) for p in (folder / table).glob("*.parquet"))
+    return sum(1 for folder in _folders(home, table) for p in folder.glob("*.parquet"))
 
 
 @pytest.fixture
@@ -54,7 +69,7 @@ def test_compaction_keeps_every_row_and_reconciles(loaded):
     assert len(reports[MANY_FILES].segments) >= 2  # several segments: the size cap works
     for table in CONTRACTS:
         assert snapshot(home, table) == before[table], table
-        assert reconciliation_problems(CONTRACTS[table], home) == [], table
+        assert reconcile(home, table).problems == [], table
     busy = reports[MANY_FILES]
     assert file_count(home, MANY_FILES) == 2 + 2 * len(busy.segments)  # _schema files + raw and ledger segments
     assert files_before[MANY_FILES] > 10 * file_count(home, MANY_FILES)
@@ -75,23 +90,23 @@ def test_only_eligible_files_and_large_raw_files_stay_loose(loaded):
     home, table = loaded, MANY_FILES
     shas = sorted(all_shas(home, table))
     eligible, left = shas[: len(shas) // 2], shas[len(shas) // 2:]
-    sizes = {s: (home.raw / table / f"{s[:20]}.parquet").stat().st_size for s in eligible}
+    sizes = {s: (table_dir(home, RAW, table) / f"{s[:20]}.parquet").stat().st_size for s in eligible}
     cap = sorted(sizes.values())[len(sizes) // 2]  # half of the eligible raw files are over it
     report = compact_table(home, table, eligible, small_raw_bytes=cap, min_files=2)
     assert set(segment_of(home, table)) == set(eligible) and report.files == len(eligible)
     for sha in eligible:  # every ledger row is compacted, raw files only up to the cap
-        assert not (home.ledger / table / f"{sha[:20]}.parquet").exists()
-        assert (home.raw / table / f"{sha[:20]}.parquet").exists() == (sizes[sha] > cap)
+        assert not (table_dir(home, LEDGER, table) / f"{sha[:20]}.parquet").exists()
+        assert (table_dir(home, RAW, table) / f"{sha[:20]}.parquet").exists() == (sizes[sha] > cap)
     assert 0 < report.raw_files < len(eligible)
     for sha in left:  # not eligible (not gated): untouched
-        assert (home.ledger / table / f"{sha[:20]}.parquet").exists()
-        assert (home.raw / table / f"{sha[:20]}.parquet").exists()
-    assert reconciliation_problems(CONTRACTS[table], home) == []
+        assert (table_dir(home, LEDGER, table) / f"{sha[:20]}.parquet").exists()
+        assert (table_dir(home, RAW, table) / f"{sha[:20]}.parquet").exists()
+    assert reconcile(home, table).problems == []
 
 
 def rows_per_file(home, table):
     return dict(duckdb.connect().execute(
-        f"select _file_sha256, count(*) from read_parquet('{home.raw}/{table}/*.parquet', union_by_name = true) "
+        f"select _file_sha256, count(*) from read_parquet('{table_glob(home, RAW, table)}', union_by_name = true) "
         f"group by all").fetchall())
 
 
@@ -106,18 +121,18 @@ def test_reload_of_a_compacted_file_loosens_its_segment_and_keeps_rows_once(load
     assert [f.status for f in report.files] == ["loaded"]
     assert manifests(home, table) == []  # the segment was written back file by file, then the file reloaded
     assert rows_per_file(home, table) == counts
-    assert reconciliation_problems(CONTRACTS[table], home) == []
+    assert reconcile(home, table).problems == []
 
 
 def test_loosen_writes_back_the_exact_per_file_parquet(loaded):
     home, table = loaded, MANY_FILES
-    names = sorted(p.name for folder in (home.raw, home.ledger) for p in (folder / table).glob("*.parquet"))
-    tables = {p.name: pq.read_table(p) for p in (home.raw / table).glob("*.parquet")}
+    names = sorted(p.name for folder in _folders(home, table) for p in folder.glob("*.parquet"))
+    tables = {p.name: pq.read_table(p) for p in table_dir(home, RAW, table).glob("*.parquet")}
     compact_table(home, table, all_shas(home, table), min_files=2)
     loosen(home, table, all_shas(home, table)[:1])
-    assert sorted(p.name for folder in (home.raw, home.ledger) for p in (folder / table).glob("*.parquet")) == names
+    assert sorted(p.name for folder in _folders(home, table) for p in folder.glob("*.parquet")) == names
     for name, data in tables.items():
-        assert pq.read_table(home.raw / table / name).equals(data), name
+        assert pq.read_table(table_dir(home, RAW, table) / name).equals(data), name
 
 
 @pytest.mark.parametrize("stop", ["before_commit", "after_commit", "while_loosening"])
@@ -153,17 +168,17 @@ def test_an_interrupted_step_is_finished_or_undone_by_recover(loaded, monkeypatc
     monkeypatch.undo()
     recover(home, table)
     assert snapshot(home, table) == before
-    assert reconciliation_problems(CONTRACTS[table], home) == []
+    assert reconcile(home, table).problems == []
     expected = {"before_commit": 0, "after_commit": 1, "while_loosening": 0}[stop]
     assert len(manifests(home, table)) == expected
-    assert not [p for p in (home.raw / table).iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in table_dir(home, RAW, table).iterdir() if p.name.endswith(".tmp")]
 
 
 def test_files_of_two_schemas_go_to_different_segments(loaded):
     """A file written under an older contract (a column fewer) never shares a segment with newer ones."""
     home, table = loaded, MANY_FILES
     shas = sorted(all_shas(home, table))
-    old = home.raw / table / f"{shas[0][:20]}.parquet"
+    old = table_dir(home, RAW, table) / f"{shas[0][:20]}.parquet"
     data = pq.read_table(old)
     pq.write_table(data.drop_columns([data.schema.names[0]]), old)
     before = snapshot(home, table)

@@ -108,7 +108,8 @@ def orders_from_raw(paths) -> pd.DataFrame:
     jd_paid = np.where(first.is_paid, first.payable_amount.fillna(0), 0.0)
     parts.append(pd.DataFrame({
         "channel": "jd", "order_id": first.index, "is_paid": first.is_paid.values, "is_return": False,
-        "paid": jd_paid, "refund": np.where(first.is_paid & first.order_status.isin(["closed", "refunded"]), jd_paid, 0.0),
+        "paid": jd_paid,
+        "refund": np.where(first.is_paid & first.order_status.isin(["closed", "refunded"]), jd_paid, 0.0),
         "ordered_at": jd.groupby("order_id").created_at.min().loc[first.index].values,
         "booked_at": jd.groupby("order_id").paid_at.min().loc[first.index].fillna(
             jd.groupby("order_id").created_at.min().loc[first.index]).values,
@@ -119,7 +120,8 @@ def orders_from_raw(paths) -> pd.DataFrame:
     refunded_after_sale = mapped(dy.after_sale_status, code_map("douyin_after_sale")) == "refunded"
     dy["is_paid"] = dy.is_paid | refunded_after_sale
     dy["paid"] = np.where(dy.is_paid, dy.payable_amount.fillna(0), 0.0)
-    dy["refund"] = np.where(refunded_after_sale | (dy.is_paid & dy.order_status.isin(["closed", "refunded"])), dy.paid, 0.0)
+    dy["refund"] = np.where(refunded_after_sale | (dy.is_paid & dy.order_status.isin(["closed", "refunded"])),
+                            dy.paid, 0.0)
     dy["one_id"] = resolve("douyin_orders", dy.sub_order_id)
     by = dy.groupby("order_id")
     parts.append(pd.DataFrame({
@@ -218,7 +220,8 @@ def fan_spells(paths) -> pd.DataFrame:
 
 
 def months_of(paths) -> list[pd.Timestamp]:
-    return [pd.Timestamp(m) for m in query(paths, "select month from intermediate.int_calendar__months order by 1").month]
+    return [pd.Timestamp(m)
+            for m in query(paths, "select month from intermediate.int_calendar__months order by 1").month]
 
 
 def test_the_calendar_spans_the_months_with_orders(warehouse):
@@ -278,7 +281,8 @@ def test_repurchase_rate_monthly_and_trailing_year(warehouse):
     per_month = valid.groupby(["month", "one_id"]).size().rename("n").reset_index()
     mine = per_month.groupby("month").agg(buyers=("n", "size"), repeat=("n", lambda n: int((n >= 2).sum())))
     mart = query(warehouse, "select month, buyers, repeat_buyers, repurchase_rate, ttm_buyers, ttm_repeat_buyers "
-                            "from marts.mart_repurchase_monthly where scope = 'brand' order by month").set_index("month")
+                            "from marts.mart_repurchase_monthly where scope = 'brand' "
+                            "order by month").set_index("month")
     mart.index = pd.to_datetime(mart.index)
     mine = mine.reindex(mart.index, fill_value=0)
     assert (mart.buyers == mine.buyers).all() and (mart.repeat_buyers == mine.repeat).all()

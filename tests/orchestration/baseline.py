@@ -8,15 +8,11 @@ tests). Tests that change anything work on a copy of this installation.
 from __future__ import annotations
 
 import atexit
-import os
 import shutil
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
-
-PATH_VARIABLES = ("QUANYU_HOME", "QUANYU_LANDING", "QUANYU_LAKE", "QUANYU_WAREHOUSE")
+from typing import Any
 
 
 @dataclass
@@ -28,20 +24,11 @@ class Baseline:
 _baseline: Baseline | None = None
 
 
-@contextmanager
-def active_home(paths) -> Iterator[None]:
+def active_home(paths):
     """Point this process (Dagster steps, dbt subprocesses) at ``paths`` for a while."""
-    saved = {name: os.environ.get(name) for name in PATH_VARIABLES}
-    os.environ.update({"QUANYU_HOME": str(paths.home), "QUANYU_LANDING": str(paths.landing),
-                       "QUANYU_LAKE": str(paths.lake), "QUANYU_WAREHOUSE": str(paths.warehouse)})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    from orchestration.resources import environment
+
+    return environment(paths.as_env())
 
 
 def session_build(demo_home) -> Baseline:

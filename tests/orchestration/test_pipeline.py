@@ -5,6 +5,7 @@ from dagster import AssetKey, DagsterInstance
 
 from ingest.audit import raw_mobiles_in
 from ingest.contract import load_contracts
+from ingest.settings import paths_from_env
 from tests.orchestration.baseline import session_build
 
 CONTRACTS = load_contracts()
@@ -78,10 +79,8 @@ def test_a_rejected_export_stops_the_build_before_dbt(definitions, tmp_path, mon
     landing = tmp_path / "landing" / "tmall" / "orders"
     landing.mkdir(parents=True)
     (landing / "broken.csv").write_bytes("订单编号,订单状态\r\n=\"1\",交易成功\r\n".encode("gbk"))
-    for name, value in {"QUANYU_HOME": tmp_path, "QUANYU_LANDING": tmp_path / "landing",
-                        "QUANYU_LAKE": tmp_path / "lake",
-                        "QUANYU_WAREHOUSE": tmp_path / "warehouse" / "quanyu.duckdb"}.items():
-        monkeypatch.setenv(name, str(value))
+    for name, value in paths_from_env({"QUANYU_HOME": str(tmp_path)}).as_env().items():
+        monkeypatch.setenv(name, value)
     result = definitions.resolve_job_def("build_all").execute_in_process(instance=DagsterInstance.ephemeral(),
                                                                       raise_on_error=False)
     assert not result.success
@@ -95,12 +94,12 @@ def test_a_rejected_export_stops_the_build_before_dbt(definitions, tmp_path, mon
 
 
 def test_gated_small_files_are_compacted_and_still_reconcile(built, baseline):
+    from ingest.audit import reconcile
     from ingest.lake import manifests, segment_of
-    from orchestration.ingest_assets import reconciliation_problems
 
     table = "wecom_guide_daily_stats"  # one export per guide per day
     (materialization,) = built.asset_materializations_for_node(f"raw_{table}")
     compacted = materialization.metadata["files_compacted"].value
     assert compacted >= 16 and len(segment_of(baseline.paths, table)) == compacted
     assert manifests(baseline.paths, table)
-    assert all(reconciliation_problems(c, baseline.paths) == [] for c in CONTRACTS.values())
+    assert all(reconcile(baseline.paths, c.table).problems == [] for c in CONTRACTS.values())

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -86,7 +87,8 @@ def duckdb_tables(warehouse: Path, schemas: list[str], ignore: set[str]) -> dict
     with duckdb.connect(str(warehouse), read_only=True) as con:
         columns = con.execute(
             "select table_schema, table_name, list(column_name order by ordinal_position) "
-            "from information_schema.columns join information_schema.tables using (table_catalog, table_schema, table_name) "
+            "from information_schema.columns join information_schema.tables "
+            "using (table_catalog, table_schema, table_name) "
             "where table_type = 'BASE TABLE' and list_contains($1, table_schema) group by all", [schemas]).fetchall()
         tables = {}
         for schema, name, names in columns:

@@ -25,9 +25,8 @@ from __future__ import annotations
 import pytest
 
 from demo.generate import generate
-from expectations.raw import ledger_entries
 from ingest.contract import load_contracts
-from ingest.lake import compact_table
+from ingest.lake import compact_table, ledger_entries
 from ingest.settings import paths_from_env
 from tests.dbt_runner import dbt, env_for, ingest_all
 from tests.spark.parity import Table, differences, duckdb_tables, spark_tables
