@@ -14,6 +14,7 @@ from demo.truth import Truth
 from demo.world import World
 from demo.writers import Written
 
+
 def scramble(counter: np.ndarray, modulus: int) -> np.ndarray:
     """A keyed permutation of [0, modulus) (modulus a power of ten): sequence numbers -> unordered ids.
 

@@ -111,8 +111,8 @@ def write_mp_members(ctx: Ctx) -> None:
     reg_sec = cal.sec(p.join["mini_program"][who], hour_seconds(w.rng("mp_members"), n, "mini_program_orders"))
     phone_ok = ids.coin(who, "mp_phone_auth") < 0.94
     vis = unionid_visible(w, who, "mini_program")
-    header = ["openid", "unionid", "会员卡号", "手机号", "国家区号", "注册时间", "注册门店", "专属导购", "会员等级", "性别",
-              "生日", "昵称", "姓名"]
+    header = ["openid", "unionid", "会员卡号", "手机号", "国家区号", "注册时间", "注册门店", "专属导购", "会员等级",
+              "性别", "生日", "昵称", "姓名"]
     parts = chunks(n, XLSX_PART_ROWS)
     for k, (lo, hi) in enumerate(parts):
         sel = np.arange(lo, hi)
@@ -142,16 +142,23 @@ def write_mp_members(ctx: Ctx) -> None:
     ctx.truth.count("mp_members_without_unionid", int((~vis).sum()))
 
 
+def _bound(ctx: Ctx, flag: int, join: str, stream: str) -> tuple:
+    """Persons bound to a shop's membership (``flag``), by binding day: who, how many, the day, the
+    binding time (random stream ``stream``) and the CRM card row valid then."""
+    w = ctx.world
+    p = w.persons
+    who = np.flatnonzero(p.has(flag))
+    who = who[np.argsort(p.join[join][who], kind="stable")]
+    n = len(who)
+    day = p.join[join][who].astype(np.int64)
+    sec = w.cal.sec(day, hour_seconds(w.rng(stream), n, "online"))
+    return who, n, day, sec, w.crm.card_row(who, day)
+
+
 def write_tmall_bindings(ctx: Ctx) -> None:
     """Tmall 会员通 binding export: GB18030 CSV, full mobile (bindings carry the real number)."""
-    w = ctx.world
-    p, ids, crm, cal = w.persons, w.ids, w.crm, w.cal
-    who = np.flatnonzero(p.has(TMALL_BIND))
-    who = who[np.argsort(p.join["tmall_binding"][who], kind="stable")]
-    n = len(who)
-    day = p.join["tmall_binding"][who].astype(np.int64)
-    sec = cal.sec(day, hour_seconds(w.rng("tmall_bind"), n, "online"))
-    card_row = crm.card_row(who, day)
+    w, p, ids, crm, cal = ctx.world, ctx.world.persons, ctx.world.ids, ctx.world.crm, ctx.world.cal
+    who, n, day, sec, card_row = _bound(ctx, TMALL_BIND, "tmall_binding", "tmall_bind")
     t = ids.tmall_ids(who)
     header = ["omid", "ouid", "open_id", "nick", "union_id", "mobile", "card_no", "bind_time", "level", "points"]
     cols = [t["omid"], t["ouid"], t["open_uid"], ids.taobao_nick(who), t["union_id"],
@@ -165,14 +172,8 @@ def write_tmall_bindings(ctx: Ctx) -> None:
 
 def write_douyin_bindings(ctx: Ctx) -> None:
     """Douyin 会员通 binding export (UTF-8 CSV): the shop open_id bound to the member by mobile."""
-    w = ctx.world
-    p, ids, crm, cal = w.persons, w.ids, w.crm, w.cal
-    who = np.flatnonzero(p.has(DOUYIN_BIND))
-    who = who[np.argsort(p.join["douyin_binding"][who], kind="stable")]
-    n = len(who)
-    day = p.join["douyin_binding"][who].astype(np.int64)
-    sec = cal.sec(day, hour_seconds(w.rng("douyin_bind"), n, "online"))
-    card_row = crm.card_row(who, day)
+    w, p, ids, crm, cal = ctx.world, ctx.world.persons, ctx.world.ids, ctx.world.crm, ctx.world.cal
+    who, n, day, sec, card_row = _bound(ctx, DOUYIN_BIND, "douyin_binding", "douyin_bind")
     open_id = ids.douyin_open_id(who)
     cols = [open_id, tx.mobile(p.mobile_on(who, day)), tx.digits(crm.card_no[card_row], 12), tx.wall_time(sec),
             tx.pick(vocab.LEVELS, level_of(w, who))]
@@ -232,8 +233,8 @@ def write_coupons_month(ctx: Ctx, mi: int) -> None:
         tx.pick(COUPON_STATUS, status),
     ]
     cols = [take(col, order) for col in cols]
-    header = ["券码", "券模板ID", "券名称", "面额", "使用门槛", "会员ID", "发放渠道", "发放时间", "有效期至", "核销时间",
-              "核销订单号", "核销门店", "状态"]
+    header = ["券码", "券模板ID", "券名称", "面额", "使用门槛", "会员ID", "发放渠道", "发放时间", "有效期至",
+              "核销时间", "核销订单号", "核销门店", "状态"]
     path = ctx.path("coupons", f"coupon_log_{m.label}.csv")
     write_csv(ctx.out, path, header, cols)
     ctx.truth.add("coupons", cols[0], crm.person[row][order])
@@ -258,7 +259,8 @@ def write_referrals(ctx: Ctx) -> None:
     new, prow, reg_sec, invited, inviter = new[ok], prow[ok], reg_sec[ok], invited[ok], inviter[ok]
     first = ctx.first_mp_order[new]
     ordered = (first >= 0) & (ctx.first_mp_sec[new] >= invited)
-    first_no = tx.concat("LJ", tx.compact_date(ctx.first_mp_sec[new]), tx.digits(scramble(np.maximum(first, 0), 10**8), 8))
+    first_no = tx.concat("LJ", tx.compact_date(ctx.first_mp_sec[new]),
+                         tx.digits(scramble(np.maximum(first, 0), 10**8), 8))
     k_fail = int(len(new) * 1.5)
     f_inviter = r.integers(0, crm.n, k_fail) if crm.n else np.zeros(0, dtype=np.int64)
     f_sec = np.maximum(cal.sec(crm.reg_day[f_inviter], crm.reg_sod[f_inviter]) + r.integers(86400, 200 * 86400, k_fail),

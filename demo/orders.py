@@ -141,8 +141,8 @@ def address(world: World, person: np.ndarray) -> dict[str, pa.Array]:
     street = tx.pick(vocab.STREETS, pick("street", len(vocab.STREETS)))
     community = tx.pick(vocab.COMMUNITIES, pick("community", len(vocab.COMMUNITIES)))
     room = (pick("floor", 30) + 1) * 100 + pick("door", 5) + 1
-    detail = tx.concat(street, tx.ints(pick("house", 899) + 1), "号", community, tx.ints(pick("building", 29) + 1), "栋",
-                       tx.ints(room), "室")
+    detail = tx.concat(street, tx.ints(pick("house", 899) + 1), "号", community, tx.ints(pick("building", 29) + 1),
+                       "栋", tx.ints(room), "室")
     return {"province": tx.pick([c[1] for c in vocab.CITIES], city),
             "city": tx.concat(tx.pick([c[0] for c in vocab.CITIES], city), "市"),
             "district": district, "detail": detail}
@@ -257,7 +257,8 @@ def pos_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
     sku_w = np.array([s[3] for s in vocab.STORE_SKUS])
     sku = r.choice(len(sku_w), size=n_lines, p=sku_w / sku_w.sum())
     qty = r.choice([1, 2, 3], size=n_lines, p=[0.88, 0.10, 0.02])
-    price = np.array([s[2] for s in vocab.STORE_SKUS])[sku] * r.choice([100, 90, 80], size=n_lines, p=[0.7, 0.2, 0.1]) // 100
+    price = (np.array([s[2] for s in vocab.STORE_SKUS])[sku]
+             * r.choice([100, 90, 80], size=n_lines, p=[0.7, 0.2, 0.1]) // 100)
     lr = np.flatnonzero(rec_ret[line_rec])
     src_line = line_start[sorted_pos[rec_src[line_rec[lr]]]]
     sku[lr], price[lr], qty[lr] = sku[src_line], price[src_line], -qty[src_line]
@@ -268,12 +269,13 @@ def pos_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
     bad[r.choice(n_lines, size=nb, replace=False) if nb else []] = True
 
     headers = {
-        0: ["店编", "单号", "行号", "销售时间", "货号", "数量", "结算单价", "金额", "会员卡号", "会员手机号", "导购工号",
-            "会员所属导购", "业绩归属方", "收银员", "单据类型"],
+        0: ["店编", "单号", "行号", "销售时间", "货号", "数量", "结算单价", "金额", "会员卡号", "会员手机号",
+            "导购工号", "会员所属导购", "业绩归属方", "收银员", "单据类型"],
         1: ["门店编码", "小票号", "行号", "销售时间", "货号", "数量", "结算单价", "实收金额", "会员卡号", "会员手机号",
             "门店服务导购", "会员所属导购", "业绩归属方", "收银员", "单据类型"],
     }
-    files = {0: (f"pos_sales_hq_{m.label}.csv", "utf-8", "\n"), 1: (f"pos_sales_franchise_{m.label}.csv", "gbk", "\r\n")}
+    files = {0: (f"pos_sales_hq_{m.label}.csv", "utf-8", "\n"),
+             1: (f"pos_sales_franchise_{m.label}.csv", "gbk", "\r\n")}
     writers: dict[int, CsvWriter] = {}
     for lo, hi in chunks(n_rec):
         l0, l1 = line_start[lo], line_start[hi]
@@ -340,8 +342,8 @@ def _collect_coupons(ctx: Ctx, r: np.random.Generator, member_row: np.ndarray, r
 
 MP_STATUS = ("WAIT_PAY", "PAID", "SHIPPED", "COMPLETED", "CLOSED", "REFUNDED")
 MP_FIELDS = ("order_no", "transaction_id", "openid", "member_card_no", "status", "delivery_type", "total_fee",
-             "discount_fee", "pay_fee", "refund_fee", "create_time", "pay_time", "update_time", "store_code", "guide_id",
-             "coupon_code", "item_count", "receiver_name", "receiver_mobile", "receiver_address")
+             "discount_fee", "pay_fee", "refund_fee", "create_time", "pay_time", "update_time", "store_code",
+             "guide_id", "coupon_code", "item_count", "receiver_name", "receiver_mobile", "receiver_address")
 
 
 @dataclass
@@ -476,6 +478,28 @@ def mp_month(ctx: Ctx, draws: Draws, m: Month, carry: Carry) -> None:
     ctx.truth.count("mp_orders_written_again_next_month", len(sel))
 
 
+def _online_month(ctx: Ctx, draws: Draws, m: Month, channel: str) -> tuple:
+    """What every online shop's month starts from: the world, its calendar, persons and ids, the
+    channel's random stream for the month, the buyers and days drawn for it, their order times."""
+    w = ctx.world
+    r = w.rng(channel, m.label)
+    person, day = draws.month(m)
+    n = len(person)
+    sec = np.sort(w.cal.sec(day, hour_seconds(r, n, "online")))
+    return w, w.cal, w.persons, w.ids, r, person, day, n, sec
+
+
+def _order_chunks(w: World, person: np.ndarray, o: np.ndarray, n_lines: np.ndarray):
+    """Orders in chunks, for exports with a row per order line (``o``: each line's order, ``n_lines``
+    per order): the chunk's orders, its line rows, each line's order within the chunk, the buyers
+    and their addresses."""
+    row_start = np.r_[0, np.cumsum(n_lines)]
+    for lo, hi in chunks(len(person)):
+        idx = np.arange(lo, hi)
+        rows = np.arange(row_start[lo], row_start[hi])
+        yield idx, rows, o[rows] - lo, person[idx], address(w, person[idx])
+
+
 # =========================================================================== Tmall
 
 
@@ -488,12 +512,7 @@ def tmall_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
     Older months use the old headers (订单创建时间, 订单付款时间, 买家实际支付金额), later ones the
     renamed ones; two months print amounts with a 元 suffix.
     """
-    w = ctx.world
-    cal, persons, ids = w.cal, w.persons, w.ids
-    r = w.rng("tmall", m.label)
-    person, day = draws.month(m)
-    n = len(person)
-    sec = np.sort(cal.sec(day, hour_seconds(r, n, "online")))
+    w, cal, persons, ids, r, person, day, n, sec = _online_month(ctx, draws, m, "tmall")
     order_id = 2 * 10**18 + scramble(ctx.next_ids("tmall_order", n), 10**18)
     gw = np.array([s[3] for s in vocab.ONLINE_SKUS])
     two = r.random(n) < 0.2
@@ -504,7 +523,8 @@ def tmall_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
     goods = price[sku1] * q1 + np.where(two, price[sku2], 0)
     postage = np.where(goods < 6900, 1000, 0)
     total = goods + postage
-    promo = np.where(goods >= 29900, 3000, np.where(goods >= 19900, 2000, 0)) + goods * r.choice([0, 0, 5, 10], size=n) // 100
+    promo = (np.where(goods >= 29900, 3000, np.where(goods >= 19900, 2000, 0))
+             + goods * r.choice([0, 0, 5, 10], size=n) // 100)
     payable = total - promo
     age = cal.sec(cal.days, 0) - sec
     u = r.random(n)
@@ -594,12 +614,7 @@ JD_STATUS = ("完成", "已取消", "等待出库", "等待确认收货")
 
 def jd_month(ctx: Ctx, draws: Draws, m: Month) -> None:
     """JD POP order export of month m: GBK, one row per order x SKU, masked phone, JD pin."""
-    w = ctx.world
-    cal, persons, ids = w.cal, w.persons, w.ids
-    r = w.rng("jd", m.label)
-    person, day = draws.month(m)
-    n = len(person)
-    sec = np.sort(cal.sec(day, hour_seconds(r, n, "online")))
+    w, cal, persons, ids, r, person, day, n, sec = _online_month(ctx, draws, m, "jd")
     order_id = 2 * 10**11 + scramble(ctx.next_ids("jd_order", n), 10**11)
     n_sku = r.choice([1, 2, 3], size=n, p=[0.72, 0.22, 0.06])
     o = np.repeat(np.arange(n), n_sku)
@@ -620,17 +635,12 @@ def jd_month(ctx: Ctx, draws: Draws, m: Month) -> None:
     gift = r.random(n) < 0.05
     gift_key = r.integers(0, 10**9, n)
     phone = np.where(gift, w.extra_phones[r.integers(0, len(w.extra_phones), n)], persons.mobile_on(person, day))
-    header = ["订单号", "商品ID", "商品名称", "订购数量", "下单时间", "京东价", "订单金额", "结算金额", "应付金额", "订单状态",
-              "下单帐号", "客户姓名", "客户地址", "联系电话", "运费金额", "付款确认时间", "订单完成时间", "订单来源"]
-    row_start = np.r_[0, np.cumsum(n_sku)]
+    header = ["订单号", "商品ID", "商品名称", "订购数量", "下单时间", "京东价", "订单金额", "结算金额", "应付金额",
+              "订单状态", "下单帐号", "客户姓名", "客户地址", "联系电话", "运费金额", "付款确认时间", "订单完成时间",
+              "订单来源"]
     path = ctx.path("jd", "orders", f"jd_order_export_{m.label}.csv")
     with CsvWriter(ctx.out, path, header, "gbk", "\r\n") as writer:
-        for lo, hi in chunks(n):
-            idx = np.arange(lo, hi)
-            rows = np.arange(row_start[lo], row_start[hi])
-            lo_ = o[rows] - lo
-            p = person[idx]
-            addr = address(w, p)
+        for idx, rows, lo_, p, addr in _order_chunks(w, person, o, n_sku):
             per_order = [tx.ints(order_id[idx]), tx.wall_time(sec[idx]), tx.yuan(order_amt[idx]),
                          tx.yuan(np.where(paid[idx], payable[idx], 0)), tx.yuan(payable[idx]),
                          tx.pick(JD_STATUS, status[idx]), ids.jd_pin(p),
@@ -658,12 +668,7 @@ DOUYIN_STATUS = ("已完成", "已关闭", "待发货", "已发货")
 
 def douyin_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
     """抖店 order export of month m: UTF-8 with BOM, one row per sub-order; doudian_open_id in newer files."""
-    w = ctx.world
-    cal, persons, ids = w.cal, w.persons, w.ids
-    r = w.rng("douyin", m.label)
-    person, day = draws.month(m)
-    n = len(person)
-    sec = np.sort(cal.sec(day, hour_seconds(r, n, "online")))
+    w, cal, persons, ids, r, person, day, n, sec = _online_month(ctx, draws, m, "douyin")
     main = 6_900_000_000_000_000_000 + 16 * scramble(ctx.next_ids("douyin_order", n), 10**16)
     n_sub = r.choice([1, 2], size=n, p=[0.85, 0.15])
     o = np.repeat(np.arange(n), n_sub)
@@ -688,20 +693,14 @@ def douyin_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
     pay_sec = sec + r.integers(5, 300, n)
     done_sec = sec + r.integers(3 * 86400, 9 * 86400, n)
     header = ["主订单编号", "子订单编号", "选购商品", "商品ID", "商家编码", "商品数量", "商品金额", "订单提交时间",
-              "支付完成时间", "订单完成时间", "订单状态", "订单应付金额", "运费", "优惠总金额", "收件人", "收件人手机号",
-              "省", "市", "区", "详细地址", "售后状态", "流量来源", "达人ID", "直播间ID"]
+              "支付完成时间", "订单完成时间", "订单状态", "订单应付金额", "运费", "优惠总金额", "收件人",
+              "收件人手机号", "省", "市", "区", "详细地址", "售后状态", "流量来源", "达人ID", "直播间ID"]
     with_open_id = mi >= len(cal.months) // 2
     if with_open_id:
         header.append("doudian_open_id")
-    row_start = np.r_[0, np.cumsum(n_sub)]
     path = ctx.path("douyin", "orders", f"douyin_orders_{m.label}.csv")
     with CsvWriter(ctx.out, path, header, bom=True) as writer:
-        for lo, hi in chunks(n):
-            idx = np.arange(lo, hi)
-            rows = np.arange(row_start[lo], row_start[hi])
-            lo_ = o[rows] - lo
-            p = person[idx]
-            addr = address(w, p)
+        for idx, rows, lo_, p, addr in _order_chunks(w, person, o, n_sub):
             per_order = [tx.ints(main[idx]), tx.wall_time(sec[idx]),
                          tx.where(paid[idx], tx.wall_time(pay_sec[idx]), ""),
                          tx.where(status[idx] == 0, tx.wall_time(done_sec[idx]), ""),

@@ -14,8 +14,22 @@ from demo import text as tx
 from demo.calendar import NEVER
 from demo.truth import Truth
 from demo.wecom import MAX_PAGES
-from demo.world import (CHANNEL_BITS, CRM, DOUYIN, DOUYIN_BIND, GROUP, JD, MP, MP_BUY, OA, POS, TMALL, TMALL_BIND,
-                        WECOM, World)
+from demo.world import (
+    CHANNEL_BITS,
+    CRM,
+    DOUYIN,
+    DOUYIN_BIND,
+    GROUP,
+    JD,
+    MP,
+    MP_BUY,
+    OA,
+    POS,
+    TMALL,
+    TMALL_BIND,
+    WECOM,
+    World,
+)
 
 CHUNK = 250_000
 
@@ -38,7 +52,7 @@ def write_persons(world: World, path: Path) -> dict[str, int]:
         idx = np.arange(lo, min(p.n, lo + CHUNK))
         f = p.flags[idx]
 
-        def when(bit: int, arr: pa.Array) -> pa.Array:
+        def when(bit: int, arr: pa.Array, f: np.ndarray = f) -> pa.Array:
             return tx.where((f & bit) != 0, arr, None)
 
         rows = [crm.primary_row[idx], crm.second_row[idx]]

@@ -118,7 +118,8 @@ def score(truth: Path, warehouse: Path) -> tuple[Score, list[tuple]]:
     pairs = "sum(n * (n - 1) / 2)"
     true_pairs = con.execute(f"select {pairs} from (select count(*) n from scored group by person_id)").fetchall()[0][0]
     predicted = con.execute(f"select {pairs} from (select count(*) n from scored group by one_id)").fetchall()[0][0]
-    correct = con.execute(f"select {pairs} from (select count(*) n from scored group by person_id, one_id)").fetchall()[0][0]
+    correct = con.execute(
+        f"select {pairs} from (select count(*) n from scored group by person_id, one_id)").fetchall()[0][0]
     records, persons, members = con.execute(
         "select count(*), count(distinct person_id), count(distinct one_id) from scored").fetchall()[0]
     split = con.execute("select count(*) from (select person_id from scored group by 1 "
@@ -134,7 +135,8 @@ def score(truth: Path, warehouse: Path) -> tuple[Score, list[tuple]]:
         from scored where one_id not like 'unresolved:%'
         group by one_id order by records desc, one_id limit 10""").fetchall()
     _linkable_groups(con)
-    linkable = con.execute(f"select {pairs} from (select count(*) n from scored_groups group by person_id, grp)").fetchall()[0][0]
+    linkable = con.execute(
+        f"select {pairs} from (select count(*) n from scored_groups group by person_id, grp)").fetchall()[0][0]
     linkable_correct = con.execute(
         f"select {pairs} from (select count(*) n from scored_groups group by person_id, grp, one_id)").fetchall()[0][0]
     result = Score(int(records), int(true_pairs or 0), int(predicted or 0), int(correct or 0), int(persons),
@@ -152,8 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"records scored        {result.records:>10,}   (with a true person, in tables OneID reads)")
     print(f"true persons          {result.persons:>10,}")
     print(f"predicted members     {result.members:>10,}   (unresolved records count as their own member)")
-    print(f"pairwise precision    {result.precision:>10.4f}   ({result.correct_pairs:,} of {result.predicted_pairs:,} predicted pairs)")
-    print(f"pairwise recall       {result.recall:>10.4f}   ({result.correct_pairs:,} of {result.true_pairs:,} true pairs)")
+    print(f"pairwise precision    {result.precision:>10.4f}   "
+          f"({result.correct_pairs:,} of {result.predicted_pairs:,} predicted pairs)")
+    print(f"pairwise recall       {result.recall:>10.4f}   "
+          f"({result.correct_pairs:,} of {result.true_pairs:,} true pairs)")
     print(f"pairwise F1           {result.f1:>10.4f}")
     print(f"linkable recall       {result.linkable_recall:>10.4f}   ({result.linkable_correct_pairs:,} of "
           f"{result.linkable_pairs:,} true pairs the exports can link)")

@@ -10,7 +10,7 @@ from demo import text as tx
 from demo import vocab
 from demo.calendar import Calendar
 from demo.context import Ctx
-from demo.world import CRM, WECOM, FIXED_STATES, World, take
+from demo.world import CRM, FIXED_STATES, WECOM, World, take
 from demo.writers import write_csv, write_xlsx
 
 CALL_CPC_FEN = 35  # what the vendor charges per dialled call
@@ -78,7 +78,9 @@ def write_calls(ctx: Ctx, calls: dict[str, np.ndarray]) -> None:
     hexid = tx.tokens(w.ids.key(np.arange(n), "call_id"), 32, tx.HEX)
     call_id = tx.concat(_slice(hexid, 0, 8), "-", _slice(hexid, 8, 12), "-", _slice(hexid, 12, 16), "-",
                         _slice(hexid, 16, 20), "-", _slice(hexid, 20, 32))
-    transcript = tx.where(calls["answered"], "AI：您好，这里是鹿角咖啡会员中心，送您一张新人券，方便加一下您的专属咖啡顾问吗？客户：好的。",
+    transcript = tx.where(calls["answered"],
+                          "AI：您好，这里是鹿角咖啡会员中心，送您一张新人券，"
+                          "方便加一下您的专属咖啡顾问吗？客户：好的。",
                           "")
     for m in cal.months:
         lo, hi = np.searchsorted(day, [m.first, m.stop])

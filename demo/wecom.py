@@ -16,8 +16,19 @@ from demo import vocab
 from demo.calendar import Calendar
 from demo.context import Ctx
 from demo.truth import BadRow
-from demo.world import (END_CHURN, END_GUIDE_DELETED, END_LIVE, END_TRANSFER, END_TRANSFER_FAIL, GROUP, MP, OA,
-                        SLOTS, World, take)
+from demo.world import (
+    END_CHURN,
+    END_GUIDE_DELETED,
+    END_LIVE,
+    END_TRANSFER,
+    END_TRANSFER_FAIL,
+    GROUP,
+    MP,
+    OA,
+    SLOTS,
+    World,
+    take,
+)
 from demo.writers import JsonlWriter, join_json, write_json
 
 API_PAGE = 100  # batch/get_by_user and user/info/batchget return at most 100 per call
@@ -115,7 +126,8 @@ def write_contacts(ctx: Ctx) -> None:
             ("remark", tx.json_str(tx.where(with_remark[sel], _remark(w, p), ""))),
             ("description", tx.json_str(tx.where(with_description[sel], "喜欢燕麦拿铁，周末常来", ""))),
             ("createtime", tx.ints(Calendar.epoch(rel.add_sec[ri]))),
-            ("tag_id" if shape == "batch" else "tags", tx.pick(ids_json if shape == "batch" else objs_json, combo[sel])),
+            ("tag_id" if shape == "batch" else "tags",
+             tx.pick(ids_json if shape == "batch" else objs_json, combo[sel])),
             ("remark_mobiles", tx.where(has_mobile[sel], tx.concat('["', tx.mobile(real), '"]'), "[]")),
             ("oper_userid", tx.json_str(oper)),
             ("add_way", tx.ints(rel.add_way[ri])),
@@ -402,22 +414,22 @@ def write_group_stats(ctx: Ctx, gt: dict[str, np.ndarray]) -> None:
     if G == 0:
         return
     owners, owner_of_group = np.unique(gt["g_owner"], return_inverse=True)
-    O = len(owners)
+    n_owners = len(owners)
     cday = np.clip(cal.day_of(gt["g_create_sec"]), -1, D)
     inside = (cday >= 0) & (cday < D)
-    new_chat = np.zeros((O, D + 1), dtype=np.int32)
+    new_chat = np.zeros((n_owners, D + 1), dtype=np.int32)
     np.add.at(new_chat, (owner_of_group[inside], cday[inside]), 1)
-    pre = np.bincount(owner_of_group[cday < 0], minlength=O)
+    pre = np.bincount(owner_of_group[cday < 0], minlength=n_owners)
     chat_total = np.cumsum(new_chat[:, :D], axis=1, dtype=np.int32) + pre[:, None]
     jday = np.clip(cal.day_of(gt["join_sec"]), -1, D)
     m_owner = owner_of_group[gt["gid"]]
     ins = (jday >= 0) & (jday < D)
-    new_mem = np.zeros((O, D + 1), dtype=np.int32)
+    new_mem = np.zeros((n_owners, D + 1), dtype=np.int32)
     np.add.at(new_mem, (m_owner[ins], jday[ins]), 1)
     np.add.at(new_mem, (owner_of_group[inside], cday[inside]), 2)  # the owner and the admin join at creation
-    pre_m = np.bincount(m_owner[jday < 0], minlength=O) + 2 * pre
+    pre_m = np.bincount(m_owner[jday < 0], minlength=n_owners) + 2 * pre
     member_total = np.cumsum(new_mem[:, :D], axis=1, dtype=np.int32) + pre_m[:, None]
-    talk = w.rng("group_stats").uniform(0.05, 0.25, O)
+    talk = w.rng("group_stats").uniform(0.05, 0.25, n_owners)
     uid = take(staff.userid, owners)
     midnight = Calendar.epoch(cal.sec(np.arange(D), 0))
     for m in cal.months:
@@ -485,7 +497,8 @@ def write_guide_stats(ctx: Ctx, ev: dict[str, np.ndarray]) -> None:
         B = g1 - g0
         r = w.rng("guide_stats", b)
 
-        def counts(guide: np.ndarray, days: np.ndarray, weight: int = 1) -> np.ndarray:
+        def counts(guide: np.ndarray, days: np.ndarray, weight: int = 1, *,
+                   g0: int = g0, g1: int = g1, B: int = B) -> np.ndarray:
             sel = (guide >= g0) & (guide < g1)
             out = np.zeros((B, D + 1), dtype=np.int64)
             np.add.at(out, (guide[sel] - g0, days[sel]), weight)
@@ -506,7 +519,8 @@ def write_guide_stats(ctx: Ctx, ev: dict[str, np.ndarray]) -> None:
         chat = r.poisson(fans[gl, d_idx] * 0.03 + 0.5)
         talked = chat > 0
         tenths = np.round(r.uniform(55, 100, n) * 10).astype(np.int64)
-        reply = tx.where(tenths % 10 == 0, tx.ints(tenths // 10), tx.concat(tx.ints(tenths // 10), ".", tx.ints(tenths % 10)))
+        reply = tx.where(tenths % 10 == 0, tx.ints(tenths // 10),
+                         tx.concat(tx.ints(tenths // 10), ".", tx.ints(tenths % 10)))
         items = tx.json_object([
             ("stat_time", tx.ints(Calendar.epoch(cal.sec(d_idx, 0)))),
             ("chat_cnt", tx.ints(chat)),
