@@ -10,7 +10,6 @@ import argparse
 import sys
 
 from expectations.raw import suites
-from expectations.rules import unknown_rule_entries
 from ingest.contract import load_contracts
 from ingest.settings import paths_from_env
 
@@ -49,8 +48,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.marts:
         return _print_marts()
     contracts = load_contracts()
-    for name in unknown_rule_entries(set(contracts)):
-        print(f"warning: expectations/rules.yml has rules for unknown table {name!r}", file=sys.stderr)
     for table in args.tables or sorted(contracts):
         for spec in suites(contracts[table]):
             print(spec.describe())
