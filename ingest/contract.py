@@ -1,7 +1,8 @@
 """Channel contracts: the declared shape of every raw table (see contracts/README.md).
 
 A contract is data: header aliases, value types, the business key. The engine never
-special-cases a channel; adding one means adding a YAML file here and a staging model.
+special-cases a channel; adding one means adding a YAML file here and a staging model, and
+regenerating dbt's sources (``python -m ingest.dbt_sources``).
 """
 from __future__ import annotations
 
