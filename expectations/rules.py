@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from ingest.contract import load_contracts
 from ingest.settings import REPO_ROOT
 
 RULES_FILE = Path(__file__).resolve().parent / "rules.yml"
@@ -185,8 +186,6 @@ def mart_model_names(folder: Path = MARTS_MODELS_DIR) -> frozenset[str]:
 
 def load_rules(path: Path = RULES_FILE) -> dict[str, Any]:
     """Read and validate ``path`` against the shipped contracts and mart models."""
-    from ingest.contract import load_contracts
-
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
