@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from expectations.raw import suites
-from expectations.rules import unknown_rule_entries
 from ingest.contract import load_contracts
 from ingest.settings import REPO_ROOT, business_now, paths_from_env
 
@@ -54,8 +53,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.marts:
         return _print_marts(args.manifest)
     contracts = load_contracts()
-    for name in unknown_rule_entries(set(contracts)):
-        print(f"warning: expectations/rules.yml has rules for unknown table {name!r}", file=sys.stderr)
     for table in args.tables or sorted(contracts):
         for spec in suites(contracts[table]):
             print(spec.describe())

@@ -1,7 +1,8 @@
 """Channel contracts: the declared shape of every raw table (see contracts/README.md).
 
 A contract is data: header aliases, value types, the business key. The engine never
-special-cases a channel; adding one means adding a YAML file here and a staging model.
+special-cases a channel; adding one means adding a YAML file here and a staging model, and
+regenerating dbt's sources (``python -m ingest.dbt_sources``).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import yaml
@@ -118,10 +120,41 @@ class Contract:
         return [c for c in self.columns if c.required]
 
 
-def _column(entry: dict, where: str) -> Column:
-    unknown = set(entry) - {"name", "from", "type", "required", "zero_tokens", "unit"}
-    if unknown or "name" not in entry or "from" not in entry:
-        raise ContractError(f"{where}: a column needs name and from (unknown keys: {sorted(unknown)})")
+# The keys a contract may use at each level (contracts/README.md, "Keys"); anything else is a
+# typo that would otherwise be ignored silently (``requried: true`` loads nothing as required).
+TOP_LEVEL_KEYS = ("table", "channel", "description", "source", "key", "columns")
+REQUIRED_TOP_LEVEL_KEYS = ("table", "channel", "source", "key", "columns")
+SOURCE_KEYS = ("glob", "record_path", "explode")
+COLUMN_KEYS = ("name", "from", "type", "required", "zero_tokens", "unit")
+
+
+def _reject_unknown(entry: dict, known: tuple[str, ...], where: str, what: str) -> None:
+    """Raise on the first key of ``entry`` that is not in ``known``, naming file, entry and key."""
+    for key in entry:
+        if key not in known:
+            raise ContractError(f"{where}: unknown key {key!r} in {what}; known keys: {', '.join(known)}")
+
+
+def _mapping(value: Any, where: str, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise ContractError(f"{where}: {what} must be a mapping, found {type(value).__name__} {value!r}")
+    return value
+
+
+def _strings(value: Any, where: str, what: str) -> tuple[str, ...]:
+    """A list of scalars as strings; a bare string is refused (it would split into characters)."""
+    if not isinstance(value, list) or any(isinstance(v, (dict, list)) or v is None for v in value):
+        raise ContractError(f"{where}: {what} must be a list of values, found {value!r}")
+    return tuple(str(v) for v in value)
+
+
+def _column(entry: Any, where: str, index: int) -> Column:
+    entry = _mapping(entry, where, f"columns[{index}]")
+    label = f"column {entry['name']!r}" if "name" in entry else f"columns[{index}]"
+    _reject_unknown(entry, COLUMN_KEYS, where, label)
+    for key in ("name", "from"):
+        if key not in entry:
+            raise ContractError(f"{where}: {label} has no {key!r}; a column needs name and from")
     col_type = entry.get("type", "string")
     if col_type not in TYPE_OUTPUTS:
         raise ContractError(f"{where}: column {entry['name']!r} has unknown type {col_type!r}; "
@@ -132,30 +165,39 @@ def _column(entry: dict, where: str) -> Column:
         raise ContractError(f"{where}: column {entry['name']!r} cannot be required and dropped")
     return Column(
         name=entry["name"],
-        aliases=tuple(str(a) for a in entry["from"]),
+        aliases=_strings(entry["from"], where, f"column {entry['name']!r} from"),
         type=col_type,
         required=bool(entry.get("required", False)),
-        zero_tokens=tuple(str(t) for t in entry.get("zero_tokens", ())),
+        zero_tokens=_strings(entry.get("zero_tokens", []), where, f"column {entry['name']!r} zero_tokens"),
         unit=entry.get("unit"),
     )
 
 
 def parse_contract(text: str, where: str = "<contract>", path: Path | None = None) -> Contract:
-    """Build a :class:`Contract` from YAML text, validating it strictly."""
+    """Build a :class:`Contract` from YAML text, validating it strictly: an unknown key at any
+    level (top, ``source``, a column) is an error naming the file, the entry and the known keys."""
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ContractError(f"{where}: not valid YAML: {exc}") from None
-    for key in ("table", "channel", "source", "key", "columns"):
+    doc = _mapping(doc, where, "the contract")
+    _reject_unknown(doc, TOP_LEVEL_KEYS, where, "the contract")
+    for key in REQUIRED_TOP_LEVEL_KEYS:
         if key not in doc:
             raise ContractError(f"{where}: missing top-level key {key!r}")
-    source = doc["source"]
-    columns = tuple(_column(c, where) for c in doc["columns"])
+    source = _mapping(doc["source"], where, "source")
+    _reject_unknown(source, SOURCE_KEYS, where, "source")
+    if "glob" not in source:
+        raise ContractError(f"{where}: source has no 'glob'")
+    if not isinstance(doc["columns"], list):
+        raise ContractError(f"{where}: columns must be a list, found {doc['columns']!r}")
+    columns = tuple(_column(c, where, i) for i, c in enumerate(doc["columns"]))
     names = [c.name for c in columns]
     if len(set(names)) != len(names):
         raise ContractError(f"{where}: duplicate column names")
+    key = _strings(doc["key"], where, "key")
     landed = {c.name for c in columns if c.type not in ("drop",)}
-    missing_key = [k for k in doc["key"] if k not in landed]
+    missing_key = [k for k in key if k not in landed]
     if missing_key:
         raise ContractError(f"{where}: key columns {missing_key} are not landed columns")
     return Contract(
@@ -163,10 +205,10 @@ def parse_contract(text: str, where: str = "<contract>", path: Path | None = Non
         channel=doc["channel"],
         description=" ".join(str(doc.get("description", "")).split()),
         glob=source["glob"],
-        key=tuple(doc["key"]),
+        key=key,
         columns=columns,
-        record_path=tuple(source.get("record_path", ())),
-        explode=tuple(source.get("explode", ())),
+        record_path=_strings(source.get("record_path", []), where, "source.record_path"),
+        explode=_strings(source.get("explode", []), where, "source.explode"),
         path=path,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
     )

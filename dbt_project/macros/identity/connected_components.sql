@@ -66,14 +66,16 @@
     {%- endfor -%}
     {%- do adapter.drop_relation(state.frontier) -%}
     {%- do adapter.drop_relation(edges) -%}
-    {%- set result = _cc_scratch(scratch_prefix ~ '_result') -%}
-    {%- do adapter.rename_relation(state.labels, result) -%}
     {%- if not state.converged -%}
-        {%- do adapter.drop_relation(result) -%}
+        {#- committed before the error: otherwise the model's rollback would bring the scratch table back -#}
+        {%- do adapter.drop_relation(state.labels) -%}
+        {%- do adapter.commit() -%}
         {%- do exceptions.raise_compiler_error(
             'connected_components did not converge in ' ~ max_iterations ~ ' rounds for ' ~ this
             ~ ': a chain of identifiers is longer than expected; raise identity_max_iterations or look for a hub') -%}
     {%- endif -%}
+    {%- set result = _cc_scratch(scratch_prefix ~ '_result') -%}
+    {%- do adapter.rename_relation(state.labels, result) -%}
     {{ return({'relation': result, 'rounds': state.rounds}) }}
 {% endmacro %}
 
