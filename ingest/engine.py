@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import multiprocessing
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -33,7 +32,7 @@ from ingest.contract import QUARANTINE_SCHEMA, Contract, normalise_header
 from ingest.lake import LEDGER, QUARANTINE, RAW, ensure_table, loaded_stems, loosen, per_file, segment_of, stem
 from ingest.pii import HashKey, key_from_env, redact_text
 from ingest.readers import Batch, FastPathUnsuitable, FileFormatError, open_source
-from ingest.settings import Paths, business_now
+from ingest.settings import Paths, business_now, ingest_workers
 from ingest.values import parse_column
 
 log = logging.getLogger(__name__)
@@ -500,12 +499,6 @@ def _plan(contract: Contract, paths: Paths, reload: bool, files: list[Path] | No
         compacted = segment_of(paths, contract.table)
         loosen(paths, contract.table, [sha for unit in units for _, sha, _ in unit if sha in compacted])
     return units
-
-
-def ingest_workers() -> int:
-    """Worker processes for a large load: ``QUANYU_INGEST_WORKERS``, default the machine's cores."""
-    value = os.environ.get("QUANYU_INGEST_WORKERS", "")
-    return max(1, int(value)) if value.strip() else (os.cpu_count() or 1)
 
 
 def _unit_bytes(unit: Unit) -> int:

@@ -56,6 +56,18 @@ def paths_from_env(env: Mapping[str, str] | None = None) -> Paths:
     )
 
 
+def ingest_workers(env: Mapping[str, str] | None = None) -> int:
+    """Worker processes for a large load: ``QUANYU_INGEST_WORKERS``, default the machine's cores."""
+    value = (os.environ if env is None else env).get("QUANYU_INGEST_WORKERS", "")
+    return max(1, int(value)) if value.strip() else (os.cpu_count() or 1)
+
+
+def landing_settle_seconds(env: Mapping[str, str] | None = None) -> float:
+    """How long a landing file must be unchanged before the sensor loads it
+    (``QUANYU_LANDING_SETTLE_SECONDS``, default 60: a file still being copied waits)."""
+    return float((os.environ if env is None else env).get("QUANYU_LANDING_SETTLE_SECONDS", "60"))
+
+
 def business_now() -> dt.datetime:
     """Wall-clock Beijing time without offset, to the second (how exports and the lake store times)."""
     return dt.datetime.now(BUSINESS_TZ).replace(tzinfo=None, microsecond=0)

@@ -11,7 +11,6 @@ publishes. Files modified in the last minute are still being copied and wait for
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import defaultdict
 
 from dagster import (
@@ -26,11 +25,10 @@ from dagster import (
 )
 
 from ingest.contract import Contract
-from ingest.settings import Paths
+from ingest.settings import Paths, landing_settle_seconds
 from orchestration.partitions import pending_files, range_tags
 from orchestration.resources import QuanyuPaths
 
-SETTLE_SECONDS_ENV = "QUANYU_LANDING_SETTLE_SECONDS"
 BUSY = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
         DagsterRunStatus.STARTED]
 
@@ -62,8 +60,7 @@ def build_landing_sensor(contracts: list[Contract], job, build_job_name: str):
         building = context.instance.get_runs(RunsFilter(job_name=build_job_name, statuses=BUSY), limit=1)
         if building:
             return SkipReason(f"{build_job_name} is running; it loads new files itself")
-        settle = float(os.environ.get(SETTLE_SECONDS_ENV, "60"))
-        requests = channel_requests(contracts, quanyu.paths, settle)
+        requests = channel_requests(contracts, quanyu.paths, landing_settle_seconds())
         if not requests:
             return SkipReason("no new landing files")
         return SensorResult(run_requests=requests)
