@@ -3,7 +3,7 @@
     The export has no refund amount: a sub-order whose after-sale ended in a refund, or a paid
     order that ends closed, counts as refunded in full. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'douyin_orders'), ['sub_order_id']) }}
+    {{ deduplicate(source('raw', 'douyin_orders'), partition_by='sub_order_id', order_by=latest_loaded_first()) }}
 ),
 
 status_map as (

@@ -3,7 +3,7 @@
     named order_* here and must be taken once per order_id when rolling up
     (order_line_number = 1), never summed over lines. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'jd_orders'), ['order_id', 'sku_id']) }}
+    {{ deduplicate(source('raw', 'jd_orders'), partition_by='order_id, sku_id', order_by=latest_loaded_first()) }}
 ),
 
 status_map as (

@@ -2,7 +2,7 @@
     update time, so an order can appear in two monthly files (in flight, then final); the
     latest loaded version wins. Amounts arrive in fen and land in CNY. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'mp_orders'), ['order_no']) }}
+    {{ deduplicate(source('raw', 'mp_orders'), partition_by='order_no', order_by=latest_loaded_first()) }}
 ),
 
 status_map as (

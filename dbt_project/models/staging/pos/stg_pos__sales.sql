@@ -2,7 +2,7 @@
     receipt type (单据类型, through order_status_map) or by a negative quantity or amount, and
     their amounts are made negative whatever sign the store system exported. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'pos_sales'), ['store_code', 'receipt_no', 'line_no']) }}
+    {{ deduplicate(source('raw', 'pos_sales'), partition_by='store_code, receipt_no, line_no', order_by=latest_loaded_first()) }}
 ),
 
 status_map as (

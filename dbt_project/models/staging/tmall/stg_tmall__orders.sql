@@ -2,7 +2,7 @@
     and 30-day reports overlap, so an order arrives several times; the latest loaded version
     (the later status) wins. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'tmall_orders'), ['order_id']) }}
+    {{ deduplicate(source('raw', 'tmall_orders'), partition_by='order_id', order_by=latest_loaded_first()) }}
 ),
 
 status_map as (
