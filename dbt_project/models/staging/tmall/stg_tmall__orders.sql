@@ -5,29 +5,13 @@ with source as (
     {{ deduplicate(source('raw', 'tmall_orders'), partition_by='order_id', order_by=latest_loaded_first()) }}
 ),
 
-status_map as (
-    select * from {{ ref('order_status_map') }} where channel = 'tmall'
-),
-
-sales_channels as (
-    select * from {{ ref('sales_channels') }}
-),
-
 orders as (
-    select
-        source.*,
-        'tmall' as channel,
-        status_map.order_status,
-        coalesce(status_map.is_paid_order, false) or source.paid_at is not null as is_paid_order
-    from source
-    left join status_map
-        on lower(status_map.source_status) = lower(source.status)
+    {{ with_order_status('source', 'tmall', paid_amount_column='paid_amount') }}
 ),
 
 amounts as (
     select
         orders.*,
-        case when is_paid_order then coalesce(paid_amount, 0) else 0 end as paid_amount_cny,
         coalesce(refund_amount, 0) as refund_amount_cny
     from orders
 )
@@ -35,7 +19,7 @@ amounts as (
 select
     amounts.order_id,
     amounts.channel,
-    sales_channels.domain,
+    amounts.domain,
     amounts.buyer_nick_hash,
     amounts.buyer_alipay_hash,
     amounts.buyer_open_uid,
@@ -63,5 +47,3 @@ select
     amounts._source_row,
     amounts._load_id
 from amounts
-left join sales_channels
-    on sales_channels.channel = amounts.channel
