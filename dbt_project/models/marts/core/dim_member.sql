@@ -41,7 +41,7 @@ crm as (
            max(case when crm.is_opted_out then 1 else 0 end) over (partition by records.one_id) as any_opt_out
     from records
     join {{ ref('stg_crm__members') }} as crm
-        on records.source_table = 'crm_members' and records.record_key = crm.member_id
+        on records.source_table = 'crm_members' and records.record_key = {{ record_key(['member_id'], 'crm.') }}
 ),
 
 mini_program as (
@@ -49,7 +49,7 @@ mini_program as (
            row_number() over (partition by records.one_id order by mp.registered_at, mp.openid) as mp_rank
     from records
     join {{ ref('stg_mini_program__members') }} as mp
-        on records.source_table = 'mp_members' and records.record_key = mp.openid
+        on records.source_table = 'mp_members' and records.record_key = {{ record_key(['openid'], 'mp.') }}
 ),
 
 member_contacts as (
@@ -57,7 +57,7 @@ member_contacts as (
     from records
     join {{ ref('stg_wecom__contacts') }} as contacts
         on records.source_table = 'wecom_contacts'
-       and records.record_key = {{ dbt.concat(['contacts.external_userid', "'|'", 'contacts.guide_userid']) }}
+       and records.record_key = {{ record_key(['external_userid', 'guide_userid'], 'contacts.') }}
 ),
 
 external_ids as (
