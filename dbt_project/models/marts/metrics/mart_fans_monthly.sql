@@ -263,20 +263,8 @@ applications as (
     group by month, scope, scope_store_code, scope_guide_userid
 ),
 
-scope_keys as (
-    select scope, scope_store_code, scope_guide_userid from stocks
-    union
-    select scope, scope_store_code, scope_guide_userid from flows
-    union
-    select scope, scope_store_code, scope_guide_userid from applications
-    union
-    select 'brand', {{ dbt.cast('null', dbt.type_string()) }}, {{ dbt.cast('null', dbt.type_string()) }}
-),
-
 dense as (
-    select months.month, scope_keys.*
-    from months
-    cross join scope_keys
+    {{ scope_grid(['stocks', 'flows', 'applications']) }}
 ),
 
 filled as (
@@ -300,21 +288,9 @@ filled as (
         coalesce(applications.friend_applications, 0) as friend_applications,
         coalesce(applications.friend_acceptances, 0) as friend_acceptances
     from dense
-    left join stocks
-        on stocks.month = dense.month
-       and stocks.scope = dense.scope
-       and {{ null_safe_equals('stocks.scope_store_code', 'dense.scope_store_code') }}
-       and {{ null_safe_equals('stocks.scope_guide_userid', 'dense.scope_guide_userid') }}
-    left join flows
-        on flows.month = dense.month
-       and flows.scope = dense.scope
-       and {{ null_safe_equals('flows.scope_store_code', 'dense.scope_store_code') }}
-       and {{ null_safe_equals('flows.scope_guide_userid', 'dense.scope_guide_userid') }}
-    left join applications
-        on applications.month = dense.month
-       and applications.scope = dense.scope
-       and {{ null_safe_equals('applications.scope_store_code', 'dense.scope_store_code') }}
-       and {{ null_safe_equals('applications.scope_guide_userid', 'dense.scope_guide_userid') }}
+    {{ left_join_scope('stocks') }}
+    {{ left_join_scope('flows') }}
+    {{ left_join_scope('applications') }}
 )
 
 select

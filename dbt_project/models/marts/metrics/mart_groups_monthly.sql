@@ -70,16 +70,8 @@ activity as (
     group by month, scope, scope_store_code, scope_guide_userid
 ),
 
-scope_keys as (
-    select scope, scope_store_code, scope_guide_userid from stocks
-    union
-    select scope, scope_store_code, scope_guide_userid from activity
-    union
-    select 'brand', {{ dbt.cast('null', dbt.type_string()) }}, {{ dbt.cast('null', dbt.type_string()) }}
-),
-
 dense as (
-    select months.month, scope_keys.* from months cross join scope_keys
+    {{ scope_grid(['stocks', 'activity']) }}
 ),
 
 filled as (
@@ -95,16 +87,8 @@ filled as (
         coalesce(activity.active_member_days, 0) as active_member_days,
         coalesce(activity.messages, 0) as messages
     from dense
-    left join stocks
-        on stocks.month = dense.month
-       and stocks.scope = dense.scope
-       and {{ null_safe_equals('stocks.scope_store_code', 'dense.scope_store_code') }}
-       and {{ null_safe_equals('stocks.scope_guide_userid', 'dense.scope_guide_userid') }}
-    left join activity
-        on activity.month = dense.month
-       and activity.scope = dense.scope
-       and {{ null_safe_equals('activity.scope_store_code', 'dense.scope_store_code') }}
-       and {{ null_safe_equals('activity.scope_guide_userid', 'dense.scope_guide_userid') }}
+    {{ left_join_scope('stocks') }}
+    {{ left_join_scope('activity') }}
 )
 
 select

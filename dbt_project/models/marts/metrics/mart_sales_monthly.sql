@@ -1,14 +1,13 @@
 {#- Monthly sales by brand and by channel: GMV net of refunds, private-domain GMV and its share,
     member sales share. Exact definitions in _metrics__models.yml. Every (month, channel) of the
     reporting window has a row, with zeros where nothing was sold. -#}
+{%- set scopes = [('channel', 'channel')] -%}
 with orders as {{ inline_cte() }} (
     select * from {{ ref('fct_orders') }}
 ),
 
 scoped as (
-    select orders.*, 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as scope_channel from orders
-    union all
-    select orders.*, 'channel' as scope, channel as scope_channel from orders
+    {{ fan_out_scopes('orders', scopes) }}
 ),
 
 aggregated as (
@@ -35,13 +34,13 @@ aggregated as (
 ),
 
 scope_keys as (
-    select 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as channel, {{ dbt.cast('null', dbt.type_string()) }} as domain
+    select 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as scope_channel, {{ dbt.cast('null', dbt.type_string()) }} as domain
     union all
     select 'channel' as scope, channel, domain from {{ ref('sales_channels') }}
 ),
 
 dense as (
-    select months.month, scope_keys.scope, scope_keys.channel, scope_keys.domain
+    select months.month, scope_keys.scope, scope_keys.scope_channel, scope_keys.domain
     from {{ ref('int_calendar__months') }} as months
     cross join scope_keys
 ),
@@ -50,7 +49,7 @@ filled as (
     select
         dense.month,
         dense.scope,
-        dense.channel,
+        dense.scope_channel as channel,
         dense.domain,
         coalesce(aggregated.orders, 0) as orders,
         coalesce(aggregated.paid_orders, 0) as paid_orders,
@@ -67,10 +66,7 @@ filled as (
         coalesce(aggregated.loyalty_member_gmv, 0) as loyalty_member_gmv,
         coalesce(aggregated.buyers, 0) as buyers
     from dense
-    left join aggregated
-        on aggregated.month = dense.month
-       and aggregated.scope = dense.scope
-       and {{ null_safe_equals('aggregated.scope_channel', 'dense.channel') }}
+    {{ left_join_scope('aggregated', scopes=scopes) }}
 )
 
 select
