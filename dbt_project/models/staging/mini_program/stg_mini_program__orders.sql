@@ -6,40 +6,33 @@ with source as (
 ),
 
 orders as (
-    {{ with_order_status('source', 'mini_program', paid_amount_column='paid_amount') }}
-),
-
-amounts as (
-    select
-        orders.*,
-        coalesce(refund_amount, 0) as refund_amount_cny
-    from orders
+    {{ with_order_status('source', 'mini_program', paid_amount_column='paid_amount', refund_amount_column='refund_amount') }}
 )
 
 select
-    amounts.order_no as order_id,
-    amounts.channel,
-    amounts.domain,
-    amounts.openid,
-    amounts.card_no,
-    amounts.status as source_status,
-    amounts.order_status,
-    amounts.is_paid_order,
-    amounts.created_at as ordered_at,
-    amounts.paid_at,
-    amounts.total_amount,
-    amounts.discount_amount,
-    amounts.paid_amount_cny as paid_amount,
-    amounts.refund_amount_cny as refund_amount,
-    {{ refund_status('amounts.paid_amount_cny', 'amounts.refund_amount_cny') }} as refund_status,
-    amounts.item_count,
-    amounts.store_code,
-    amounts.guide_id as guide_employee_no,
-    amounts.coupon_code,
-    amounts.receiver_mobile_hash,
-    amounts.receiver_mobile_status,
-    amounts._hash_key_version,
-    amounts._source_file,
-    amounts._source_row,
-    amounts._load_id
-from amounts
+    orders.order_no as order_id,
+    orders.channel,
+    orders.domain,
+    orders.openid,
+    orders.card_no,
+    orders.status as source_status,
+    orders.order_status,
+    orders.is_paid_order,
+    orders.created_at as ordered_at,
+    orders.paid_at,
+    orders.total_amount,
+    orders.discount_amount,
+    orders.paid_amount_cny as paid_amount,
+    orders.refund_amount_cny as refund_amount,
+    {{ refund_status('orders.paid_amount_cny', 'orders.refund_amount_cny') }} as refund_status,
+    orders.item_count,
+    orders.store_code,
+    orders.guide_id as guide_employee_no,
+    orders.coupon_code,
+    orders.receiver_mobile_hash,
+    orders.receiver_mobile_status,
+    orders._hash_key_version,
+    orders._source_file,
+    orders._source_row,
+    orders._load_id
+from orders
