@@ -54,3 +54,13 @@
        and {{ null_safe_equals(relation ~ '.' ~ key, grid ~ '.' ~ key) }}
        {%- endfor %}
 {%- endmacro %}
+
+{#- The brand and one scope per sales channel (seeds/sales_channels), with the channel's
+    columns the mart carries along (null on the brand row). -#}
+{% macro sales_channel_scopes(columns=[]) -%}
+    select 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as scope_channel
+        {%- for column in columns %}, {{ dbt.cast('null', dbt.type_string()) }} as {{ column }}{% endfor %}
+    union all
+    select 'channel' as scope, channel{% for column in columns %}, {{ column }}{% endfor %}
+    from {{ ref('sales_channels') }}
+{%- endmacro %}

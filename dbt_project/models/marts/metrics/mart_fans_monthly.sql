@@ -237,17 +237,7 @@ flows as (
 ),
 
 guide_days as (
-    select
-        months.month,
-        staff.store_code,
-        stats.guide_userid,
-        stats.new_apply_count,
-        stats.new_contact_count
-    from {{ ref('stg_wecom__guide_daily_stats') }} as stats
-    join months
-        on months.month = {{ month_of('stats.stat_date') }}
-    left join {{ ref('stg_master__staff') }} as staff
-        on staff.wecom_userid = stats.guide_userid
+    {{ guide_daily_rows('stg_wecom__guide_daily_stats', 'guide_userid', ['new_apply_count', 'new_contact_count']) }}
 ),
 
 guide_days_scoped as (

@@ -42,18 +42,8 @@ stocks as (
 ),
 
 stat_days as (
-    select
-        months.month,
-        staff.store_code,
-        stats.owner_userid as guide_userid,
-        stats.member_total_count,
-        stats.member_with_message_count,
-        stats.message_count
-    from {{ ref('stg_wecom__group_daily_stats') }} as stats
-    join months
-        on months.month = {{ month_of('stats.stat_date') }}
-    left join {{ ref('stg_master__staff') }} as staff
-        on staff.wecom_userid = stats.owner_userid
+    {{ guide_daily_rows('stg_wecom__group_daily_stats', 'owner_userid',
+                        ['member_total_count', 'member_with_message_count', 'message_count']) }}
 ),
 
 stat_days_scoped as (

@@ -119,9 +119,7 @@ new_buyers as (
 ),
 
 scope_keys as (
-    select 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as scope_channel
-    union all
-    select 'channel' as scope, channel from {{ ref('sales_channels') }}
+    {{ sales_channel_scopes() }}
 ),
 
 dense as (

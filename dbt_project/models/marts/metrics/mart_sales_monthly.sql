@@ -34,9 +34,7 @@ aggregated as (
 ),
 
 scope_keys as (
-    select 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as scope_channel, {{ dbt.cast('null', dbt.type_string()) }} as domain
-    union all
-    select 'channel' as scope, channel, domain from {{ ref('sales_channels') }}
+    {{ sales_channel_scopes(['domain']) }}
 ),
 
 dense as (
