@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export QUANYU_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(QUANYU_HOME)/dagster_home
 
-.PHONY: setup setup-spark demo test test-spark dev bench clean
+.PHONY: setup setup-spark demo test test-spark lint-sql dev bench clean
 BENCH_MEMBERS ?= 100000 1000000
 
 setup: $(VENV)/.installed
@@ -41,6 +41,10 @@ test: setup
 ## The Spark group only: builds the project on DuckDB and on Spark and compares every table.
 test-spark: setup-spark
 	$(BIN)/python -m pytest -q -m spark tests/spark
+
+## sqlfluff over the dbt models and macros (rules and why in .sqlfluff).
+lint-sql: setup
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros
 
 ## Open the Dagster UI on http://127.0.0.1:3000 with the demo's runs and the nightly schedule.
 dev: setup

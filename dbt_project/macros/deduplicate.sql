@@ -14,14 +14,14 @@
 
 {% macro default__deduplicate(relation, partition_by, order_by) -%}
 select * from (
-    {{ quanyu._ranked_for_deduplicate(relation, partition_by, order_by) }}
+    {{ _ranked_for_deduplicate(relation, partition_by, order_by) }}
 ) as ranked
 where _deduplicate_rank = 1
 {%- endmacro %}
 
 {% macro duckdb__deduplicate(relation, partition_by, order_by) -%}
 select * exclude (_deduplicate_rank) from (
-    {{ quanyu._ranked_for_deduplicate(relation, partition_by, order_by) }}
+    {{ _ranked_for_deduplicate(relation, partition_by, order_by) }}
 ) as ranked
 where _deduplicate_rank = 1
 {%- endmacro %}

@@ -39,10 +39,10 @@ ordered as (
     select
         events.*,
         row_number() over (
-            partition by external_userid, guide_userid order by event_at, is_add desc, event_type
+            partition by external_userid, guide_userid order by event_at asc, is_add desc, event_type asc
         ) as event_seq,
         lag(is_add) over (
-            partition by external_userid, guide_userid order by event_at, is_add desc, event_type
+            partition by external_userid, guide_userid order by event_at asc, is_add desc, event_type asc
         ) as previous_is_add
     from events
 ),

@@ -25,7 +25,9 @@ members as (
         max(case when source_table = 'crm_members' then 1 else 0 end) = 1 as in_crm,
         max(case when source_table in ('mp_members', 'mp_orders') then 1 else 0 end) = 1 as in_mini_program,
         max(case when source_table = 'oa_followers' then 1 else 0 end) = 1 as in_official_account,
-        max(case when source_table in ('wecom_contacts', 'wecom_contact_events', 'wecom_group_members') then 1 else 0 end) = 1 as in_wecom,
+        max(
+            case when source_table in ('wecom_contacts', 'wecom_contact_events', 'wecom_group_members') then 1 else 0 end
+        ) = 1 as in_wecom,
         max(case when source_table in ('tmall_orders', 'tmall_member_bindings') then 1 else 0 end) = 1 as in_tmall,
         max(case when source_table = 'jd_orders' then 1 else 0 end) = 1 as in_jd,
         max(case when source_table in ('douyin_orders', 'douyin_member_bindings') then 1 else 0 end) = 1 as in_douyin,
@@ -196,7 +198,8 @@ select
     members.in_jd,
     members.in_douyin,
     members.in_store_pos,
-    {% for flag in ["in_crm", "in_mini_program", "in_official_account", "in_wecom", "in_tmall", "in_jd", "in_douyin", "in_store_pos"] -%}
+    {% for flag in ["in_crm", "in_mini_program", "in_official_account", "in_wecom",
+                    "in_tmall", "in_jd", "in_douyin", "in_store_pos"] -%}
     (case when members.{{ flag }} then 1 else 0 end){% if not loop.last %} + {% endif %}
     {%- endfor %} as channel_count
 from members

@@ -16,17 +16,18 @@ scoped as {{ inline_cte() }} (
 
 cohorts as (
     select
-        scoped.issue_month as month, scope, scope_issue_channel,
-        sum(case when not is_voided then 1 else 0 end) as issued_coupons,
-        sum(case when is_voided then 1 else 0 end) as voided_coupons,
-        sum(case when not is_voided and is_redeemed then 1 else 0 end) as redeemed_coupons,
-        sum(case when not is_voided and is_net_redeemed then 1 else 0 end) as net_redeemed_coupons,
-        sum(case when not is_voided and not is_redeemed
-                  and (expires_at is null or expires_at > months.data_end_at) then 1 else 0 end) as open_coupons
+        scoped.issue_month as month, scoped.scope, scoped.scope_issue_channel,
+        sum(case when not scoped.is_voided then 1 else 0 end) as issued_coupons,
+        sum(case when scoped.is_voided then 1 else 0 end) as voided_coupons,
+        sum(case when not scoped.is_voided and scoped.is_redeemed then 1 else 0 end) as redeemed_coupons,
+        sum(case when not scoped.is_voided and scoped.is_net_redeemed then 1 else 0 end) as net_redeemed_coupons,
+        sum(case when not scoped.is_voided and not scoped.is_redeemed
+                  and (scoped.expires_at is null or scoped.expires_at > months.data_end_at) then 1 else 0 end)
+            as open_coupons
     from scoped
     join months
         on months.month = scoped.issue_month
-    group by scoped.issue_month, scope, scope_issue_channel
+    group by scoped.issue_month, scoped.scope, scoped.scope_issue_channel
 ),
 
 redemptions as (

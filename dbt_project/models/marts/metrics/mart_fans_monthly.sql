@@ -150,7 +150,8 @@ stock_grid as (
            coalesce(stock_changes.spells, 0) as spells
     from (select distinct scope, scope_store_code, scope_guide_userid from stock_changes) as stock_keys
     cross join boundaries
-    left join stock_changes
+    -- the subquery's stock_changes is another query level, not a second alias
+    left join stock_changes  -- noqa: AL04
         on stock_changes.scope = stock_keys.scope
        and {{ null_safe_equals('stock_changes.scope_store_code', 'stock_keys.scope_store_code') }}
        and {{ null_safe_equals('stock_changes.scope_guide_userid', 'stock_keys.scope_guide_userid') }}
@@ -186,12 +187,13 @@ stock_months as (
 stocks as (
     -- a scope has stock rows in the months a spell of it is live at the start or the end
     select
-        stock_months.month, scope, scope_store_code, scope_guide_userid,
-        fans_at_start, fans_at_end, wecom_fans_at_start, wecom_fans_at_end, group_fans_at_end,
-        relationships_at_start, relationships_at_end
+        stock_months.month, stock_months.scope, stock_months.scope_store_code, stock_months.scope_guide_userid,
+        stock_months.fans_at_start, stock_months.fans_at_end,
+        stock_months.wecom_fans_at_start, stock_months.wecom_fans_at_end, stock_months.group_fans_at_end,
+        stock_months.relationships_at_start, stock_months.relationships_at_end
     from stock_months
     join months on months.month = stock_months.month
-    where spells_at_start > 0 or spells_at_end > 0
+    where stock_months.spells_at_start > 0 or stock_months.spells_at_end > 0
 ),
 
 relationships as {{ inline_cte() }} (

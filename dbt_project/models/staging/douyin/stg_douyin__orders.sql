@@ -3,7 +3,8 @@
     The export has no refund amount: a sub-order whose after-sale ended in a refund, or a paid
     order that ends closed, counts as refunded in full. -#}
 with source as (
-    {{ deduplicate(source('raw', 'douyin_orders'), partition_by='sub_order_id', order_by=latest_loaded_first()) }}
+    {{ deduplicate(source('raw', 'douyin_orders'), partition_by='sub_order_id',
+                   order_by=latest_loaded_first()) }}
 ),
 
 after_sale_map as (

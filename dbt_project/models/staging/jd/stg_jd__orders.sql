@@ -3,7 +3,8 @@
     named order_* here and must be taken once per order_id when rolling up
     (order_line_number = 1), never summed over lines. -#}
 with source as (
-    {{ deduplicate(source('raw', 'jd_orders'), partition_by='order_id, sku_id', order_by=latest_loaded_first()) }}
+    {{ deduplicate(source('raw', 'jd_orders'), partition_by='order_id, sku_id',
+                   order_by=latest_loaded_first()) }}
 ),
 
 orders as (

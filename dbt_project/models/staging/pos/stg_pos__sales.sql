@@ -2,7 +2,8 @@
     receipt type (单据类型, through order_status_map) or by a negative quantity or amount, and
     their amounts are made negative whatever sign the store system exported. -#}
 with source as (
-    {{ deduplicate(source('raw', 'pos_sales'), partition_by='store_code, receipt_no, line_no', order_by=latest_loaded_first()) }}
+    {{ deduplicate(source('raw', 'pos_sales'), partition_by='store_code, receipt_no, line_no',
+                   order_by=latest_loaded_first()) }}
 ),
 
 receipt_lines as (
