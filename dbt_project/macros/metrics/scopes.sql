@@ -64,3 +64,33 @@
     select 'channel' as scope, channel{% for column in columns %}, {{ column }}{% endfor %}
     from {{ ref('sales_channels') }}
 {%- endmacro %}
+
+{#- The figures of every scope on the grid of months and scopes (grid, from scope_grid or a
+    mart's own): the month, the scope, its keys under their own names (scope_store_code as
+    store_code ...), the grid's carry columns, then for each relation of measures
+    ({relation: [columns]}, in order) its columns, 0 where the scope had no row that month,
+    then extra_columns (SQL, "expression as name"). -#}
+{% macro fill_scopes(measures, scopes=[('store', 'store_code'), ('guide', 'guide_userid')], grid='dense',
+                     carry=[], extra_columns=[]) -%}
+    select
+        {{ grid }}.month,
+        {{ grid }}.scope
+        {%- for scope, column in scopes %},
+        {{ grid }}.scope_{{ column }} as {{ column }}
+        {%- endfor %}
+        {%- for column in carry %},
+        {{ grid }}.{{ column }}
+        {%- endfor %}
+        {%- for relation, columns in measures.items() %}
+        {%- for column in columns %},
+        coalesce({{ relation }}.{{ column }}, 0) as {{ column }}
+        {%- endfor %}
+        {%- endfor %}
+        {%- for column in extra_columns %},
+        {{ column }}
+        {%- endfor %}
+    from {{ grid }}
+    {%- for relation in measures %}
+    {{ left_join_scope(relation, grid, scopes) }}
+    {%- endfor %}
+{%- endmacro %}

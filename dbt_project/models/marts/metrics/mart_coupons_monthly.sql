@@ -52,21 +52,10 @@ dense as (
 ),
 
 filled as (
-    select
-        dense.month,
-        dense.scope,
-        dense.scope_issue_channel as issue_channel,
-        coalesce(cohorts.issued_coupons, 0) as issued_coupons,
-        coalesce(cohorts.voided_coupons, 0) as voided_coupons,
-        coalesce(cohorts.redeemed_coupons, 0) as redeemed_coupons,
-        coalesce(cohorts.net_redeemed_coupons, 0) as net_redeemed_coupons,
-        coalesce(cohorts.open_coupons, 0) as open_coupons,
-        coalesce(redemptions.redemptions_in_month, 0) as redemptions_in_month,
-        coalesce(redemptions.reversed_redemptions_in_month, 0) as reversed_redemptions_in_month,
-        coalesce(redemptions.net_redeemed_face_value, 0) as net_redeemed_face_value
-    from dense
-    {{ left_join_scope('cohorts', scopes=scopes) }}
-    {{ left_join_scope('redemptions', scopes=scopes) }}
+    {{ fill_scopes({
+        'cohorts': ['issued_coupons', 'voided_coupons', 'redeemed_coupons', 'net_redeemed_coupons', 'open_coupons'],
+        'redemptions': ['redemptions_in_month', 'reversed_redemptions_in_month', 'net_redeemed_face_value'],
+    }, scopes) }}
 )
 
 select

@@ -260,29 +260,12 @@ dense as (
 ),
 
 filled as (
-    select
-        dense.month,
-        dense.scope,
-        dense.scope_store_code as store_code,
-        dense.scope_guide_userid as guide_userid,
-        coalesce(stocks.fans_at_start, 0) as fans_at_start,
-        coalesce(stocks.fans_at_end, 0) as fans_at_end,
-        coalesce(stocks.wecom_fans_at_start, 0) as wecom_fans_at_start,
-        coalesce(stocks.wecom_fans_at_end, 0) as wecom_fans_at_end,
-        coalesce(stocks.group_fans_at_end, 0) as group_fans_at_end,
-        coalesce(stocks.relationships_at_start, 0) as relationships_at_start,
-        coalesce(stocks.relationships_at_end, 0) as relationships_at_end,
-        coalesce(flows.friend_adds, 0) as friend_adds,
-        coalesce(flows.transfers_in, 0) as transfers_in,
-        coalesce(flows.customer_deletions, 0) as customer_deletions,
-        coalesce(flows.guide_deletions, 0) as guide_deletions,
-        coalesce(flows.transfers_out, 0) as transfers_out,
-        coalesce(applications.friend_applications, 0) as friend_applications,
-        coalesce(applications.friend_acceptances, 0) as friend_acceptances
-    from dense
-    {{ left_join_scope('stocks') }}
-    {{ left_join_scope('flows') }}
-    {{ left_join_scope('applications') }}
+    {{ fill_scopes({
+        'stocks': ['fans_at_start', 'fans_at_end', 'wecom_fans_at_start', 'wecom_fans_at_end', 'group_fans_at_end',
+                   'relationships_at_start', 'relationships_at_end'],
+        'flows': ['friend_adds', 'transfers_in', 'customer_deletions', 'guide_deletions', 'transfers_out'],
+        'applications': ['friend_applications', 'friend_acceptances'],
+    }) }}
 )
 
 select

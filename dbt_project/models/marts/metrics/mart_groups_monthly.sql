@@ -65,20 +65,10 @@ dense as (
 ),
 
 filled as (
-    select
-        dense.month,
-        dense.scope,
-        dense.scope_store_code as store_code,
-        dense.scope_guide_userid as guide_userid,
-        coalesce(stocks.groups_at_end, 0) as groups_at_end,
-        coalesce(stocks.group_customers_at_end, 0) as group_customers_at_end,
-        coalesce(stocks.customers_joined, 0) as customers_joined,
-        coalesce(activity.member_days, 0) as member_days,
-        coalesce(activity.active_member_days, 0) as active_member_days,
-        coalesce(activity.messages, 0) as messages
-    from dense
-    {{ left_join_scope('stocks') }}
-    {{ left_join_scope('activity') }}
+    {{ fill_scopes({
+        'stocks': ['groups_at_end', 'group_customers_at_end', 'customers_joined'],
+        'activity': ['member_days', 'active_member_days', 'messages'],
+    }) }}
 )
 
 select

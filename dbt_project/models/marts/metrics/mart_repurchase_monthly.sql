@@ -129,24 +129,18 @@ dense as (
 ),
 
 filled as (
-    select
-        dense.month,
-        dense.scope,
-        dense.scope_channel as channel,
-        dense.ttm_months,
-        coalesce(monthly.buyers, 0) as buyers,
-        coalesce(monthly.repeat_buyers, 0) as repeat_buyers,
-        coalesce(ttm.ttm_buyers, 0) as ttm_buyers,
-        coalesce(ttm.ttm_repeat_buyers, 0) as ttm_repeat_buyers,
-        coalesce(new_buyers.new_buyers, 0) as new_buyers
-        {%- for n in windows %},
-        coalesce(new_buyers.repurchased_{{ n }}d, 0) as repurchased_{{ n }}d,
-        {{ dbt.dateadd('day', n, 'dense.next_month_start_at') }} <= dense.data_end_at as is_{{ n }}d_complete
-        {%- endfor %}
-    from dense
-    {{ left_join_scope('monthly', scopes=scopes) }}
-    {{ left_join_scope('ttm', scopes=scopes) }}
-    {{ left_join_scope('new_buyers', scopes=scopes) }}
+    {%- set repurchased = [] %}
+    {%- set complete = [] %}
+    {%- for n in windows %}
+        {%- do repurchased.append('repurchased_' ~ n ~ 'd') %}
+        {%- set window_end = dbt.dateadd('day', n, 'dense.next_month_start_at') | trim %}
+        {%- do complete.append(window_end ~ ' <= dense.data_end_at as is_' ~ n ~ 'd_complete') %}
+    {%- endfor %}
+    {{ fill_scopes({
+        'monthly': ['buyers', 'repeat_buyers'],
+        'ttm': ['ttm_buyers', 'ttm_repeat_buyers'],
+        'new_buyers': ['new_buyers'] + repurchased,
+    }, scopes, carry=['ttm_months'], extra_columns=complete) }}
 )
 
 select

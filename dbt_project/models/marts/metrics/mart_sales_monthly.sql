@@ -44,27 +44,11 @@ dense as (
 ),
 
 filled as (
-    select
-        dense.month,
-        dense.scope,
-        dense.scope_channel as channel,
-        dense.domain,
-        coalesce(aggregated.orders, 0) as orders,
-        coalesce(aggregated.paid_orders, 0) as paid_orders,
-        coalesce(aggregated.cancelled_orders, 0) as cancelled_orders,
-        coalesce(aggregated.fully_refunded_orders, 0) as fully_refunded_orders,
-        coalesce(aggregated.partially_refunded_orders, 0) as partially_refunded_orders,
-        coalesce(aggregated.return_receipts, 0) as return_receipts,
-        coalesce(aggregated.paid_amount, 0) as paid_amount,
-        coalesce(aggregated.refund_amount, 0) as refund_amount,
-        coalesce(aggregated.gmv, 0) as gmv,
-        coalesce(aggregated.private_domain_gmv, 0) as private_domain_gmv,
-        coalesce(aggregated.wecom_attributed_gmv, 0) as wecom_attributed_gmv,
-        coalesce(aggregated.identified_member_gmv, 0) as identified_member_gmv,
-        coalesce(aggregated.loyalty_member_gmv, 0) as loyalty_member_gmv,
-        coalesce(aggregated.buyers, 0) as buyers
-    from dense
-    {{ left_join_scope('aggregated', scopes=scopes) }}
+    {{ fill_scopes({
+        'aggregated': ['orders', 'paid_orders', 'cancelled_orders', 'fully_refunded_orders', 'partially_refunded_orders',
+                       'return_receipts', 'paid_amount', 'refund_amount', 'gmv', 'private_domain_gmv',
+                       'wecom_attributed_gmv', 'identified_member_gmv', 'loyalty_member_gmv', 'buyers'],
+    }, scopes, carry=['domain']) }}
 )
 
 select
