@@ -15,32 +15,20 @@ def concat(fields: list[str]) -> str:
     return " || ".join(str(f) for f in fields)
 
 
-def type_string() -> str:
-    return "varchar"
+def _type(name: str):
+    def type_macro() -> str:
+        return name
+    return type_macro
 
 
-def type_bigint() -> str:
-    return "bigint"
-
-
-def type_int() -> str:
-    return "integer"
-
-
-def type_float() -> str:
-    return "float"
-
-
-def type_numeric() -> str:
-    return "numeric(28, 6)"
-
-
-def type_timestamp() -> str:
-    return "timestamp"
-
-
-def type_boolean() -> str:
-    return "boolean"
+# dbt.type_string() ... as dbt-duckdb names the types
+type_string = _type("varchar")
+type_bigint = _type("bigint")
+type_int = _type("integer")
+type_float = _type("float")
+type_numeric = _type("numeric(28, 6)")
+type_timestamp = _type("timestamp")
+type_boolean = _type("boolean")
 
 
 def dateadd(datepart: str, interval: object, from_date_or_timestamp: str) -> str:

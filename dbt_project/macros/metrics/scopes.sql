@@ -94,3 +94,8 @@
     {{ left_join_scope(relation, grid, scopes) }}
     {%- endfor %}
 {%- endmacro %}
+
+{#- The columns a scope's figures are grouped by and joined on: month, scope, the scope keys. -#}
+{% macro scope_columns(scopes=[('store', 'store_code'), ('guide', 'guide_userid')]) -%}
+    month, scope, {{ scope_keys(scopes) | join(', ') }}
+{%- endmacro %}

@@ -228,14 +228,14 @@ flows_scoped as (
 
 flows as (
     select
-        month, scope, scope_store_code, scope_guide_userid,
+        {{ scope_columns() }},
         sum(case when flow = 'add' then 1 else 0 end) as friend_adds,
         sum(case when flow = 'transfer_in' then 1 else 0 end) as transfers_in,
         sum(case when flow = 'customer_deleted' then 1 else 0 end) as customer_deletions,
         sum(case when flow = 'guide_deleted' then 1 else 0 end) as guide_deletions,
         sum(case when flow = 'transferred' then 1 else 0 end) as transfers_out
     from flows_scoped
-    group by month, scope, scope_store_code, scope_guide_userid
+    group by {{ scope_columns() }}
 ),
 
 guide_days as (
@@ -248,11 +248,11 @@ guide_days_scoped as (
 
 applications as (
     select
-        month, scope, scope_store_code, scope_guide_userid,
+        {{ scope_columns() }},
         sum(new_apply_count) as friend_applications,
         sum(new_contact_count) as friend_acceptances
     from guide_days_scoped
-    group by month, scope, scope_store_code, scope_guide_userid
+    group by {{ scope_columns() }}
 ),
 
 dense as (

@@ -33,12 +33,12 @@ at_end_scoped as (
 
 stocks as (
     select
-        month, scope, scope_store_code, scope_guide_userid,
+        {{ scope_columns() }},
         count(distinct chat_id) as groups_at_end,
         count(distinct case when member_kind = 'customer' then fan_key end) as group_customers_at_end,
         sum(case when member_kind = 'customer' and joined_in_month = 1 then 1 else 0 end) as customers_joined
     from at_end_scoped
-    group by month, scope, scope_store_code, scope_guide_userid
+    group by {{ scope_columns() }}
 ),
 
 stat_days as (
@@ -52,12 +52,12 @@ stat_days_scoped as (
 
 activity as (
     select
-        month, scope, scope_store_code, scope_guide_userid,
+        {{ scope_columns() }},
         sum(member_total_count) as member_days,
         sum(member_with_message_count) as active_member_days,
         sum(message_count) as messages
     from stat_days_scoped
-    group by month, scope, scope_store_code, scope_guide_userid
+    group by {{ scope_columns() }}
 ),
 
 dense as (
