@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export QUANYU_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(QUANYU_HOME)/dagster_home
 
-.PHONY: setup setup-spark manifest demo test test-spark dev bench clean lint
+.PHONY: setup setup-spark manifest demo test test-spark lint lint-sql dev bench clean
 BENCH_MEMBERS ?= 100000 1000000
 
 setup: $(VENV)/.installed
@@ -48,8 +48,11 @@ test-spark: setup-spark
 	$(BIN)/python -m pytest -q -m spark tests/spark
 
 ## Style is configuration: ruff (pyproject.toml) over the Python, sqlfluff (.sqlfluff) over the dbt SQL.
-lint: setup
+lint: setup lint-sql
 	$(BIN)/ruff check .
+
+lint-sql: setup
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros
 
 ## Open the Dagster UI on http://127.0.0.1:3000 with the demo's runs and the nightly schedule.
 dev: setup

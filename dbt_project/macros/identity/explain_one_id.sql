@@ -15,8 +15,11 @@
     {%- for row in identifiers -%}{%- do print("  " ~ row[0] ~ " = " ~ row[1]) -%}{%- endfor -%}
     {%- do print("edges (from -> to, evidence records, example record):") -%}
     {%- for row in edges -%}
-        {%- do print("  " ~ row[0] ~ ":" ~ row[1] ~ " -> " ~ row[2] ~ ":" ~ row[3] ~ "  x" ~ row[4] ~ "  e.g. " ~ row[5] ~ " " ~ row[6]) -%}
+        {%- do print("  " ~ row[0] ~ ":" ~ row[1] ~ " -> " ~ row[2] ~ ":" ~ row[3]
+                     ~ "  x" ~ row[4] ~ "  e.g. " ~ row[5] ~ " " ~ row[6]) -%}
     {%- endfor -%}
     {%- do print("history:") -%}
-    {%- for row in changes -%}{%- do print("  " ~ row[4] ~ " " ~ row[0] ~ " " ~ row[1] ~ " <- " ~ row[2] ~ " (" ~ row[3] ~ " identifiers)") -%}{%- endfor -%}
+    {%- for row in changes -%}
+        {%- do print("  " ~ row[4] ~ " " ~ row[0] ~ " " ~ row[1] ~ " <- " ~ row[2] ~ " (" ~ row[3] ~ " identifiers)") -%}
+    {%- endfor -%}
 {% endmacro %}

@@ -27,7 +27,8 @@
                 {%- do run_query('create schema if not exists ' ~ node.schema) -%}
                 {%- do schemas.append(node.schema) -%}
             {%- endif -%}
-            {%- set files = run_query("select count(*) from binaryFile.`" ~ location ~ "` where path like '%.parquet'").columns[0].values()[0] -%}
+            {%- set count_sql = "select count(*) from binaryFile.`" ~ location ~ "` where path like '%.parquet'" -%}
+            {%- set files = run_query(count_sql).columns[0].values()[0] -%}
             {%- if files == 0 -%}
                 {%- do exceptions.raise_compiler_error(
                     'source ' ~ node.source_name ~ '.' ~ node.name ~ ': no Parquet file in ' ~ location

@@ -12,7 +12,7 @@ assignments as (
     select * from {{ ref('int_identity__assignments') }}
 ),
 
-merges as (
+merge_changes as (
     select
         'merge' as change_type,
         assignments.one_id,
@@ -23,7 +23,7 @@ merges as (
     where pairs.is_owner and not pairs.is_kept
 ),
 
-splits as (
+split_changes as (
     select
         'split' as change_type,
         pairs.one_id,
@@ -38,4 +38,4 @@ select
     changes.*,
     {{ run_started_at_literal() }} as run_at,
     '{{ invocation_id }}' as invocation_id
-from (select * from merges union all select * from splits) as changes
+from (select * from merge_changes union all select * from split_changes) as changes

@@ -29,7 +29,8 @@ candidates as (
     select
         components.*,
         {{ dbt.concat(["'QY'", "upper(substr(" ~ dbt.hash('components.component_key') ~ ", 1, 16))"]) }} as plain_id,
-        {{ dbt.concat(["'QY'", "upper(substr(" ~ dbt.hash(dbt.concat(['components.component_key', "'#'", "'" ~ invocation_id ~ "'"])) ~ ", 1, 16))"]) }} as salted_id
+        {%- set salted_key = dbt.concat(['components.component_key', "'#'", "'" ~ invocation_id ~ "'"]) %}
+        {{ dbt.concat(["'QY'", "upper(substr(" ~ dbt.hash(salted_key) ~ ", 1, 16))"]) }} as salted_id
     from components
 )
 

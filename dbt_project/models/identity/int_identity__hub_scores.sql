@@ -25,8 +25,8 @@ neighbours as (
     select distinct a.node_num, b.identifier_type as neighbour_type, b.node_num as neighbour_num
     from observed as a
     join person_scoped as b
-        on a.record_hash = b.record_hash
-       and a.node_num <> b.node_num
+        on b.record_hash = a.record_hash
+       and b.node_num <> a.node_num
 ),
 
 diversity as (
@@ -39,7 +39,7 @@ select node_num, neighbour_type, distinct_neighbours
 from (
     select diversity.*,
            row_number() over (
-               partition by node_num order by distinct_neighbours desc, neighbour_type
+               partition by node_num order by distinct_neighbours desc, neighbour_type asc
            ) as rank_in_node
     from diversity
 ) as ranked

@@ -51,7 +51,7 @@ owned as (
     select
         pairs.*,
         row_number() over (
-            partition by one_id order by holds_anchor desc, shared_nodes desc, first_shared_node
+            partition by one_id order by holds_anchor desc, shared_nodes desc, first_shared_node asc
         ) = 1 as is_owner
     from pairs
 )

@@ -13,16 +13,11 @@
 {{ config(materialized='ephemeral') }}
 {%- set parts = [] -%}
 {%- for src in var('identity_sources') -%}
-    {%- set key_parts = [] -%}
-    {%- for col in src.record_key -%}
-        {%- do key_parts.append("coalesce(" ~ dbt.cast(col, api.Column.translate_type('string')) ~ ", '')") -%}
-        {%- if not loop.last %}{%- do key_parts.append("'|'") -%}{%- endif -%}
-    {%- endfor -%}
     {%- for identifier_type, column in src.identifiers.items() -%}
         {%- set part -%}
     select
         '{{ src.table }}' as source_table,
-        {{ dbt.concat(key_parts) if key_parts | length > 1 else key_parts[0] }} as record_key,
+        {{ record_key(src.record_key) }} as record_key,
         '{{ identifier_type }}' as identifier_type,
         trim({{ dbt.cast(column, api.Column.translate_type('string')) }}) as identifier_value,
         {{ src.observed_at }} as observed_at

@@ -22,7 +22,7 @@ with wecom as (
 group_memberships as (
     select
         'group' as fan_source,
-        {{ dbt.concat(['chat_id', "'|'", 'member_userid']) }} as source_id,
+        {{ record_key(['chat_id', 'member_userid']) }} as source_id,
         member_userid as external_userid,
         owner_userid as guide_userid,
         joined_at as live_from,

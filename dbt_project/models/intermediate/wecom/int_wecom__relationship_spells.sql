@@ -39,10 +39,10 @@ ordered as (
     select
         events.*,
         row_number() over (
-            partition by external_userid, guide_userid order by event_at, is_add desc, event_type
+            partition by external_userid, guide_userid order by event_at asc, is_add desc, event_type asc
         ) as event_seq,
         lag(is_add) over (
-            partition by external_userid, guide_userid order by event_at, is_add desc, event_type
+            partition by external_userid, guide_userid order by event_at asc, is_add desc, event_type asc
         ) as previous_is_add
     from events
 ),
@@ -193,9 +193,8 @@ transfer_ins as (
 )
 
 select
-    {{ dbt.concat(['with_listing.external_userid', "'|'", 'with_listing.guide_userid', "'|'",
-                   dbt.cast('with_listing.spell_no', dbt.type_string())]) }} as spell_id,
-    {{ dbt.concat(['with_listing.external_userid', "'|'", 'with_listing.guide_userid']) }} as relationship_id,
+    {{ record_key(['external_userid', 'guide_userid', 'spell_no'], 'with_listing.') }} as spell_id,
+    {{ record_key(['external_userid', 'guide_userid'], 'with_listing.') }} as relationship_id,
     with_listing.external_userid,
     with_listing.guide_userid,
     with_listing.spell_no,

@@ -47,7 +47,7 @@ first_add as (
 select
     pairs.external_userid,
     pairs.guide_userid,
-    {{ dbt.concat(['pairs.external_userid', "'|'", 'pairs.guide_userid']) }} as relationship_id,
+    {{ record_key(['external_userid', 'guide_userid'], 'pairs.') }} as relationship_id,
     case
         when listed.added_at is null then first_add.first_added_at
         when first_add.first_added_at is null then listed.added_at

@@ -25,7 +25,9 @@ members as (
         max(case when source_table = 'crm_members' then 1 else 0 end) = 1 as in_crm,
         max(case when source_table in ('mp_members', 'mp_orders') then 1 else 0 end) = 1 as in_mini_program,
         max(case when source_table = 'oa_followers' then 1 else 0 end) = 1 as in_official_account,
-        max(case when source_table in ('wecom_contacts', 'wecom_contact_events', 'wecom_group_members') then 1 else 0 end) = 1 as in_wecom,
+        max(
+            case when source_table in ('wecom_contacts', 'wecom_contact_events', 'wecom_group_members') then 1 else 0 end
+        ) = 1 as in_wecom,
         max(case when source_table in ('tmall_orders', 'tmall_member_bindings') then 1 else 0 end) = 1 as in_tmall,
         max(case when source_table = 'jd_orders' then 1 else 0 end) = 1 as in_jd,
         max(case when source_table in ('douyin_orders', 'douyin_member_bindings') then 1 else 0 end) = 1 as in_douyin,
@@ -41,7 +43,7 @@ crm as (
            max(case when crm.is_opted_out then 1 else 0 end) over (partition by records.one_id) as any_opt_out
     from records
     join {{ ref('stg_crm__members') }} as crm
-        on records.source_table = 'crm_members' and records.record_key = crm.member_id
+        on records.source_table = 'crm_members' and records.record_key = {{ record_key(['member_id'], 'crm.') }}
 ),
 
 mini_program as (
@@ -49,7 +51,7 @@ mini_program as (
            row_number() over (partition by records.one_id order by mp.registered_at, mp.openid) as mp_rank
     from records
     join {{ ref('stg_mini_program__members') }} as mp
-        on records.source_table = 'mp_members' and records.record_key = mp.openid
+        on records.source_table = 'mp_members' and records.record_key = {{ record_key(['openid'], 'mp.') }}
 ),
 
 member_contacts as (
@@ -57,7 +59,7 @@ member_contacts as (
     from records
     join {{ ref('stg_wecom__contacts') }} as contacts
         on records.source_table = 'wecom_contacts'
-       and records.record_key = {{ dbt.concat(['contacts.external_userid', "'|'", 'contacts.guide_userid']) }}
+       and records.record_key = {{ record_key(['external_userid', 'guide_userid'], 'contacts.') }}
 ),
 
 external_ids as (
@@ -196,7 +198,8 @@ select
     members.in_jd,
     members.in_douyin,
     members.in_store_pos,
-    {% for flag in ["in_crm", "in_mini_program", "in_official_account", "in_wecom", "in_tmall", "in_jd", "in_douyin", "in_store_pos"] -%}
+    {% for flag in ["in_crm", "in_mini_program", "in_official_account", "in_wecom",
+                    "in_tmall", "in_jd", "in_douyin", "in_store_pos"] -%}
     (case when members.{{ flag }} then 1 else 0 end){% if not loop.last %} + {% endif %}
     {%- endfor %} as channel_count
 from members

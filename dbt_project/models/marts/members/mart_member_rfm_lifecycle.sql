@@ -75,8 +75,8 @@ staged as (
             row_number() over (partition by scored.one_id order by stages.sort_order) as stage_rank
         from scored
         join {{ ref('member_lifecycle_stages') }} as stages
-            on (stages.basis = 'first_order' and scored.days_since_first_order <= stages.max_days)
-            or (stages.basis = 'last_order' and (stages.max_days is null or scored.recency_days <= stages.max_days))
+            on (stages.basis = 'first_order' and stages.max_days >= scored.days_since_first_order)
+            or (stages.basis = 'last_order' and (stages.max_days is null or stages.max_days >= scored.recency_days))
     ) as ranked
     where stage_rank = 1
 )

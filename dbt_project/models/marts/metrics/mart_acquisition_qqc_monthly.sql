@@ -71,7 +71,8 @@ spend as (
     from {{ ref('fct_marketing_spend') }} as spend
     left join state_channels
         on state_channels.state_code = spend.state_code
-    group by 1, 2, 3
+    -- by position: the case expression is written once
+    group by 1, 2, 3  -- noqa: AM06
 ),
 
 keys as (

@@ -29,7 +29,8 @@ buyer_steps as (
         select one_id, month_number as step_number, online_orders, offline_orders, gmv
         from buyer_months
         union all
-        select one_id, month_number + 12 as step_number, -online_orders, -offline_orders, -gmv
+        select one_id, month_number + 12 as step_number, -online_orders as online_orders, -offline_orders as offline_orders,
+               -gmv as gmv
         from buyer_months
     ) as steps
     group by one_id, step_number
@@ -75,7 +76,7 @@ class_steps as (
     from transitions
     where overlap_class is not null
     union all
-    select step_number, previous_class, -1, -previous_orders, -previous_gmv
+    select step_number, previous_class, -1 as buyers, -previous_orders as orders, -previous_gmv as gmv
     from transitions
     where previous_class is not null
 ),

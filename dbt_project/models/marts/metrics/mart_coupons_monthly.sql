@@ -1,6 +1,7 @@
 {#- Coupon redemption (核销率) by brand and by issue channel: issue-month cohorts (what share of
     the coupons issued in a month was ever redeemed) and redemption activity in the month.
     Exact definitions in _metrics__models.yml. -#}
+{%- set scopes = [('issue_channel', 'issue_channel')] -%}
 with months as (
     select month, data_end_at from {{ ref('int_calendar__months') }}
 ),
@@ -10,39 +11,38 @@ coupons as {{ inline_cte() }} (
 ),
 
 scoped as {{ inline_cte() }} (
-    select coupons.*, 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as scope_channel from coupons
-    union all
-    select coupons.*, 'issue_channel' as scope, issue_channel as scope_channel from coupons
+    {{ fan_out_scopes('coupons', scopes) }}
 ),
 
 cohorts as (
     select
-        scoped.issue_month as month, scope, scope_channel,
-        sum(case when not is_voided then 1 else 0 end) as issued_coupons,
-        sum(case when is_voided then 1 else 0 end) as voided_coupons,
-        sum(case when not is_voided and is_redeemed then 1 else 0 end) as redeemed_coupons,
-        sum(case when not is_voided and is_net_redeemed then 1 else 0 end) as net_redeemed_coupons,
-        sum(case when not is_voided and not is_redeemed
-                  and (expires_at is null or expires_at > months.data_end_at) then 1 else 0 end) as open_coupons
+        scoped.issue_month as month, scoped.scope, scoped.scope_issue_channel,
+        sum(case when not scoped.is_voided then 1 else 0 end) as issued_coupons,
+        sum(case when scoped.is_voided then 1 else 0 end) as voided_coupons,
+        sum(case when not scoped.is_voided and scoped.is_redeemed then 1 else 0 end) as redeemed_coupons,
+        sum(case when not scoped.is_voided and scoped.is_net_redeemed then 1 else 0 end) as net_redeemed_coupons,
+        sum(case when not scoped.is_voided and not scoped.is_redeemed
+                  and (scoped.expires_at is null or scoped.expires_at > months.data_end_at) then 1 else 0 end)
+            as open_coupons
     from scoped
     join months
         on months.month = scoped.issue_month
-    group by scoped.issue_month, scope, scope_channel
+    group by scoped.issue_month, scoped.scope, scoped.scope_issue_channel
 ),
 
 redemptions as (
     select
-        redeem_month as month, scope, scope_channel,
+        redeem_month as month, scope, scope_issue_channel,
         sum(case when is_redeemed then 1 else 0 end) as redemptions_in_month,
         sum(case when is_redemption_reversed then 1 else 0 end) as reversed_redemptions_in_month,
         sum(case when is_net_redeemed then face_value else 0 end) as net_redeemed_face_value
     from scoped
     where redeem_month is not null
-    group by redeem_month, scope, scope_channel
+    group by redeem_month, scope, scope_issue_channel
 ),
 
 scope_keys as (
-    select 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as scope_channel
+    select 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as scope_issue_channel
     union
     select distinct 'issue_channel' as scope, issue_channel from coupons
 ),
@@ -52,27 +52,10 @@ dense as (
 ),
 
 filled as (
-    select
-        dense.month,
-        dense.scope,
-        dense.scope_channel as issue_channel,
-        coalesce(cohorts.issued_coupons, 0) as issued_coupons,
-        coalesce(cohorts.voided_coupons, 0) as voided_coupons,
-        coalesce(cohorts.redeemed_coupons, 0) as redeemed_coupons,
-        coalesce(cohorts.net_redeemed_coupons, 0) as net_redeemed_coupons,
-        coalesce(cohorts.open_coupons, 0) as open_coupons,
-        coalesce(redemptions.redemptions_in_month, 0) as redemptions_in_month,
-        coalesce(redemptions.reversed_redemptions_in_month, 0) as reversed_redemptions_in_month,
-        coalesce(redemptions.net_redeemed_face_value, 0) as net_redeemed_face_value
-    from dense
-    left join cohorts
-        on cohorts.month = dense.month
-       and cohorts.scope = dense.scope
-       and {{ null_safe_equals('cohorts.scope_channel', 'dense.scope_channel') }}
-    left join redemptions
-        on redemptions.month = dense.month
-       and redemptions.scope = dense.scope
-       and {{ null_safe_equals('redemptions.scope_channel', 'dense.scope_channel') }}
+    {{ fill_scopes({
+        'cohorts': ['issued_coupons', 'voided_coupons', 'redeemed_coupons', 'net_redeemed_coupons', 'open_coupons'],
+        'redemptions': ['redemptions_in_month', 'reversed_redemptions_in_month', 'net_redeemed_face_value'],
+    }, scopes) }}
 )
 
 select

@@ -150,7 +150,8 @@ stock_grid as (
            coalesce(stock_changes.spells, 0) as spells
     from (select distinct scope, scope_store_code, scope_guide_userid from stock_changes) as stock_keys
     cross join boundaries
-    left join stock_changes
+    -- the subquery's stock_changes is another query level, not a second alias
+    left join stock_changes  -- noqa: AL04
         on stock_changes.scope = stock_keys.scope
        and {{ null_safe_equals('stock_changes.scope_store_code', 'stock_keys.scope_store_code') }}
        and {{ null_safe_equals('stock_changes.scope_guide_userid', 'stock_keys.scope_guide_userid') }}
@@ -186,12 +187,13 @@ stock_months as (
 stocks as (
     -- a scope has stock rows in the months a spell of it is live at the start or the end
     select
-        stock_months.month, scope, scope_store_code, scope_guide_userid,
-        fans_at_start, fans_at_end, wecom_fans_at_start, wecom_fans_at_end, group_fans_at_end,
-        relationships_at_start, relationships_at_end
+        stock_months.month, stock_months.scope, stock_months.scope_store_code, stock_months.scope_guide_userid,
+        stock_months.fans_at_start, stock_months.fans_at_end,
+        stock_months.wecom_fans_at_start, stock_months.wecom_fans_at_end, stock_months.group_fans_at_end,
+        stock_months.relationships_at_start, stock_months.relationships_at_end
     from stock_months
     join months on months.month = stock_months.month
-    where spells_at_start > 0 or spells_at_end > 0
+    where stock_months.spells_at_start > 0 or stock_months.spells_at_end > 0
 ),
 
 relationships as {{ inline_cte() }} (
@@ -226,28 +228,18 @@ flows_scoped as (
 
 flows as (
     select
-        month, scope, scope_store_code, scope_guide_userid,
+        {{ scope_columns() }},
         sum(case when flow = 'add' then 1 else 0 end) as friend_adds,
         sum(case when flow = 'transfer_in' then 1 else 0 end) as transfers_in,
         sum(case when flow = 'customer_deleted' then 1 else 0 end) as customer_deletions,
         sum(case when flow = 'guide_deleted' then 1 else 0 end) as guide_deletions,
         sum(case when flow = 'transferred' then 1 else 0 end) as transfers_out
     from flows_scoped
-    group by month, scope, scope_store_code, scope_guide_userid
+    group by {{ scope_columns() }}
 ),
 
 guide_days as (
-    select
-        months.month,
-        staff.store_code,
-        stats.guide_userid,
-        stats.new_apply_count,
-        stats.new_contact_count
-    from {{ ref('stg_wecom__guide_daily_stats') }} as stats
-    join months
-        on months.month = {{ month_of('stats.stat_date') }}
-    left join {{ ref('stg_master__staff') }} as staff
-        on staff.wecom_userid = stats.guide_userid
+    {{ guide_daily_rows('stg_wecom__guide_daily_stats', 'guide_userid', ['new_apply_count', 'new_contact_count']) }}
 ),
 
 guide_days_scoped as (
@@ -256,65 +248,24 @@ guide_days_scoped as (
 
 applications as (
     select
-        month, scope, scope_store_code, scope_guide_userid,
+        {{ scope_columns() }},
         sum(new_apply_count) as friend_applications,
         sum(new_contact_count) as friend_acceptances
     from guide_days_scoped
-    group by month, scope, scope_store_code, scope_guide_userid
-),
-
-scope_keys as (
-    select scope, scope_store_code, scope_guide_userid from stocks
-    union
-    select scope, scope_store_code, scope_guide_userid from flows
-    union
-    select scope, scope_store_code, scope_guide_userid from applications
-    union
-    select 'brand', {{ dbt.cast('null', dbt.type_string()) }}, {{ dbt.cast('null', dbt.type_string()) }}
+    group by {{ scope_columns() }}
 ),
 
 dense as (
-    select months.month, scope_keys.*
-    from months
-    cross join scope_keys
+    {{ scope_grid(['stocks', 'flows', 'applications']) }}
 ),
 
 filled as (
-    select
-        dense.month,
-        dense.scope,
-        dense.scope_store_code as store_code,
-        dense.scope_guide_userid as guide_userid,
-        coalesce(stocks.fans_at_start, 0) as fans_at_start,
-        coalesce(stocks.fans_at_end, 0) as fans_at_end,
-        coalesce(stocks.wecom_fans_at_start, 0) as wecom_fans_at_start,
-        coalesce(stocks.wecom_fans_at_end, 0) as wecom_fans_at_end,
-        coalesce(stocks.group_fans_at_end, 0) as group_fans_at_end,
-        coalesce(stocks.relationships_at_start, 0) as relationships_at_start,
-        coalesce(stocks.relationships_at_end, 0) as relationships_at_end,
-        coalesce(flows.friend_adds, 0) as friend_adds,
-        coalesce(flows.transfers_in, 0) as transfers_in,
-        coalesce(flows.customer_deletions, 0) as customer_deletions,
-        coalesce(flows.guide_deletions, 0) as guide_deletions,
-        coalesce(flows.transfers_out, 0) as transfers_out,
-        coalesce(applications.friend_applications, 0) as friend_applications,
-        coalesce(applications.friend_acceptances, 0) as friend_acceptances
-    from dense
-    left join stocks
-        on stocks.month = dense.month
-       and stocks.scope = dense.scope
-       and {{ null_safe_equals('stocks.scope_store_code', 'dense.scope_store_code') }}
-       and {{ null_safe_equals('stocks.scope_guide_userid', 'dense.scope_guide_userid') }}
-    left join flows
-        on flows.month = dense.month
-       and flows.scope = dense.scope
-       and {{ null_safe_equals('flows.scope_store_code', 'dense.scope_store_code') }}
-       and {{ null_safe_equals('flows.scope_guide_userid', 'dense.scope_guide_userid') }}
-    left join applications
-        on applications.month = dense.month
-       and applications.scope = dense.scope
-       and {{ null_safe_equals('applications.scope_store_code', 'dense.scope_store_code') }}
-       and {{ null_safe_equals('applications.scope_guide_userid', 'dense.scope_guide_userid') }}
+    {{ fill_scopes({
+        'stocks': ['fans_at_start', 'fans_at_end', 'wecom_fans_at_start', 'wecom_fans_at_end', 'group_fans_at_end',
+                   'relationships_at_start', 'relationships_at_end'],
+        'flows': ['friend_adds', 'transfers_in', 'customer_deletions', 'guide_deletions', 'transfers_out'],
+        'applications': ['friend_applications', 'friend_acceptances'],
+    }) }}
 )
 
 select

@@ -33,27 +33,17 @@ at_end_scoped as (
 
 stocks as (
     select
-        month, scope, scope_store_code, scope_guide_userid,
+        {{ scope_columns() }},
         count(distinct chat_id) as groups_at_end,
         count(distinct case when member_kind = 'customer' then fan_key end) as group_customers_at_end,
         sum(case when member_kind = 'customer' and joined_in_month = 1 then 1 else 0 end) as customers_joined
     from at_end_scoped
-    group by month, scope, scope_store_code, scope_guide_userid
+    group by {{ scope_columns() }}
 ),
 
 stat_days as (
-    select
-        months.month,
-        staff.store_code,
-        stats.owner_userid as guide_userid,
-        stats.member_total_count,
-        stats.member_with_message_count,
-        stats.message_count
-    from {{ ref('stg_wecom__group_daily_stats') }} as stats
-    join months
-        on months.month = {{ month_of('stats.stat_date') }}
-    left join {{ ref('stg_master__staff') }} as staff
-        on staff.wecom_userid = stats.owner_userid
+    {{ guide_daily_rows('stg_wecom__group_daily_stats', 'owner_userid',
+                        ['member_total_count', 'member_with_message_count', 'message_count']) }}
 ),
 
 stat_days_scoped as (
@@ -62,49 +52,23 @@ stat_days_scoped as (
 
 activity as (
     select
-        month, scope, scope_store_code, scope_guide_userid,
+        {{ scope_columns() }},
         sum(member_total_count) as member_days,
         sum(member_with_message_count) as active_member_days,
         sum(message_count) as messages
     from stat_days_scoped
-    group by month, scope, scope_store_code, scope_guide_userid
-),
-
-scope_keys as (
-    select scope, scope_store_code, scope_guide_userid from stocks
-    union
-    select scope, scope_store_code, scope_guide_userid from activity
-    union
-    select 'brand', {{ dbt.cast('null', dbt.type_string()) }}, {{ dbt.cast('null', dbt.type_string()) }}
+    group by {{ scope_columns() }}
 ),
 
 dense as (
-    select months.month, scope_keys.* from months cross join scope_keys
+    {{ scope_grid(['stocks', 'activity']) }}
 ),
 
 filled as (
-    select
-        dense.month,
-        dense.scope,
-        dense.scope_store_code as store_code,
-        dense.scope_guide_userid as guide_userid,
-        coalesce(stocks.groups_at_end, 0) as groups_at_end,
-        coalesce(stocks.group_customers_at_end, 0) as group_customers_at_end,
-        coalesce(stocks.customers_joined, 0) as customers_joined,
-        coalesce(activity.member_days, 0) as member_days,
-        coalesce(activity.active_member_days, 0) as active_member_days,
-        coalesce(activity.messages, 0) as messages
-    from dense
-    left join stocks
-        on stocks.month = dense.month
-       and stocks.scope = dense.scope
-       and {{ null_safe_equals('stocks.scope_store_code', 'dense.scope_store_code') }}
-       and {{ null_safe_equals('stocks.scope_guide_userid', 'dense.scope_guide_userid') }}
-    left join activity
-        on activity.month = dense.month
-       and activity.scope = dense.scope
-       and {{ null_safe_equals('activity.scope_store_code', 'dense.scope_store_code') }}
-       and {{ null_safe_equals('activity.scope_guide_userid', 'dense.scope_guide_userid') }}
+    {{ fill_scopes({
+        'stocks': ['groups_at_end', 'group_customers_at_end', 'customers_joined'],
+        'activity': ['member_days', 'active_member_days', 'messages'],
+    }) }}
 )
 
 select

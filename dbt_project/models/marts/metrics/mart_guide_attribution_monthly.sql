@@ -25,7 +25,7 @@ credits as (
     where serving_store_code is not null
     union all
     select
-        order_month as month,
+        orders.order_month as month,
         'owner_guide' as credit_type,
         staff.store_code,
         orders.owner_guide_employee_no as guide_employee_no,
@@ -53,7 +53,8 @@ aggregated as (
 credit_keys as (
     select credit_type, store_code, guide_employee_no from aggregated
     union
-    select 'serving_store', store_code, {{ dbt.cast('null', dbt.type_string()) }} from {{ ref('stg_master__stores') }}
+    select 'serving_store' as credit_type, store_code, {{ dbt.cast('null', dbt.type_string()) }} as guide_employee_no
+    from {{ ref('stg_master__stores') }}
 ),
 
 dense as (

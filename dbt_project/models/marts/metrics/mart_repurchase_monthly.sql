@@ -2,6 +2,7 @@
     months, and N days (30, 90) after a buyer's first order. Only valid orders of identified
     members count (anonymous receipts cannot repeat). Exact definitions in _metrics__models.yml. -#}
 {%- set windows = [30, 90] -%}
+{%- set scopes = [('channel', 'channel')] -%}
 with months as (
     select * from {{ ref('int_calendar__months') }}
 ),
@@ -13,9 +14,7 @@ valid_orders as {{ inline_cte() }} (
 ),
 
 scoped as {{ inline_cte() }} (
-    select valid_orders.*, 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as scope_channel from valid_orders
-    union all
-    select valid_orders.*, 'channel' as scope, channel as scope_channel from valid_orders
+    {{ fan_out_scopes('valid_orders', scopes) }}
 ),
 
 buyer_months as (
@@ -120,9 +119,7 @@ new_buyers as (
 ),
 
 scope_keys as (
-    select 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as channel
-    union all
-    select 'channel' as scope, channel from {{ ref('sales_channels') }}
+    {{ sales_channel_scopes() }}
 ),
 
 dense as (
@@ -132,33 +129,18 @@ dense as (
 ),
 
 filled as (
-    select
-        dense.month,
-        dense.scope,
-        dense.channel,
-        dense.ttm_months,
-        coalesce(monthly.buyers, 0) as buyers,
-        coalesce(monthly.repeat_buyers, 0) as repeat_buyers,
-        coalesce(ttm.ttm_buyers, 0) as ttm_buyers,
-        coalesce(ttm.ttm_repeat_buyers, 0) as ttm_repeat_buyers,
-        coalesce(new_buyers.new_buyers, 0) as new_buyers
-        {%- for n in windows %},
-        coalesce(new_buyers.repurchased_{{ n }}d, 0) as repurchased_{{ n }}d,
-        {{ dbt.dateadd('day', n, 'dense.next_month_start_at') }} <= dense.data_end_at as is_{{ n }}d_complete
-        {%- endfor %}
-    from dense
-    left join monthly
-        on monthly.month = dense.month
-       and monthly.scope = dense.scope
-       and {{ null_safe_equals('monthly.scope_channel', 'dense.channel') }}
-    left join ttm
-        on ttm.month = dense.month
-       and ttm.scope = dense.scope
-       and {{ null_safe_equals('ttm.scope_channel', 'dense.channel') }}
-    left join new_buyers
-        on new_buyers.month = dense.month
-       and new_buyers.scope = dense.scope
-       and {{ null_safe_equals('new_buyers.scope_channel', 'dense.channel') }}
+    {%- set repurchased = [] %}
+    {%- set complete = [] %}
+    {%- for n in windows %}
+        {%- do repurchased.append('repurchased_' ~ n ~ 'd') %}
+        {%- set window_end = dbt.dateadd('day', n, 'dense.next_month_start_at') | trim %}
+        {%- do complete.append(window_end ~ ' <= dense.data_end_at as is_' ~ n ~ 'd_complete') %}
+    {%- endfor %}
+    {{ fill_scopes({
+        'monthly': ['buyers', 'repeat_buyers'],
+        'ttm': ['ttm_buyers', 'ttm_repeat_buyers'],
+        'new_buyers': ['new_buyers'] + repurchased,
+    }, scopes, carry=['ttm_months'], extra_columns=complete) }}
 )
 
 select

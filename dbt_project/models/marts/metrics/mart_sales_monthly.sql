@@ -1,14 +1,13 @@
 {#- Monthly sales by brand and by channel: GMV net of refunds, private-domain GMV and its share,
     member sales share. Exact definitions in _metrics__models.yml. Every (month, channel) of the
     reporting window has a row, with zeros where nothing was sold. -#}
+{%- set scopes = [('channel', 'channel')] -%}
 with orders as {{ inline_cte() }} (
     select * from {{ ref('fct_orders') }}
 ),
 
 scoped as (
-    select orders.*, 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as scope_channel from orders
-    union all
-    select orders.*, 'channel' as scope, channel as scope_channel from orders
+    {{ fan_out_scopes('orders', scopes) }}
 ),
 
 aggregated as (
@@ -35,42 +34,21 @@ aggregated as (
 ),
 
 scope_keys as (
-    select 'brand' as scope, {{ dbt.cast('null', dbt.type_string()) }} as channel, {{ dbt.cast('null', dbt.type_string()) }} as domain
-    union all
-    select 'channel' as scope, channel, domain from {{ ref('sales_channels') }}
+    {{ sales_channel_scopes(['domain']) }}
 ),
 
 dense as (
-    select months.month, scope_keys.scope, scope_keys.channel, scope_keys.domain
+    select months.month, scope_keys.scope, scope_keys.scope_channel, scope_keys.domain
     from {{ ref('int_calendar__months') }} as months
     cross join scope_keys
 ),
 
 filled as (
-    select
-        dense.month,
-        dense.scope,
-        dense.channel,
-        dense.domain,
-        coalesce(aggregated.orders, 0) as orders,
-        coalesce(aggregated.paid_orders, 0) as paid_orders,
-        coalesce(aggregated.cancelled_orders, 0) as cancelled_orders,
-        coalesce(aggregated.fully_refunded_orders, 0) as fully_refunded_orders,
-        coalesce(aggregated.partially_refunded_orders, 0) as partially_refunded_orders,
-        coalesce(aggregated.return_receipts, 0) as return_receipts,
-        coalesce(aggregated.paid_amount, 0) as paid_amount,
-        coalesce(aggregated.refund_amount, 0) as refund_amount,
-        coalesce(aggregated.gmv, 0) as gmv,
-        coalesce(aggregated.private_domain_gmv, 0) as private_domain_gmv,
-        coalesce(aggregated.wecom_attributed_gmv, 0) as wecom_attributed_gmv,
-        coalesce(aggregated.identified_member_gmv, 0) as identified_member_gmv,
-        coalesce(aggregated.loyalty_member_gmv, 0) as loyalty_member_gmv,
-        coalesce(aggregated.buyers, 0) as buyers
-    from dense
-    left join aggregated
-        on aggregated.month = dense.month
-       and aggregated.scope = dense.scope
-       and {{ null_safe_equals('aggregated.scope_channel', 'dense.channel') }}
+    {{ fill_scopes({
+        'aggregated': ['orders', 'paid_orders', 'cancelled_orders', 'fully_refunded_orders', 'partially_refunded_orders',
+                       'return_receipts', 'paid_amount', 'refund_amount', 'gmv', 'private_domain_gmv',
+                       'wecom_attributed_gmv', 'identified_member_gmv', 'loyalty_member_gmv', 'buyers'],
+    }, scopes, carry=['domain']) }}
 )
 
 select

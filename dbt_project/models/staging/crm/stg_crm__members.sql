@@ -1,6 +1,6 @@
 {#- One row per loyalty CRM member as last exported. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'crm_members'), ['member_id']) }}
+    {{ deduplicate(source('raw', 'crm_members'), partition_by='member_id', order_by=latest_loaded_first()) }}
 ),
 
 genders as (

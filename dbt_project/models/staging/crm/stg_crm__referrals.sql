@@ -1,6 +1,6 @@
 {#- One row per referral (转介绍) invite record. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'referrals'), ['referral_id']) }}
+    {{ deduplicate(source('raw', 'referrals'), partition_by='referral_id', order_by=latest_loaded_first()) }}
 ),
 
 statuses as (

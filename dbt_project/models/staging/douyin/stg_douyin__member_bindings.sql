@@ -1,6 +1,7 @@
 {#- One row per Douyin shop open_id bound to a brand member (会员通), as last exported. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'douyin_member_bindings'), ['open_id']) }}
+    {{ deduplicate(source('raw', 'douyin_member_bindings'), partition_by='open_id',
+                   order_by=latest_loaded_first()) }}
 )
 
 select

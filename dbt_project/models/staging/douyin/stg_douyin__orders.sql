@@ -3,61 +3,44 @@
     The export has no refund amount: a sub-order whose after-sale ended in a refund, or a paid
     order that ends closed, counts as refunded in full. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'douyin_orders'), ['sub_order_id']) }}
-),
-
-status_map as (
-    select * from {{ ref('order_status_map') }} where channel = 'douyin'
+    {{ deduplicate(source('raw', 'douyin_orders'), partition_by='sub_order_id',
+                   order_by=latest_loaded_first()) }}
 ),
 
 after_sale_map as (
     select * from {{ ref('code_map') }} where code_list = 'douyin_after_sale'
 ),
 
-sales_channels as (
-    select * from {{ ref('sales_channels') }}
-),
-
-sub_orders as (
+after_sales as (
     select
         source.*,
-        'douyin' as channel,
-        status_map.order_status,
-        after_sale_map.code as after_sale_code,
-        -- a refund can only follow a payment, even when the export lost the payment time
-        coalesce(status_map.is_paid_order, false)
-            or source.paid_at is not null
-            or coalesce(after_sale_map.code = 'refunded', false) as is_paid_order
+        after_sale_map.code as after_sale_code
     from source
-    left join status_map
-        on lower(status_map.source_status) = lower(source.status)
     left join after_sale_map
         on lower(after_sale_map.source_value) = lower(source.after_sale_status)
 ),
 
-amounts as (
-    select
-        sub_orders.*,
-        case when is_paid_order then coalesce(payable_amount, 0) else 0 end as paid_amount_cny
-    from sub_orders
+sub_orders as (
+    -- a refund can only follow a payment, even when the export lost the payment time
+    {{ with_order_status('after_sales', 'douyin', paid_amount_column='payable_amount',
+                         also_paid_when="coalesce(after_sales.after_sale_code = 'refunded', false)") }}
 ),
 
 refunds as (
     select
-        amounts.*,
+        sub_orders.*,
         case
             when after_sale_code = 'refunded' then paid_amount_cny
-            when is_paid_order and order_status in ('closed', 'refunded') then paid_amount_cny
-            else 0
+            else {{ refunded_in_full('paid_amount_cny') }}
         end as refund_amount_cny
-    from amounts
+    from sub_orders
 )
 
 select
     refunds.sub_order_id,
     refunds.order_id,
     refunds.channel,
-    sales_channels.domain,
+    refunds.domain,
     refunds.buyer_open_id,
     refunds.status as source_status,
     refunds.order_status,
@@ -90,5 +73,3 @@ select
     refunds._source_row,
     refunds._load_id
 from refunds
-left join sales_channels
-    on sales_channels.channel = refunds.channel

@@ -1,6 +1,7 @@
 {#- One row per day x media channel x WeCom state code x campaign. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'marketing_spend'), ['spend_date', 'channel', 'state_code', 'campaign']) }}
+    {{ deduplicate(source('raw', 'marketing_spend'), partition_by='spend_date, channel, state_code, campaign',
+                   order_by=latest_loaded_first()) }}
 )
 
 select

@@ -1,6 +1,6 @@
 {#- One row per employee (guide, store manager ...) from the staff master. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'staff'), ['employee_no']) }}
+    {{ deduplicate(source('raw', 'staff'), partition_by='employee_no', order_by=latest_loaded_first()) }}
 ),
 
 statuses as (

@@ -1,6 +1,6 @@
 {#- One row per store from the store master. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'stores'), ['store_code']) }}
+    {{ deduplicate(source('raw', 'stores'), partition_by='store_code', order_by=latest_loaded_first()) }}
 ),
 
 statuses as (

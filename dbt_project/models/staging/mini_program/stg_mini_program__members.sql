@@ -1,6 +1,6 @@
 {#- One row per mini-program openid (a mall member) as last exported. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'mp_members'), ['openid']) }}
+    {{ deduplicate(source('raw', 'mp_members'), partition_by='openid', order_by=latest_loaded_first()) }}
 ),
 
 genders as (

@@ -2,62 +2,37 @@
     update time, so an order can appear in two monthly files (in flight, then final); the
     latest loaded version wins. Amounts arrive in fen and land in CNY. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'mp_orders'), ['order_no']) }}
-),
-
-status_map as (
-    select * from {{ ref('order_status_map') }} where channel = 'mini_program'
-),
-
-sales_channels as (
-    select * from {{ ref('sales_channels') }}
+    {{ deduplicate(source('raw', 'mp_orders'), partition_by='order_no', order_by=latest_loaded_first()) }}
 ),
 
 orders as (
-    select
-        source.*,
-        'mini_program' as channel,
-        status_map.order_status,
-        coalesce(status_map.is_paid_order, false) or source.paid_at is not null as is_paid_order
-    from source
-    left join status_map
-        on lower(status_map.source_status) = lower(source.status)
-),
-
-amounts as (
-    select
-        orders.*,
-        case when is_paid_order then coalesce(paid_amount, 0) else 0 end as paid_amount_cny,
-        coalesce(refund_amount, 0) as refund_amount_cny
-    from orders
+    {{ with_order_status('source', 'mini_program', paid_amount_column='paid_amount', refund_amount_column='refund_amount') }}
 )
 
 select
-    amounts.order_no as order_id,
-    amounts.channel,
-    sales_channels.domain,
-    amounts.openid,
-    amounts.card_no,
-    amounts.status as source_status,
-    amounts.order_status,
-    amounts.is_paid_order,
-    amounts.created_at as ordered_at,
-    amounts.paid_at,
-    amounts.total_amount,
-    amounts.discount_amount,
-    amounts.paid_amount_cny as paid_amount,
-    amounts.refund_amount_cny as refund_amount,
-    {{ refund_status('amounts.paid_amount_cny', 'amounts.refund_amount_cny') }} as refund_status,
-    amounts.item_count,
-    amounts.store_code,
-    amounts.guide_id as guide_employee_no,
-    amounts.coupon_code,
-    amounts.receiver_mobile_hash,
-    amounts.receiver_mobile_status,
-    amounts._hash_key_version,
-    amounts._source_file,
-    amounts._source_row,
-    amounts._load_id
-from amounts
-left join sales_channels
-    on sales_channels.channel = amounts.channel
+    orders.order_no as order_id,
+    orders.channel,
+    orders.domain,
+    orders.openid,
+    orders.card_no,
+    orders.status as source_status,
+    orders.order_status,
+    orders.is_paid_order,
+    orders.created_at as ordered_at,
+    orders.paid_at,
+    orders.total_amount,
+    orders.discount_amount,
+    orders.paid_amount_cny as paid_amount,
+    orders.refund_amount_cny as refund_amount,
+    {{ refund_status('orders.paid_amount_cny', 'orders.refund_amount_cny') }} as refund_status,
+    orders.item_count,
+    orders.store_code,
+    orders.guide_id as guide_employee_no,
+    orders.coupon_code,
+    orders.receiver_mobile_hash,
+    orders.receiver_mobile_status,
+    orders._hash_key_version,
+    orders._source_file,
+    orders._source_row,
+    orders._load_id
+from orders

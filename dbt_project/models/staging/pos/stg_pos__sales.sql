@@ -2,28 +2,22 @@
     receipt type (单据类型, through order_status_map) or by a negative quantity or amount, and
     their amounts are made negative whatever sign the store system exported. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'pos_sales'), ['store_code', 'receipt_no', 'line_no']) }}
+    {{ deduplicate(source('raw', 'pos_sales'), partition_by='store_code, receipt_no, line_no',
+                   order_by=latest_loaded_first()) }}
 ),
 
-status_map as (
-    select * from {{ ref('order_status_map') }} where channel = 'pos'
-),
-
-sales_channels as (
-    select * from {{ ref('sales_channels') }}
+receipt_lines as (
+    -- the receipt type decides paid or returned, not a payment time: no is_paid_order here
+    {{ with_order_status('source', 'pos', status_column='doc_type', paid_at_column=none) }}
 ),
 
 lines as (
     select
-        source.*,
-        'pos' as channel,
-        status_map.order_status as mapped_status,
-        coalesce(status_map.order_status = 'refunded', false)
-            or source.amount < 0
-            or coalesce(source.qty < 0, false) as is_return
-    from source
-    left join status_map
-        on lower(status_map.source_status) = lower(source.doc_type)
+        receipt_lines.*,
+        coalesce(receipt_lines.order_status = 'refunded', false)
+            or receipt_lines.amount < 0
+            or coalesce(receipt_lines.qty < 0, false) as is_return
+    from receipt_lines
 )
 
 select
@@ -32,10 +26,10 @@ select
     lines.line_no,
     {{ dbt.concat(['lines.store_code', "'-'", 'lines.receipt_no']) }} as receipt_id,
     lines.channel,
-    sales_channels.domain,
+    lines.domain,
     lines.doc_type as source_status,
     case
-        when lines.doc_type is not null then lines.mapped_status
+        when lines.doc_type is not null then lines.order_status
         when lines.is_return then 'refunded'
         else 'completed'
     end as order_status,
@@ -60,5 +54,3 @@ select
     lines._source_row,
     lines._load_id
 from lines
-left join sales_channels
-    on sales_channels.channel = lines.channel

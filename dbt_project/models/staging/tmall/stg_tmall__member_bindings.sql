@@ -1,6 +1,7 @@
 {#- One row per Tmall 会员通 member (omid) as last exported. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'tmall_member_bindings'), ['omid']) }}
+    {{ deduplicate(source('raw', 'tmall_member_bindings'), partition_by='omid',
+                   order_by=latest_loaded_first()) }}
 )
 
 select

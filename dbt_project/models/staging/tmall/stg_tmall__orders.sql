@@ -2,66 +2,41 @@
     and 30-day reports overlap, so an order arrives several times; the latest loaded version
     (the later status) wins. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'tmall_orders'), ['order_id']) }}
-),
-
-status_map as (
-    select * from {{ ref('order_status_map') }} where channel = 'tmall'
-),
-
-sales_channels as (
-    select * from {{ ref('sales_channels') }}
+    {{ deduplicate(source('raw', 'tmall_orders'), partition_by='order_id', order_by=latest_loaded_first()) }}
 ),
 
 orders as (
-    select
-        source.*,
-        'tmall' as channel,
-        status_map.order_status,
-        coalesce(status_map.is_paid_order, false) or source.paid_at is not null as is_paid_order
-    from source
-    left join status_map
-        on lower(status_map.source_status) = lower(source.status)
-),
-
-amounts as (
-    select
-        orders.*,
-        case when is_paid_order then coalesce(paid_amount, 0) else 0 end as paid_amount_cny,
-        coalesce(refund_amount, 0) as refund_amount_cny
-    from orders
+    {{ with_order_status('source', 'tmall', paid_amount_column='paid_amount', refund_amount_column='refund_amount') }}
 )
 
 select
-    amounts.order_id,
-    amounts.channel,
-    sales_channels.domain,
-    amounts.buyer_nick_hash,
-    amounts.buyer_alipay_hash,
-    amounts.buyer_open_uid,
-    amounts.status as source_status,
-    amounts.order_status,
-    amounts.is_paid_order,
-    amounts.created_at as ordered_at,
-    amounts.paid_at,
-    amounts.goods_amount,
-    amounts.postage as postage_amount,
-    amounts.total_amount,
-    amounts.paid_amount_cny as paid_amount,
-    amounts.refund_amount_cny as refund_amount,
-    {{ refund_status('amounts.paid_amount_cny', 'amounts.refund_amount_cny') }} as refund_status,
-    amounts.close_reason,
-    amounts.item_title,
-    amounts.item_qty,
-    amounts.shop_name,
-    amounts.receiver_phone_hash,
-    amounts.receiver_phone_status,
-    amounts.receiver_mobile_hash,
-    amounts.receiver_mobile_status,
-    amounts._hash_key_version,
-    amounts._source_file,
-    amounts._source_row,
-    amounts._load_id
-from amounts
-left join sales_channels
-    on sales_channels.channel = amounts.channel
+    orders.order_id,
+    orders.channel,
+    orders.domain,
+    orders.buyer_nick_hash,
+    orders.buyer_alipay_hash,
+    orders.buyer_open_uid,
+    orders.status as source_status,
+    orders.order_status,
+    orders.is_paid_order,
+    orders.created_at as ordered_at,
+    orders.paid_at,
+    orders.goods_amount,
+    orders.postage as postage_amount,
+    orders.total_amount,
+    orders.paid_amount_cny as paid_amount,
+    orders.refund_amount_cny as refund_amount,
+    {{ refund_status('orders.paid_amount_cny', 'orders.refund_amount_cny') }} as refund_status,
+    orders.close_reason,
+    orders.item_title,
+    orders.item_qty,
+    orders.shop_name,
+    orders.receiver_phone_hash,
+    orders.receiver_phone_status,
+    orders.receiver_mobile_hash,
+    orders.receiver_mobile_status,
+    orders._hash_key_version,
+    orders._source_file,
+    orders._source_row,
+    orders._load_id
+from orders

@@ -1,7 +1,8 @@
 {#- One row per change_external_contact callback. Callbacks are retried and exports overlap,
     so the same (customer, guide, change type, second) is kept once. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'wecom_contact_events'), ['external_userid', 'guide_userid', 'change_type', 'event_at']) }}
+    {{ deduplicate(source('raw', 'wecom_contact_events'), partition_by='external_userid, guide_userid, change_type, event_at',
+                   order_by=latest_loaded_first()) }}
 ),
 
 change_types as (

@@ -1,7 +1,8 @@
 {#- One row per customer x guide WeCom friendship as last exported (follow_user can still list
     a relationship that was deleted: stg_wecom__contact_events is the truth for churn). -#}
 with source as (
-    {{ latest_per_key(source('raw', 'wecom_contacts'), ['external_userid', 'guide_userid']) }}
+    {{ deduplicate(source('raw', 'wecom_contacts'), partition_by='external_userid, guide_userid',
+                   order_by=latest_loaded_first()) }}
 ),
 
 add_ways as (

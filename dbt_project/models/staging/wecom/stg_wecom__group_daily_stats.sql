@@ -1,6 +1,7 @@
 {#- One row per group owner and day from groupchat/statistic (owner-level aggregation). -#}
 with source as (
-    {{ latest_per_key(source('raw', 'wecom_group_daily_stats'), ['owner_userid', 'stat_date']) }}
+    {{ deduplicate(source('raw', 'wecom_group_daily_stats'), partition_by='owner_userid, stat_date',
+                   order_by=latest_loaded_first()) }}
 )
 
 select

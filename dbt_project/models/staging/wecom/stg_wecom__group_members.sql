@@ -1,6 +1,7 @@
 {#- One row per customer group x member (staff and customers) as last exported. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'wecom_group_members'), ['chat_id', 'member_userid']) }}
+    {{ deduplicate(source('raw', 'wecom_group_members'), partition_by='chat_id, member_userid',
+                   order_by=latest_loaded_first()) }}
 ),
 
 join_scenes as (

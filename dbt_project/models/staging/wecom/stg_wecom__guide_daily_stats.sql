@@ -1,6 +1,7 @@
 {#- One row per guide and day from get_user_behavior_data. -#}
 with source as (
-    {{ latest_per_key(source('raw', 'wecom_guide_daily_stats'), ['guide_userid', 'stat_date']) }}
+    {{ deduplicate(source('raw', 'wecom_guide_daily_stats'), partition_by='guide_userid, stat_date',
+                   order_by=latest_loaded_first()) }}
 )
 
 select
