@@ -75,6 +75,7 @@ def generate(out: Path, members: int = 3000, seed: int = DEFAULT_SEED, end_date:
     vendors.write_stores(ctx)
 
     ctx.truth.close()
+    _mark_exports_complete(out / "landing")
     segments = report.write_persons(world, out / "truth" / "persons.parquet")
     args = {"members": n, "seed": seed, "end_date": end_date.isoformat(), "months": months}
     data = report.summary(world, ctx.truth, ctx.out.files, segments, args)
@@ -102,3 +103,11 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _mark_exports_complete(landing: Path) -> None:
+    """An empty ``_SUCCESS`` in every export folder once its files are written, as batch exporters
+    do: ingest loads a line file whose last line is cut at once when the marker is newer than the
+    file (an export that arrived broken), instead of waiting for a copy in progress to finish."""
+    for folder in sorted({p.parent for p in landing.rglob("*") if p.is_file()}):
+        (folder / "_SUCCESS").touch()

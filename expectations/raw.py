@@ -125,6 +125,11 @@ def files_suite(contract: Contract, rules: RawRules) -> SuiteSpec:
         Expect("gx_values", "text_decodes_cleanly", "ExpectColumnValuesToBeBetween",
                {"column": "garbled_text_share", "max_value": rules.max_garbled_text_share},
                f"at most {rules.max_garbled_text_share:.0%} of text cells look mis-decoded (mojibake, NUL, U+FFFD)"),
+        Expect("gx_drift", "optional_values_usable", "ExpectColumnValuesToBeBetween",
+               {"column": "cell_issue_share", "max_value": rules.max_cell_issue_share},
+               f"at most {rules.max_cell_issue_share:.0%} of the loaded rows had an optional value nulled or "
+               f"neutralised (the reasons are in the raw rows' _cell_issues; files of {rules.min_rows_for_shares}+ "
+               f"rows)"),
     ]
     for name in sorted(_code_columns(contract, rules)):
         expects.append(Expect("gx_values", f"{name}_mostly_known", "ExpectColumnValuesToBeBetween",
@@ -223,6 +228,9 @@ def files_frame(paths: Paths, contract: Contract, entries: pd.DataFrame, shas: l
                 "recent_median_rows": median,
                 "rows_vs_recent": (entry.rows_read / median) if median else None,
                 "garbled_text_share": (stat["garbled"] / stat["text_cells"]) if stat.get("text_cells") else None,
+                "cell_issue_share": (stat["cell_issue_rows"] / entry.rows_loaded
+                                     if entry.rows_loaded >= rules.min_rows_for_shares and "cell_issue_rows" in stat
+                                     else None),
             }
             for code in codes:
                 present = stat.get(f"{code}__present") or 0
@@ -234,7 +242,7 @@ def files_frame(paths: Paths, contract: Contract, entries: pd.DataFrame, shas: l
         history.setdefault(series, []).append(int(entry.rows_read))
         previous_columns[series] = mapped
     frame = pd.DataFrame(rows)
-    floats = ["quarantine_share", "recent_median_rows", "rows_vs_recent", "garbled_text_share",
+    floats = ["quarantine_share", "recent_median_rows", "rows_vs_recent", "garbled_text_share", "cell_issue_share",
               *[f"{c}_unknown_share" for c in codes]]
     for column in floats:
         if column in frame:
@@ -248,7 +256,7 @@ def _row_stats(paths: Paths, contract: Contract, shas: list[str], codes: list[st
         return {}
     rules = raw_rules(contract.table)
     text = [c.name for c in contract.loaded_columns if c.type == "string"]
-    parts = ["_file_sha256"]
+    parts = ["_file_sha256", 'count("_cell_issues") as cell_issue_rows']
     if text:
         parts.append(" + ".join(f'count("{c}")' for c in text) + " as text_cells")
         parts.append(" + ".join(f'count(*) filter (where regexp_matches("{c}", $garbled))' for c in text)

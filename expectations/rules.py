@@ -40,6 +40,7 @@ class RawRules:
     max_garbled_text_share: float
     load_fresh_within_days: int
     row_change: RowChange
+    max_cell_issue_share: float = 0.05
     codes: dict[str, frozenset[str]] = field(default_factory=dict)
     signed: frozenset[str] = frozenset()
     future_ok: frozenset[str] = frozenset()
@@ -64,7 +65,8 @@ class RulesError(ValueError):
 # (``futur_ok`` would leave a table's coupon expiry dates failing as "in the future").
 ROW_CHANGE_KEYS = ("min_ratio", "max_ratio", "history", "min_history")
 RAW_DEFAULT_KEYS = ("earliest_timestamp", "future_tolerance_days", "max_quarantine_share", "min_rows_for_shares",
-                    "max_unknown_code_share", "max_garbled_text_share", "load_fresh_within_days", "row_change")
+                    "max_unknown_code_share", "max_garbled_text_share", "max_cell_issue_share",
+                    "load_fresh_within_days", "row_change")
 RAW_TABLE_KEYS = RAW_DEFAULT_KEYS + ("codes", "signed", "future_ok", "event_fresh_within_days", "may_be_empty")
 CODE_KEYS = ("values", "seed", "column", "where")
 MART_DEFAULT_KEYS = ("row_change",)
@@ -242,6 +244,7 @@ def raw_rules(table: str) -> RawRules:
         min_rows_for_shares=int(merged["min_rows_for_shares"]),
         max_unknown_code_share=float(merged["max_unknown_code_share"]),
         max_garbled_text_share=float(merged["max_garbled_text_share"]),
+        max_cell_issue_share=float(merged["max_cell_issue_share"]),
         load_fresh_within_days=int(merged["load_fresh_within_days"]),
         row_change=RowChange(**{**defaults["row_change"], **(entry.get("row_change") or {})}),
         codes=_codes(entry.get("codes"), f"raw.{table}"),

@@ -7,6 +7,7 @@ regenerating dbt's sources (``python -m ingest.dbt_sources``).
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,7 +35,9 @@ TYPE_OUTPUTS: dict[str, list[tuple[str, pa.DataType]] | None] = {
     "json": [("", pa.string())],
     "mobile": [("_hash", pa.string()), ("_status", pa.string())],
     "hash": [("_hash", pa.string())],
-    "year_month": [("_month", pa.string())],
+    # a birthday: the year-month when both are known, the month alone when only it is (a birthday
+    # campaign needs no year), and how precise the export was; the day is never kept (personal data)
+    "year_month": [("_month", pa.string()), ("_month_of_year", pa.int8()), ("_precision", pa.string())],
     "drop": None,
 }
 PII_TYPES = frozenset({"mobile", "hash", "year_month", "drop"})
@@ -46,6 +49,9 @@ LINEAGE_FIELDS: list[tuple[str, pa.DataType]] = [
     ("_load_id", pa.string()),
     ("_loaded_at", pa.timestamp("us")),
     ("_hash_key_version", pa.string()),
+    # "column: reason; ..." for optional values that could not be used and were nulled (the row
+    # still loads; see ingest/values.py for the rule)
+    ("_cell_issues", pa.string()),
 ]
 QUARANTINE_SCHEMA = pa.schema(
     LINEAGE_FIELDS[:5]
@@ -76,6 +82,8 @@ class Column:
     required: bool = False
     zero_tokens: tuple[str, ...] = ()
     unit: str | None = None
+    future_ok: bool = False  # a time that may lie ahead (a coupon's expiry), not an export error
+    identifier: bool = False  # a value that identifies a record or a person (never a reformatted number)
 
     @property
     def outputs(self) -> list[tuple[str, pa.DataType]]:
@@ -125,7 +133,10 @@ class Contract:
 TOP_LEVEL_KEYS = ("table", "channel", "description", "source", "key", "columns")
 REQUIRED_TOP_LEVEL_KEYS = ("table", "channel", "source", "key", "columns")
 SOURCE_KEYS = ("glob", "record_path", "explode")
-COLUMN_KEYS = ("name", "from", "type", "required", "zero_tokens", "unit")
+COLUMN_KEYS = ("name", "from", "type", "required", "zero_tokens", "unit", "future_ok", "identifier")
+# Without ``identifier:`` a column is an identifier when it is hashed, part of the key, or named
+# like one (member_id, card_no, unionid, external_userid ...).
+IDENTIFIER_NAME = re.compile(r"(_id|_no|_code|id|_nick|_pin)$")
 
 
 def _reject_unknown(entry: dict, known: tuple[str, ...], where: str, what: str) -> None:
@@ -148,7 +159,7 @@ def _strings(value: Any, where: str, what: str) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
-def _column(entry: Any, where: str, index: int) -> Column:
+def _column(entry: Any, where: str, index: int, key: tuple[str, ...] = ()) -> Column:
     entry = _mapping(entry, where, f"columns[{index}]")
     label = f"column {entry['name']!r}" if "name" in entry else f"columns[{index}]"
     _reject_unknown(entry, COLUMN_KEYS, where, label)
@@ -170,7 +181,17 @@ def _column(entry: Any, where: str, index: int) -> Column:
         required=bool(entry.get("required", False)),
         zero_tokens=_strings(entry.get("zero_tokens", []), where, f"column {entry['name']!r} zero_tokens"),
         unit=entry.get("unit"),
+        future_ok=_flag(entry, "future_ok", where),
+        identifier=(_flag(entry, "identifier", where) if "identifier" in entry else
+                    col_type == "hash" or entry["name"] in key or bool(IDENTIFIER_NAME.search(entry["name"]))),
     )
+
+
+def _flag(entry: dict, name: str, where: str) -> bool:
+    value = entry.get(name, False)
+    if not isinstance(value, bool):
+        raise ContractError(f"{where}: column {entry['name']!r} {name} must be true or false, found {value!r}")
+    return value
 
 
 def parse_contract(text: str, where: str = "<contract>", path: Path | None = None) -> Contract:
@@ -191,11 +212,11 @@ def parse_contract(text: str, where: str = "<contract>", path: Path | None = Non
         raise ContractError(f"{where}: source has no 'glob'")
     if not isinstance(doc["columns"], list):
         raise ContractError(f"{where}: columns must be a list, found {doc['columns']!r}")
-    columns = tuple(_column(c, where, i) for i, c in enumerate(doc["columns"]))
+    key = _strings(doc["key"], where, "key")
+    columns = tuple(_column(c, where, i, key) for i, c in enumerate(doc["columns"]))
     names = [c.name for c in columns]
     if len(set(names)) != len(names):
         raise ContractError(f"{where}: duplicate column names")
-    key = _strings(doc["key"], where, "key")
     landed = {c.name for c in columns if c.type not in ("drop",)}
     missing_key = [k for k in key if k not in landed]
     if missing_key:

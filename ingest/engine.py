@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -32,7 +33,7 @@ from ingest.contract import QUARANTINE_SCHEMA, Contract, normalise_header
 from ingest.lake import LEDGER, QUARANTINE, RAW, ensure_table, loaded_stems, loosen, per_file, segment_of, stem
 from ingest.pii import HashKey, key_from_env, redact_text
 from ingest.readers import Batch, FastPathUnsuitable, FileFormatError, open_source
-from ingest.settings import Paths, business_now, ingest_workers
+from ingest.settings import Paths, business_now, ingest_workers, landing_settle_seconds
 from ingest.values import parse_column
 
 log = logging.getLogger(__name__)
@@ -112,10 +113,47 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# Names of files that are not an export yet: editor locks and OS droppings (~$x.xlsx, .DS_Store),
+# and the names copy tools and browsers give a file until it is complete.
+IGNORED_PREFIXES = ("~$", ".", "_")
+IN_PROGRESS_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", ".filepart", ".uploading",
+                        ".lock", ".swp", ".done")  # (.done: a marker, see _marked_complete)
+LINE_FORMATS = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson")
+
+
 def landing_files(contract: Contract, landing: Path) -> list[Path]:
-    """Files the contract reads, sorted; editor and OS droppings (``~$x.xlsx``, ``.DS_Store``) skipped."""
+    """Files the contract reads, sorted; droppings and files still being copied (by name) skipped."""
     return sorted(p for p in landing.glob(contract.glob)
-                  if p.is_file() and not p.name.startswith(("~$", ".", "_")))
+                  if p.is_file() and not p.name.startswith(IGNORED_PREFIXES)
+                  and not p.name.lower().endswith(IN_PROGRESS_SUFFIXES))
+
+
+def _marked_complete(path: Path, stat: os.stat_result) -> bool:
+    """A done marker newer than the file: ``<file>.done`` or the folder's ``_SUCCESS``."""
+    for marker in (path.with_name(path.name + ".done"), path.parent / "_SUCCESS"):
+        if marker.exists() and marker.stat().st_mtime_ns >= stat.st_mtime_ns:
+            return True
+    return False
+
+
+def still_being_written(path: Path, before: os.stat_result, settle_seconds: float) -> str | None:
+    """Why a file looks unfinished, or None: it changed while it was read (a copy in progress), or
+    it is a line file modified in the last ``settle_seconds`` whose last line has no end yet."""
+    after = path.stat()
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        return "still being written (it changed while it was read); it loads once it is complete"
+    if (path.suffix.lower() in LINE_FORMATS and time.time() - after.st_mtime < settle_seconds and after.st_size
+            and not _marked_complete(path, after)):
+        ends = {b"\n"[0], b"\r"[0]}
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+            handle.seek(-min(4, after.st_size), os.SEEK_END)
+            # cut: lines before, none at the end (the last 4 bytes: UTF-16 and -32 too); a file with no
+            # line end at all is no line file mid-copy, and its reader says what it is
+            if ends & set(head) and not ends & set(handle.read()):
+                return (f"still being written (its last line has no end and it changed in the last "
+                        f"{settle_seconds:.0f} s); it loads once it is complete")
+    return None
 
 
 def map_headers(contract: Contract, headers: list[str], file_label: str) -> tuple[dict[str, str], list[str]]:
@@ -370,25 +408,47 @@ def _raw_series(values: Any) -> pd.Series:
     return pd.Series(values, dtype="object")
 
 
+def _joined(into: pd.Series, more: pd.Series, separator: str) -> pd.Series:
+    """Append ``more`` to ``into`` row by row where ``more`` has a value."""
+    has = more.notna()
+    if not has.any():
+        return into
+    return into.mask(has & into.notna(), into + separator + more).mask(has & into.isna(), more)
+
+
 def parse_values(contract: Contract, key: HashKey, values: dict[str, list[Any]], n: int) -> _Parsed:
-    """Parse raw values keyed by contract column; a row with any error is not good."""
-    errors = pd.Series(pd.NA, index=range(n), dtype="str")
-    failed = pd.Series(pd.NA, index=range(n), dtype="str")
+    """Parse raw values keyed by contract column.
+
+    The rule: an error in a required or key column makes the row not good (quarantined with the
+    reason); an error in an optional column leaves its cell null and the row good, with the
+    reason in ``cell_issues`` (landed as ``_cell_issues``), so an identity-bearing row is never
+    lost over a birthday or a remark. Notes (a formula-like text neutralised) go there too.
+    """
+    index = range(n)
+    errors = pd.Series(pd.NA, index=index, dtype="str")
+    failed = pd.Series(pd.NA, index=index, dtype="str")
+    cell_issues = pd.Series(pd.NA, index=index, dtype="str")
     arrays: dict[str, pa.Array] = {}
     for column in contract.loaded_columns:
         parsed = parse_column(column, _raw_series(values[column.name]), key)
         col_errors = parsed.errors
+        critical = column.required or column.name in contract.key
         if column.required:
             first = next(iter(parsed.arrays.values()))
             empty = pd.Series(first.is_null().to_numpy(zero_copy_only=False)) & col_errors.isna()
             col_errors = col_errors.mask(empty, column.name + ": required value is empty")
-        has = col_errors.notna()
-        if has.any():
-            errors = errors.mask(has & errors.notna(), errors + "; " + col_errors).mask(has & errors.isna(), col_errors)
-            failed = (failed.mask(has & failed.notna(), failed + "," + column.name)
-                      .mask(has & failed.isna(), column.name))
+        if critical:
+            errors = _joined(errors, col_errors, "; ")
+            failed = _joined(failed, col_errors.where(col_errors.isna(), column.name), ",")
+        else:
+            cell_issues = _joined(cell_issues, col_errors, "; ")
+        if parsed.notes is not None:
+            cell_issues = _joined(cell_issues, parsed.notes, "; ")
         arrays.update(parsed.arrays)
-    return _Parsed(arrays, errors.isna().to_numpy(), errors, failed)
+    # reasons quote non-personal values; a mobile number typed into such a column is masked all the same
+    cell_issues = cell_issues.map(redact_text, na_action="ignore")
+    arrays["_cell_issues"] = pa.array(cell_issues, type=pa.string(), from_pandas=True)
+    return _Parsed(arrays, errors.isna().to_numpy(), errors.map(redact_text, na_action="ignore"), failed)
 
 
 def _whole_file(source: Any) -> Batch:
@@ -476,7 +536,12 @@ def _plan(contract: Contract, paths: Paths, reload: bool, files: list[Path] | No
     group_bytes = 0
     for path in files if files is not None else landing_files(contract, paths.landing):
         label = path.relative_to(paths.landing).as_posix()
+        before = path.stat()
         sha = file_sha256(path)
+        unfinished = still_being_written(path, before, landing_settle_seconds())
+        if unfinished:
+            report.files.append(FileReport(label, sha, "skipped", message=unfinished))
+            continue
         if sha in seen:
             report.files.append(FileReport(label, sha, "skipped", message=f"same content as {seen[sha]}"))
             continue

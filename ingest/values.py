@@ -1,8 +1,17 @@
 """Vectorised value parsers: raw text column in, typed Arrow column(s) and per-row errors out.
 
-Every parser follows one rule: an empty value is null; a non-empty value that cannot be
-parsed is an error for that row (the engine quarantines the row with the message). Nothing
-is silently coerced to null.
+Every parser follows one rule: an empty value is null; a non-empty value that cannot be used
+is an error with its reason, and its cell is null. What the engine does with the error
+depends on the column (ingest/engine.py ``parse_values``): in a required or key column the
+row is quarantined; in an optional column the row loads, the cell stays null and the reason
+is kept in the row's ``_cell_issues``. Nothing is silently coerced to null.
+
+Values that cannot be used: text that is not of the column's type; numbers the column cannot
+hold (``1e20`` yuan, ``99999999999999999999`` as an integer, ``NaN``, ``inf``); times after the
+load + 1 day (unless the column is ``future_ok``, a coupon's expiry) or before 1990; an
+identifier a spreadsheet turned into a number (``8.80029E+11``, ``12345.0``).
+Formula-like text (a cell starting with ``=``, ``+``, ``-`` or ``@`` that a spreadsheet would
+run when a BI user exports the table) is kept with a leading apostrophe, and noted.
 """
 from __future__ import annotations
 
@@ -17,7 +26,7 @@ import pyarrow.compute as pc
 from ingest.arrow_text import to_arrow, to_text
 from ingest.contract import AMOUNT, DECIMAL, Column
 from ingest.pii import HashKey, hash_identifiers, hash_mobiles
-from ingest.settings import BUSINESS_TIMEZONE
+from ingest.settings import BUSINESS_TIMEZONE, business_now
 
 NULL_TOKENS = frozenset({"", "null", "NULL", "Null", "none", "None", "NONE", "-", "--", "—",
                          "N/A", "n/a", "NA", "NaN", "nan", "\\N", "undefined"})
@@ -26,10 +35,23 @@ TIMESTAMP_FORMATS = (
     "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f", "%Y%m%d%H%M%S",
     "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日",
 )
-# Business timestamps outside this window are export or unit errors (an epoch in ms read as s);
-# birthdays (year_month) reach further back.
-EARLIEST, LATEST = pd.Timestamp("1990-01-01"), pd.Timestamp("2100-01-01")
+# Business timestamps before this are export or unit errors (an epoch in ms read as s); after
+# the load + FUTURE_TOLERANCE they are too (a row dated 2099 would stretch every monthly mart),
+# unless the column is future_ok. Birthdays (year_month) reach further back.
+EARLIEST = pd.Timestamp("1990-01-01")
+FUTURE_TOLERANCE = pd.Timedelta(days=1)
+FAR_FUTURE = pd.Timestamp("2100-01-01")  # even a future_ok time (a coupon's expiry) stops here
 EARLIEST_BIRTH = pd.Timestamp("1900-01-01")
+# The largest magnitudes the columns hold exactly: decimal(18, 2) yuan, decimal(18, 4), and
+# integers a float64 still counts one by one (2**53); beyond, a value is an export error.
+MAX_CENTS = 10**18 - 1
+MAX_DECIMAL = 10**14 - 1
+MAX_INT = 2**53
+# Text that is "no value" in a text column; in a number column NaN and friends are errors.
+NUMERIC_ERROR_TOKENS = frozenset({"NaN", "nan", "NAN"})
+# A spreadsheet's rendering of a long number: 8.80029E+11, 1E+18, or 12345.0
+SPREADSHEET_NUMBER = r"^[+-]?\d(\.\d+)?[eE]\+\d{1,3}$|^\d+\.0+$"
+FORMULA_START = r"^[=+\-@]"
 TRUE_TOKENS = frozenset({"是", "true", "1", "y", "yes", "t", "已", "有", "接通", "已接通", "已添加", "已发送", "1.0"})
 FALSE_TOKENS = frozenset({"否", "false", "0", "n", "no", "f", "未", "无", "未接通", "未添加", "未发送", "0.0"})
 _CENT = pa.scalar(decimal.Decimal("0.01"), pa.decimal128(3, 2))
@@ -41,14 +63,16 @@ _NULL_TOKEN_SET = pa.array(sorted(NULL_TOKENS), pa.string())
 
 
 class ParsedColumn:
-    """Typed output arrays of one contract column plus an error message per row (or NA)."""
+    """Typed output arrays of one contract column, an error message per row (or NA), and notes:
+    values that were kept but changed (a formula-like text neutralised), per row (or NA)."""
 
-    def __init__(self, arrays: dict[str, pa.Array], errors: pd.Series):
+    def __init__(self, arrays: dict[str, pa.Array], errors: pd.Series, notes: pd.Series | None = None):
         self.arrays = arrays
         self.errors = errors
+        self.notes = notes
 
 
-def clean_text(raw: pd.Series) -> pd.Series:
+def clean_text(raw: pd.Series, null_tokens: pa.Array | None = None) -> pd.Series:
     """Trim and unwrap the spreadsheet armour of real exports; null tokens become NA.
 
     Tmall writes ids as ``="2987..."`` and phones as ``'135...`` so that Excel keeps them as
@@ -57,8 +81,40 @@ def clean_text(raw: pd.Series) -> pd.Series:
     text = pc.utf8_trim_whitespace(to_arrow(raw))
     text = pc.replace_substring_regex(text, r'^="(.*)"$', r"\1")
     text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"^['\t]+", ""))
-    text = pc.if_else(pc.is_in(text, value_set=_NULL_TOKEN_SET), _NULL_TEXT, text)
+    tokens = _NULL_TOKEN_SET if null_tokens is None else null_tokens
+    text = pc.if_else(pc.is_in(text, value_set=tokens), _NULL_TEXT, text)
     return to_text(text, raw.index)
+
+
+_NUMERIC_NULL_TOKEN_SET = pa.array(sorted(NULL_TOKENS - NUMERIC_ERROR_TOKENS), pa.string())
+
+
+def _errors_text(mask: pd.Series, raw: pd.Series, column: Column, message: str) -> pd.Series:
+    """``column: <message>`` for rows in mask, ``{value}`` in message showing the value (masked when personal)."""
+    mask = mask.fillna(False).astype(bool)
+    errors = pd.Series(pd.NA, index=raw.index, dtype="str")
+    if mask.any():
+        if column.is_pii:
+            errors[mask] = f"{column.name}: " + message.replace("{value}", "the (personal, not shown) value")
+        else:
+            head, _, tail = message.partition("{value}")
+            errors[mask] = f"{column.name}: {head}'" + raw[mask].astype("str").str.slice(0, 40) + f"'{tail}"
+    return errors
+
+
+def damaged_identifiers(column: Column, text: pd.Series) -> pd.Series:
+    """Where an identifier arrived as a spreadsheet's number (its digits are lost)."""
+    if not column.identifier:
+        return pd.Series(False, index=text.index)
+    found = pc.match_substring_regex(to_arrow(text), SPREADSHEET_NUMBER)
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=text.index).fillna(False).astype(bool)
+
+
+def neutralise_formulas(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Formula-like cells kept as text a spreadsheet will not run (a leading apostrophe); which ones."""
+    found = pc.match_substring_regex(to_arrow(text), FORMULA_START)
+    mask = pd.Series(found.to_numpy(zero_copy_only=False), index=text.index).fillna(False).astype(bool)
+    return text.mask(mask, "'" + text), mask
 
 
 def _errors_where(mask: pd.Series, raw: pd.Series, column: Column, what: str) -> pd.Series:
@@ -124,32 +180,42 @@ def parse_amount(column: Column, text: pd.Series, fen: bool = False) -> ParsedCo
         cents = numbers
     else:
         cents = _exact_cents(stripped).fillna((numbers * 100).round())
-    cents = cents.where(~bad)
-    return ParsedColumn({column.name: _cents_to_amount(cents)},
-                        _errors_where(bad, text, column, "amount in fen" if fen else "amount"))
+    too_large = ~bad & cents.notna() & (cents.abs() > MAX_CENTS)
+    cents = cents.where(~bad & ~too_large)
+    errors = _errors_where(bad, text, column, "amount in fen" if fen else "amount")
+    errors = errors.fillna(_errors_text(too_large, text, column, "{value} is larger than any amount can be"))
+    return ParsedColumn({column.name: _cents_to_amount(cents)}, errors)
 
 
 def parse_decimal(column: Column, text: pd.Series) -> ParsedColumn:
     numbers = _numbers(text.str.replace("%", "", regex=False))
     bad = text.notna() & numbers.isna()
-    units = (numbers * 10_000).round().where(~bad)
+    too_large = ~bad & numbers.notna() & (numbers.abs() > MAX_DECIMAL)
+    units = (numbers * 10_000).round().where(~bad & ~too_large)
     ints = pa.array(units.astype("Int64"), type=pa.int64(), from_pandas=True)
     array = pc.cast(pc.multiply(pc.cast(ints, pa.decimal128(19, 0)), _TEN_THOUSANDTH), DECIMAL)
-    return ParsedColumn({column.name: array}, _errors_where(bad, text, column, "number"))
+    errors = _errors_where(bad, text, column, "number")
+    errors = errors.fillna(_errors_text(too_large, text, column, "{value} is larger than the column holds"))
+    return ParsedColumn({column.name: array}, errors)
 
 
 def parse_int(column: Column, text: pd.Series) -> ParsedColumn:
     numbers = _numbers(text)
     bad = text.notna() & (numbers.isna() | (numbers != np.floor(numbers)))
-    values = numbers.where(~bad).astype("Int64")
-    return ParsedColumn({column.name: pa.array(values, type=pa.int64(), from_pandas=True)},
-                        _errors_where(bad, text, column, "integer"))
+    too_large = ~bad & numbers.notna() & (numbers.abs() > MAX_INT)
+    values = numbers.where(~bad & ~too_large).astype("Int64")
+    errors = _errors_where(bad, text, column, "integer")
+    errors = errors.fillna(_errors_text(too_large, text, column, "{value} is larger than any count can be"))
+    return ParsedColumn({column.name: pa.array(values, type=pa.int64(), from_pandas=True)}, errors)
 
 
 def _epoch(column: Column, text: pd.Series) -> tuple[pd.Series, pd.Series]:
     numbers = _numbers(text)
     bad = text.notna() & numbers.isna()
+    seconds = numbers / (1000 if column.unit == "ms" else 1)
+    bad |= numbers.notna() & (seconds.abs() > 10**11)  # beyond year 5000: no clock, an export error
     stamps = pd.to_datetime(numbers.where(~bad), unit=column.unit, utc=True, errors="coerce")
+    bad |= numbers.notna() & stamps.isna()
     return stamps.dt.tz_convert(BUSINESS_TIMEZONE).dt.tz_localize(None), bad
 
 
@@ -171,33 +237,79 @@ def _text_timestamps(text: pd.Series) -> pd.Series:
     return result
 
 
-def _timestamps(column: Column, text: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _timestamps(column: Column, text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Times, which values are errors, and which of those are times outside the window."""
     if column.unit:
         stamps, bad = _epoch(column, text)
     else:
         stamps = _text_timestamps(text)
         bad = text.notna() & stamps.isna()
     earliest = EARLIEST_BIRTH if column.type == "year_month" else EARLIEST
-    out_of_range = stamps.notna() & ((stamps < earliest) | (stamps >= LATEST))
-    return stamps.where(~out_of_range), bad | out_of_range
+    latest = FAR_FUTURE if column.future_ok else pd.Timestamp(business_now()) + FUTURE_TOLERANCE
+    out_of_range = stamps.notna() & ((stamps < earliest) | (stamps >= latest))
+    return stamps.where(~out_of_range), bad | out_of_range, out_of_range
 
 
 def parse_timestamp(column: Column, text: pd.Series, as_date: bool = False) -> ParsedColumn:
-    stamps, bad = _timestamps(column, text)
+    stamps, bad, outside = _timestamps(column, text)
     stamps = stamps.where(~bad).astype("datetime64[us]")
     if as_date:
         array = pa.array(stamps.dt.date, type=pa.date32(), from_pandas=True)
     else:
         array = pa.array(stamps, type=pa.timestamp("us"), from_pandas=True)
-    return ParsedColumn({column.name: array},
-                        _errors_where(bad, text, column, "date" if as_date else "timestamp"))
+    what = "date" if as_date else "timestamp"
+    return ParsedColumn({column.name: array}, _window_errors(column, text, bad, outside, what))
+
+
+def _window_errors(column: Column, text: pd.Series, bad: pd.Series, outside: pd.Series, what: str) -> pd.Series:
+    """Unparseable values say so; parseable ones outside the window say so too."""
+    errors = _errors_where(bad & ~outside, text, column, what)
+    limit = "1990-01-01" if column.type != "year_month" else "1900-01-01"
+    message = (f"{{value}} as {what} is outside {limit} .. the load + 1 day (a future or pre-brand date is an export "
+               f"error{'; this column may lie ahead up to 2100' if column.future_ok else ''})")
+    return errors.fillna(_errors_text(outside, text, column, message))
+
+
+# Partial birthdays as CRMs export them: year and month (1990-05, 199005, 1990年5月), the year
+# alone (1990), month and day without a year (05-12, 5月12日).
+_YEAR_MONTH = r"^(?P<y>(?:19|20)\d{2})\s*[-/.年]?\s*(?P<m>0?[1-9]|1[0-2])\s*月?$"
+_YEAR_ONLY = r"^(?P<y>(?:19|20)\d{2})\s*年?$"
+_MONTH_DAY = r"^(?P<m>0?[1-9]|1[0-2])\s*[-/.月]\s*(?P<d>0?[1-9]|[12]\d|3[01])\s*日?$"
 
 
 def parse_year_month(column: Column, text: pd.Series) -> ParsedColumn:
-    stamps, bad = _timestamps(column, text)
-    months = stamps.dt.strftime("%Y-%m").where(~bad & stamps.notna())
-    return ParsedColumn({column.name + "_month": pa.array(months.astype("str"), type=pa.string(), from_pandas=True)},
-                        _errors_where(bad, text, column, "date"))
+    """A birthday at the precision the export gives: ``<name>_month`` (YYYY-MM) when year and
+    month are known, ``<name>_month_of_year`` when the month is, ``<name>_precision`` (day,
+    month, year, month_day). The day itself is never kept."""
+    stamps, bad, _ = _timestamps(column, text)
+    full = ~bad & stamps.notna()
+    year_month = text.str.extract(_YEAR_MONTH)
+    year_only = text.str.extract(_YEAR_ONLY)
+    month_day = text.str.extract(_MONTH_DAY)
+    partial_ym = bad & year_month["y"].notna()
+    partial_y = bad & ~partial_ym & year_only["y"].notna()
+    partial_md = bad & ~partial_ym & ~partial_y & month_day["m"].notna()
+    years = stamps.dt.year.where(full)
+    years = years.fillna(pd.to_numeric(year_month["y"].where(partial_ym), errors="coerce"))
+    years = years.fillna(pd.to_numeric(year_only["y"].where(partial_y), errors="coerce"))
+    months = stamps.dt.month.where(full)
+    months = months.fillna(pd.to_numeric(year_month["m"].where(partial_ym), errors="coerce"))
+    months = months.fillna(pd.to_numeric(month_day["m"].where(partial_md), errors="coerce"))
+    in_range = years.isna() | ((years >= EARLIEST_BIRTH.year) & (years <= business_now().year))
+    known = (full | partial_ym | partial_y | partial_md) & in_range
+    text_month = (years.astype("Int64").astype("str") + "-" + months.astype("Int64").astype("str").str.zfill(2))
+    has_both = known & years.notna() & months.notna()
+    precision = pd.Series(pd.NA, index=text.index, dtype="str")
+    precision[full & known] = "day"
+    precision[partial_ym & known] = "month"
+    precision[partial_y & known] = "year"
+    precision[partial_md & known] = "month_day"
+    month_of_year = months.where(known).astype("Int64")
+    return ParsedColumn({
+        column.name + "_month": pa.array(text_month.where(has_both).astype("str"), type=pa.string(), from_pandas=True),
+        column.name + "_month_of_year": pa.array(month_of_year, type=pa.int8(), from_pandas=True),
+        column.name + "_precision": pa.array(precision, type=pa.string(), from_pandas=True),
+    }, _errors_where(text.notna() & ~known, text, column, "date"))
 
 
 def parse_bool(column: Column, text: pd.Series) -> ParsedColumn:
@@ -229,11 +341,31 @@ def _string_array(values: pd.Series) -> pa.Array:
 
 def parse_column(column: Column, raw: pd.Series, key: HashKey) -> ParsedColumn:
     """Dispatch on the contract type; ``raw`` holds the file's texts (or NA) for one column."""
-    text = clean_text(raw) if column.type != "json" else raw.astype("str").where(raw.notna())
-    none = pd.Series(pd.NA, index=raw.index, dtype="str")
+    kind = column.type
+    if kind == "json":
+        text = raw.astype("str").where(raw.notna())
+    else:
+        text = clean_text(raw, _NUMERIC_NULL_TOKEN_SET if kind in NUMERIC_TYPES else None)
+    damaged = damaged_identifiers(column, text)
+    if damaged.any():
+        parsed = _parse_typed(column, text.mask(damaged), key)
+        reason = _errors_text(damaged, text, column, "{value} is a number a spreadsheet reformatted (scientific "
+                                                     "notation or a trailing .0): the identifier's digits are lost")
+        parsed.errors = parsed.errors.fillna(reason)
+        return parsed
+    return _parse_typed(column, text, key)
+
+
+NUMERIC_TYPES = frozenset({"amount", "amount_fen", "decimal", "int"})
+
+
+def _parse_typed(column: Column, text: pd.Series, key: HashKey) -> ParsedColumn:
+    none = pd.Series(pd.NA, index=text.index, dtype="str")
     kind = column.type
     if kind == "string":
-        return ParsedColumn({column.name: _string_array(text)}, none)
+        safe, formulas = neutralise_formulas(text)
+        notes = _errors_text(formulas, text, column, "{value} starts like a spreadsheet formula; kept with a leading '")
+        return ParsedColumn({column.name: _string_array(safe)}, none, notes=notes)
     if kind in ("amount", "amount_fen"):
         return parse_amount(column, text, fen=kind == "amount_fen")
     if kind == "decimal":

@@ -17,6 +17,7 @@ defaults:
     min_rows_for_shares: 20
     max_unknown_code_share: 0.05
     max_garbled_text_share: 0.01
+    max_cell_issue_share: 0.05
     load_fresh_within_days: 2
     row_change: {min_ratio: 0.2, max_ratio: 5.0, history: 5, min_history: 3}
   marts:
@@ -37,8 +38,8 @@ marts:
     ranges: {age: {min_value: 0, max_value: 120}}
 """
 RAW_TABLE_KEYS = ("earliest_timestamp, future_tolerance_days, max_quarantine_share, min_rows_for_shares, "
-                  "max_unknown_code_share, max_garbled_text_share, load_fresh_within_days, row_change, codes, signed, "
-                  "future_ok, event_fresh_within_days, may_be_empty")
+                  "max_unknown_code_share, max_garbled_text_share, max_cell_issue_share, load_fresh_within_days, "
+                  "row_change, codes, signed, future_ok, event_fresh_within_days, may_be_empty")
 CODE_MAP_COLUMNS = "code_list, source_value, code, note"
 SEEDS = ", ".join(sorted(p.stem for p in SEEDS_DIR.glob("*.csv")))
 

@@ -67,7 +67,8 @@ def test_dates_bools_ints_and_birth_month():
     ints, errors = parse("int", ["1,234", "12.0", "1.5"])
     assert ints["c"][:2] == [1234, 12] and "integer" in errors[2]
     months, errors = parse("year_month", ["1958-05-17", None, "1958-02-30"])
-    assert months == {"c_month": ["1958-05", None, None]}
+    assert months == {"c_month": ["1958-05", None, None], "c_month_of_year": [5, None, None],
+                      "c_precision": ["day", None, None]}
     assert errors[2] == "c: cannot parse the (personal, not shown) value as date"  # no birthday in reasons
 
 
