@@ -20,16 +20,7 @@ with bridge as (
 tmall as (
     select
         'tmall' as channel,
-        orders.domain,
-        orders.order_id,
-        orders.source_status,
-        orders.order_status,
-        orders.is_paid_order as is_paid,
-        false as is_return,
-        orders.ordered_at,
-        orders.paid_at,
-        orders.paid_amount,
-        orders.refund_amount,
+        {{ order_grain_columns('orders') }},
         cast(orders.item_qty as {{ dbt.type_bigint() }}) as item_qty,
         cast(null as {{ string }}) as store_code,
         cast(null as {{ string }}) as serving_guide_employee_no,
@@ -37,24 +28,13 @@ tmall as (
         1 as source_records,
         bridge.one_id
     from {{ ref('stg_tmall__orders') }} as orders
-    left join bridge
-        on bridge.source_table = 'tmall_orders'
-       and bridge.record_key = {{ record_key(['order_id'], 'orders.') }}
+    left join bridge {{ member_bridge_on('tmall_orders', 'orders') }}
 ),
 
 mini_program as (
     select
         'mini_program' as channel,
-        orders.domain,
-        orders.order_id,
-        orders.source_status,
-        orders.order_status,
-        orders.is_paid_order as is_paid,
-        false as is_return,
-        orders.ordered_at,
-        orders.paid_at,
-        orders.paid_amount,
-        orders.refund_amount,
+        {{ order_grain_columns('orders') }},
         cast(orders.item_count as {{ dbt.type_bigint() }}) as item_qty,
         orders.store_code,
         orders.guide_employee_no as serving_guide_employee_no,
@@ -62,17 +42,13 @@ mini_program as (
         1 as source_records,
         bridge.one_id
     from {{ ref('stg_mini_program__orders') }} as orders
-    left join bridge
-        on bridge.source_table = 'mp_orders'
-       and bridge.record_key = {{ record_key(['order_id'], 'orders.') }}
+    left join bridge {{ member_bridge_on('mp_orders', 'orders') }}
 ),
 
 jd_lines as (
     select lines.*, bridge.one_id
     from {{ ref('stg_jd__orders') }} as lines
-    left join bridge
-        on bridge.source_table = 'jd_orders'
-       and bridge.record_key = {{ record_key(['order_id', 'sku_id'], 'lines.') }}
+    left join bridge {{ member_bridge_on('jd_orders', 'lines') }}
 ),
 
 jd as (
@@ -104,9 +80,7 @@ douyin_sub_orders as (
         bridge.one_id,
         row_number() over (partition by sub_orders.order_id order by sub_orders.sub_order_id) as sub_order_rank
     from {{ ref('stg_douyin__orders') }} as sub_orders
-    left join bridge
-        on bridge.source_table = 'douyin_orders'
-       and bridge.record_key = {{ record_key(['sub_order_id'], 'sub_orders.') }}
+    left join bridge {{ member_bridge_on('douyin_orders', 'sub_orders') }}
 ),
 
 douyin as (
@@ -135,9 +109,7 @@ douyin as (
 pos_lines as (
     select lines.*, bridge.one_id
     from {{ ref('stg_pos__sales') }} as lines
-    left join bridge
-        on bridge.source_table = 'pos_sales'
-       and bridge.record_key = {{ record_key(['store_code', 'receipt_no', 'line_no'], 'lines.') }}
+    left join bridge {{ member_bridge_on('pos_sales', 'lines') }}
 ),
 
 pos as (
