@@ -52,26 +52,10 @@ jd_lines as (
 ),
 
 jd as (
-    select
-        'jd' as channel,
-        max(domain) as domain,
-        order_id,
-        max(case when order_line_number = 1 then source_status end) as source_status,
-        max(case when order_line_number = 1 then order_status end) as order_status,
-        max(case when order_line_number = 1 and is_paid_order then 1 else 0 end) = 1 as is_paid,
-        false as is_return,
-        min(ordered_at) as ordered_at,
-        min(paid_at) as paid_at,
-        sum(case when order_line_number = 1 then order_paid_amount else 0 end) as paid_amount,
-        sum(case when order_line_number = 1 then order_refund_amount else 0 end) as refund_amount,
-        cast(sum(qty) as {{ dbt.type_bigint() }}) as item_qty,
-        cast(null as {{ string }}) as store_code,
-        cast(null as {{ string }}) as serving_guide_employee_no,
-        cast(null as {{ string }}) as coupon_code,
-        count(*) as source_records,
-        max(one_id) as one_id
-    from jd_lines
-    group by order_id
+    {{ order_from_lines('jd', 'jd_lines', first_line='order_line_number = 1',
+                        is_paid='order_line_number = 1 and is_paid_order',
+                        paid_amount='case when order_line_number = 1 then order_paid_amount else 0 end',
+                        refund_amount='case when order_line_number = 1 then order_refund_amount else 0 end') }}
 ),
 
 douyin_sub_orders as (
@@ -84,26 +68,7 @@ douyin_sub_orders as (
 ),
 
 douyin as (
-    select
-        'douyin' as channel,
-        max(domain) as domain,
-        order_id,
-        max(case when sub_order_rank = 1 then source_status end) as source_status,
-        max(case when sub_order_rank = 1 then order_status end) as order_status,
-        max(case when is_paid_order then 1 else 0 end) = 1 as is_paid,
-        false as is_return,
-        min(ordered_at) as ordered_at,
-        min(paid_at) as paid_at,
-        sum(paid_amount) as paid_amount,
-        sum(refund_amount) as refund_amount,
-        cast(sum(qty) as {{ dbt.type_bigint() }}) as item_qty,
-        cast(null as {{ string }}) as store_code,
-        cast(null as {{ string }}) as serving_guide_employee_no,
-        cast(null as {{ string }}) as coupon_code,
-        count(*) as source_records,
-        max(one_id) as one_id
-    from douyin_sub_orders
-    group by order_id
+    {{ order_from_lines('douyin', 'douyin_sub_orders', first_line='sub_order_rank = 1') }}
 ),
 
 pos_lines as (
