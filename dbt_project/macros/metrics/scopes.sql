@@ -99,3 +99,11 @@
 {% macro scope_columns(scopes=[('store', 'store_code'), ('guide', 'guide_userid')]) -%}
     month, scope, {{ scope_keys(scopes) | join(', ') }}
 {%- endmacro %}
+
+{#- The staff master row of the guide on relation's guide-scope rows, joined as `staff`
+    (staff.employee_no is the guide's employee number; no row on the brand and store scopes). -#}
+{% macro left_join_guide_staff(relation) -%}
+    left join {{ ref('stg_master__staff') }} as staff
+        on staff.wecom_userid = {{ relation }}.guide_userid
+       and {{ relation }}.scope = 'guide'
+{%- endmacro %}

@@ -20,16 +20,7 @@ with bridge as (
 tmall as (
     select
         'tmall' as channel,
-        orders.domain,
-        orders.order_id,
-        orders.source_status,
-        orders.order_status,
-        orders.is_paid_order as is_paid,
-        false as is_return,
-        orders.ordered_at,
-        orders.paid_at,
-        orders.paid_amount,
-        orders.refund_amount,
+        {{ order_grain_columns('orders') }},
         cast(orders.item_qty as {{ dbt.type_bigint() }}) as item_qty,
         cast(null as {{ string }}) as store_code,
         cast(null as {{ string }}) as serving_guide_employee_no,
@@ -37,24 +28,13 @@ tmall as (
         1 as source_records,
         bridge.one_id
     from {{ ref('stg_tmall__orders') }} as orders
-    left join bridge
-        on bridge.source_table = 'tmall_orders'
-       and bridge.record_key = {{ record_key(['order_id'], 'orders.') }}
+    left join bridge {{ member_bridge_on('tmall_orders', 'orders') }}
 ),
 
 mini_program as (
     select
         'mini_program' as channel,
-        orders.domain,
-        orders.order_id,
-        orders.source_status,
-        orders.order_status,
-        orders.is_paid_order as is_paid,
-        false as is_return,
-        orders.ordered_at,
-        orders.paid_at,
-        orders.paid_amount,
-        orders.refund_amount,
+        {{ order_grain_columns('orders') }},
         cast(orders.item_count as {{ dbt.type_bigint() }}) as item_qty,
         orders.store_code,
         orders.guide_employee_no as serving_guide_employee_no,
@@ -62,40 +42,20 @@ mini_program as (
         1 as source_records,
         bridge.one_id
     from {{ ref('stg_mini_program__orders') }} as orders
-    left join bridge
-        on bridge.source_table = 'mp_orders'
-       and bridge.record_key = {{ record_key(['order_id'], 'orders.') }}
+    left join bridge {{ member_bridge_on('mp_orders', 'orders') }}
 ),
 
 jd_lines as (
     select lines.*, bridge.one_id
     from {{ ref('stg_jd__orders') }} as lines
-    left join bridge
-        on bridge.source_table = 'jd_orders'
-       and bridge.record_key = {{ record_key(['order_id', 'sku_id'], 'lines.') }}
+    left join bridge {{ member_bridge_on('jd_orders', 'lines') }}
 ),
 
 jd as (
-    select
-        'jd' as channel,
-        max(domain) as domain,
-        order_id,
-        max(case when order_line_number = 1 then source_status end) as source_status,
-        max(case when order_line_number = 1 then order_status end) as order_status,
-        max(case when order_line_number = 1 and is_paid_order then 1 else 0 end) = 1 as is_paid,
-        false as is_return,
-        min(ordered_at) as ordered_at,
-        min(paid_at) as paid_at,
-        sum(case when order_line_number = 1 then order_paid_amount else 0 end) as paid_amount,
-        sum(case when order_line_number = 1 then order_refund_amount else 0 end) as refund_amount,
-        cast(sum(qty) as {{ dbt.type_bigint() }}) as item_qty,
-        cast(null as {{ string }}) as store_code,
-        cast(null as {{ string }}) as serving_guide_employee_no,
-        cast(null as {{ string }}) as coupon_code,
-        count(*) as source_records,
-        max(one_id) as one_id
-    from jd_lines
-    group by order_id
+    {{ order_from_lines('jd', 'jd_lines', first_line='order_line_number = 1',
+                        is_paid='order_line_number = 1 and is_paid_order',
+                        paid_amount='case when order_line_number = 1 then order_paid_amount else 0 end',
+                        refund_amount='case when order_line_number = 1 then order_refund_amount else 0 end') }}
 ),
 
 douyin_sub_orders as (
@@ -104,40 +64,17 @@ douyin_sub_orders as (
         bridge.one_id,
         row_number() over (partition by sub_orders.order_id order by sub_orders.sub_order_id) as sub_order_rank
     from {{ ref('stg_douyin__orders') }} as sub_orders
-    left join bridge
-        on bridge.source_table = 'douyin_orders'
-       and bridge.record_key = {{ record_key(['sub_order_id'], 'sub_orders.') }}
+    left join bridge {{ member_bridge_on('douyin_orders', 'sub_orders') }}
 ),
 
 douyin as (
-    select
-        'douyin' as channel,
-        max(domain) as domain,
-        order_id,
-        max(case when sub_order_rank = 1 then source_status end) as source_status,
-        max(case when sub_order_rank = 1 then order_status end) as order_status,
-        max(case when is_paid_order then 1 else 0 end) = 1 as is_paid,
-        false as is_return,
-        min(ordered_at) as ordered_at,
-        min(paid_at) as paid_at,
-        sum(paid_amount) as paid_amount,
-        sum(refund_amount) as refund_amount,
-        cast(sum(qty) as {{ dbt.type_bigint() }}) as item_qty,
-        cast(null as {{ string }}) as store_code,
-        cast(null as {{ string }}) as serving_guide_employee_no,
-        cast(null as {{ string }}) as coupon_code,
-        count(*) as source_records,
-        max(one_id) as one_id
-    from douyin_sub_orders
-    group by order_id
+    {{ order_from_lines('douyin', 'douyin_sub_orders', first_line='sub_order_rank = 1') }}
 ),
 
 pos_lines as (
     select lines.*, bridge.one_id
     from {{ ref('stg_pos__sales') }} as lines
-    left join bridge
-        on bridge.source_table = 'pos_sales'
-       and bridge.record_key = {{ record_key(['store_code', 'receipt_no', 'line_no'], 'lines.') }}
+    left join bridge {{ member_bridge_on('pos_sales', 'lines') }}
 ),
 
 pos as (

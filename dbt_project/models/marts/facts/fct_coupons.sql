@@ -60,6 +60,4 @@ left join matched
     on matched.coupon_code = coupons.coupon_code
 left join orders
     on orders.order_key = matched.redeem_order_key
-left join {{ ref('bridge_record_member') }} as bridge
-    on bridge.source_table = 'coupons'
-   and bridge.record_key = {{ record_key(['coupon_code'], 'coupons.') }}
+left join {{ ref('bridge_record_member') }} as bridge {{ member_bridge_on('coupons', 'coupons') }}

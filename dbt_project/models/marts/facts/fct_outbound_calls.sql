@@ -16,8 +16,6 @@ select
     staff.store_code,
     calls.hangup_reason
 from {{ ref('stg_ai_outbound__calls') }} as calls
-left join {{ ref('bridge_record_member') }} as bridge
-    on bridge.source_table = 'outbound_calls'
-   and bridge.record_key = {{ record_key(['call_id'], 'calls.') }}
+left join {{ ref('bridge_record_member') }} as bridge {{ member_bridge_on('outbound_calls', 'calls') }}
 left join {{ ref('stg_master__staff') }} as staff
     on staff.wecom_userid = calls.guide_userid

@@ -294,6 +294,4 @@ select
     filled.friend_acceptances,
     {{ ratio('filled.friend_acceptances', 'filled.friend_applications') }} as friend_acceptance_rate
 from filled
-left join {{ ref('stg_master__staff') }} as staff
-    on staff.wecom_userid = filled.guide_userid
-   and filled.scope = 'guide'
+{{ left_join_guide_staff('filled') }}

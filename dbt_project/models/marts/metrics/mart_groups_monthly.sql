@@ -85,6 +85,4 @@ select
     {{ ratio('filled.active_member_days', 'filled.member_days') }} as group_activity_rate,
     filled.messages
 from filled
-left join {{ ref('stg_master__staff') }} as staff
-    on staff.wecom_userid = filled.guide_userid
-   and filled.scope = 'guide'
+{{ left_join_guide_staff('filled') }}

@@ -31,9 +31,7 @@ registrations as (
         crm.registered_at,
         row_number() over (partition by bridge.one_id order by crm.registered_at, crm.member_id) as registration_rank
     from {{ ref('stg_crm__members') }} as crm
-    join {{ ref('bridge_record_member') }} as bridge
-        on bridge.source_table = 'crm_members'
-       and bridge.record_key = {{ record_key(['member_id'], 'crm.') }}
+    join {{ ref('bridge_record_member') }} as bridge {{ member_bridge_on('crm_members', 'crm') }}
     where bridge.one_id is not null
       and crm.registered_at is not null
 ),

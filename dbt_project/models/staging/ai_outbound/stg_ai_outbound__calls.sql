@@ -17,8 +17,5 @@ select
     hangup_reason,
     callee_mobile_hash,
     callee_mobile_status,
-    _hash_key_version,
-    _source_file,
-    _source_row,
-    _load_id
+    {{ lineage_columns() }}
 from source

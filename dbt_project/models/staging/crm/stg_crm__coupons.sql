@@ -24,9 +24,7 @@ select
     source.status as source_status,
     statuses.code as coupon_status,
     source.redeemed_at is not null as is_redeemed,
-    source._source_file,
-    source._source_row,
-    source._load_id
+    {{ lineage_columns('source', hashed=false) }}
 from source
 left join statuses
     on lower(statuses.source_value) = lower(source.status)

@@ -23,10 +23,7 @@ select
     genders.code as gender,
     coalesce(source.opt_out, false) as is_opted_out,
     source.registered_at,
-    source._hash_key_version,
-    source._source_file,
-    source._source_row,
-    source._load_id
+    {{ lineage_columns('source') }}
 from source
 left join genders
     on lower(genders.source_value) = lower(source.gender)

@@ -21,10 +21,7 @@ select
     source.status as source_status,
     statuses.code as referral_status,
     source.reward_points,
-    source._hash_key_version,
-    source._source_file,
-    source._source_row,
-    source._load_id
+    {{ lineage_columns('source') }}
 from source
 left join statuses
     on lower(statuses.source_value) = lower(source.status)

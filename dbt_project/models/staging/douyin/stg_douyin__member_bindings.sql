@@ -12,8 +12,5 @@ select
     card_no,
     bound_at,
     level as member_level,
-    _hash_key_version,
-    _source_file,
-    _source_row,
-    _load_id
+    {{ lineage_columns() }}
 from source

@@ -68,8 +68,5 @@ select
     refunds.district,
     refunds.receiver_mobile_hash,
     refunds.receiver_mobile_status,
-    refunds._hash_key_version,
-    refunds._source_file,
-    refunds._source_row,
-    refunds._load_id
+    {{ lineage_columns('refunds') }}
 from refunds

@@ -47,8 +47,5 @@ select
     lines.order_source,
     lines.phone_hash,
     lines.phone_status,
-    lines._hash_key_version,
-    lines._source_file,
-    lines._source_row,
-    lines._load_id
+    {{ lineage_columns('lines') }}
 from lines

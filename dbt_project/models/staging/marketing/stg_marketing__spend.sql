@@ -13,7 +13,5 @@ select
     spend_amount,
     impressions,
     clicks,
-    _source_file,
-    _source_row,
-    _load_id
+    {{ lineage_columns(hashed=false) }}
 from source

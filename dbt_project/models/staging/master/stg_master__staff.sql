@@ -20,10 +20,7 @@ select
     coalesce(statuses.code = 'active', source.left_on is null) as is_active,
     source.mobile_hash,
     source.mobile_status,
-    source._hash_key_version,
-    source._source_file,
-    source._source_row,
-    source._load_id
+    {{ lineage_columns('source') }}
 from source
 left join statuses
     on lower(statuses.source_value) = lower(source.employment_status)

@@ -19,10 +19,7 @@ select
     statuses.code as store_status,
     source.store_phone_hash,
     source.store_phone_status,
-    source._hash_key_version,
-    source._source_file,
-    source._source_row,
-    source._load_id
+    {{ lineage_columns('source') }}
 from source
 left join statuses
     on lower(statuses.source_value) = lower(source.store_status)

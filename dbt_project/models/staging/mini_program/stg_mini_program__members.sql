@@ -21,10 +21,7 @@ select
     source.level as member_level,
     genders.code as gender,
     source.birthday_month as birth_month,
-    source._hash_key_version,
-    source._source_file,
-    source._source_row,
-    source._load_id
+    {{ lineage_columns('source') }}
 from source
 left join genders
     on lower(genders.source_value) = lower(source.gender)

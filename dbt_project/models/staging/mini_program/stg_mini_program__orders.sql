@@ -31,8 +31,5 @@ select
     orders.coupon_code,
     orders.receiver_mobile_hash,
     orders.receiver_mobile_status,
-    orders._hash_key_version,
-    orders._source_file,
-    orders._source_row,
-    orders._load_id
+    {{ lineage_columns('orders') }}
 from orders

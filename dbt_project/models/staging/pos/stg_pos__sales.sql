@@ -49,8 +49,5 @@ select
     lines.owner_guide_id as owner_guide_employee_no,
     lines.credit_to,
     lines.cashier_id as cashier_employee_no,
-    lines._hash_key_version,
-    lines._source_file,
-    lines._source_row,
-    lines._load_id
+    {{ lineage_columns('lines') }}
 from lines

@@ -17,8 +17,5 @@ select
     bound_at,
     level as member_level,
     points,
-    _hash_key_version,
-    _source_file,
-    _source_row,
-    _load_id
+    {{ lineage_columns() }}
 from source

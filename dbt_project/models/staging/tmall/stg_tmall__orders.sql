@@ -35,8 +35,5 @@ select
     orders.receiver_phone_status,
     orders.receiver_mobile_hash,
     orders.receiver_mobile_status,
-    orders._hash_key_version,
-    orders._source_file,
-    orders._source_row,
-    orders._load_id
+    {{ lineage_columns('orders') }}
 from orders

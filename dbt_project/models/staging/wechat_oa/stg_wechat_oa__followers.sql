@@ -15,7 +15,5 @@ select
     tag_ids as tag_ids_json,
     language,
     group_id,
-    _source_file,
-    _source_row,
-    _load_id
+    {{ lineage_columns(hashed=false) }}
 from source

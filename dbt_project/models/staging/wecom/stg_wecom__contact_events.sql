@@ -31,9 +31,7 @@ select
     events.corp_id,
     events.msg_type,
     events.event as event_name,
-    events._source_file,
-    events._source_row,
-    events._load_id
+    {{ lineage_columns('events', hashed=false) }}
 from events
 left join change_types
     on change_types.change_type = events.change_type

@@ -31,10 +31,7 @@ select
     source.tags as tags_json,
     source.remark_mobile_hash,
     source.remark_mobile_status,
-    source._hash_key_version,
-    source._source_file,
-    source._source_row,
-    source._load_id
+    {{ lineage_columns('source') }}
 from source
 left join add_ways
     on add_ways.add_way = source.add_way

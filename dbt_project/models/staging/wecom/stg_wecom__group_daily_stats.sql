@@ -16,7 +16,5 @@ select
     member_has_msg as member_with_message_count,
     msg_total as message_count,
     migrate_trainee_chat_cnt as migrated_trainee_chat_count,
-    _source_file,
-    _source_row,
-    _load_id
+    {{ lineage_columns(hashed=false) }}
 from source

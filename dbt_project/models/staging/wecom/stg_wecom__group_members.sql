@@ -25,9 +25,7 @@ select
     source.chat_name,
     source.owner_userid,
     source.chat_created_at,
-    source._source_file,
-    source._source_row,
-    source._load_id
+    {{ lineage_columns('source', hashed=false) }}
 from source
 left join join_scenes
     on join_scenes.join_scene = source.join_scene

@@ -15,7 +15,5 @@ select
     reply_percentage,
     avg_reply_time as avg_reply_minutes,
     negative_feedback_cnt as negative_feedback_count,
-    _source_file,
-    _source_row,
-    _load_id
+    {{ lineage_columns(hashed=false) }}
 from source

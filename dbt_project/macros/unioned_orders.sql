@@ -1,0 +1,48 @@
+{#- The order columns of int_orders__unioned that a channel exporting one row per order (Tmall,
+    mini-program) takes as they are from its stg_*__orders model (relation), from domain to
+    refund_amount in the union's column order. The branch adds its channel before them and its
+    own columns (item_qty, store, guide, coupon ...) after. -#}
+{% macro order_grain_columns(relation) -%}
+        {{ relation }}.domain,
+        {{ relation }}.order_id,
+        {{ relation }}.source_status,
+        {{ relation }}.order_status,
+        {{ relation }}.is_paid_order as is_paid,
+        false as is_return,
+        {{ relation }}.ordered_at,
+        {{ relation }}.paid_at,
+        {{ relation }}.paid_amount,
+        {{ relation }}.refund_amount
+{%- endmacro %}
+
+{#- A marketplace order of int_orders__unioned rolled up from its lines (lines: a CTE of one
+    channel's staging lines with order_id and the line's one_id): the status of the first line
+    (first_line, a condition on the line), the earliest order and payment times, the quantity
+    summed, every line counted and any resolved line's member. By default a line carries its own
+    payment flag and amounts (is_paid_order, paid_amount, refund_amount, summed); a channel that
+    repeats order-level figures on every line passes expressions that take them from the first
+    line only. -#}
+{% macro order_from_lines(channel, lines, first_line, is_paid='is_paid_order',
+                          paid_amount='paid_amount', refund_amount='refund_amount') -%}
+    {%- set string = dbt.type_string() -%}
+    select
+        '{{ channel }}' as channel,
+        max(domain) as domain,
+        order_id,
+        max(case when {{ first_line }} then source_status end) as source_status,
+        max(case when {{ first_line }} then order_status end) as order_status,
+        max(case when {{ is_paid }} then 1 else 0 end) = 1 as is_paid,
+        false as is_return,
+        min(ordered_at) as ordered_at,
+        min(paid_at) as paid_at,
+        sum({{ paid_amount }}) as paid_amount,
+        sum({{ refund_amount }}) as refund_amount,
+        cast(sum(qty) as {{ dbt.type_bigint() }}) as item_qty,
+        cast(null as {{ string }}) as store_code,
+        cast(null as {{ string }}) as serving_guide_employee_no,
+        cast(null as {{ string }}) as coupon_code,
+        count(*) as source_records,
+        max(one_id) as one_id
+    from {{ lines }}
+    group by order_id
+{%- endmacro %}
