@@ -40,7 +40,7 @@ class RawRules:
     max_garbled_text_share: float
     load_fresh_within_days: int
     row_change: RowChange
-    max_cell_issue_share: float = 0.05
+    max_cell_issue_share: float
     codes: dict[str, frozenset[str]] = field(default_factory=dict)
     signed: frozenset[str] = frozenset()
     future_ok: frozenset[str] = frozenset()

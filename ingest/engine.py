@@ -531,6 +531,7 @@ def _plan(contract: Contract, paths: Paths, reload: bool, files: list[Path] | No
     """
     seen: dict[str, str] = {}
     loaded = loaded_stems(paths, contract.table)
+    settle_seconds = landing_settle_seconds()
     units: list[Unit] = []
     group: Unit = []
     group_bytes = 0
@@ -538,7 +539,7 @@ def _plan(contract: Contract, paths: Paths, reload: bool, files: list[Path] | No
         label = path.relative_to(paths.landing).as_posix()
         before = path.stat()
         sha = file_sha256(path)
-        unfinished = still_being_written(path, before, landing_settle_seconds())
+        unfinished = still_being_written(path, before, settle_seconds)
         if unfinished:
             report.files.append(FileReport(label, sha, "skipped", message=unfinished))
             continue

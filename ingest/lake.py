@@ -51,6 +51,9 @@ SEGMENTS = "segments"  # compaction manifests
 REJECTED = "rejected"  # files the raw gate took back out of the lake, with their verdict
 KINDS = (RAW, QUARANTINE, LEDGER)
 SCHEMA_FILE = "_schema.parquet"  # every table folder has one: readers never glob nothing
+# a clean landing file writes no quarantine file, and Spark ignores files named _*: this one keeps
+# the quarantine source readable there
+EMPTY_QUARANTINE = "empty.parquet"
 SEGMENT_PREFIX = "seg-"
 # raw files at most this large are merged; larger ones are already a reasonable unit for a reader
 SMALL_RAW_BYTES = 8 << 20
@@ -102,10 +105,6 @@ def per_file(paths: Paths, kind: str, table: str, sha: str) -> Path:
     """A landing file's own Parquet of one kind (RAW, QUARANTINE or LEDGER) when not compacted."""
     return table_dir(paths, kind, table) / f"{stem(sha)}.parquet"
 
-
-# a clean landing file writes no quarantine file, and Spark ignores files named _*: this one keeps
-# the quarantine source readable there
-EMPTY_QUARANTINE = "empty.parquet"
 
 
 def ensure_table(paths: Paths, table: str, schemas: dict[str, pa.Schema]) -> None:

@@ -114,20 +114,12 @@ def neutralise_formulas(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Formula-like cells kept as text a spreadsheet will not run (a leading apostrophe); which ones."""
     found = pc.match_substring_regex(to_arrow(text), FORMULA_START)
     mask = pd.Series(found.to_numpy(zero_copy_only=False), index=text.index).fillna(False).astype(bool)
-    return text.mask(mask, "'" + text), mask
+    return (text.mask(mask, "'" + text) if mask.any() else text), mask
 
 
 def _errors_where(mask: pd.Series, raw: pd.Series, column: Column, what: str) -> pd.Series:
     """Messages like ``paid_amount: cannot parse '12.3.4' as amount`` for rows in mask."""
-    mask = mask.fillna(False).astype(bool)
-    errors = pd.Series(pd.NA, index=raw.index, dtype="str")
-    if mask.any():
-        if column.is_pii:  # the reason must not carry the personal value it refuses
-            errors[mask] = f"{column.name}: cannot parse the (personal, not shown) value as {what}"
-        else:
-            shown = raw[mask].astype("str").str.slice(0, 40)
-            errors[mask] = column.name + ": cannot parse '" + shown + "' as " + what
-    return errors
+    return _errors_text(mask, raw, column, "cannot parse {value} as " + what)
 
 
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"

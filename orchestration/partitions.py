@@ -95,11 +95,9 @@ class PendingFile:
 
 def _ledger_index(paths: Paths) -> dict[str, list[tuple[int, float]]]:
     """source_file -> [(bytes, loaded_at as epoch seconds)] of every load."""
-    rows = all_ledger_rows(paths, "source_file, file_bytes, loaded_at")
+    rows = all_ledger_rows(paths, "source_file, file_bytes, loaded_at", "where source_file is not null")
     index: dict[str, list[tuple[int, float]]] = {}
     for label, size, loaded_at in rows:
-        if label is None:
-            continue
         stamp = loaded_at.replace(tzinfo=BUSINESS_TZ).timestamp() if loaded_at else 0.0
         index.setdefault(label, []).append((int(size), stamp))
     return index
