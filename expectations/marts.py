@@ -44,6 +44,7 @@ class MartModel:
     node: dict[str, Any]
     documented: tuple[str, ...] = ()
     accepted: dict[str, tuple[list[Any], bool]] = field(default_factory=dict)  # column -> (values, blocking)
+    raw_sources: tuple[str, ...] = ()  # raw tables the model is built from, directly or not
 
     @property
     def table(self) -> str:
@@ -78,7 +79,29 @@ def mart_models(manifest: dict[str, Any], schema: str = MARTS_SCHEMA) -> list[Ma
         blocking = str(config.get("severity", "error")).lower() == "error"
         if name == "accepted_values" and column and isinstance(kwargs.get("values"), list):
             model.accepted[column] = (list(kwargs["values"]), blocking)
+    for model in models.values():
+        model.raw_sources = tuple(sorted(_raw_sources(manifest, model.unique_id)))
     return sorted(models.values(), key=lambda m: m.name)
+
+
+def _raw_sources(manifest: dict[str, Any], unique_id: str) -> set[str]:
+    """The ``raw`` source tables upstream of a node (through every model between)."""
+    found: set[str] = set()
+    seen: set[str] = set()
+    pending = [unique_id]
+    while pending:
+        node = manifest["nodes"].get(pending.pop())
+        for parent in (node or {}).get("depends_on", {}).get("nodes", []):
+            if parent in seen:
+                continue
+            seen.add(parent)
+            source = manifest.get("sources", {}).get(parent)
+            if source is not None:
+                if source.get("source_name") == "raw":
+                    found.add(source["name"])
+            elif parent.startswith("model."):
+                pending.append(parent)
+    return found
 
 
 # ---------------------------------------------------------------- suites
@@ -91,7 +114,16 @@ def tables_suite() -> SuiteSpec:
                "every mart of the dbt project exists in the build"),
         Expect("gx_volume", "not_empty", "ExpectColumnPairValuesAToBeGreaterThanB",
                {"column_A": "row_count", "column_B": "min_rows", "or_equal": True},
-               "the mart has rows (unless rules.yml allows it to be empty)"),
+               "the mart has rows (unless rules.yml allows it to be empty, or it is built from an export the "
+               "brand does not have: ingest/coverage.py)"),
+        Expect("gx_drift", "empty_for_absent_export", "ExpectColumnValuesToBeNull",
+               {"column": "empty_for_absent_exports"},
+               "a mart left empty because the brand does not have an export it is built from (a warning: "
+               "publication goes on)"),
+        Expect("gx_drift", "nothing_to_fix", "ExpectColumnValuesToBeBetween",
+               {"column": "rows_to_fix", "max_value": 0},
+               "a quality mart (rules.yml lists_problems) lists nothing to fix; its rows are in this check's "
+               "metadata"),
         Expect("gx_schema", "documented_columns_exist", "ExpectColumnValuesToBeNull",
                {"column": "missing_documented_columns"}, "every column documented in the model's yml exists"),
         Expect("gx_volume_change", "row_count_near_published", "ExpectColumnValuesToBeBetween",
@@ -174,7 +206,10 @@ def _row_counts(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str]) 
 
 
 def tables_frame(models: list[MartModel], build: dict[str, dict[str, str]], build_rows: dict[str, int],
-                 published: dict[str, dict[str, str]], published_rows: dict[str, int]) -> pd.DataFrame:
+                 published: dict[str, dict[str, str]], published_rows: dict[str, int],
+                 absent: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per mart; ``absent``: raw table -> why the brand does not have that export."""
+    absent = absent or {}
     by_relation = {m.relation: m for m in models}
     rows = []
     for relation in sorted(set(by_relation) | set(build)):
@@ -185,11 +220,15 @@ def tables_frame(models: list[MartModel], build: dict[str, dict[str, str]], buil
         count = build_rows.get(relation, 0)
         before = published_rows.get(relation)
         removed = sorted(set(published.get(relation, {})) - set(columns)) if relation in build else []
+        missing_exports = [t for t in (model.raw_sources if model else ()) if t in absent]
         rows.append({
             "table": f"{MARTS_SCHEMA}.{relation}",
             "built": relation in build,
             "row_count": count,
-            "min_rows": 0 if rules.allow_empty else 1,
+            "min_rows": 0 if rules.allow_empty or rules.lists_problems or missing_exports else 1,
+            "empty_for_absent_exports": (", ".join(missing_exports) if missing_exports and count == 0
+                                         and not rules.allow_empty else None),
+            "rows_to_fix": count if rules.lists_problems else None,
             "published_row_count": before,
             "rows_vs_published": (count / before) if before else None,
             "missing_documented_columns": ", ".join(c for c in documented if c not in columns) or None,
@@ -199,6 +238,7 @@ def tables_frame(models: list[MartModel], build: dict[str, dict[str, str]], buil
     if len(frame):
         frame["rows_vs_published"] = frame["rows_vs_published"].astype("float64")
         frame["published_row_count"] = frame["published_row_count"].astype("float64")
+        frame["rows_to_fix"] = frame["rows_to_fix"].astype("float64")
     return frame
 
 
@@ -225,6 +265,14 @@ class MartGateResult(GateFindings):
     findings: list[Finding] = field(default_factory=list)
     suites: list[str] = field(default_factory=list)
     docs: Path | None = None
+    absent_exports: dict[str, str] = field(default_factory=dict)  # raw table -> why the brand has none
+    problems: dict[str, list[dict]] = field(default_factory=dict)  # marts.<quality mart> -> its first rows
+
+
+def _problem_rows(con: duckdb.DuckDBPyConnection, relation: str, limit: int = 50) -> list[dict]:
+    result = con.execute(f'select * from "{MARTS_SCHEMA}"."{relation}" limit {limit}')
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row)) for row in result.fetchall()]
 
 
 def _describe_schema(path: Path | None) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
@@ -236,20 +284,25 @@ def _describe_schema(path: Path | None) -> tuple[dict[str, dict[str, str]], dict
 
 
 def gate_marts(build: Path, published: Path | None, manifest: dict[str, Any], home: Path, run_name: str,
-               build_docs: bool = True) -> MartGateResult:
-    """Validate every mart of the build (nothing is written to it); Data Docs for the whole run."""
+               build_docs: bool = True, absent: dict[str, str] | None = None) -> MartGateResult:
+    """Validate every mart of the build (nothing is written to it); Data Docs for the whole run.
+
+    ``absent`` (ingest/coverage.absent_exports): exports the brand does not have; a mart built
+    from one of them may be empty (a warning, not a failure)."""
     now = business_now()
     models = mart_models(manifest)
     published_columns, published_rows = _describe_schema(published)
-    result = MartGateResult()
+    result = MartGateResult(absent_exports=dict(absent or {}))
     with duckdb.connect(str(build), read_only=True) as con:
         build_columns = _columns(con, MARTS_SCHEMA)
         build_rows = _row_counts(con, MARTS_SCHEMA, list(build_columns))
         frames = [(TABLES_SUITE, tables_suite(), tables_frame(models, build_columns, build_rows,
-                                                              published_columns, published_rows))]
+                                                              published_columns, published_rows, absent))]
         for model in models:
             if model.relation not in build_columns:
                 continue
+            if mart_rules(model.name).lists_problems and build_rows.get(model.relation):
+                result.problems[model.table] = _problem_rows(con, model.relation)
             spec = rows_suite(model, build_columns[model.relation], now)
             if spec is not None:
                 frames.append((model.table, spec, rows_frame(con, model, spec, build_columns[model.relation])))

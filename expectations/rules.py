@@ -36,7 +36,6 @@ class RawRules:
     future_tolerance_days: int
     max_quarantine_share: float
     min_rows_for_shares: int
-    max_unknown_code_share: float
     max_garbled_text_share: float
     load_fresh_within_days: int
     row_change: RowChange
@@ -53,6 +52,7 @@ class MartRules:
     row_change: RowChange
     key: tuple[str, ...] = ()
     allow_empty: bool = False
+    lists_problems: bool = False  # every row is something to fix: may be empty, warns when it is not
     ranges: dict[str, dict[str, float]] = field(default_factory=dict)
     fresh_within_days: dict[str, int] = field(default_factory=dict)
 
@@ -65,12 +65,12 @@ class RulesError(ValueError):
 # (``futur_ok`` would leave a table's coupon expiry dates failing as "in the future").
 ROW_CHANGE_KEYS = ("min_ratio", "max_ratio", "history", "min_history")
 RAW_DEFAULT_KEYS = ("earliest_timestamp", "future_tolerance_days", "max_quarantine_share", "min_rows_for_shares",
-                    "max_unknown_code_share", "max_garbled_text_share", "max_cell_issue_share",
+                    "max_garbled_text_share", "max_cell_issue_share",
                     "load_fresh_within_days", "row_change")
 RAW_TABLE_KEYS = RAW_DEFAULT_KEYS + ("codes", "signed", "future_ok", "event_fresh_within_days", "may_be_empty")
 CODE_KEYS = ("values", "seed", "column", "where")
 MART_DEFAULT_KEYS = ("row_change",)
-MART_KEYS = ("row_change", "key", "allow_empty", "ranges", "fresh_within_days")
+MART_KEYS = ("row_change", "key", "allow_empty", "lists_problems", "ranges", "fresh_within_days")
 RANGE_KEYS = ("min_value", "max_value")
 MARTS_MODELS_DIR = REPO_ROOT / "dbt_project" / "models" / "marts"
 
@@ -242,7 +242,6 @@ def raw_rules(table: str) -> RawRules:
         future_tolerance_days=int(merged["future_tolerance_days"]),
         max_quarantine_share=float(merged["max_quarantine_share"]),
         min_rows_for_shares=int(merged["min_rows_for_shares"]),
-        max_unknown_code_share=float(merged["max_unknown_code_share"]),
         max_garbled_text_share=float(merged["max_garbled_text_share"]),
         max_cell_issue_share=float(merged["max_cell_issue_share"]),
         load_fresh_within_days=int(merged["load_fresh_within_days"]),
@@ -263,6 +262,7 @@ def mart_rules(model: str) -> MartRules:
         row_change=RowChange(**{**defaults["row_change"], **(entry.get("row_change") or {})}),
         key=tuple(entry.get("key", ())),
         allow_empty=bool(entry.get("allow_empty", False)),
+        lists_problems=bool(entry.get("lists_problems", False)),
         ranges={k: dict(v) for k, v in (entry.get("ranges") or {}).items()},
         fresh_within_days={k: int(v) for k, v in (entry.get("fresh_within_days") or {}).items()},
     )

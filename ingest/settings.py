@@ -68,6 +68,15 @@ def landing_settle_seconds(env: Mapping[str, str] | None = None) -> float:
     return float((os.environ if env is None else env).get("QUANYU_LANDING_SETTLE_SECONDS", "60"))
 
 
+def declared_channels(env: Mapping[str, str] | None = None) -> frozenset[str] | None:
+    """The channels (or raw tables) the brand says it has: ``QUANYU_CHANNELS``, comma-separated
+    contract channel names (``tmall,jd,wecom``) or table names (``referrals``); None when unset,
+    and the lake decides (an export with no loaded row is one the brand does not have)."""
+    value = (os.environ if env is None else env).get("QUANYU_CHANNELS", "")
+    names = frozenset(n.strip() for n in value.split(",") if n.strip())
+    return names or None
+
+
 def business_now() -> dt.datetime:
     """Wall-clock Beijing time without offset, to the second (how exports and the lake store times)."""
     return dt.datetime.now(BUSINESS_TZ).replace(tzinfo=None, microsecond=0)

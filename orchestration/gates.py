@@ -31,9 +31,20 @@ def _markdown(findings: list[Finding]) -> str:
     return "\n".join(lines) or "none"
 
 
+def markdown_table(rows: list[dict], columns: list[str]) -> str:
+    """``rows`` as a Markdown table (the first MAX_LISTED), for check metadata."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(row.get(c, "")).replace("|", "/") for c in columns) + " |"
+              for row in rows[:MAX_LISTED]]
+    if len(rows) > MAX_LISTED:
+        lines.append(f"| ... and {len(rows) - MAX_LISTED} more |" + " |" * (len(columns) - 1))
+    return "\n".join(lines)
+
+
 def check_results(key: AssetKey, findings: Iterable[Finding], metadata: dict | None = None,
-                  only: set[str] | None = None) -> list[AssetCheckResult]:
-    """One result per gate check of ``key``: passed unless a finding of that check failed it."""
+                  only: set[str] | None = None, per_check: dict[str, dict] | None = None) -> list[AssetCheckResult]:
+    """One result per gate check of ``key``: passed unless a finding of that check failed it;
+    ``per_check`` adds metadata to one check's result (by check name)."""
     findings = list(findings)
     results = []
     for name, check in CHECKS.items():
@@ -46,7 +57,7 @@ def check_results(key: AssetKey, findings: Iterable[Finding], metadata: dict | N
             severity=AssetCheckSeverity.ERROR if check.blocking else AssetCheckSeverity.WARN,
             description=failed[0].message()[:1000] if failed else None,
             metadata={"findings": MetadataValue.md(_markdown(mine)), "failed": len(failed),
-                      **(metadata or {})}))
+                      **(metadata or {}), **(per_check or {}).get(name, {})}))
     return results
 
 

@@ -68,6 +68,14 @@ def _metadata(report: TableReport, gate: RawGateResult | None = None) -> dict:
     return metadata
 
 
+def _unmapped_metadata(gate: RawGateResult) -> dict:
+    """Code values of the gated files that no dbt seed lists: they load as 'unknown' until added."""
+    return {"unmapped_code_values": len(gate.unmapped_codes),
+            "unmapped_codes": MetadataValue.md(gates.markdown_table(
+                gate.unmapped_codes, ["column", "value", "rows", "files", "example_file"]) if gate.unmapped_codes
+                else "none")}
+
+
 class IngestConfig(Config):
     """``reload``: parse the run's files again even if their content was loaded (after a contract fix)."""
 
@@ -136,7 +144,7 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
                                metadata={"columns_with_mobiles": MetadataValue.json(found)})
         yield from gates.check_results(key, gate.findings, metadata={
             "files_gated": len(gate.gated_files), "suites": ", ".join(gate.suites),
-            "data_docs": MetadataValue.path(str(docs))})
+            "data_docs": MetadataValue.path(str(docs))}, per_check={"gx_drift": _unmapped_metadata(gate)})
         if rejected:
             raise Failure(description=rejection_message(contract, report, gate),
                           metadata={"rejected_files": MetadataValue.json(

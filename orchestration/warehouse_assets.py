@@ -24,7 +24,9 @@ from dagster import (
     multi_asset_check,
 )
 
-from expectations.marts import gate_marts, mart_models
+from expectations.marts import MartGateResult, gate_marts, mart_models
+from ingest.contract import load_contracts
+from ingest.coverage import absent_exports
 from orchestration import gates
 from orchestration.dbt_assets import QuanyuTranslator, load_manifest
 from orchestration.publish import WAREHOUSE_POOL, Build, publish
@@ -52,8 +54,11 @@ def build_mart_gates():
             raise Failure(f"no build file for run {context.run.run_id} at {build.file}: run the dbt assets in the "
                           f"same run as the mart gates", allow_retries=False)
         manifest = load_manifest()
+        absent = absent_exports(paths, load_contracts().values())
+        for table, why in sorted(absent.items()):
+            context.log.info(f"export {table} absent: {why}; marts built only from it may be empty")
         result = gate_marts(build.file, paths.warehouse if paths.warehouse.exists() else None, manifest,
-                            paths.home, context.run.run_id)
+                            paths.home, context.run.run_id, absent=absent)
         build.update_stamp(marts_gated=True, gate_blocking=[f.message() for f in result.blocking],
                            gate_warnings=len(result.warnings), data_docs=str(result.docs))
         for finding in result.findings:
@@ -66,7 +71,8 @@ def build_mart_gates():
                 continue
             findings = [f for f in result.findings if f.table == table]
             yield from gates.check_results(key, findings, only=wanted, metadata={
-                "data_docs": MetadataValue.path(str(result.docs)), "build": str(build.file)})
+                "data_docs": MetadataValue.path(str(result.docs)), "build": str(build.file)},
+                per_check=_per_check(result, table))
         if result.blocking:
             raise Failure(description=gates.failure_message(
                 f"{len(result.blocking)} blocking mart check(s) failed; the build is not published and the "
@@ -74,6 +80,18 @@ def build_mart_gates():
                 metadata={"data_docs": MetadataValue.path(str(result.docs))}, allow_retries=False)
 
     return mart_gates
+
+
+def _per_check(result: MartGateResult, table: str) -> dict[str, dict]:
+    """What a data engineer acts on, beside the findings: the rows of a quality mart (unmapped
+    codes ...) and the exports the brand does not have, in the warning check gx_drift."""
+    metadata: dict[str, Any] = {"absent_exports": MetadataValue.md(gates.markdown_table(
+        [{"export": t, "why": why} for t, why in sorted(result.absent_exports.items())], ["export", "why"])
+        if result.absent_exports else "none")}
+    rows = result.problems.get(table)
+    if rows:
+        metadata["rows_to_fix"] = MetadataValue.md(gates.markdown_table(rows, list(rows[0])))
+    return {"gx_drift": metadata}
 
 
 def build_published_asset(dbt_assets: AssetsDefinition):

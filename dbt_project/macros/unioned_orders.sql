@@ -12,7 +12,9 @@
         {{ relation }}.ordered_at,
         {{ relation }}.paid_at,
         {{ relation }}.paid_amount,
-        {{ relation }}.refund_amount
+        {{ relation }}.refund_amount,
+        {{ relation }}.unmapped_amount,
+        not {{ relation }}.is_status_mapped as has_unmapped_status
 {%- endmacro %}
 
 {#- A marketplace order of int_orders__unioned rolled up from its lines (lines: a CTE of one
@@ -23,7 +25,8 @@
     repeats order-level figures on every line passes expressions that take them from the first
     line only. -#}
 {% macro order_from_lines(channel, lines, first_line, is_paid='is_paid_order',
-                          paid_amount='paid_amount', refund_amount='refund_amount') -%}
+                          paid_amount='paid_amount', refund_amount='refund_amount',
+                          unmapped_amount='unmapped_amount') -%}
     {%- set string = dbt.type_string() -%}
     select
         '{{ channel }}' as channel,
@@ -37,6 +40,8 @@
         min(paid_at) as paid_at,
         sum({{ paid_amount }}) as paid_amount,
         sum({{ refund_amount }}) as refund_amount,
+        sum({{ unmapped_amount }}) as unmapped_amount,
+        max(case when is_status_mapped then 0 else 1 end) = 1 as has_unmapped_status,
         cast(sum(qty) as {{ dbt.type_bigint() }}) as item_qty,
         cast(null as {{ string }}) as store_code,
         cast(null as {{ string }}) as serving_guide_employee_no,

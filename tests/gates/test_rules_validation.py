@@ -15,7 +15,6 @@ defaults:
     future_tolerance_days: 1
     max_quarantine_share: 0.2
     min_rows_for_shares: 20
-    max_unknown_code_share: 0.05
     max_garbled_text_share: 0.01
     max_cell_issue_share: 0.05
     load_fresh_within_days: 2
@@ -38,7 +37,7 @@ marts:
     ranges: {age: {min_value: 0, max_value: 120}}
 """
 RAW_TABLE_KEYS = ("earliest_timestamp, future_tolerance_days, max_quarantine_share, min_rows_for_shares, "
-                  "max_unknown_code_share, max_garbled_text_share, max_cell_issue_share, load_fresh_within_days, "
+                  "max_garbled_text_share, max_cell_issue_share, load_fresh_within_days, "
                   "row_change, codes, signed, future_ok, event_fresh_within_days, may_be_empty")
 CODE_MAP_COLUMNS = "code_list, source_value, code, note"
 SEEDS = ", ".join(sorted(p.stem for p in SEEDS_DIR.glob("*.csv")))
@@ -115,7 +114,7 @@ BAD = [
                  + ", ".join(sorted(mart_model_names())), id="unknown mart"),
     pytest.param(edit("    key: [one_id]", "    keys: [one_id]"),
                  f"{WHERE}: unknown key marts.dim_member.keys; known keys in marts.dim_member: row_change, key, "
-                 "allow_empty, ranges, fresh_within_days", id="misspelt mart rule"),
+                 "allow_empty, lists_problems, ranges, fresh_within_days", id="misspelt mart rule"),
     pytest.param(edit("{min_value: 0, max_value: 120}", "{min: 0, max_value: 120}"),
                  f"{WHERE}: unknown key marts.dim_member.ranges.age.min; known keys in marts.dim_member.ranges.age: "
                  "min_value, max_value", id="misspelt range bound"),
@@ -149,3 +148,15 @@ def test_the_shipped_rules_load_and_every_table_has_its_rules():
     assert doc["raw"] and doc["marts"]
     for table in load_contracts():
         assert raw_rules(table).row_change.min_ratio > 0
+
+
+def test_the_gate_and_dbt_declare_the_same_code_columns():
+    """rules.yml (raw gate: which values are known) and dbt's var code_columns (staging's 'unknown'
+    bucket and marts.quality_unmapped_codes) name the same columns, seeds and seed rows."""
+    project = yaml.safe_load((SEEDS_DIR.parent / "dbt_project.yml").read_text(encoding="utf-8"))
+    in_dbt = {(c["table"], c["raw_column"], c["seed"], c["seed_column"], tuple(sorted((c.get("where") or {}).items())))
+              for c in project["vars"]["code_columns"]}
+    rules = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    in_gate = {(table, column, code["seed"], code["column"], tuple(sorted((code.get("where") or {}).items())))
+               for table, entry in rules["raw"].items() for column, code in (entry.get("codes") or {}).items()}
+    assert in_dbt == in_gate

@@ -2,7 +2,8 @@
 {#- fct_orders holds every order of every channel exactly once, with the staging amounts: per
     channel, the order count and the paid and refunded totals equal the staging models' at
     their own grain (JD order amounts once per order, Douyin sub-orders summed, POS lines summed
-    per receipt). One row per channel that does not reconcile. -#}
+    per receipt). One row per channel that does not reconcile; a channel the brand does not
+    have (no staged orders) needs no fact rows. -#}
 with staged as (
     select 'tmall' as channel, count(*) as orders, sum(paid_amount) as paid, sum(refund_amount) as refunded
     from {{ ref('stg_tmall__orders') }}
@@ -31,7 +32,7 @@ select staged.*, facts.orders as fact_orders, facts.paid as fact_paid, facts.ref
 from staged
 left join facts
     on facts.channel = staged.channel
-where facts.channel is null
+where (facts.channel is null and staged.orders > 0)
    or facts.orders <> staged.orders
    or abs(facts.paid - staged.paid) > 0.005
    or abs(facts.refunded - staged.refunded) > 0.005

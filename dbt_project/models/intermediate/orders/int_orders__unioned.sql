@@ -8,6 +8,9 @@
     * POS: one row per receipt line: rolled up to the receipt (store_code-receipt_no); a return
       receipt (every line a return) is a row of its own with paid 0 and the refund in
       refund_amount, as stores issue it.
+    A status the order-status map does not list yet (stg_*: is_status_mapped false) counts in
+    no money column: its amount is in unmapped_amount and has_unmapped_status is true (for a
+    rolled-up order: on any line).
     one_id comes from identity.bridge_record_member at the grain the bridge knows (JD per
     order x SKU, POS per line): any resolved line gives the order's member. -#}
 {%- set string = dbt.type_string() -%}
@@ -55,7 +58,8 @@ jd as (
     {{ order_from_lines('jd', 'jd_lines', first_line='order_line_number = 1',
                         is_paid='order_line_number = 1 and is_paid_order',
                         paid_amount='case when order_line_number = 1 then order_paid_amount else 0 end',
-                        refund_amount='case when order_line_number = 1 then order_refund_amount else 0 end') }}
+                        refund_amount='case when order_line_number = 1 then order_refund_amount else 0 end',
+                        unmapped_amount='case when order_line_number = 1 then order_unmapped_amount else 0 end') }}
 ),
 
 douyin_sub_orders as (
@@ -83,13 +87,19 @@ pos as (
         max(domain) as domain,
         receipt_id as order_id,
         max(source_status) as source_status,
-        case when min(case when is_return then 1 else 0 end) = 1 then 'refunded' else 'completed' end as order_status,
-        max(case when is_return then 0 else 1 end) = 1 as is_paid,
+        case
+            when min(case when is_status_mapped then 0 else 1 end) = 1 then 'unknown'
+            when min(case when is_return then 1 else 0 end) = 1 then 'refunded'
+            else 'completed'
+        end as order_status,
+        max(case when is_paid_order then 1 else 0 end) = 1 as is_paid,
         min(case when is_return then 1 else 0 end) = 1 as is_return,
         min(sold_at) as ordered_at,
         min(sold_at) as paid_at,
         sum(paid_amount) as paid_amount,
         sum(refund_amount) as refund_amount,
+        sum(unmapped_amount) as unmapped_amount,
+        max(case when is_status_mapped then 0 else 1 end) = 1 as has_unmapped_status,
         cast(sum(qty) as {{ dbt.type_bigint() }}) as item_qty,
         max(store_code) as store_code,
         max(serving_guide_employee_no) as serving_guide_employee_no,

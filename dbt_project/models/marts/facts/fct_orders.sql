@@ -5,6 +5,10 @@
     * is_cancelled: never paid (closed before payment, or still awaiting payment at the end of
       the data): contributes nothing; is_valid_order: paid, not a return receipt and not
       refunded in full - the orders counted by order counts, AOV, frequency and repurchase;
+    * has_unmapped_status: the exported status (or Douyin after-sale status, POS receipt type)
+      is not in seeds/order_status_map yet, so the order counts in no money figure and in no
+      order count; unmapped_status_amount is its amount, shown beside the KPIs in
+      mart_sales_monthly until the map lists the status (marts.quality_unmapped_codes);
     * order_month: the month of booked_at = coalesce(paid_at, ordered_at), Beijing time. A
       refund is netted in its order's month (the exports carry no refund date), a POS return
       receipt in its own month;
@@ -70,7 +74,7 @@ select
     served.source_status,
     {{ refund_status('served.paid_amount', 'served.refund_amount') }} as refund_status,
     served.is_paid,
-    not served.is_paid and not served.is_return as is_cancelled,
+    not served.is_paid and not served.is_return and not served.has_unmapped_status as is_cancelled,
     served.is_return,
     served.is_paid and not served.is_return and served.refund_amount < served.paid_amount as is_valid_order,
     served.ordered_at,
@@ -80,6 +84,8 @@ select
     served.paid_amount,
     served.refund_amount,
     served.paid_amount - served.refund_amount as net_amount,
+    served.has_unmapped_status,
+    served.unmapped_amount as unmapped_status_amount,
     served.item_qty,
     served.source_records,
     served.one_id,

@@ -1,5 +1,7 @@
 {#- Monthly sales by brand and by channel: GMV net of refunds, private-domain GMV and its share,
-    member sales share. Exact definitions in _metrics__models.yml. Every (month, channel) of the
+    member sales share, and beside them what counts in none of it yet: orders whose status the
+    order-status map does not list (unmapped_status_orders, unmapped_status_amount). Exact
+    definitions in _metrics__models.yml. Every (month, channel) of the
     reporting window has a row, with zeros where nothing was sold. -#}
 {%- set scopes = [('channel', 'channel')] -%}
 with orders as {{ inline_cte() }} (
@@ -28,7 +30,9 @@ aggregated as (
         sum(case when is_wecom_attributed then net_amount else 0 end) as wecom_attributed_gmv,
         sum(case when is_identified then net_amount else 0 end) as identified_member_gmv,
         sum(case when is_loyalty_member then net_amount else 0 end) as loyalty_member_gmv,
-        count(distinct case when is_valid_order then one_id end) as buyers
+        count(distinct case when is_valid_order then one_id end) as buyers,
+        sum(case when has_unmapped_status then 1 else 0 end) as unmapped_status_orders,
+        sum(unmapped_status_amount) as unmapped_status_amount
     from scoped
     group by order_month, scope, scope_channel
 ),
@@ -47,7 +51,8 @@ filled as (
     {{ fill_scopes({
         'aggregated': ['orders', 'paid_orders', 'cancelled_orders', 'fully_refunded_orders', 'partially_refunded_orders',
                        'return_receipts', 'paid_amount', 'refund_amount', 'gmv', 'private_domain_gmv',
-                       'wecom_attributed_gmv', 'identified_member_gmv', 'loyalty_member_gmv', 'buyers'],
+                       'wecom_attributed_gmv', 'identified_member_gmv', 'loyalty_member_gmv', 'buyers',
+                       'unmapped_status_orders', 'unmapped_status_amount'],
     }, scopes, carry=['domain']) }}
 )
 

@@ -22,9 +22,9 @@ select
     source.redeem_order_id,
     source.redeem_store_code,
     source.status as source_status,
-    statuses.code as coupon_status,
+    {{ code_or_unknown('statuses.code', 'source.status') }} as coupon_status,
     source.redeemed_at is not null as is_redeemed,
     {{ lineage_columns('source', hashed=false) }}
 from source
 left join statuses
-    on lower(statuses.source_value) = lower(source.status)
+    on {{ code_matches('statuses.source_value', 'source.status') }}

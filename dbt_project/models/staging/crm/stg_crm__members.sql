@@ -20,10 +20,11 @@ select
     source.level as member_level,
     source.points,
     source.birthday_month as birth_month,
-    genders.code as gender,
+    source.gender as source_gender,
+    {{ code_or_unknown('genders.code', 'source.gender') }} as gender,
     coalesce(source.opt_out, false) as is_opted_out,
     source.registered_at,
     {{ lineage_columns('source') }}
 from source
 left join genders
-    on lower(genders.source_value) = lower(source.gender)
+    on {{ code_matches('genders.source_value', 'source.gender') }}

@@ -19,9 +19,9 @@ select
     source.registered_at as invitee_registered_at,
     source.first_order_id,
     source.status as source_status,
-    statuses.code as referral_status,
+    {{ code_or_unknown('statuses.code', 'source.status') }} as referral_status,
     source.reward_points,
     {{ lineage_columns('source') }}
 from source
 left join statuses
-    on lower(statuses.source_value) = lower(source.status)
+    on {{ code_matches('statuses.source_value', 'source.status') }}

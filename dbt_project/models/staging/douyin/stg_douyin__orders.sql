@@ -14,16 +14,17 @@ after_sale_map as (
 after_sales as (
     select
         source.*,
-        after_sale_map.code as after_sale_code
+        {{ code_or_unknown('after_sale_map.code', 'source.after_sale_status') }} as after_sale_code
     from source
     left join after_sale_map
-        on lower(after_sale_map.source_value) = lower(source.after_sale_status)
+        on {{ code_matches('after_sale_map.source_value', 'source.after_sale_status') }}
 ),
 
 sub_orders as (
     -- a refund can only follow a payment, even when the export lost the payment time
     {{ with_order_status('after_sales', 'douyin', paid_amount_column='payable_amount',
-                         also_paid_when="coalesce(after_sales.after_sale_code = 'refunded', false)") }}
+                         also_paid_when="coalesce(after_sales.after_sale_code = 'refunded', false)",
+                         unmapped_when="after_sales.after_sale_code = 'unknown'") }}
 ),
 
 refunds as (
@@ -45,6 +46,7 @@ select
     refunds.status as source_status,
     refunds.order_status,
     refunds.is_paid_order,
+    refunds.is_status_mapped,
     refunds.after_sale_status as source_after_sale_status,
     refunds.after_sale_code as after_sale_status,
     refunds.created_at as ordered_at,
@@ -60,6 +62,7 @@ select
     refunds.freight as freight_amount,
     refunds.paid_amount_cny as paid_amount,
     refunds.refund_amount_cny as refund_amount,
+    refunds.unmapped_amount_cny as unmapped_amount,
     {{ refund_status('refunds.paid_amount_cny', 'refunds.refund_amount_cny') }} as refund_status,
     refunds.author_id,
     refunds.live_room_id,

@@ -16,11 +16,11 @@ select
     source.hired_on,
     source.left_on,
     source.employment_status as source_employment_status,
-    statuses.code as employment_status,
+    {{ code_or_unknown('statuses.code', 'source.employment_status') }} as employment_status,
     coalesce(statuses.code = 'active', source.left_on is null) as is_active,
     source.mobile_hash,
     source.mobile_status,
     {{ lineage_columns('source') }}
 from source
 left join statuses
-    on lower(statuses.source_value) = lower(source.employment_status)
+    on {{ code_matches('statuses.source_value', 'source.employment_status') }}

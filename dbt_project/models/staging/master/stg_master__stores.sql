@@ -16,10 +16,10 @@ select
     source.store_type,
     source.opened_on,
     source.store_status as source_store_status,
-    statuses.code as store_status,
+    {{ code_or_unknown('statuses.code', 'source.store_status') }} as store_status,
     source.store_phone_hash,
     source.store_phone_status,
     {{ lineage_columns('source') }}
 from source
 left join statuses
-    on lower(statuses.source_value) = lower(source.store_status)
+    on {{ code_matches('statuses.source_value', 'source.store_status') }}

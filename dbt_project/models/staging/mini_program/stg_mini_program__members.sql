@@ -19,9 +19,10 @@ select
     source.register_store_code,
     source.guide_id as owner_guide_employee_no,
     source.level as member_level,
-    genders.code as gender,
+    source.gender as source_gender,
+    {{ code_or_unknown('genders.code', 'source.gender') }} as gender,
     source.birthday_month as birth_month,
     {{ lineage_columns('source') }}
 from source
 left join genders
-    on lower(genders.source_value) = lower(source.gender)
+    on {{ code_matches('genders.source_value', 'source.gender') }}

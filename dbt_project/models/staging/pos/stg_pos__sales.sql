@@ -34,14 +34,21 @@ select
         else 'completed'
     end as order_status,
     lines.is_return,
-    not lines.is_return as is_paid_order,
+    lines.is_status_mapped,
+    lines.is_status_mapped and not lines.is_return as is_paid_order,
     lines.sold_at,
     lines.sku,
     case when lines.is_return then -abs(lines.qty) else lines.qty end as qty,
     lines.unit_price,
-    case when lines.is_return then -abs(lines.amount) else lines.amount end as net_amount,
-    case when lines.is_return then 0 else lines.amount end as paid_amount,
-    case when lines.is_return then abs(lines.amount) else 0 end as refund_amount,
+    case
+        when not lines.is_status_mapped then 0
+        when lines.is_return then -abs(lines.amount)
+        else lines.amount
+    end as net_amount,
+    case when lines.is_return or not lines.is_status_mapped then 0 else lines.amount end as paid_amount,
+    case when lines.is_return and lines.is_status_mapped then abs(lines.amount) else 0 end as refund_amount,
+    -- a receipt type the map does not list yet: its amount counts nowhere until it is added
+    case when lines.is_status_mapped then 0 else abs(lines.amount) end as unmapped_amount,
     lines.card_no,
     lines.mobile_hash,
     lines.mobile_status,

@@ -22,7 +22,7 @@ select
     events.change_type,
     events.event_at,
     'wecom' as channel,
-    change_types.event_type,
+    {{ code_or_unknown('change_types.event_type', 'events.change_type') }} as event_type,
     events.is_transfer,
     coalesce(change_types.is_churn_signal, false) and not events.is_transfer as is_churn,
     events.source as delete_source,

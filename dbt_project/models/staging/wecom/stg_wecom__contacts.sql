@@ -22,10 +22,11 @@ select
         when 2 then 'wecom'
     end as contact_kind,
     source.unionid,
-    genders.code as gender,
+    source.gender as source_gender,
+    {{ code_or_unknown('genders.code', 'source.gender') }} as gender,
     source.added_at,
     source.add_way,
-    add_ways.add_way_name,
+    {{ code_or_unknown('add_ways.add_way_name', 'source.add_way') }} as add_way_name,
     source.state as state_code,
     source.oper_userid,
     source.tags as tags_json,
@@ -36,4 +37,4 @@ from source
 left join add_ways
     on add_ways.add_way = source.add_way
 left join genders
-    on genders.source_value = {{ dbt.cast('source.gender', dbt.type_string()) }}
+    on {{ code_matches('genders.source_value', 'source.gender') }}

@@ -20,7 +20,7 @@ select
     source.member_unionid,
     source.joined_at,
     source.join_scene,
-    join_scenes.join_scene_name,
+    {{ code_or_unknown('join_scenes.join_scene_name', 'source.join_scene') }} as join_scene_name,
     source.invitor_userid,
     source.chat_name,
     source.owner_userid,
