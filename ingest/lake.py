@@ -588,6 +588,8 @@ def loosen(paths: Paths, table: str, shas: Iterable[str]) -> list[str]:
     done = []
     if not wanted or not segments_dir(paths, table).exists():
         return done
+    if not any(wanted & set(m.shas) for m in manifests(paths, table)) and not unfinished(paths, table):
+        return done  # nothing to write back: no lock, so a reload never waits for a dbt build reading the lake
     with table_lock(paths, table):
         recover(paths, table)
         for manifest in manifests(paths, table):
