@@ -16,7 +16,17 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow.parquet as pq
 
-from ingest.lake import LEDGER, QUARANTINE, RAW, is_data_file, per_file, raw_relation, segment_raw_counts, table_dir
+from ingest.lake import (
+    LEDGER,
+    QUARANTINE,
+    RAW,
+    is_data_file,
+    per_file,
+    raw_relation,
+    reading,
+    segment_raw_counts,
+    table_dir,
+)
 from ingest.settings import Paths
 
 MOBILE_REGEX = r"(^|[^0-9A-Za-z])(\+?86)?1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}([^0-9A-Za-z]|$)"
@@ -45,8 +55,8 @@ def parquet_relation(glob: str) -> str:
 
 
 def raw_table_mobiles(paths: Paths, table: str) -> dict[str, int]:
-    """``raw_mobiles_in`` over every raw file of a lake table (loose and compacted)."""
-    with duckdb.connect() as con:
+    """``raw_mobiles_in`` over every raw file of a lake table (loose and compacted), healed first."""
+    with reading(paths, [table]), duckdb.connect() as con:
         return raw_mobiles_in(con, raw_relation(paths, table))
 
 
@@ -69,15 +79,18 @@ def reconcile(paths: Paths, table: str) -> Reconciliation:
     Counts are read back from the files, not from the loader's memory, so a crash between
     writes or a hand-edited lake shows up here. A compacted file's raw rows are counted in its
     segment; a file whose rows are both loose and in a segment is counted twice, and reported.
+    The table is healed first and read under its shared lock (``ingest.lake.reading``): an
+    interrupted or running compaction is finished before, not reported.
     """
     result = Reconciliation(table)
-    in_segments = segment_raw_counts(paths, table)
-    for entry_path in sorted(table_dir(paths, LEDGER, table).glob("*.parquet")):
-        if not is_data_file(entry_path):
-            continue
-        for entry in pq.read_table(entry_path).to_pylist():
-            result.files += 1
-            result.problems += _entry_problems(paths, table, entry, in_segments)
+    with reading(paths, [table]):
+        in_segments = segment_raw_counts(paths, table)
+        for entry_path in sorted(table_dir(paths, LEDGER, table).glob("*.parquet")):
+            if not is_data_file(entry_path):
+                continue
+            for entry in pq.read_table(entry_path).to_pylist():
+                result.files += 1
+                result.problems += _entry_problems(paths, table, entry, in_segments)
     return result
 
 

@@ -16,7 +16,12 @@ gate into segments:
 
 A segment is written under a temporary name, then the manifest, then it is renamed into place
 and the members are deleted; ``recover`` finishes or undoes an interrupted step, so the lake
-never keeps a file's rows twice once recovered. Only files of one schema share a segment (no
+never keeps a file's rows twice once recovered. Between the rename and the last deletion the
+rows are in the segment and in its members, and a reader of ``raw/<table>/*.parquet`` would
+count them twice; a process killed there leaves the lake so. Hence the rule for readers: whatever
+reads the lake goes through ``heal`` (finish what a dead process left, delete its temporary
+files) or reads inside ``reading`` (heal, then hold the tables' locks shared, so that no
+compaction or loosening runs until the read is done). Only files of one schema share a segment (no
 cast, no dropped column). A file that has to be handled on its own again (a reload after a
 contract fix, a re-gate) is first taken out: ``loosen`` writes its segment's members back as
 the per-file Parquet they were and deletes the segment.
@@ -39,8 +44,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ingest.atomic import commit, fsync_file, temp_path, write_json
-from ingest.locks import exclusive
+from ingest.atomic import commit, fsync_file, remove_orphaned_temps, temp_path, write_json
+from ingest.locks import held, lock
 from ingest.settings import Paths
 
 # The lake's folders, one per kind of file, each with a folder per table.
@@ -77,6 +82,11 @@ def table_names(paths: Paths, kind: str = RAW) -> list[str]:
     """Tables with a folder of that kind in the lake."""
     root = paths.lake / kind
     return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
+
+
+def lake_tables(paths: Paths) -> list[str]:
+    """Every table with a raw, ledger or segments folder."""
+    return sorted({t for kind in (RAW, LEDGER, SEGMENTS) for t in table_names(paths, kind)})
 
 
 def segments_dir(paths: Paths, table: str) -> Path:
@@ -141,19 +151,25 @@ LEDGER_COLUMNS = ["source_file", "file_sha256", "file_format", "rows_read", "row
 
 
 def ledger_entries(paths: Paths, table: str) -> pd.DataFrame:
-    """Every load of the table (one row per landing file, loose or compacted), oldest first."""
-    files = [p for p in sorted(table_dir(paths, LEDGER, table).glob("*.parquet")) if is_data_file(p)]
-    if not files:
-        return pd.DataFrame(columns=LEDGER_COLUMNS)
-    listing = ", ".join(f"'{p}'" for p in files)
-    with duckdb.connect() as con:
-        frame = con.execute(f"select * from read_parquet([{listing}], union_by_name = true) "
-                            f"order by loaded_at, source_file").df()
+    """Every load of the table (one row per landing file, loose or compacted), oldest first (read
+    inside ``reading``: an entry is never listed twice, loose and in its segment)."""
+    with reading(paths, [table]):
+        files = [p for p in sorted(table_dir(paths, LEDGER, table).glob("*.parquet")) if is_data_file(p)]
+        if not files:
+            return pd.DataFrame(columns=LEDGER_COLUMNS)
+        listing = ", ".join(f"'{p}'" for p in files)
+        with duckdb.connect() as con:
+            frame = con.execute(f"select * from read_parquet([{listing}], union_by_name = true) "
+                                f"order by loaded_at, source_file").df()
     return frame.reset_index(drop=True)
 
 
 def all_ledger_rows(paths: Paths, columns: str, tail: str = "") -> list[tuple]:
-    """``select <columns> from <every table's ledger> <tail>`` (empty before the first load)."""
+    """``select <columns> from <every table's ledger> <tail>`` (empty before the first load).
+
+    Read without locks (the sensor calls it every minute and must not wait for a compaction):
+    while one runs, an entry may be counted loose and in its segment. Its callers ask which
+    files are loaded (a set) or print totals after a finished run."""
     if not any((paths.lake / LEDGER).glob("*/*.parquet")):
         return []
     with duckdb.connect() as con:
@@ -248,9 +264,28 @@ def segment_raw_counts(paths: Paths, table: str) -> dict[str, int]:
 # ---------------------------------------------------------------- locking and atomic writes
 
 
-def table_lock(paths: Paths, table: str) -> contextlib.AbstractContextManager[None]:
-    """One compaction or loosening of a table at a time (Dagster may run two runs of an asset)."""
-    return exclusive(segments_dir(paths, table) / ".lock")
+def _lock_path(paths: Paths, table: str) -> Path:
+    return segments_dir(paths, table) / ".lock"
+
+
+def table_lock(paths: Paths, table: str, *, shared: bool = False,
+               wait: bool = True) -> contextlib.AbstractContextManager[bool]:
+    """Exclusive: one compaction, loosening or recovery of a table at a time (Dagster may run two
+    runs of an asset). Shared: readers (``reading``), during which none of those runs. Yields
+    whether it was acquired (always, unless ``wait=False`` and another process holds it)."""
+    return lock(_lock_path(paths, table), shared=shared, wait=wait)
+
+
+# Every step _reached names, in order (tests/adversarial/test_compaction_faults.py kills a process at each).
+COMPACTION_STEPS = ("raw_temp_written", "ledger_temp_written", "manifest_written", "raw_segment_renamed",
+                    "ledger_segment_renamed", "member_deleted", "segment_done")
+LOOSENING_STEPS = ("loosening_marked", "raw_member_written_back", "ledger_member_written_back",
+                   "raw_segment_deleted", "ledger_segment_deleted")
+
+
+def _reached(step: str) -> None:
+    """A named step of compaction or loosening (``COMPACTION_STEPS``, ``LOOSENING_STEPS``). Does nothing;
+    the fault tests (tests/adversarial/test_compaction_faults.py) replace it in a child process to kill it."""
 
 
 def _temp(target: Path) -> Path:
@@ -309,6 +344,101 @@ def _delete_members(paths: Paths, manifest: Manifest) -> None:
         if member["raw_rows"] is not None:
             per_file(paths, RAW, manifest.table, member["sha"]).unlink(missing_ok=True)
         per_file(paths, LEDGER, manifest.table, member["sha"]).unlink(missing_ok=True)
+        _reached("member_deleted")
+
+
+def _names(folder: Path) -> set[str]:
+    try:
+        with os.scandir(folder) as entries:
+            return {e.name for e in entries}
+    except FileNotFoundError:
+        return set()
+
+
+def unfinished(paths: Paths, table: str) -> bool:
+    """Whether ``recover`` has work in ``table``: a segment's temporary file, a segment being
+    loosened, or a committed segment whose members are still there. One listing of the raw and
+    ledger folders and the (few, small) manifests: the sensor asks every minute."""
+    raw, ledger = _names(table_dir(paths, RAW, table)), _names(table_dir(paths, LEDGER, table))
+    if any(n.startswith("." + SEGMENT_PREFIX) and n.endswith(".parquet.tmp") for n in raw | ledger):
+        return True
+    for manifest in manifests(paths, table):
+        if manifest.state != "committed":
+            return True
+        for member in manifest.members:
+            name = f"{stem(member['sha'])}.parquet"
+            if name in ledger or (member["raw_rows"] is not None and name in raw):
+                return True
+    return False
+
+
+def _temp_folders(paths: Paths, table: str) -> list[Path]:
+    """Where atomic writes of the table leave temporary files (``ingest.atomic.temp_path``)."""
+    folders = [table_dir(paths, kind, table) for kind in (*KINDS, SEGMENTS)]
+    rejected = paths.lake / REJECTED / table
+    return folders + ([rejected, *(p for p in rejected.iterdir() if p.is_dir())] if rejected.exists() else [])
+
+
+@dataclass
+class HealReport:
+    """What ``heal`` did."""
+
+    recovered: list[str] = field(default_factory=list)  # tables with an interrupted step finished or undone
+    temps_removed: list[Path] = field(default_factory=list)  # orphaned temporary files deleted
+    busy: list[str] = field(default_factory=list)  # locked by another process (wait=False): left for later
+
+    def __str__(self) -> str:
+        return (f"lake healed: {len(self.recovered)} table(s) recovered {self.recovered}, "
+                f"{len(self.temps_removed)} orphaned temporary file(s) removed"
+                + (f", busy (left for the next look): {self.busy}" if self.busy else ""))
+
+
+def heal(paths: Paths, tables: Iterable[str] | None = None, *, wait: bool = True) -> HealReport:
+    """Before reading the lake: finish or undo what a dead compaction or loosening left, and
+    delete orphaned temporary files (writer dead, ``ingest.atomic.is_orphaned_temp``).
+
+    ``recover`` runs under the table's lock, so a compaction still running in another process is
+    waited for (``wait=False``: skipped and reported busy), never "recovered" half-way. With
+    nothing to do it takes no lock: a listing per table. A table this thread already holds
+    locked is skipped (its holder is in the middle of its own step). ``tables``: default every
+    table in the lake.
+    """
+    report = HealReport()
+    for table in lake_tables(paths) if tables is None else tables:
+        for folder in _temp_folders(paths, table):
+            report.temps_removed += remove_orphaned_temps(folder)
+        if held(_lock_path(paths, table)) or not unfinished(paths, table):
+            continue
+        with table_lock(paths, table, wait=wait) as acquired:
+            if not acquired:
+                report.busy.append(table)
+                continue
+            recover(paths, table)  # under the lock: what is left was left by a dead process
+            report.recovered.append(table)
+    return report
+
+
+@contextlib.contextmanager
+def reading(paths: Paths, tables: Iterable[str] | None = None) -> Iterator[None]:
+    """``with reading(paths, tables):`` read the tables' files. Heals them, then holds their locks
+    shared until the block ends: no compaction or loosening (exclusive) starts meanwhile, so no
+    row is seen twice or not at all. Compaction waits for the readers (``compact_table(...,
+    wait=False)`` does not). A table this thread already holds locked is read as it is."""
+    with contextlib.ExitStack() as stack:
+        for table in sorted(lake_tables(paths) if tables is None else set(tables)):
+            if held(_lock_path(paths, table)):
+                continue
+            for _ in range(5):
+                heal(paths, [table])
+                attempt = contextlib.ExitStack()
+                attempt.enter_context(table_lock(paths, table, shared=True))
+                if not unfinished(paths, table):  # no process died between the heal and the lock
+                    stack.enter_context(attempt)
+                    break
+                attempt.close()
+            else:
+                raise RuntimeError(f"{table}: still unfinished after healing it five times; see recover()")
+        yield
 
 
 # ---------------------------------------------------------------- compaction
@@ -323,8 +453,11 @@ class CompactionReport:
     files: int = 0
     raw_files: int = 0
     raw_rows: int = 0
+    busy: bool = False  # the table was locked by another process and wait=False: nothing done
 
     def __str__(self) -> str:
+        if self.busy:
+            return f"{self.table}: not compacted now, another process is compacting or reading it"
         if not self.segments:
             return f"{self.table}: nothing to compact"
         return (f"{self.table}: {self.files} ledger file(s) and {self.raw_files} raw file(s) "
@@ -372,14 +505,21 @@ def _batches(candidates: list[_Candidate], segment_bytes: int) -> Iterator[list[
 
 
 def compact_table(paths: Paths, table: str, eligible: Iterable[str], *, small_raw_bytes: int = SMALL_RAW_BYTES,
-                  segment_bytes: int = SEGMENT_BYTES, min_files: int = MIN_FILES) -> CompactionReport:
+                  segment_bytes: int = SEGMENT_BYTES, min_files: int = MIN_FILES,
+                  wait: bool = True) -> CompactionReport:
     """Merge the loose files of ``table`` whose SHA-256 is in ``eligible`` (the gated ones) into segments.
 
     Ledger entries of every eligible file go into a segment; raw files only when at most
     ``small_raw_bytes``. Nothing happens below ``min_files`` eligible loose files.
+    ``wait=False``: if another process holds the table (compacting, loosening, or reading it,
+    such as a dbt build), do nothing now and say so (``report.busy``); compaction only saves
+    readers time, and the next load compacts.
     """
     report = CompactionReport(table)
-    with table_lock(paths, table):
+    with table_lock(paths, table, wait=wait) as acquired:
+        if not acquired:
+            report.busy = True
+            return report
         recover(paths, table)
         entries = _ledger_rows(paths, table)
         wanted = sorted((sha for sha in set(eligible) if sha in entries),
@@ -416,13 +556,19 @@ def _write_segment(paths: Paths, table: str, batch: list[_Candidate], entries: d
                         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     if raw_tables:
         _write_parquet(pa.concat_tables(raw_tables), _temp(manifest.raw_path(paths)))
+        _reached("raw_temp_written")
     ledger = pa.Table.from_pylist([entries[sha][0] for sha in shas], schema=batch[0].ledger_schema)
     _write_parquet(ledger, _temp(manifest.ledger_path(paths)))
+    _reached("ledger_temp_written")
     manifest.write(paths)  # the commit point: from here on, recover() rolls forward
+    _reached("manifest_written")
     if raw_tables:
         os.replace(_temp(manifest.raw_path(paths)), manifest.raw_path(paths))
+        _reached("raw_segment_renamed")  # readers of raw/<table>/*.parquet would see members twice from here
     os.replace(_temp(manifest.ledger_path(paths)), manifest.ledger_path(paths))
-    _delete_members(paths, manifest)
+    _reached("ledger_segment_renamed")
+    _delete_members(paths, manifest)  # ... to the last member's deletion
+    _reached("segment_done")
     report.segments.append(segment)
     report.files += len(members)
     report.raw_files += len(raw_tables)
@@ -442,12 +588,15 @@ def loosen(paths: Paths, table: str, shas: Iterable[str]) -> list[str]:
     done = []
     if not wanted or not segments_dir(paths, table).exists():
         return done
+    if not any(wanted & set(m.shas) for m in manifests(paths, table)) and not unfinished(paths, table):
+        return done  # nothing to write back: no lock, so a reload never waits for a dbt build reading the lake
     with table_lock(paths, table):
         recover(paths, table)
         for manifest in manifests(paths, table):
             if wanted & set(manifest.shas):
                 manifest.state = "loosening"
                 manifest.write(paths)
+                _reached("loosening_marked")
                 _finish_loosening(paths, manifest)
                 done.append(manifest.segment)
     return done
@@ -465,12 +614,16 @@ def _finish_loosening(paths: Paths, manifest: Manifest) -> None:
                 raise RuntimeError(f"{raw_segment}: {rows.num_rows} rows of {member['sha'][:20]}, "
                                    f"the manifest says {member['raw_rows']}")
             _put(rows, per_file(paths, RAW, manifest.table, member["sha"]))
+            _reached("raw_member_written_back")
     if ledger_segment.exists():
         ledger = pq.read_table(ledger_segment)
         for member in manifest.members:
             _put(ledger.filter(pc.equal(ledger.column("file_sha256"), member["sha"])),
                  per_file(paths, LEDGER, manifest.table, member["sha"]))
+            _reached("ledger_member_written_back")
     raw_segment.unlink(missing_ok=True)
+    _reached("raw_segment_deleted")
     ledger_segment.unlink(missing_ok=True)
+    _reached("ledger_segment_deleted")
     manifest.path(paths).unlink(missing_ok=True)
 

@@ -1,11 +1,13 @@
 """Command line for ingest without Dagster: ``python -m orchestration.cli [--table T ...] [--reload]
-[--gate | --compact | --compact-ungated] [--compact-only]``.
+[--gate | --compact | --compact-ungated] [--compact-only] [--heal]``.
 
 Useful to debug one channel's files. It loads with the same ``load_tables`` as the raw assets
 (all tables in one pool of workers); ``--gate`` then runs what each raw asset runs after its
 load (``gate_and_compact``: the raw gate, then compaction of what passed); ``--compact``
 compacts only files an earlier gate passed; ``--compact-ungated`` compacts every loaded file
-(a lake that is never gated, such as the benchmark's).
+(a lake that is never gated, such as the benchmark's). Every command heals the tables it
+reads first (``ingest.lake.heal``: a compaction killed half-way is finished, orphaned temporary
+files removed); ``--heal`` heals every table and stops, e.g. before a hand-run ``dbt build``.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import uuid
 from expectations.raw import gated
 from ingest.contract import Contract, load_contracts
 from ingest.engine import TableReport, load_tables
-from ingest.lake import compact_table, ledger_entries
+from ingest.lake import compact_table, heal, ledger_entries
 from ingest.settings import Paths, paths_from_env
 from orchestration.ingest_steps import gate_and_compact
 
@@ -37,13 +39,22 @@ def main(argv: list[str] | None = None) -> int:
                        help="then merge small files the gate has not seen too (a lake that is not gated, e.g. "
                             "the benchmark; a segment is written back per file if its files are gated later)")
     parser.add_argument("--compact-only", action="store_true", help="compact (or gate) without loading new files")
+    parser.add_argument("--heal", action="store_true",
+                        help="only finish or undo interrupted compactions and remove orphaned temporary files, "
+                             "in every table (what every command does first for its tables)")
     args = parser.parse_args(argv)
     paths = paths_from_env().ensure()
+    if args.heal:
+        print(heal(paths))
+        return 0
     contracts = load_contracts()
     unknown = set(args.table or []) - set(contracts)
     if unknown:
         parser.error(f"unknown tables {sorted(unknown)}; known: {sorted(contracts)}")
     chosen = [contracts[t] for t in args.table or sorted(contracts)]
+    healed = heal(paths, [c.table for c in chosen])
+    if healed.recovered or healed.temps_removed:
+        print(healed)
     reports = {} if args.compact_only else load_tables(chosen, paths, reload=args.reload, workers=args.workers)
     rejected = print_reports(reports)
     if args.gate:

@@ -11,6 +11,11 @@ is built.
 
 dbt never writes the served warehouse: each run builds into its own copy of it
 (orchestration/publish.py), which is published only after every blocking check passed.
+
+dbt reads the lake by globs (``raw/<table>/*.parquet``), which would count a file's rows twice
+in a compaction killed between its segment's rename and its members' deletion, or in one
+running meanwhile. So the build runs inside ``ingest.lake.reading``: the lake is healed first
+and every table's lock is held shared until dbt is done (compactions wait or are skipped).
 """
 
 import contextlib
@@ -26,6 +31,7 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from expectations.gx_runner import build_data_docs
+from ingest import lake
 from ingest.settings import REPO_ROOT, Paths
 from orchestration.publish import WAREHOUSE_POOL, prepare_build
 from orchestration.resources import QuanyuPaths, environment
@@ -98,9 +104,10 @@ def build_dbt_assets():
         builder = DbtCliResource(project_dir=dbt.project_dir, profiles_dir=str(build.profiles_dir),
                                  dbt_executable=dbt.dbt_executable)
         try:
-            with dbt_environment(paths):
-                invocation = builder.cli(["build"], context=context)
-            yield from invocation.stream()
+            with lake.reading(paths):  # healed, and no compaction until dbt has read it
+                with dbt_environment(paths):
+                    invocation = builder.cli(["build"], context=context)
+                yield from invocation.stream()
         except Exception:
             # the run stops here: render the raw gates' results of this run before failing
             context.log.error(f"dbt build failed; the served warehouse is unchanged. Data Docs: "

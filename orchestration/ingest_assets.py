@@ -32,6 +32,7 @@ from expectations.raw import RawGateResult
 from ingest.audit import raw_table_mobiles, reconcile
 from ingest.contract import Contract
 from ingest.engine import TableReport, load_table
+from ingest.lake import heal
 from orchestration import gates
 from orchestration.ingest_steps import gate_and_compact
 from orchestration.partitions import RELOAD_TAG, daily_partitions, files_in_days, run_days
@@ -114,6 +115,9 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
     )
     def _load(context: AssetExecutionContext, config: IngestConfig, quanyu: QuanyuPaths):
         paths = quanyu.paths
+        healed = heal(paths, [contract.table])  # a compaction killed in an earlier run is finished first
+        if healed.recovered or healed.temps_removed:
+            context.log.warning(str(healed))
         days = run_days(context)
         reload = config.reload or context.run.tags.get(RELOAD_TAG, "").lower() in ("1", "true", "yes")
         files = files_in_days(contract, paths, days)

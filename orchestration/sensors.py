@@ -25,6 +25,7 @@ from dagster import (
 )
 
 from ingest.contract import Contract
+from ingest.lake import heal
 from ingest.settings import Paths, landing_settle_seconds
 from orchestration.partitions import pending_files, range_tags
 from orchestration.resources import QuanyuPaths
@@ -34,9 +35,14 @@ BUSY = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.
 
 
 def channel_requests(contracts: list[Contract], paths: Paths, settle_seconds: float) -> list[RunRequest]:
-    """One run request per channel with unloaded files (see the module docstring)."""
+    """One run request per channel with unloaded files (see the module docstring).
+
+    The lake is healed first, without waiting for a table another process holds (a tick must
+    stay short; a busy table's ledger is read as it is, which at worst lists an entry twice).
+    """
     from orchestration.ingest_assets import raw_key
 
+    heal(paths, [c.table for c in contracts], wait=False)
     by_channel = defaultdict(list)
     for pending in pending_files(contracts, paths, settle_seconds=settle_seconds):
         by_channel[pending.contract.channel].append(pending)
