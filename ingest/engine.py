@@ -156,8 +156,39 @@ def still_being_written(path: Path, before: os.stat_result, settle_seconds: floa
     return None
 
 
-def map_headers(contract: Contract, headers: list[str], file_label: str) -> tuple[dict[str, str], list[str]]:
-    """Canonical column -> the file's header; unmapped headers. Raises on a missing required column."""
+class DuplicateColumnError(ValueError):
+    """Two headers of a tabular file give the same contract column: which one holds it is unknown."""
+
+
+def _duplicated_columns(contract: Contract, headers: list[str], file_label: str) -> None:
+    """Raise when two header positions map to one contract column (``手机号`` twice, ``手机号 `` and
+    ``手机号``, ``card_no`` and ``会员卡号``, full-width variants).
+
+    Before, a CSV's last such column won and two aliases resolved to the first alias: one of two
+    differing values was loaded without a word. Comparing the columns' values would save a file whose
+    copies agree, but a file in which a column appears twice was built by hand; refusing it is safe.
+    """
+    for column in contract.columns:
+        aliases = {normalise_header(a) for a in column.aliases}
+        found = [(i + 1, h) for i, h in enumerate(headers) if normalise_header(h) in aliases]
+        if len(found) > 1:
+            shown = " and ".join(f"{h!r} (column {i})" for i, h in found)
+            raise DuplicateColumnError(
+                f"{file_label}: column {column.name!r} of table {contract.table!r} is given {len(found)} times, "
+                f"by headers {shown}; which one holds it is unknown, so the file is not loaded "
+                f"(remove or rename all but one)")
+
+
+def map_headers(contract: Contract, headers: list[str], file_label: str,
+                tabular: bool = True) -> tuple[dict[str, str], list[str]]:
+    """Canonical column -> the file's header; unmapped headers. Raises on a missing required column,
+    and, for a tabular file (CSV, a sheet), on a contract column given by two headers.
+
+    JSON headers are the union of the records' paths: two records may name a column by different
+    aliases, and the first alias present keeps its old precedence there.
+    """
+    if tabular:
+        _duplicated_columns(contract, headers, file_label)
     by_norm: dict[str, str] = {}
     for header in headers:
         by_norm.setdefault(normalise_header(header), header)
@@ -274,7 +305,8 @@ class _FileLoader:
         """Open the file and map its headers (raises for whole-file problems)."""
         contract = self.contract
         self.source = open_source(self.path, contract.record_path, contract.explode, header_score(contract), fast)
-        self.mapping, self.unmapped = map_headers(contract, self.source.headers, self.label)
+        self.mapping, self.unmapped = map_headers(contract, self.source.headers, self.label,
+                                                  tabular=self.source.file_format in ("csv", "excel"))
         by_name = {c.name: c for c in contract.columns}
         self.pii_headers = {h for name, h in self.mapping.items() if by_name[name].is_pii}
         self.keep_headers = {h: name for name, h in self.mapping.items() if not by_name[name].is_pii}
@@ -466,7 +498,7 @@ def _reject(loader: _FileLoader, exc: Exception) -> FileReport:
     return FileReport(loader.label, loader.sha, "rejected", message=str(exc))
 
 
-REJECTABLE = (FileFormatError, MissingColumnError, UnicodeDecodeError)
+REJECTABLE = (FileFormatError, MissingColumnError, DuplicateColumnError, UnicodeDecodeError)
 
 
 def _run_group(loaders: list[_FileLoader]) -> list[FileReport]:
