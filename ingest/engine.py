@@ -305,8 +305,11 @@ class _FileLoader:
         """Open the file and map its headers (raises for whole-file problems)."""
         contract = self.contract
         self.source = open_source(self.path, contract.record_path, contract.explode, header_score(contract), fast)
-        self.mapping, self.unmapped = map_headers(contract, self.source.headers, self.label,
-                                                  tabular=self.source.file_format in ("csv", "excel"))
+        if not self.source.headers and self.source.broken_records:
+            self.mapping, self.unmapped = {}, []  # every record is unusable: each is quarantined with its reason
+        else:
+            self.mapping, self.unmapped = map_headers(contract, self.source.headers, self.label,
+                                                      tabular=self.source.file_format in ("csv", "excel"))
         by_name = {c.name: c for c in contract.columns}
         self.pii_headers = {h for name, h in self.mapping.items() if by_name[name].is_pii}
         self.keep_headers = {h: name for name, h in self.mapping.items() if not by_name[name].is_pii}

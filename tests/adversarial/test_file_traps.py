@@ -5,6 +5,8 @@ reconciliation (``ingest.audit.reconcile``) balances: what is counted is what is
 """
 from __future__ import annotations
 
+import json
+
 import duckdb
 import openpyxl
 import pytest
@@ -93,3 +95,128 @@ def test_a_sheet_giving_a_column_twice_is_rejected(home):
     assert "mini_program/members/members.xlsx" in message
     assert ("column 'card_no' of table 'mp_members' is given 2 times, "
             "by headers '会员卡号' (column 2) and '卡号' (column 3)") in message
+
+
+# ---------------------------------------------------------------- 2. a JSON key given twice
+
+ORDER = {"order_no": "O1", "status": "PAID", "create_time": "2026-01-05 10:00:00", "member_card_no": "880012345678"}
+TWICE = "key 'order_no' twice in one object (JSON keeps only the last value, so which one is right is unknown)"
+
+
+def answer(*records: str) -> str:
+    """A WeCom batch answer holding the records' JSON texts (written by hand: some repeat a key)."""
+    return '{"errcode": 0, "errmsg": "ok", "external_contact_list": [' + ", ".join(records) + "]}"
+
+
+def contact(external_userid: str, follow_user: str = '{"userid": "g1"}', extra: str = "") -> str:
+    return (f'{{"external_contact": {{"external_userid": "{external_userid}"{extra}}}, '
+            f'"follow_user": [{follow_user}]}}')
+
+
+def line(**fields) -> str:
+    return json.dumps({**ORDER, **fields}, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["kept whole", "read in batches"])
+def test_a_json_line_with_a_key_twice_is_quarantined_and_the_others_load(home, monkeypatch, stream):
+    if stream:  # the two-pass reader of large JSON-lines files
+        monkeypatch.setattr("ingest.readers.JSONL_KEEP_BYTES", 0)
+    twice = line(order_no="O2")[:-1] + ', "order_no": "O3", "receiver_mobile": "13512345678"}'
+    nested = line(order_no="O4")[:-1] + ', "extra": {"a": 1, "a": 2}}'
+    label = land(home, MP_ORDERS, "orders.jsonl", "\n".join([line(), twice, line(order_no="O5"), nested]) + "\n")
+    report = load(home, MP_ORDERS)
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (4, 2, 2)
+    assert [(r["order_no"], r["_source_row"]) for r in rows(home, RAW, "mp_orders")] == [("O1", 1), ("O5", 3)]
+    bad = rows(home, QUARANTINE, "mp_orders")
+    assert [(r["_source_file"], r["_source_row"], r["reason"]) for r in bad] == [
+        (label, 2, f"JSON line: {TWICE}"),
+        (label, 4, "JSON line: key 'a' twice in one object (JSON keeps only the last value, "
+                   "so which one is right is unknown)")]
+    assert "13512345678" not in json.dumps([r["raw_record"] for r in bad])
+
+
+def test_a_key_twice_inside_an_exploded_list_quarantines_its_record(home):
+    text = answer(contact("wm1", '{"userid": "g1"}, {"userid": "g2"}'),
+                  contact("wm2", '{"userid": "g1"}, {"userid": "g2", "userid": "g3"}'))
+    label = land(home, CONTACTS, "batch_0001.json", text)
+    report = load(home, CONTACTS)
+    # record 1 explodes to two rows; record 2 is one quarantined row
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (3, 2, 1)
+    assert [(r["external_userid"], r["guide_userid"], r["_source_row"]) for r in rows(home, RAW, "wecom_contacts")] \
+        == [("wm1", "g1", 1), ("wm1", "g2", 1)]
+    (bad,) = rows(home, QUARANTINE, "wecom_contacts")
+    assert (bad["_source_file"], bad["_source_row"]) == (label, 2)
+    assert bad["reason"] == "JSON record: key 'userid' twice in one object (JSON keeps only the last value, " \
+                            "so which one is right is unknown)"
+
+
+def test_a_json_document_whose_only_record_has_a_key_twice_quarantines_it(home):
+    land(home, CONTACTS, "get_wm1.json", '{"errcode": 0, "external_contact": {"external_userid": "wm1", '
+                                         '"external_userid": "wm2"}, "follow_user": [{"userid": "g1"}]}')
+    report = load(home, CONTACTS)
+    assert (report.status, report.rows_read, report.rows_loaded, report.rows_quarantined) == ("loaded", 1, 0, 1)
+    (bad,) = rows(home, QUARANTINE, "wecom_contacts")
+    assert "key 'external_userid' twice in one object" in bad["reason"]
+
+
+def test_a_key_twice_in_the_answer_envelope_rejects_the_file(home):
+    land(home, CONTACTS, "batch_0001.json", '{"errcode": 0, "external_contact_list": [], "external_contact_list": '
+                                            '[{"external_contact": {"external_userid": "wm1"}, '
+                                            '"follow_user": [{"userid": "g1"}]}]}')
+    message = rejected(home, CONTACTS)
+    assert message == ("batch_0001.json: outside its records, the JSON document has key 'external_contact_list' "
+                       "twice in one object (JSON keeps only the last value, so which one is right is unknown); "
+                       "the answer is ambiguous, so the file is not loaded")
+
+
+# ---------------------------------------------------------------- 4. JSON nested too deep, JSON too large
+
+def test_a_json_document_nested_ten_thousand_levels_is_rejected(home):
+    land(home, CONTACTS, "deep.json", "[" * 10_000 + "]" * 10_000)
+    assert rejected(home, CONTACTS) == ("deep.json: the JSON document is nested deeper than its parser can follow "
+                                        "(limit 64 levels)")
+
+
+def test_a_json_record_nested_past_the_limit_is_quarantined(home):
+    deep = '{"x": ' * 100 + "1" + "}" * 100  # parses, but deeper than MAX_JSON_DEPTH
+    land(home, CONTACTS, "batch_0001.json", answer(contact("wm1"), contact("wm2", extra=', "x": ' + deep)))
+    report = load(home, CONTACTS)
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (2, 1, 1)
+    (bad,) = rows(home, QUARANTINE, "wecom_contacts")
+    assert (bad["_source_row"], bad["reason"]) == (2, "JSON record: nested deeper than 64 levels")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["kept whole", "read in batches"])
+@pytest.mark.parametrize("levels", [100, 10_000])
+def test_a_json_line_nested_too_deep_is_quarantined_and_the_rest_loads(home, monkeypatch, stream, levels):
+    if stream:
+        monkeypatch.setattr("ingest.readers.JSONL_KEEP_BYTES", 0)
+    deep = line(order_no="O2")[:-1] + ', "x": ' + "[" * levels + "]" * levels + "}"
+    land(home, MP_ORDERS, "orders.jsonl", "\n".join([line(), deep, line(order_no="O3")]) + "\n")
+    report = load(home, MP_ORDERS)
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (3, 2, 1)
+    assert [r["order_no"] for r in rows(home, RAW, "mp_orders")] == ["O1", "O3"]
+    (bad,) = rows(home, QUARANTINE, "mp_orders")
+    assert (bad["_source_row"], bad["reason"]) == (2, "JSON line: nested deeper than 64 levels")
+
+
+def test_a_json_document_over_the_size_limit_is_rejected_unread(home, monkeypatch):
+    monkeypatch.setattr("ingest.readers.MAX_JSON_DOCUMENT_BYTES", 1 << 20)
+    land(home, CONTACTS, "batch_0001.json", answer(*(contact(f"wm{i}") for i in range(20_000))))
+
+    def unread(*args, **kwargs):
+        raise AssertionError("a document over the limit is read")
+
+    monkeypatch.setattr("ingest.readers.detect_encoding", unread)
+    message = rejected(home, CONTACTS)
+    assert message.startswith("batch_0001.json: a single JSON document of 2 MB is over the 1 MB a document may have")
+    assert "export it as JSON lines" in message
+
+
+def test_a_record_nested_too_deep_with_a_key_twice_inside_is_one_quarantined_record(home):
+    deep = '{"x": ' * 70 + '{"a": 1, "a": 2, "b": 1, "b": 2}' + "}" * 70
+    land(home, CONTACTS, "batch_0001.json", answer(contact("wm1", "", extra=', "y": ' + deep)))
+    report = load(home, CONTACTS)
+    assert (report.status, report.rows_quarantined) == ("loaded", 1), report.message
+    (bad,) = rows(home, QUARANTINE, "wecom_contacts")
+    assert bad["reason"] == "JSON record: nested deeper than 64 levels"
