@@ -32,7 +32,7 @@ from ingest.atomic import commit, temp_path
 from ingest.contract import QUARANTINE_SCHEMA, Contract, normalise_header
 from ingest.lake import LEDGER, QUARANTINE, RAW, ensure_table, loaded_stems, loosen, per_file, segment_of, stem
 from ingest.pii import HashKey, key_from_env, redact_text
-from ingest.readers import Batch, FastPathUnsuitable, FileFormatError, open_source
+from ingest.readers import Batch, FastPathUnsuitable, FileFormatError, Sheet, open_source
 from ingest.settings import Paths, business_now, ingest_workers, landing_settle_seconds
 from ingest.values import parse_column
 
@@ -209,6 +209,34 @@ def map_headers(contract: Contract, headers: list[str], file_label: str,
     return mapping, [h for h in headers if h not in used and h and not h.startswith("^")]
 
 
+class SheetsDifferError(ValueError):
+    """The data sheets of one workbook give the contract's columns under different headers."""
+
+
+def _same_mapping(contract: Contract, sheets: list[Sheet], file_label: str) -> None:
+    """Each sheet maps on its own (a missing or doubled column names the sheet), and all alike.
+
+    One file is one mapping in the ledger and one set of columns in its batches; a workbook whose
+    sheets differ is two exports in one file, refused with what differs rather than half-mapped.
+    """
+    first, first_mapping = sheets[0], None
+    for sheet in sheets:
+        mapping, _ = map_headers(contract, sheet.headers, f"{file_label} sheet {sheet.name!r}")
+        if first_mapping is None:
+            first_mapping = mapping
+            continue
+        if mapping != first_mapping:
+            differ = sorted(set(mapping.items()) ^ set(first_mapping.items()))
+            shown = "; ".join(
+                f"{name}: {first_mapping.get(name, '(absent)')!r} in {first.name!r}, "
+                f"{mapping.get(name, '(absent)')!r} in {sheet.name!r}"
+                for name in dict.fromkeys(n for n, _ in differ))
+            raise SheetsDifferError(
+                f"{file_label}: sheets {first.name!r} and {sheet.name!r} give the columns of table "
+                f"{contract.table!r} under different headers ({shown}); the file is not loaded "
+                f"(give every sheet the same header, or export each as its own file)")
+
+
 def header_score(contract: Contract):
     aliases = {normalise_header(a) for c in contract.columns for a in c.aliases}
     return lambda headers: sum(normalise_header(h) in aliases for h in headers)
@@ -308,8 +336,12 @@ class _FileLoader:
         if not self.source.headers and self.source.broken_records:
             self.mapping, self.unmapped = {}, []  # every record is unusable: each is quarantined with its reason
         else:
+            if len(self.source.sheets) > 1:
+                _same_mapping(contract, self.source.sheets, self.label)
             self.mapping, self.unmapped = map_headers(contract, self.source.headers, self.label,
                                                       tabular=self.source.file_format in ("csv", "excel"))
+        for sheet in self.source.ignored_sheets:
+            log.warning("%s: sheet %s is not loaded", self.label, sheet)
         by_name = {c.name: c for c in contract.columns}
         self.pii_headers = {h for name, h in self.mapping.items() if by_name[name].is_pii}
         self.keep_headers = {h: name for name, h in self.mapping.items() if not by_name[name].is_pii}
@@ -340,6 +372,9 @@ class _FileLoader:
             rows.append((broken.row, broken.reason, None, evidence))
         rows.sort(key=lambda r: r[0])
         numbers = [r[0] for r in rows]
+        if len(self.source.sheets) > 1:  # row numbers run on across sheets: say which sheet and its own row
+            rows = [(n, "sheet {!r} row {}: ".format(*self.source.sheet_of(n)) + reason, failed, record)
+                    for n, reason, failed, record in rows]
         return pa.table({
             **{k: v for k, v in self.lineage(numbers).items() if k != "_hash_key_version"},
             "reason": pa.array([r[1] for r in rows], pa.string()),
@@ -395,7 +430,8 @@ class _FileLoader:
         raw_out.commit(always=True)
         bad_out.commit(always=False)
         report = FileReport(self.label, self.sha, "loaded", read, raw_out.rows, bad_out.rows,
-                            len(self.source.blank_rows), encoding=self.source.encoding, unmapped_columns=self.unmapped)
+                            len(self.source.blank_rows), encoding=self.source.encoding, unmapped_columns=self.unmapped,
+                            message="; ".join(f"sheet {s} not loaded" for s in self.source.ignored_sheets))
         absent = [c.name for c in self.contract.columns if c.name not in self.mapping]
         self.write_ledger(self.source, report, absent=absent, seconds=seconds)
         return report
@@ -501,7 +537,7 @@ def _reject(loader: _FileLoader, exc: Exception) -> FileReport:
     return FileReport(loader.label, loader.sha, "rejected", message=str(exc))
 
 
-REJECTABLE = (FileFormatError, MissingColumnError, DuplicateColumnError, UnicodeDecodeError)
+REJECTABLE = (FileFormatError, MissingColumnError, DuplicateColumnError, SheetsDifferError, UnicodeDecodeError)
 
 
 def _run_group(loaders: list[_FileLoader]) -> list[FileReport]:

@@ -76,6 +76,16 @@ class Source:
     # JSON records found unusable while opening (each one quarantined row): a file of only such
     # records has no header, and its records are quarantined rather than the file rejected
     broken_records: int = 0
+    # workbooks: the sheets read (rows numbered file-wide, see open_excel) and those not loaded
+    sheets: list[Sheet] = field(default_factory=list)
+    ignored_sheets: list[str] = field(default_factory=list)
+
+    def sheet_of(self, number: int) -> tuple[str, int] | None:
+        """(sheet, its own row number) of a file row of a workbook of several sheets, else None."""
+        if len(self.sheets) < 2:
+            return None
+        sheet = next(s for s in reversed(self.sheets) if s.offset is not None and s.offset < number)
+        return sheet.name, number - sheet.offset
 
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "excel", ".xlsm": "excel",
@@ -288,35 +298,105 @@ def open_csv(path: Path, score: Any, fast: bool = True) -> Source:
                   delimiter=delimiter, header_row=lead[index][0], blank_rows=blank)
 
 
+@dataclass
+class Sheet:
+    """A sheet of a workbook that holds rows of the table: its header, and where its rows sit in the
+    file's numbering (``offset`` + the sheet's own row number; set when its first row is read)."""
+
+    name: str
+    headers: list[str]
+    header_row: int
+    offset: int | None = None
+
+
+def _sheet_head(rows: Iterator[list[str | None]]) -> list[list[str | None]]:
+    """The first HEADER_SCAN_ROWS rows, or more when they are all empty (a later row may still have data)."""
+    head = list(itertools.islice(rows, HEADER_SCAN_ROWS))
+    while head and not any(any(row) for row in head):
+        more = next(rows, None)
+        if more is None:
+            break
+        head.append(more)
+    return head
+
+
 def open_excel(path: Path, score: Any) -> Source:
+    """Every sheet whose header names a contract column, one after the other, numbered file-wide.
+
+    Rows are converted to Python as they are read (a 1M-row member sheet held as Python lists costs
+    ~1.6 GB); only each sheet's first rows are kept, to find its header. Before, only the first
+    non-empty sheet was read: a second sheet of data (back offices split at 500k or 1M rows, or by
+    month) was lost while the file still reconciled. Sheet 2's rows are numbered after sheet 1's
+    last row, so a row number stays unique in the file; quarantine reasons name the sheet and its
+    own row. Empty sheets are skipped; a non-empty sheet naming no contract column (说明, a notes
+    page) is not loaded and is named in the ledger (``encoding``) and the file's report.
+    """
     from python_calamine import CalamineWorkbook
 
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own types for corrupt zips
         raise FileFormatError(f"{path.name}: not a readable spreadsheet ({exc})") from None
-    # Rows are converted to Python as they are read (a 1M-row member sheet held as Python lists
-    # costs ~1.6 GB); only the first rows are kept, to find the header.
+    # (sheet, its first rows, the rest, contract columns its header names, its height)
+    found: list[tuple[Sheet, list[list[str | None]], Iterator[list[str | None]], int, int]] = []
     for name in workbook.sheet_names:
-        rows = ([_cell_text(v) for v in row] for row in workbook.get_sheet_by_name(name).iter_rows())
-        head = list(itertools.islice(rows, HEADER_SCAN_ROWS))
-        while head and not any(any(row) for row in head):  # empty so far: a later row may still have data
-            more = next(rows, None)
-            if more is None:
-                break
-            head.append(more)
-        if any(any(row) for row in head):
-            break
-    else:
+        sheet = workbook.get_sheet_by_name(name)
+        rows = ([_cell_text(v) for v in row] for row in sheet.iter_rows())
+        head = _sheet_head(rows)
+        if not any(any(row) for row in head):
+            continue
+        index = _pick_header(head, score)
+        headers = [(h or "").strip() for h in head[index]]
+        found.append((Sheet(name, headers, index + 1), head, rows, score([h for h in headers if h]), sheet.height))
+    if not found:
         raise FileFormatError(f"{path.name}: every sheet is empty")
-    index = _pick_header(head, score)
-    headers = [(h or "").strip() for h in head[index]]
-    width = len(headers)
-    body = ((n + 1, (row + [None] * (width - len(row)))[: max(width, len(row))])
-            for n, row in enumerate(itertools.chain(head, rows)) if n > index)
+    # no sheet names a contract column: the first is read, and the engine says what it lacks
+    data = [f for f in found if f[3]] or found[:1]
+    ignored = [f"{f[0].name!r} ({f[4]} rows, no header naming a column of the table)"
+               for f in found if not any(f is d for d in data)]
+    sheets = [f[0] for f in data]
     blank: list[int] = []
-    return Source(headers, "excel", _tabular_batches(body, headers, blank), header_row=index + 1,
-                  encoding=f"sheet:{name}", blank_rows=blank)
+    source = Source(list(dict.fromkeys(h for s in sheets for h in s.headers)), "excel", iter(()),
+                    header_row=sheets[0].header_row, blank_rows=blank, sheets=sheets, ignored_sheets=ignored)
+    source.encoding = _sheets_label(source)
+
+    def batches() -> Iterator[Batch]:
+        offset = 0
+        for sheet, head, rows, *_ in data:
+            sheet.offset = offset
+            counted = [0]
+            yield from _tabular_batches(_sheet_rows(sheet, head, rows, counted), sheet.headers, blank)
+            offset += counted[0]
+        source.encoding = _sheets_label(source, offset)
+
+    source.batches = batches()
+    return source
+
+
+def _sheet_rows(sheet: Sheet, head: list[list[str | None]], rows: Iterator[list[str | None]],
+                counted: list[int]) -> Iterator[tuple[int, list[str | None]]]:
+    """(file row number, cells padded to the header's width) of the rows below the sheet's header;
+    ``counted[0]``: the sheet's rows so far, header and blank rows included."""
+    width = len(sheet.headers)
+    for n, row in enumerate(itertools.chain(head, rows)):
+        counted[0] = n + 1
+        if n >= sheet.header_row:
+            yield sheet.offset + n + 1, (row + [None] * (width - len(row)))[: max(width, len(row))]
+
+
+def _sheets_label(source: Source, rows: int | None = None) -> str:
+    """How the workbook was read, for the ledger: ``sheet:<name>`` (one sheet), or each sheet with its
+    rows in the file's numbering, and the sheets not loaded."""
+    sheets = source.sheets
+    if len(sheets) == 1:
+        label = f"sheet:{sheets[0].name}"
+    else:
+        ends = [s.offset for s in sheets[1:]] + [rows]  # a sheet ends where the next one starts
+        label = "sheets:" + ", ".join(
+            s.name if rows is None else f"{s.name} rows {s.offset + 1}-{end}" for s, end in zip(sheets, ends))
+    if source.ignored_sheets:
+        label += "; not loaded: " + ", ".join(source.ignored_sheets)
+    return label
 
 
 def _flatten(obj: dict, prefix: str = "", out: dict | None = None) -> dict:

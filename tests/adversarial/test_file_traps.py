@@ -14,7 +14,7 @@ import pytest
 from ingest.audit import reconcile
 from ingest.contract import load_contracts
 from ingest.engine import load_table
-from ingest.lake import QUARANTINE, RAW, table_glob
+from ingest.lake import LEDGER, QUARANTINE, RAW, table_glob
 from ingest.pii import HashKey
 
 KEY = HashKey(b"adversarial", "test")
@@ -41,6 +41,16 @@ def rows(home, kind: str, table: str) -> list[dict]:
                              f"where _source_file is not null order by _source_file, _source_row")
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def ledger(home, table: str) -> dict:
+    """The one ledger entry of the table."""
+    with duckdb.connect() as con:
+        glob = table_glob(home, LEDGER, table)
+        cursor = con.execute(f"select * from read_parquet('{glob}') where load_id is not null")
+        names = [d[0] for d in cursor.description]
+        (entry,) = [dict(zip(names, row)) for row in cursor.fetchall()]
+        return entry
 
 
 def load(home, contract):
@@ -220,3 +230,85 @@ def test_a_record_nested_too_deep_with_a_key_twice_inside_is_one_quarantined_rec
     assert (report.status, report.rows_quarantined) == ("loaded", 1), report.message
     (bad,) = rows(home, QUARANTINE, "wecom_contacts")
     assert bad["reason"] == "JSON record: nested deeper than 64 levels"
+
+
+# ---------------------------------------------------------------- 3. a workbook of several sheets
+
+MEMBER_HEADER = ["openid", "会员卡号", "手机号"]
+
+
+def workbook(home, sheets: dict[str, list[list]], name: str = "members.xlsx") -> str:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, sheet_rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in sheet_rows:
+            sheet.append(row)
+    path = home.landing / FOLDERS["mp_members"] / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path.relative_to(home.landing).as_posix()
+
+
+def rows_in_workbook(home, label: str) -> int:
+    """Data rows in the file, counted with openpyxl: every non-empty row below a sheet's member header."""
+    book = openpyxl.load_workbook(home.landing / label, read_only=True)
+    sheets = [list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets]
+    return sum(1 for found in sheets if found and list(found[0]) == MEMBER_HEADER for row in found[1:] if any(row))
+
+
+@pytest.mark.parametrize("alone", [False, True], ids=["with other small files", "read in batches"])
+def test_every_data_sheet_loads_and_a_notes_sheet_is_named(home, monkeypatch, alone):
+    if alone:  # the path of files of 4 MB and more: batches as the sheets are read
+        monkeypatch.setattr("ingest.engine.SMALL_FILE_BYTES", 0)
+    label = workbook(home, {
+        "会员1": [MEMBER_HEADER, ["oA1", "00012345", None], ["oA2", "00012346", None]],
+        "会员2": [MEMBER_HEADER, ["oA3", "00012347", None], [None, "00012348", "13512345678"], ["oA4", None, None]],
+        "说明": [["导出说明"], ["本表由系统导出，手机号已脱敏"]],
+        "空": [],
+    })
+    report = load(home, MP_MEMBERS)
+    assert report.rows_read == rows_in_workbook(home, label) == 5
+    assert (report.rows_loaded, report.rows_quarantined) == (4, 1)
+    assert report.message == "sheet '说明' (2 rows, no header naming a column of the table) not loaded"
+    loaded = [(r["openid"], r["card_no"], r["_source_row"]) for r in rows(home, RAW, "mp_members")]
+    assert loaded == [("oA1", "00012345", 2), ("oA2", "00012346", 3), ("oA3", "00012347", 5), ("oA4", None, 7)]
+    (bad,) = rows(home, QUARANTINE, "mp_members")
+    assert (bad["_source_file"], bad["_source_row"]) == (label, 6)
+    assert bad["reason"] == "sheet '会员2' row 3: openid: required value is empty"
+    assert "13512345678" not in bad["raw_record"]
+    assert ledger(home, "mp_members")["encoding"] == ("sheets:会员1 rows 1-3, 会员2 rows 4-7; "
+                                  "not loaded: '说明' (2 rows, no header naming a column of the table)")
+
+
+def test_one_data_sheet_keeps_its_own_row_numbers_and_ledger_entry(home):
+    workbook(home, {"说明": [["导出说明"]], "会员": [["会员导出 2026-01"], MEMBER_HEADER, ["oA1", "1", None]]})
+    report = load(home, MP_MEMBERS)
+    assert (report.rows_loaded, report.message) == (1, "sheet '说明' (1 rows, no header naming a column of the table) "
+                                                       "not loaded")
+    assert [r["_source_row"] for r in rows(home, RAW, "mp_members")] == [3]
+    assert ledger(home, "mp_members")["encoding"].startswith("sheet:会员; not loaded: '说明'")
+
+
+def test_sheets_with_different_headers_reject_the_file_naming_them(home):
+    workbook(home, {"一月": [MEMBER_HEADER, ["oA1", "1", None]],
+                    "二月": [["openid", "卡号"], ["oA2", "2"]]})
+    message = rejected(home, MP_MEMBERS)
+    assert message == ("mini_program/members/members.xlsx: sheets '一月' and '二月' give the columns of table "
+                       "'mp_members' under different headers (card_no: '会员卡号' in '一月', '卡号' in '二月'; "
+                       "mobile: '手机号' in '一月', '(absent)' in '二月'); the file is not loaded "
+                       "(give every sheet the same header, or export each as its own file)")
+
+
+def test_a_second_sheet_missing_a_required_column_rejects_the_file_naming_the_sheet(home):
+    workbook(home, {"会员": [MEMBER_HEADER, ["oA1", "1", None]], "卡": [["会员卡号", "手机号"], ["2", None]]})
+    message = rejected(home, MP_MEMBERS)
+    assert message.startswith("mini_program/members/members.xlsx sheet '卡': required column 'openid' of table "
+                              "'mp_members' is missing")
+
+
+def test_a_sheet_giving_a_column_twice_names_the_sheet(home):
+    workbook(home, {"会员": [MEMBER_HEADER, ["oA1", "1", None]],
+                    "会员2": [MEMBER_HEADER + ["会员卡号"], ["oA2", "2", None, "3"]]})
+    assert rejected(home, MP_MEMBERS).startswith(
+        "mini_program/members/members.xlsx sheet '会员2': column 'card_no' of table 'mp_members' is given 2 times")
