@@ -487,8 +487,11 @@ def _joined(into: pd.Series, more: pd.Series, separator: str) -> pd.Series:
     return into.mask(has & into.notna(), into + separator + more).mask(has & into.isna(), more)
 
 
-def parse_values(contract: Contract, key: HashKey, values: dict[str, list[Any]], n: int) -> _Parsed:
-    """Parse raw values keyed by contract column.
+def parse_values(contract: Contract, key: HashKey, values: dict[str, list[Any]], n: int,
+                 segments: list[int] | None = None) -> _Parsed:
+    """Parse raw values keyed by contract column; ``segments``: the row counts of the files they hold,
+    when several files are parsed together (what is judged per file, such as an identifier's zero
+    padding, is judged on each file's rows alone).
 
     The rule: an error in a required or key column makes the row not good (quarantined with the
     reason); an error in an optional column leaves its cell null and the row good, with the
@@ -501,7 +504,7 @@ def parse_values(contract: Contract, key: HashKey, values: dict[str, list[Any]],
     cell_issues = pd.Series(pd.NA, index=index, dtype="str")
     arrays: dict[str, pa.Array] = {}
     for column in contract.loaded_columns:
-        parsed = parse_column(column, _raw_series(values[column.name]), key)
+        parsed = parse_column(column, _raw_series(values[column.name]), key, segments)
         col_errors = parsed.errors
         critical = column.required or column.name in contract.key
         if column.required:
@@ -562,7 +565,7 @@ def _run_group(loaders: list[_FileLoader]) -> list[FileReport]:
         for name, column in loader.column_values(batch).items():
             values[name].extend(column)
     total = sum(len(batch) for _, batch in opened)
-    parsed = parse_values(contract, opened[0][0].key, values, total)
+    parsed = parse_values(contract, opened[0][0].key, values, total, [len(batch) for _, batch in opened])
     share = (time.perf_counter() - started) / max(total, 1)
     start = 0
     for loader, batch in opened:

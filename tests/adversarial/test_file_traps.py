@@ -312,3 +312,57 @@ def test_a_sheet_giving_a_column_twice_names_the_sheet(home):
                     "会员2": [MEMBER_HEADER + ["会员卡号"], ["oA2", "2", None, "3"]]})
     assert rejected(home, MP_MEMBERS).startswith(
         "mini_program/members/members.xlsx sheet '会员2': column 'card_no' of table 'mp_members' is given 2 times")
+
+
+# ---------------------------------------------------------------- B. identifiers that lost their leading zeros
+
+def members_csv(home, member_ids: list[str], card_nos: list[str], name: str = "members.csv") -> str:
+    lines = ["member_id,card_no,level"] + [f"{m},{c},金卡" for m, c in zip(member_ids, card_nos)]
+    return land(home, CRM, name, "\r\n".join(lines) + "\r\n")
+
+
+PADDED = [f"{10_000 + i:08d}" for i in range(30)]  # 00010000 ... 00010029, as the CRM exports them
+
+
+def test_a_zero_stripped_key_is_quarantined_naming_column_and_row(home):
+    label = members_csv(home, PADDED[:10] + ["10010"] + PADDED[11:], PADDED)
+    report = load(home, CRM)
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (30, 29, 1)
+    (bad,) = rows(home, QUARANTINE, "crm_members")
+    assert (bad["_source_file"], bad["_source_row"], bad["failed_columns"]) == (label, 12, "member_id")
+    assert bad["reason"] == ("member_id: '10010' is shorter than the 8 digits of this column's other values in "
+                             "the file, which are zero-padded: its leading zeros were probably lost (a spreadsheet "
+                             "drops them), and a shortened identifier joins nothing or someone else")
+
+
+def test_a_zero_stripped_optional_identifier_is_nulled_with_the_reason(home):
+    members_csv(home, [f"M{i}" for i in range(30)], PADDED[:29] + ["10029"])
+    report = load(home, CRM)
+    assert (report.rows_loaded, report.rows_quarantined) == (30, 0)
+    last = rows(home, RAW, "crm_members")[-1]
+    assert (last["member_id"], last["card_no"]) == ("M29", None)
+    assert last["_cell_issues"].startswith("card_no: '10029' is shorter than the 8 digits")
+    assert all(r["_cell_issues"] is None for r in rows(home, RAW, "crm_members")[:-1])
+
+
+@pytest.mark.parametrize("ids", [
+    [str(7 ** k) for k in range(5, 35)],  # order ids of every length, none with a leading zero
+    [str(20_000_000 + i) for i in range(29)] + ["12345"],  # one length, but nothing says it is zero-padded
+    PADDED[:5] + ["10005"],  # too few values to tell
+], ids=["variable length", "fixed length without zeros", "five values"])
+def test_identifiers_of_other_lengths_are_not_flagged_without_evidence(home, ids):
+    members_csv(home, ids, ids)
+    report = load(home, CRM)
+    assert (report.rows_loaded, report.rows_quarantined) == (len(ids), 0)
+    assert [(r["member_id"], r["card_no"], r["_cell_issues"]) for r in rows(home, RAW, "crm_members")] == \
+        [(i, i, None) for i in ids]
+
+
+def test_each_file_has_its_own_profile_when_small_files_are_parsed_together(home):
+    # the second file went through Excel whole: no padded value left in it to compare with
+    members_csv(home, PADDED, PADDED, name="a.csv")
+    members_csv(home, [f"M{i}" for i in range(30)], [str(int(v)) for v in PADDED], name="b.csv")
+    reports = load_table(CRM, home, KEY).files
+    assert [(f.rows_loaded, f.rows_quarantined) for f in reports] == [(30, 0), (30, 0)]
+    assert reconcile(home, "crm_members").ok
+    assert all(r["_cell_issues"] is None for r in rows(home, RAW, "crm_members"))
