@@ -9,7 +9,9 @@ is kept in the row's ``_cell_issues``. Nothing is silently coerced to null.
 Values that cannot be used: text that is not of the column's type; numbers the column cannot
 hold (``1e20`` yuan, ``99999999999999999999`` as an integer, ``NaN``, ``inf``); times after the
 load + 1 day (unless the column is ``future_ok``, a coupon's expiry) or before 1990; an
-identifier a spreadsheet turned into a number (``8.80029E+11``, ``12345.0``).
+identifier a spreadsheet turned into a number (``8.80029E+11``, ``12345.0``) or stripped of its
+leading zeros (``12345`` among a file's zero-padded ``000xxxxx``; see ``zero_stripped``, and the
+contract's ``zero_padded_to``, which pads back instead).
 Formula-like text (a cell starting with ``=``, ``+``, ``-`` or ``@`` that a spreadsheet would
 run when a BI user exports the table) is kept with a leading apostrophe, and noted.
 """
@@ -380,6 +382,8 @@ def parse_column(column: Column, raw: pd.Series, key: HashKey, segments: list[in
     else:
         text = clean_text(raw, _NUMERIC_NULL_TOKEN_SET if kind in NUMERIC_TYPES else None)
     damaged = damaged_identifiers(column, text)
+    if column.zero_padded_to:
+        return _padded_back(column, text, damaged, key)
     stripped, widths = zero_stripped(column, text.mask(damaged), segments)
     if damaged.any() or stripped.any():
         parsed = _parse_typed(column, text.mask(damaged | stripped), key)
@@ -396,6 +400,38 @@ def parse_column(column: Column, raw: pd.Series, key: HashKey, segments: list[in
         parsed.errors = parsed.errors.fillna(reason)
         return parsed
     return _parse_typed(column, text, key)
+
+
+def _padded_back(column: Column, text: pd.Series, damaged: pd.Series, key: HashKey) -> ParsedColumn:
+    """A declared ``zero_padded_to: N`` identifier: a shorter all-digit value is padded back to N digits.
+
+    Padding is safe here and only here: the contract says the source writes every value as N digits,
+    so 12345 can only have been 00012345 (without the declaration the zeros' count is a guess, and the
+    value is refused instead; see ``zero_stripped``). Each padded value is noted in ``_cell_issues``;
+    an all-digit value longer than N is an error.
+    """
+    width = column.zero_padded_to
+    values = to_arrow(text.mask(damaged))
+    digits = pc.fill_null(pc.match_substring_regex(values, r"^[0-9]+$"), False)
+    lengths = pc.utf8_length(values)
+    short = pd.Series(_bools(pc.and_(digits, pc.less(lengths, width))), index=text.index)
+    long = pd.Series(_bools(pc.and_(digits, pc.greater(lengths, width))), index=text.index)
+    fixed = to_text(pc.if_else(pa.array(short.to_numpy()), pc.utf8_lpad(values, width, "0"), values), text.index)
+    parsed = _parse_typed(column, fixed.mask(long), key)
+    errors = _errors_text(damaged, text, column, "{value} is a number a spreadsheet reformatted (scientific "
+                                                 "notation or a trailing .0): the identifier's digits are lost")
+    errors = errors.fillna(_errors_text(long, text, column, f"{{value}} is longer than the {width} digits the "
+                                                            f"contract declares (zero_padded_to)"))
+    parsed.errors = parsed.errors.fillna(errors)
+    notes = _errors_text(short, text, column, f"{{value}} had lost its leading zeros (a spreadsheet drops them); "
+                                              f"padded back to the {width} digits the contract declares")
+    parsed.notes = notes if parsed.notes is None else _join_notes(parsed.notes, notes)
+    return parsed
+
+
+def _join_notes(into: pd.Series, more: pd.Series) -> pd.Series:
+    has = more.notna()
+    return into.mask(has & into.notna(), into + "; " + more).mask(has & into.isna(), more)
 
 
 NUMERIC_TYPES = frozenset({"amount", "amount_fen", "decimal", "int"})

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from ingest.audit import reconcile
-from ingest.contract import load_contracts
+from ingest.contract import ContractError, load_contracts, parse_contract
 from ingest.engine import load_table
 from ingest.lake import LEDGER, QUARANTINE, RAW, table_glob
 from ingest.pii import HashKey
@@ -366,3 +366,36 @@ def test_each_file_has_its_own_profile_when_small_files_are_parsed_together(home
     assert [(f.rows_loaded, f.rows_quarantined) for f in reports] == [(30, 0), (30, 0)]
     assert reconcile(home, "crm_members").ok
     assert all(r["_cell_issues"] is None for r in rows(home, RAW, "crm_members"))
+
+
+def padded_crm(**columns: str):
+    """crm_members with ``zero_padded_to`` declared on the given columns ({column: "8"})."""
+    text = CRM.path.read_text(encoding="utf-8")
+    for name, width in columns.items():
+        line = next(x for x in text.splitlines() if x.startswith(f"  - {{name: {name},"))
+        text = text.replace(line, line[:-1] + f", zero_padded_to: {width}}}")
+    return parse_contract(text, where="crm_members (zero-padded)")
+
+
+def test_a_declared_zero_padding_pads_back_a_file_that_went_through_excel_whole(home):
+    contract = padded_crm(member_id="8", card_no="8")
+    stripped = [str(int(v)) for v in PADDED]  # no padded value left in the file to compare with
+    members_csv(home, stripped[:29] + ["M29"], stripped[:28] + ["123456789", "00010029"])
+    report = load(home, contract)
+    assert (report.rows_loaded, report.rows_quarantined) == (30, 0)
+    loaded = rows(home, RAW, "crm_members")
+    assert [r["member_id"] for r in loaded] == PADDED[:29] + ["M29"]
+    assert [r["card_no"] for r in loaded] == PADDED[:28] + [None, "00010029"]
+    assert loaded[0]["_cell_issues"] == (
+        "member_id: '10000' had lost its leading zeros (a spreadsheet drops them); padded back to the 8 digits "
+        "the contract declares; card_no: '10000' had lost its leading zeros (a spreadsheet drops them); padded "
+        "back to the 8 digits the contract declares")
+    assert loaded[28]["_cell_issues"].endswith(
+        "card_no: '123456789' is longer than the 8 digits the contract declares (zero_padded_to)")
+    assert loaded[29]["_cell_issues"] is None
+
+
+@pytest.mark.parametrize("column, width", [("card_no", "'8'"), ("card_no", "1"), ("points", "8"), ("card_no", "true")])
+def test_zero_padded_to_is_validated(column, width):
+    with pytest.raises(ContractError, match=f"column '{column}' zero_padded_to must be a number of digits"):
+        padded_crm(**{column: width})
