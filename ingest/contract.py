@@ -84,6 +84,9 @@ class Column:
     unit: str | None = None
     future_ok: bool = False  # a time that may lie ahead (a coupon's expiry), not an export error
     identifier: bool = False  # a value that identifies a record or a person (never a reformatted number)
+    # the source system writes this identifier as exactly N digits, zero-padded (a card 00012345): a
+    # shorter all-digit value lost its zeros in a spreadsheet and is padded back, with a note
+    zero_padded_to: int | None = None
 
     @property
     def outputs(self) -> list[tuple[str, pa.DataType]]:
@@ -133,7 +136,8 @@ class Contract:
 TOP_LEVEL_KEYS = ("table", "channel", "description", "source", "key", "columns")
 REQUIRED_TOP_LEVEL_KEYS = ("table", "channel", "source", "key", "columns")
 SOURCE_KEYS = ("glob", "record_path", "explode")
-COLUMN_KEYS = ("name", "from", "type", "required", "zero_tokens", "unit", "future_ok", "identifier")
+COLUMN_KEYS = ("name", "from", "type", "required", "zero_tokens", "unit", "future_ok", "identifier",
+               "zero_padded_to")
 # Without ``identifier:`` a column is an identifier when it is hashed, part of the key, or named
 # like one (member_id, card_no, unionid, external_userid ...).
 IDENTIFIER_NAME = re.compile(r"(_id|_no|_code|id|_nick|_pin)$")
@@ -174,6 +178,11 @@ def _column(entry: Any, where: str, index: int, key: tuple[str, ...] = ()) -> Co
         raise ContractError(f"{where}: column {entry['name']!r} unit must be s or ms")
     if entry.get("required") and col_type == "drop":
         raise ContractError(f"{where}: column {entry['name']!r} cannot be required and dropped")
+    padded = entry.get("zero_padded_to")
+    if padded is not None and (isinstance(padded, bool) or not isinstance(padded, int) or not 1 < padded <= 64
+                               or col_type not in ("string", "hash") or entry.get("identifier") is False):
+        raise ContractError(f"{where}: column {entry['name']!r} zero_padded_to must be a number of digits "
+                            f"(2 to 64) on a string or hash identifier, found {padded!r} on type {col_type!r}")
     return Column(
         name=entry["name"],
         aliases=_strings(entry["from"], where, f"column {entry['name']!r} from"),
@@ -183,7 +192,9 @@ def _column(entry: Any, where: str, index: int, key: tuple[str, ...] = ()) -> Co
         unit=entry.get("unit"),
         future_ok=_flag(entry, "future_ok", where),
         identifier=(_flag(entry, "identifier", where) if "identifier" in entry else
-                    col_type == "hash" or entry["name"] in key or bool(IDENTIFIER_NAME.search(entry["name"]))),
+                    padded is not None or col_type == "hash" or entry["name"] in key
+                    or bool(IDENTIFIER_NAME.search(entry["name"]))),
+        zero_padded_to=padded,
     )
 
 

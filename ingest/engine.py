@@ -32,7 +32,7 @@ from ingest.atomic import commit, temp_path
 from ingest.contract import QUARANTINE_SCHEMA, Contract, normalise_header
 from ingest.lake import LEDGER, QUARANTINE, RAW, ensure_table, loaded_stems, loosen, per_file, segment_of, stem
 from ingest.pii import HashKey, key_from_env, redact_text
-from ingest.readers import Batch, FastPathUnsuitable, FileFormatError, open_source
+from ingest.readers import Batch, FastPathUnsuitable, FileFormatError, Sheet, open_source
 from ingest.settings import Paths, business_now, ingest_workers, landing_settle_seconds
 from ingest.values import parse_column
 
@@ -156,8 +156,39 @@ def still_being_written(path: Path, before: os.stat_result, settle_seconds: floa
     return None
 
 
-def map_headers(contract: Contract, headers: list[str], file_label: str) -> tuple[dict[str, str], list[str]]:
-    """Canonical column -> the file's header; unmapped headers. Raises on a missing required column."""
+class DuplicateColumnError(ValueError):
+    """Two headers of a tabular file give the same contract column: which one holds it is unknown."""
+
+
+def _duplicated_columns(contract: Contract, headers: list[str], file_label: str) -> None:
+    """Raise when two header positions map to one contract column (``手机号`` twice, ``手机号 `` and
+    ``手机号``, ``card_no`` and ``会员卡号``, full-width variants).
+
+    Before, a CSV's last such column won and two aliases resolved to the first alias: one of two
+    differing values was loaded without a word. Comparing the columns' values would save a file whose
+    copies agree, but a file in which a column appears twice was built by hand; refusing it is safe.
+    """
+    for column in contract.columns:
+        aliases = {normalise_header(a) for a in column.aliases}
+        found = [(i + 1, h) for i, h in enumerate(headers) if normalise_header(h) in aliases]
+        if len(found) > 1:
+            shown = " and ".join(f"{h!r} (column {i})" for i, h in found)
+            raise DuplicateColumnError(
+                f"{file_label}: column {column.name!r} of table {contract.table!r} is given {len(found)} times, "
+                f"by headers {shown}; which one holds it is unknown, so the file is not loaded "
+                f"(remove or rename all but one)")
+
+
+def map_headers(contract: Contract, headers: list[str], file_label: str,
+                tabular: bool = True) -> tuple[dict[str, str], list[str]]:
+    """Canonical column -> the file's header; unmapped headers. Raises on a missing required column,
+    and, for a tabular file (CSV, a sheet), on a contract column given by two headers.
+
+    JSON headers are the union of the records' paths: two records may name a column by different
+    aliases, and the first alias present keeps its old precedence there.
+    """
+    if tabular:
+        _duplicated_columns(contract, headers, file_label)
     by_norm: dict[str, str] = {}
     for header in headers:
         by_norm.setdefault(normalise_header(header), header)
@@ -176,6 +207,34 @@ def map_headers(contract: Contract, headers: list[str], file_label: str) -> tupl
     used = set(mapping.values())
     # ^fields are the API envelope (errcode, next_cursor ...), not record columns
     return mapping, [h for h in headers if h not in used and h and not h.startswith("^")]
+
+
+class SheetsDifferError(ValueError):
+    """The data sheets of one workbook give the contract's columns under different headers."""
+
+
+def _same_mapping(contract: Contract, sheets: list[Sheet], file_label: str) -> None:
+    """Each sheet maps on its own (a missing or doubled column names the sheet), and all alike.
+
+    One file is one mapping in the ledger and one set of columns in its batches; a workbook whose
+    sheets differ is two exports in one file, refused with what differs rather than half-mapped.
+    """
+    first, first_mapping = sheets[0], None
+    for sheet in sheets:
+        mapping, _ = map_headers(contract, sheet.headers, f"{file_label} sheet {sheet.name!r}")
+        if first_mapping is None:
+            first_mapping = mapping
+            continue
+        if mapping != first_mapping:
+            differ = sorted(set(mapping.items()) ^ set(first_mapping.items()))
+            shown = "; ".join(
+                f"{name}: {first_mapping.get(name, '(absent)')!r} in {first.name!r}, "
+                f"{mapping.get(name, '(absent)')!r} in {sheet.name!r}"
+                for name in dict.fromkeys(n for n, _ in differ))
+            raise SheetsDifferError(
+                f"{file_label}: sheets {first.name!r} and {sheet.name!r} give the columns of table "
+                f"{contract.table!r} under different headers ({shown}); the file is not loaded "
+                f"(give every sheet the same header, or export each as its own file)")
 
 
 def header_score(contract: Contract):
@@ -274,7 +333,15 @@ class _FileLoader:
         """Open the file and map its headers (raises for whole-file problems)."""
         contract = self.contract
         self.source = open_source(self.path, contract.record_path, contract.explode, header_score(contract), fast)
-        self.mapping, self.unmapped = map_headers(contract, self.source.headers, self.label)
+        if not self.source.headers and self.source.broken_records:
+            self.mapping, self.unmapped = {}, []  # every record is unusable: each is quarantined with its reason
+        else:
+            if len(self.source.sheets) > 1:
+                _same_mapping(contract, self.source.sheets, self.label)
+            self.mapping, self.unmapped = map_headers(contract, self.source.headers, self.label,
+                                                      tabular=self.source.file_format in ("csv", "excel"))
+        for sheet in self.source.ignored_sheets:
+            log.warning("%s: sheet %s is not loaded", self.label, sheet)
         by_name = {c.name: c for c in contract.columns}
         self.pii_headers = {h for name, h in self.mapping.items() if by_name[name].is_pii}
         self.keep_headers = {h: name for name, h in self.mapping.items() if not by_name[name].is_pii}
@@ -305,6 +372,9 @@ class _FileLoader:
             rows.append((broken.row, broken.reason, None, evidence))
         rows.sort(key=lambda r: r[0])
         numbers = [r[0] for r in rows]
+        if len(self.source.sheets) > 1:  # row numbers run on across sheets: say which sheet and its own row
+            rows = [(n, "sheet {!r} row {}: ".format(*self.source.sheet_of(n)) + reason, failed, record)
+                    for n, reason, failed, record in rows]
         return pa.table({
             **{k: v for k, v in self.lineage(numbers).items() if k != "_hash_key_version"},
             "reason": pa.array([r[1] for r in rows], pa.string()),
@@ -360,7 +430,8 @@ class _FileLoader:
         raw_out.commit(always=True)
         bad_out.commit(always=False)
         report = FileReport(self.label, self.sha, "loaded", read, raw_out.rows, bad_out.rows,
-                            len(self.source.blank_rows), encoding=self.source.encoding, unmapped_columns=self.unmapped)
+                            len(self.source.blank_rows), encoding=self.source.encoding, unmapped_columns=self.unmapped,
+                            message="; ".join(f"sheet {s} not loaded" for s in self.source.ignored_sheets))
         absent = [c.name for c in self.contract.columns if c.name not in self.mapping]
         self.write_ledger(self.source, report, absent=absent, seconds=seconds)
         return report
@@ -416,8 +487,11 @@ def _joined(into: pd.Series, more: pd.Series, separator: str) -> pd.Series:
     return into.mask(has & into.notna(), into + separator + more).mask(has & into.isna(), more)
 
 
-def parse_values(contract: Contract, key: HashKey, values: dict[str, list[Any]], n: int) -> _Parsed:
-    """Parse raw values keyed by contract column.
+def parse_values(contract: Contract, key: HashKey, values: dict[str, list[Any]], n: int,
+                 segments: list[int] | None = None) -> _Parsed:
+    """Parse raw values keyed by contract column; ``segments``: the row counts of the files they hold,
+    when several files are parsed together (what is judged per file, such as an identifier's zero
+    padding, is judged on each file's rows alone).
 
     The rule: an error in a required or key column makes the row not good (quarantined with the
     reason); an error in an optional column leaves its cell null and the row good, with the
@@ -430,7 +504,7 @@ def parse_values(contract: Contract, key: HashKey, values: dict[str, list[Any]],
     cell_issues = pd.Series(pd.NA, index=index, dtype="str")
     arrays: dict[str, pa.Array] = {}
     for column in contract.loaded_columns:
-        parsed = parse_column(column, _raw_series(values[column.name]), key)
+        parsed = parse_column(column, _raw_series(values[column.name]), key, segments)
         col_errors = parsed.errors
         critical = column.required or column.name in contract.key
         if column.required:
@@ -466,7 +540,7 @@ def _reject(loader: _FileLoader, exc: Exception) -> FileReport:
     return FileReport(loader.label, loader.sha, "rejected", message=str(exc))
 
 
-REJECTABLE = (FileFormatError, MissingColumnError, UnicodeDecodeError)
+REJECTABLE = (FileFormatError, MissingColumnError, DuplicateColumnError, SheetsDifferError, UnicodeDecodeError)
 
 
 def _run_group(loaders: list[_FileLoader]) -> list[FileReport]:
@@ -491,7 +565,7 @@ def _run_group(loaders: list[_FileLoader]) -> list[FileReport]:
         for name, column in loader.column_values(batch).items():
             values[name].extend(column)
     total = sum(len(batch) for _, batch in opened)
-    parsed = parse_values(contract, opened[0][0].key, values, total)
+    parsed = parse_values(contract, opened[0][0].key, values, total, [len(batch) for _, batch in opened])
     share = (time.perf_counter() - started) / max(total, 1)
     start = 0
     for loader, batch in opened:

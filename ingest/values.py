@@ -9,7 +9,9 @@ is kept in the row's ``_cell_issues``. Nothing is silently coerced to null.
 Values that cannot be used: text that is not of the column's type; numbers the column cannot
 hold (``1e20`` yuan, ``99999999999999999999`` as an integer, ``NaN``, ``inf``); times after the
 load + 1 day (unless the column is ``future_ok``, a coupon's expiry) or before 1990; an
-identifier a spreadsheet turned into a number (``8.80029E+11``, ``12345.0``).
+identifier a spreadsheet turned into a number (``8.80029E+11``, ``12345.0``) or stripped of its
+leading zeros (``12345`` among a file's zero-padded ``000xxxxx``; see ``zero_stripped``, and the
+contract's ``zero_padded_to``, which pads back instead).
 Formula-like text (a cell starting with ``=``, ``+``, ``-`` or ``@`` that a spreadsheet would
 run when a BI user exports the table) is kept with a leading apostrophe, and noted.
 """
@@ -108,6 +110,46 @@ def damaged_identifiers(column: Column, text: pd.Series) -> pd.Series:
         return pd.Series(False, index=text.index)
     found = pc.match_substring_regex(to_arrow(text), SPREADSHEET_NUMBER)
     return pd.Series(found.to_numpy(zero_copy_only=False), index=text.index).fillna(False).astype(bool)
+
+
+# An identifier column is zero-padded when, within one file, at least PADDED_MIN_VALUES of its values
+# are all digits, PADDED_LENGTH_SHARE of those have one length L, and some of them start with 0 (a
+# number never does unless it was padded). Its all-digit values shorter than L then lost their zeros
+# (Excel reads 00012345 as the number 12345). Order ids of many lengths, or of one length with no
+# leading zero anywhere, give no such evidence and are never flagged.
+PADDED_MIN_VALUES = 20
+PADDED_LENGTH_SHARE = 0.9
+
+
+def _bools(array: pa.Array) -> np.ndarray:
+    """A boolean Arrow array as numpy, nulls (empty cells) False."""
+    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def zero_stripped(column: Column, text: pd.Series, segments: list[int] | None = None) -> tuple[pd.Series, dict]:
+    """Where an identifier is shorter than the zero-padded values of its file (per segment: one file's
+    rows each, when several files are parsed together); and each flagged row's padded length."""
+    suspect = np.zeros(len(text), dtype=bool)
+    widths: dict[int, int] = {}
+    if not column.identifier or column.type not in ("string", "hash") or not len(text):
+        return pd.Series(suspect, index=text.index), widths
+    values = to_arrow(text)
+    digits = _bools(pc.match_substring_regex(values, r"^[0-9]+$"))
+    lengths = np.asarray(pc.fill_null(pc.utf8_length(values), 0).to_numpy(zero_copy_only=False))
+    zeros = _bools(pc.starts_with(values, "0"))
+    start = 0
+    for size in segments or [len(text)]:
+        part = slice(start, start + size)
+        start += size
+        counts = np.bincount(lengths[part][digits[part]]) if digits[part].any() else np.zeros(1, dtype=int)
+        width = int(counts.argmax())
+        if (counts.sum() < PADDED_MIN_VALUES or counts[width] < PADDED_LENGTH_SHARE * counts.sum()
+                or not (zeros[part] & digits[part] & (lengths[part] == width)).any()):
+            continue
+        flagged = digits[part] & (lengths[part] < width)
+        suspect[part] = flagged
+        widths.update((start - size + int(i), width) for i in np.flatnonzero(flagged))
+    return pd.Series(suspect, index=text.index), widths
 
 
 def neutralise_formulas(text: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -331,21 +373,65 @@ def _string_array(values: pd.Series) -> pa.Array:
     return pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
 
 
-def parse_column(column: Column, raw: pd.Series, key: HashKey) -> ParsedColumn:
-    """Dispatch on the contract type; ``raw`` holds the file's texts (or NA) for one column."""
+def parse_column(column: Column, raw: pd.Series, key: HashKey, segments: list[int] | None = None) -> ParsedColumn:
+    """Dispatch on the contract type; ``raw`` holds the file's texts (or NA) for one column, ``segments``
+    the row counts of the files it holds, in order, when there are several (None: one file)."""
     kind = column.type
     if kind == "json":
         text = raw.astype("str").where(raw.notna())
     else:
         text = clean_text(raw, _NUMERIC_NULL_TOKEN_SET if kind in NUMERIC_TYPES else None)
     damaged = damaged_identifiers(column, text)
-    if damaged.any():
-        parsed = _parse_typed(column, text.mask(damaged), key)
+    if column.zero_padded_to:
+        return _padded_back(column, text, damaged, key)
+    stripped, widths = zero_stripped(column, text.mask(damaged), segments)
+    if damaged.any() or stripped.any():
+        parsed = _parse_typed(column, text.mask(damaged | stripped), key)
         reason = _errors_text(damaged, text, column, "{value} is a number a spreadsheet reformatted (scientific "
                                                      "notation or a trailing .0): the identifier's digits are lost")
+        for width in sorted(set(widths.values())):
+            rows = pd.Series(False, index=text.index)
+            rows.iloc[[i for i, w in widths.items() if w == width]] = True
+            reason = reason.fillna(_errors_text(
+                rows, text, column, f"{{value}} is shorter than the {width} digits of this column's other values in "
+                                    f"the file, which are zero-padded: its leading zeros were probably lost (a "
+                                    f"spreadsheet drops them), and a shortened identifier joins nothing or someone "
+                                    f"else"))
         parsed.errors = parsed.errors.fillna(reason)
         return parsed
     return _parse_typed(column, text, key)
+
+
+def _padded_back(column: Column, text: pd.Series, damaged: pd.Series, key: HashKey) -> ParsedColumn:
+    """A declared ``zero_padded_to: N`` identifier: a shorter all-digit value is padded back to N digits.
+
+    Padding is safe here and only here: the contract says the source writes every value as N digits,
+    so 12345 can only have been 00012345 (without the declaration the zeros' count is a guess, and the
+    value is refused instead; see ``zero_stripped``). Each padded value is noted in ``_cell_issues``;
+    an all-digit value longer than N is an error.
+    """
+    width = column.zero_padded_to
+    values = to_arrow(text.mask(damaged))
+    digits = pc.fill_null(pc.match_substring_regex(values, r"^[0-9]+$"), False)
+    lengths = pc.utf8_length(values)
+    short = pd.Series(_bools(pc.and_(digits, pc.less(lengths, width))), index=text.index)
+    long = pd.Series(_bools(pc.and_(digits, pc.greater(lengths, width))), index=text.index)
+    fixed = to_text(pc.if_else(pa.array(short.to_numpy()), pc.utf8_lpad(values, width, "0"), values), text.index)
+    parsed = _parse_typed(column, fixed.mask(long), key)
+    errors = _errors_text(damaged, text, column, "{value} is a number a spreadsheet reformatted (scientific "
+                                                 "notation or a trailing .0): the identifier's digits are lost")
+    errors = errors.fillna(_errors_text(long, text, column, f"{{value}} is longer than the {width} digits the "
+                                                            f"contract declares (zero_padded_to)"))
+    parsed.errors = parsed.errors.fillna(errors)
+    notes = _errors_text(short, text, column, f"{{value}} had lost its leading zeros (a spreadsheet drops them); "
+                                              f"padded back to the {width} digits the contract declares")
+    parsed.notes = notes if parsed.notes is None else _join_notes(parsed.notes, notes)
+    return parsed
+
+
+def _join_notes(into: pd.Series, more: pd.Series) -> pd.Series:
+    has = more.notna()
+    return into.mask(has & into.notna(), into + "; " + more).mask(has & into.isna(), more)
 
 
 NUMERIC_TYPES = frozenset({"amount", "amount_fen", "decimal", "int"})

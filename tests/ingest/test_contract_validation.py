@@ -19,7 +19,7 @@ columns:
   - {name: at, from: [时间], type: timestamp, unit: s}
 """
 TOP = "table, channel, description, source, key, columns"
-COLUMN = "name, from, type, required, zero_tokens, unit, future_ok, identifier"
+COLUMN = "name, from, type, required, zero_tokens, unit, future_ok, identifier, zero_padded_to"
 
 
 def edit(old: str, new: str) -> str:
