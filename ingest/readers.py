@@ -73,6 +73,8 @@ class Source:
     delimiter: str | None = None
     header_row: int | None = None
     blank_rows: list[int] = field(default_factory=list)
+    # the text of the rows above the header (a title line such as 导出时间: ..., see ingest.export_time)
+    title_lines: list[str] = field(default_factory=list)
 
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "excel", ".xlsm": "excel",
@@ -143,6 +145,10 @@ def _pick_header(rows: list[list[str | None]], score: Any) -> int:
         if points > best_score:
             best, best_score = index, points
     return best
+
+
+def _title_lines(rows: list[list[str | None]]) -> list[str]:
+    return [" ".join(str(c).strip() for c in row if c and str(c).strip()) for row in rows]
 
 
 def _tabular_batches(rows: Iterator[tuple[int, list[str | None]]], headers: list[str],
@@ -266,7 +272,8 @@ def open_csv(path: Path, score: Any, fast: bool = True) -> Source:
     if fast and one_line_header and encoding != "utf-16" and path.stat().st_size >= FAST_CSV_BYTES:
         text.close()
         return Source(headers, "csv", _arrow_csv_batches(path, encoding, delimiter, headers, header_line),
-                      encoding=encoding, delimiter=delimiter, header_row=header_line)
+                      encoding=encoding, delimiter=delimiter, header_row=header_line,
+                      title_lines=_title_lines([cells for _, cells in lead[:index]]))
 
     def rows() -> Iterator[tuple[int, list[str | None]]]:
         try:
@@ -282,7 +289,8 @@ def open_csv(path: Path, score: Any, fast: bool = True) -> Source:
 
     blank: list[int] = []
     return Source(headers, "csv", _tabular_batches(rows(), headers, blank), encoding=encoding,
-                  delimiter=delimiter, header_row=lead[index][0], blank_rows=blank)
+                  delimiter=delimiter, header_row=lead[index][0], blank_rows=blank,
+                  title_lines=_title_lines([cells for _, cells in lead[:index]]))
 
 
 def open_excel(path: Path, score: Any) -> Source:
@@ -313,7 +321,7 @@ def open_excel(path: Path, score: Any) -> Source:
             for n, row in enumerate(itertools.chain(head, rows)) if n > index)
     blank: list[int] = []
     return Source(headers, "excel", _tabular_batches(body, headers, blank), header_row=index + 1,
-                  encoding=f"sheet:{name}", blank_rows=blank)
+                  encoding=f"sheet:{name}", blank_rows=blank, title_lines=_title_lines(head[:index]))
 
 
 def _flatten(obj: dict, prefix: str = "", out: dict | None = None) -> dict:
