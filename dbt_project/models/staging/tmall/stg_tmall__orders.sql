@@ -2,7 +2,7 @@
     and 30-day reports overlap, so an order arrives several times; the latest loaded version
     (the later status) wins. -#}
 with source as (
-    {{ deduplicate(source('raw', 'tmall_orders'), partition_by='order_id', order_by=latest_loaded_first()) }}
+    {{ deduplicate(source('raw', 'tmall_orders'), partition_by='order_id', order_by=newest_version_first('tmall_orders')) }}
 ),
 
 orders as (
