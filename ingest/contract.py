@@ -52,6 +52,9 @@ LINEAGE_FIELDS: list[tuple[str, pa.DataType]] = [
     # "column: reason; ..." for optional values that could not be used and were nulled (the row
     # still loads; see ingest/values.py for the rule)
     ("_cell_issues", pa.string()),
+    # when the export was made, as the file says it (ingest/export_time.py): staging's last word on
+    # which version of a record is newer when the record's own times cannot tell
+    ("_exported_at", pa.timestamp("us")),
 ]
 QUARANTINE_SCHEMA = pa.schema(
     LINEAGE_FIELDS[:5]
@@ -110,6 +113,9 @@ class Contract:
     columns: tuple[Column, ...]
     record_path: tuple[str, ...] = ()
     explode: tuple[str, ...] = ()
+    # columns whose values move forward when the record changes (an update, payment, refund time),
+    # in order of preference; staging keeps the version with the latest of them (contracts/README.md)
+    versioned_by: tuple[str, ...] = ()
     path: Path | None = None
     sha256: str = ""
     loaded_columns: tuple[Column, ...] = field(init=False)
@@ -133,7 +139,7 @@ class Contract:
 
 # The keys a contract may use at each level (contracts/README.md, "Keys"); anything else is a
 # typo that would otherwise be ignored silently (``requried: true`` loads nothing as required).
-TOP_LEVEL_KEYS = ("table", "channel", "description", "source", "key", "columns")
+TOP_LEVEL_KEYS = ("table", "channel", "description", "source", "key", "versioned_by", "columns")
 REQUIRED_TOP_LEVEL_KEYS = ("table", "channel", "source", "key", "columns")
 SOURCE_KEYS = ("glob", "record_path", "explode")
 COLUMN_KEYS = ("name", "from", "type", "required", "zero_tokens", "unit", "future_ok", "identifier",
@@ -205,6 +211,36 @@ def _flag(entry: dict, name: str, where: str) -> bool:
     return value
 
 
+VERSION_TYPES = ("timestamp", "date")
+
+
+def _versioned_by(value: Any, columns: tuple[Column, ...], key: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """The ``versioned_by`` list, checked: landed time columns, outside the key, none that may lie ahead.
+
+    A key column is the same in every version of a record and cannot tell them apart; a
+    ``future_ok`` time (a coupon's expiry) is a promise, not the moment the record changed.
+    """
+    names = _strings(value, where, "versioned_by")
+    by_name = {c.name: c for c in columns}
+    for name in names:
+        column = by_name.get(name)
+        if column is None:
+            raise ContractError(f"{where}: versioned_by names {name!r}, which is not a column; "
+                                f"columns: {', '.join(by_name)}")
+        if column.type not in VERSION_TYPES:
+            raise ContractError(f"{where}: versioned_by column {name!r} is of type {column.type!r}; "
+                                f"a record's version is told by a {' or '.join(VERSION_TYPES)} column")
+        if name in key:
+            raise ContractError(f"{where}: versioned_by column {name!r} is part of the key; it is the same in "
+                                "every version of a record and cannot tell them apart")
+        if column.future_ok:
+            raise ContractError(f"{where}: versioned_by column {name!r} may lie ahead (future_ok); "
+                                "it does not say when the record changed")
+    if len(set(names)) != len(names):
+        raise ContractError(f"{where}: versioned_by names a column twice: {list(names)}")
+    return names
+
+
 def parse_contract(text: str, where: str = "<contract>", path: Path | None = None) -> Contract:
     """Build a :class:`Contract` from YAML text, validating it strictly: an unknown key at any
     level (top, ``source``, a column) is an error naming the file, the entry and the known keys."""
@@ -232,6 +268,7 @@ def parse_contract(text: str, where: str = "<contract>", path: Path | None = Non
     missing_key = [k for k in key if k not in landed]
     if missing_key:
         raise ContractError(f"{where}: key columns {missing_key} are not landed columns")
+    versioned_by = _versioned_by(doc.get("versioned_by", []), columns, key, where)
     return Contract(
         table=doc["table"],
         channel=doc["channel"],
@@ -241,6 +278,7 @@ def parse_contract(text: str, where: str = "<contract>", path: Path | None = Non
         columns=columns,
         record_path=_strings(source.get("record_path", []), where, "source.record_path"),
         explode=_strings(source.get("explode", []), where, "source.explode"),
+        versioned_by=versioned_by,
         path=path,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
     )

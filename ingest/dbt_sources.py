@@ -10,7 +10,8 @@ is now generated and a test (tests/ingest/test_dbt_sources.py) keeps the committ
 to this module's output.
 
 From the contracts: the raw tables (one per contract, sorted by table), their descriptions,
-channel and business key, and the lineage columns named in the raw source's description
+channel, business key and the columns that tell a record's versions (``versioned_by``, as
+``meta.versioned_by`` for the staging dedup), and the lineage columns named in the raw source's description
 (``contract.LINEAGE_FIELDS``). From the lake layout (``ingest.lake``): the folder of each
 source. From the dbt project: the staging model that deduplicates each raw table (the model
 under models/staging that calls ``source('raw', '<table>')``). Kept as data here, because no
@@ -102,6 +103,9 @@ def render(contracts: dict[str, Contract], readers: dict[str, list[str]]) -> str
     for table in sorted(contracts):
         lines.append(f"      - name: {table}")
         lines += _folded(_table_description(contracts[table], readers.get(table, [])), "        ")
+        # read by macro newest_version_first (macros/deduplicate.sql)
+        lines += ["        config:",
+                  f"          meta: {{versioned_by: [{', '.join(contracts[table].versioned_by)}]}}"]
     lines += [
         "  - name: lake_meta",
         f"    description: {LAKE_META_DESCRIPTION}",

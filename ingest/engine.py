@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from ingest.atomic import commit, temp_path
 from ingest.contract import QUARANTINE_SCHEMA, Contract, normalise_header
+from ingest.export_time import ExportTime, export_time
 from ingest.lake import LEDGER, QUARANTINE, RAW, ensure_table, loaded_stems, loosen, per_file, segment_of, stem
 from ingest.pii import HashKey, key_from_env, redact_text
 from ingest.readers import Batch, FastPathUnsuitable, FileFormatError, Sheet, open_source
@@ -53,6 +54,8 @@ LEDGER_SCHEMA = pa.schema([
     ("rows_read", pa.int64()), ("rows_loaded", pa.int64()), ("rows_quarantined", pa.int64()),
     ("blank_rows", pa.int64()), ("contract_sha256", pa.string()), ("hash_key_version", pa.string()),
     ("loaded_at", pa.timestamp("us")), ("seconds", pa.float64()),
+    # when the file was exported and what said so (title line, file name, file modified): ingest.export_time
+    ("exported_at", pa.timestamp("us")), ("exported_at_from", pa.string()),
 ])
 
 
@@ -306,6 +309,7 @@ class _FileLoader:
         self.pii_headers: set[str] = set()
         self.keep_headers: dict[str, str] = {}
         self.source: Any = None
+        self.exported: ExportTime | None = None
         self.started = time.perf_counter()
 
     def lineage(self, numbers: list[int]) -> dict[str, pa.Array]:
@@ -317,6 +321,7 @@ class _FileLoader:
             "_load_id": pa.array([self.load_id] * n, pa.string()),
             "_loaded_at": pa.array([self.loaded_at] * n, pa.timestamp("us")),
             "_hash_key_version": pa.array([self.key.version] * n, pa.string()),
+            "_exported_at": pa.array([self.exported.at] * n, pa.timestamp("us")),
         }
 
     def redacted(self, cells: dict[str, Any]) -> str:
@@ -333,6 +338,8 @@ class _FileLoader:
         """Open the file and map its headers (raises for whole-file problems)."""
         contract = self.contract
         self.source = open_source(self.path, contract.record_path, contract.explode, header_score(contract), fast)
+        self.exported = export_time(self.source.title_lines, self.label, self.path.stat().st_mtime,
+                                    self.loaded_at + dt.timedelta(days=1))
         if not self.source.headers and self.source.broken_records:
             self.mapping, self.unmapped = {}, []  # every record is unusable: each is quarantined with its reason
         else:
@@ -376,7 +383,7 @@ class _FileLoader:
             rows = [(n, "sheet {!r} row {}: ".format(*self.source.sheet_of(n)) + reason, failed, record)
                     for n, reason, failed, record in rows]
         return pa.table({
-            **{k: v for k, v in self.lineage(numbers).items() if k != "_hash_key_version"},
+            **{k: v for k, v in self.lineage(numbers).items() if k in QUARANTINE_SCHEMA.names},
             "reason": pa.array([r[1] for r in rows], pa.string()),
             "failed_columns": pa.array([r[2] for r in rows], pa.string()),
             "raw_record": pa.array([r[3] for r in rows], pa.string()),
@@ -447,6 +454,7 @@ class _FileLoader:
             "rows_loaded": report.rows_loaded, "rows_quarantined": report.rows_quarantined,
             "blank_rows": report.blank_rows, "contract_sha256": self.contract.sha256,
             "hash_key_version": self.key.version, "loaded_at": self.loaded_at, "seconds": round(seconds, 3),
+            "exported_at": self.exported.at, "exported_at_from": self.exported.source,
         }
         writer = _TableWriter(per_file(self.paths, LEDGER, self.contract.table, self.sha), LEDGER_SCHEMA)
         writer.write(pa.Table.from_pylist([row], schema=LEDGER_SCHEMA))

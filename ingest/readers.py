@@ -86,6 +86,8 @@ class Source:
             return None
         sheet = next(s for s in reversed(self.sheets) if s.offset is not None and s.offset < number)
         return sheet.name, number - sheet.offset
+    # the text of the rows above the header (a title line such as 导出时间: ..., see ingest.export_time)
+    title_lines: list[str] = field(default_factory=list)
 
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "excel", ".xlsm": "excel",
@@ -156,6 +158,10 @@ def _pick_header(rows: list[list[str | None]], score: Any) -> int:
         if points > best_score:
             best, best_score = index, points
     return best
+
+
+def _title_lines(rows: list[list[str | None]]) -> list[str]:
+    return [" ".join(str(c).strip() for c in row if c and str(c).strip()) for row in rows]
 
 
 def _tabular_batches(rows: Iterator[tuple[int, list[str | None]]], headers: list[str],
@@ -279,7 +285,8 @@ def open_csv(path: Path, score: Any, fast: bool = True) -> Source:
     if fast and one_line_header and encoding != "utf-16" and path.stat().st_size >= FAST_CSV_BYTES:
         text.close()
         return Source(headers, "csv", _arrow_csv_batches(path, encoding, delimiter, headers, header_line),
-                      encoding=encoding, delimiter=delimiter, header_row=header_line)
+                      encoding=encoding, delimiter=delimiter, header_row=header_line,
+                      title_lines=_title_lines([cells for _, cells in lead[:index]]))
 
     def rows() -> Iterator[tuple[int, list[str | None]]]:
         try:
@@ -295,7 +302,8 @@ def open_csv(path: Path, score: Any, fast: bool = True) -> Source:
 
     blank: list[int] = []
     return Source(headers, "csv", _tabular_batches(rows(), headers, blank), encoding=encoding,
-                  delimiter=delimiter, header_row=lead[index][0], blank_rows=blank)
+                  delimiter=delimiter, header_row=lead[index][0], blank_rows=blank,
+                  title_lines=_title_lines([cells for _, cells in lead[:index]]))
 
 
 @dataclass
@@ -357,7 +365,8 @@ def open_excel(path: Path, score: Any) -> Source:
     sheets = [f[0] for f in data]
     blank: list[int] = []
     source = Source(list(dict.fromkeys(h for s in sheets for h in s.headers)), "excel", iter(()),
-                    header_row=sheets[0].header_row, blank_rows=blank, sheets=sheets, ignored_sheets=ignored)
+                    header_row=sheets[0].header_row, blank_rows=blank, sheets=sheets, ignored_sheets=ignored,
+                    title_lines=_title_lines(data[0][1][:sheets[0].header_row - 1]))
     source.encoding = _sheets_label(source)
 
     def batches() -> Iterator[Batch]:

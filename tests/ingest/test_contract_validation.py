@@ -18,7 +18,7 @@ columns:
   - {name: paid, from: [金额], type: amount, zero_tokens: [无]}
   - {name: at, from: [时间], type: timestamp, unit: s}
 """
-TOP = "table, channel, description, source, key, columns"
+TOP = "table, channel, description, source, key, versioned_by, columns"
 COLUMN = "name, from, type, required, zero_tokens, unit, future_ok, identifier, zero_padded_to"
 
 
@@ -63,6 +63,22 @@ BAD = [
     pytest.param(edit("key: [id]", "key: [missing]"), f"{WHERE}: key columns ['missing'] are not landed columns",
                  id="key not a column"),
     pytest.param(edit("{name: paid,", "{name: id,"), f"{WHERE}: duplicate column names", id="duplicate column"),
+    pytest.param(edit("key: [id]", "key: [id]\nversioned_by: [updated]"),
+                 f"{WHERE}: versioned_by names 'updated', which is not a column; columns: id, paid, at",
+                 id="versioned_by not a column"),
+    pytest.param(edit("key: [id]", "key: [id]\nversioned_by: [paid]"),
+                 f"{WHERE}: versioned_by column 'paid' is of type 'amount'; a record's version is told by a "
+                 "timestamp or date column", id="versioned_by not a time"),
+    pytest.param(edit("key: [id]", "key: [id, at]\nversioned_by: [at]"),
+                 f"{WHERE}: versioned_by column 'at' is part of the key; it is the same in every version of a "
+                 "record and cannot tell them apart", id="versioned_by in the key"),
+    pytest.param(edit("unit: s}", "unit: s, future_ok: true}").replace("key: [id]", "key: [id]\nversioned_by: [at]"),
+                 f"{WHERE}: versioned_by column 'at' may lie ahead (future_ok); it does not say when the record "
+                 "changed", id="versioned_by a future time"),
+    pytest.param(edit("key: [id]", "key: [id]\nversioned_by: [at, at]"),
+                 f"{WHERE}: versioned_by names a column twice: ['at', 'at']", id="versioned_by twice"),
+    pytest.param(edit("key: [id]", "key: [id]\nversioned_by: at"),
+                 f"{WHERE}: versioned_by must be a list of values, found 'at'", id="versioned_by a bare string"),
     pytest.param("- table: t\n", f"{WHERE}: the contract must be a mapping, found list [{{'table': 't'}}]",
                  id="not a mapping"),
 ]
@@ -89,3 +105,11 @@ def test_a_contract_folder_with_a_bad_file_names_that_file(tmp_path):
 def test_every_shipped_contract_loads():
     contracts = load_contracts()
     assert len(contracts) == len(list(CONTRACTS_DIR.glob("*.yml"))) > 0
+
+
+def test_every_shipped_contract_says_which_of_its_columns_tell_a_records_versions():
+    """Explicit, also when empty: a missing versioned_by would silently leave the export date to decide."""
+    import yaml
+
+    for path in sorted(CONTRACTS_DIR.glob("*.yml")):
+        assert "versioned_by" in yaml.safe_load(path.read_text(encoding="utf-8")), path.name

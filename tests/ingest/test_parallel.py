@@ -1,4 +1,6 @@
 """Grouping small files and loading in worker processes change speed, never results."""
+import os
+
 import duckdb
 
 from demo.generate import generate
@@ -25,6 +27,10 @@ def test_grouped_parallel_load_equals_file_by_file(tmp_path, monkeypatch):
     alone, pooled = (paths_from_env({"QUANYU_HOME": str(tmp_path / name)}).ensure() for name in ("alone", "pooled"))
     for paths in (alone, pooled):
         generate(paths.home, members=400)
+    for path in alone.landing.rglob("*"):  # the same export times (a file's modification time, ingest.export_time)
+        twin = pooled.landing / path.relative_to(alone.landing)
+        stat = path.stat()
+        os.utime(twin, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
     monkeypatch.setattr(engine, "SMALL_FILE_BYTES", 0)  # every file parsed on its own, in this process
     monkeypatch.setattr(readers, "FAST_CSV_BYTES", 0)  # and every regular CSV read by Arrow
@@ -61,6 +67,7 @@ def test_fast_csv_reader_numbers_rows_like_the_exact_reader_and_falls_back_on_ir
         monkeypatch.setattr(readers, "FAST_CSV_BYTES", reader_bytes)
         paths = paths_from_env({"QUANYU_HOME": str(tmp_path / f"regular{reader_bytes}")}).ensure()
         path = write_tmall(paths, rows=regular_rows)
+        os.utime(path, (1_780_000_000, 1_780_000_000))  # one export time for both (ingest.export_time)
         batch = next(readers.open_source(path, (), (), score).batches)
         assert all(hasattr(v, "type") for v in batch.values.values()) == (reader_bytes == 0)
         engine.load_table(contract, paths, KEY)

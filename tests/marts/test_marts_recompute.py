@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ingest.contract import load_contracts
 from ingest.settings import paths_from_env
 from tests.dbt_runner import dbt, ingest_all
 
@@ -40,13 +41,18 @@ def query(paths, sql: str) -> pd.DataFrame:
 
 
 def raw(paths, table: str, key: list[str]) -> pd.DataFrame:
-    """The raw table, latest loaded row per business key (as exports overlap)."""
+    """The raw table, newest version per business key (as exports overlap): the latest of the
+    contract's versioned_by times, else the export time; then the export time; then load order."""
     files = sorted((paths.lake / "raw" / table).glob("*.parquet"))
     frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
     for column in frame.columns:  # DECIMAL amounts arrive as Python Decimals
         if frame[column].dtype == object and frame[column].map(lambda v: hasattr(v, "as_tuple")).any():
             frame[column] = frame[column].astype(float)
-    frame = frame.sort_values(["_loaded_at", "_source_file", "_source_row"], ascending=False)
+    times = [pd.to_datetime(frame[c]) for c in load_contracts()[table].versioned_by]
+    frame["_version_at"] = pd.concat(times, axis=1).max(axis=1) if times else pd.NaT
+    frame["_version_at"] = frame["_version_at"].fillna(frame["_exported_at"])
+    frame = frame.sort_values(["_version_at", "_exported_at", "_loaded_at", "_source_file", "_source_row"],
+                              ascending=False, na_position="last")
     return frame.drop_duplicates(key).reset_index(drop=True)
 
 

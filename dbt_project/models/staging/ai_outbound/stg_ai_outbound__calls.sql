@@ -1,6 +1,6 @@
 {#- One row per AI outbound call (智能外呼) from the vendor log. -#}
 with source as (
-    {{ deduplicate(source('raw', 'outbound_calls'), partition_by='call_id', order_by=latest_loaded_first()) }}
+    {{ deduplicate(source('raw', 'outbound_calls'), partition_by='call_id', order_by=newest_version_first('outbound_calls')) }}
 )
 
 select

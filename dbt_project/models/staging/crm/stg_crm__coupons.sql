@@ -1,6 +1,6 @@
 {#- One row per coupon code with its issue and, if any, its redemption. -#}
 with source as (
-    {{ deduplicate(source('raw', 'coupons'), partition_by='coupon_code', order_by=latest_loaded_first()) }}
+    {{ deduplicate(source('raw', 'coupons'), partition_by='coupon_code', order_by=newest_version_first('coupons')) }}
 ),
 
 statuses as (

@@ -1,6 +1,6 @@
 {#- One row per loyalty CRM member as last exported. -#}
 with source as (
-    {{ deduplicate(source('raw', 'crm_members'), partition_by='member_id', order_by=latest_loaded_first()) }}
+    {{ deduplicate(source('raw', 'crm_members'), partition_by='member_id', order_by=newest_version_first('crm_members')) }}
 ),
 
 genders as (

@@ -1,6 +1,6 @@
 {#- One row per referral (转介绍) invite record. -#}
 with source as (
-    {{ deduplicate(source('raw', 'referrals'), partition_by='referral_id', order_by=latest_loaded_first()) }}
+    {{ deduplicate(source('raw', 'referrals'), partition_by='referral_id', order_by=newest_version_first('referrals')) }}
 ),
 
 statuses as (

@@ -1,7 +1,7 @@
 {#- One row per Douyin shop open_id bound to a brand member (会员通), as last exported. -#}
 with source as (
     {{ deduplicate(source('raw', 'douyin_member_bindings'), partition_by='open_id',
-                   order_by=latest_loaded_first()) }}
+                   order_by=newest_version_first('douyin_member_bindings')) }}
 )
 
 select

@@ -4,7 +4,7 @@
     order that ends closed, counts as refunded in full. -#}
 with source as (
     {{ deduplicate(source('raw', 'douyin_orders'), partition_by='sub_order_id',
-                   order_by=latest_loaded_first()) }}
+                   order_by=newest_version_first('douyin_orders')) }}
 ),
 
 after_sale_map as (

@@ -4,7 +4,7 @@
     (order_line_number = 1), never summed over lines. -#}
 with source as (
     {{ deduplicate(source('raw', 'jd_orders'), partition_by='order_id, sku_id',
-                   order_by=latest_loaded_first()) }}
+                   order_by=newest_version_first('jd_orders')) }}
 ),
 
 orders as (

@@ -24,5 +24,7 @@ select
     contract_sha256,
     hash_key_version,
     loaded_at,
+    exported_at,
+    exported_at_from,
     seconds as load_seconds
 from source

@@ -1,7 +1,7 @@
 {#- One row per day x media channel x WeCom state code x campaign. -#}
 with source as (
     {{ deduplicate(source('raw', 'marketing_spend'), partition_by='spend_date, channel, state_code, campaign',
-                   order_by=latest_loaded_first()) }}
+                   order_by=newest_version_first('marketing_spend')) }}
 )
 
 select

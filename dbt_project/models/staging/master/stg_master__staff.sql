@@ -1,6 +1,6 @@
 {#- One row per employee (guide, store manager ...) from the staff master. -#}
 with source as (
-    {{ deduplicate(source('raw', 'staff'), partition_by='employee_no', order_by=latest_loaded_first()) }}
+    {{ deduplicate(source('raw', 'staff'), partition_by='employee_no', order_by=newest_version_first('staff')) }}
 ),
 
 statuses as (

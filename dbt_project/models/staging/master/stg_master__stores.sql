@@ -1,6 +1,6 @@
 {#- One row per store from the store master. -#}
 with source as (
-    {{ deduplicate(source('raw', 'stores'), partition_by='store_code', order_by=latest_loaded_first()) }}
+    {{ deduplicate(source('raw', 'stores'), partition_by='store_code', order_by=newest_version_first('stores')) }}
 ),
 
 statuses as (

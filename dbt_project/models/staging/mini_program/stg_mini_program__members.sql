@@ -1,6 +1,6 @@
 {#- One row per mini-program openid (a mall member) as last exported. -#}
 with source as (
-    {{ deduplicate(source('raw', 'mp_members'), partition_by='openid', order_by=latest_loaded_first()) }}
+    {{ deduplicate(source('raw', 'mp_members'), partition_by='openid', order_by=newest_version_first('mp_members')) }}
 ),
 
 genders as (

@@ -1,8 +1,9 @@
 {#- Mini-program mall orders at the export's grain: one row per order. The extractor pulls by
     update time, so an order can appear in two monthly files (in flight, then final); the
-    latest loaded version wins. Amounts arrive in fen and land in CNY. -#}
+    version with the latest update time wins (newest_version_first). Amounts arrive in fen and
+    land in CNY. -#}
 with source as (
-    {{ deduplicate(source('raw', 'mp_orders'), partition_by='order_no', order_by=latest_loaded_first()) }}
+    {{ deduplicate(source('raw', 'mp_orders'), partition_by='order_no', order_by=newest_version_first('mp_orders')) }}
 ),
 
 orders as (

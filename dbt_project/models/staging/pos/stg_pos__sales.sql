@@ -3,7 +3,7 @@
     their amounts are made negative whatever sign the store system exported. -#}
 with source as (
     {{ deduplicate(source('raw', 'pos_sales'), partition_by='store_code, receipt_no, line_no',
-                   order_by=latest_loaded_first()) }}
+                   order_by=newest_version_first('pos_sales')) }}
 ),
 
 receipt_lines as (

@@ -1,7 +1,7 @@
 {#- One row per Tmall 会员通 member (omid) as last exported. -#}
 with source as (
     {{ deduplicate(source('raw', 'tmall_member_bindings'), partition_by='omid',
-                   order_by=latest_loaded_first()) }}
+                   order_by=newest_version_first('tmall_member_bindings')) }}
 )
 
 select

@@ -1,8 +1,9 @@
 {#- Tmall/Taobao orders at the report's grain: one row per main order (订单编号). The 7-day
-    and 30-day reports overlap, so an order arrives several times; the latest loaded version
-    (the later status) wins. -#}
+    and 30-day reports overlap, so an order arrives several times. The report has no refund or
+    update time, so at equal payment times the later export wins (its title line or file date:
+    newest_version_first), not the file loaded last. -#}
 with source as (
-    {{ deduplicate(source('raw', 'tmall_orders'), partition_by='order_id', order_by=latest_loaded_first()) }}
+    {{ deduplicate(source('raw', 'tmall_orders'), partition_by='order_id', order_by=newest_version_first('tmall_orders')) }}
 ),
 
 orders as (

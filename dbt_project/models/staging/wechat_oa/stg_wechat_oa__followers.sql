@@ -1,6 +1,6 @@
 {#- One row per official-account openid as last exported by user/info/batchget. -#}
 with source as (
-    {{ deduplicate(source('raw', 'oa_followers'), partition_by='openid', order_by=latest_loaded_first()) }}
+    {{ deduplicate(source('raw', 'oa_followers'), partition_by='openid', order_by=newest_version_first('oa_followers')) }}
 )
 
 select

@@ -2,7 +2,7 @@
     so the same (customer, guide, change type, second) is kept once. -#}
 with source as (
     {{ deduplicate(source('raw', 'wecom_contact_events'), partition_by='external_userid, guide_userid, change_type, event_at',
-                   order_by=latest_loaded_first()) }}
+                   order_by=newest_version_first('wecom_contact_events')) }}
 ),
 
 change_types as (

@@ -2,7 +2,7 @@
     a relationship that was deleted: stg_wecom__contact_events is the truth for churn). -#}
 with source as (
     {{ deduplicate(source('raw', 'wecom_contacts'), partition_by='external_userid, guide_userid',
-                   order_by=latest_loaded_first()) }}
+                   order_by=newest_version_first('wecom_contacts')) }}
 ),
 
 add_ways as (

@@ -1,7 +1,7 @@
 {#- One row per group owner and day from groupchat/statistic (owner-level aggregation). -#}
 with source as (
     {{ deduplicate(source('raw', 'wecom_group_daily_stats'), partition_by='owner_userid, stat_date',
-                   order_by=latest_loaded_first()) }}
+                   order_by=newest_version_first('wecom_group_daily_stats')) }}
 )
 
 select

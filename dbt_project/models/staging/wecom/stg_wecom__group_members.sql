@@ -1,7 +1,7 @@
 {#- One row per customer group x member (staff and customers) as last exported. -#}
 with source as (
     {{ deduplicate(source('raw', 'wecom_group_members'), partition_by='chat_id, member_userid',
-                   order_by=latest_loaded_first()) }}
+                   order_by=newest_version_first('wecom_group_members')) }}
 ),
 
 join_scenes as (

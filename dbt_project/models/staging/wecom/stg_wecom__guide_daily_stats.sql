@@ -1,7 +1,7 @@
 {#- One row per guide and day from get_user_behavior_data. -#}
 with source as (
     {{ deduplicate(source('raw', 'wecom_guide_daily_stats'), partition_by='guide_userid, stat_date',
-                   order_by=latest_loaded_first()) }}
+                   order_by=newest_version_first('wecom_guide_daily_stats')) }}
 )
 
 select
