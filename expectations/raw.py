@@ -35,8 +35,8 @@ from expectations.spec import Expect, Finding, GateFindings, SuiteSpec
 from ingest import lake
 from ingest.atomic import write_json
 from ingest.contract import Contract
-from ingest.coverage import absent_exports
-from ingest.settings import Paths, business_now
+from ingest.coverage import absent_reason
+from ingest.settings import Paths, business_now, declared_channels
 
 MOBILE_STATUSES = ["valid", "placeholder", "masked", "landline", "invalid"]
 TABULAR_FORMATS = {"csv", "excel"}
@@ -286,7 +286,7 @@ def table_frame(paths: Paths, contract: Contract, entries: pd.DataFrame, now: dt
     row: dict[str, object] = {"table": contract.table}
     newest = entries["loaded_at"].max() if len(entries) else None
     # an export the brand does not have has nothing to be fresh (ingest/coverage.py): null ages pass
-    absent = newest is None and contract.table in absent_exports(paths, [contract])
+    absent = newest is None and absent_reason(contract, 0, declared_channels()) is not None
     row["load_age_days"] = (None if absent else (now - newest).total_seconds() / 86400 if newest is not None
                             else NEVER_LOADED_AGE_DAYS)
     for column in sorted(rules.event_fresh_within_days):

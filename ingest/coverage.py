@@ -20,17 +20,23 @@ NOT_DECLARED = "not among the brand's channels (QUANYU_CHANNELS)"
 NOTHING_LOADED = "no row loaded from any landing file (the brand has no such export)"
 
 
+def absent_reason(contract: Contract, rows_loaded: int, declared: frozenset[str] | None) -> str | None:
+    """Why the brand does not have ``contract``'s export (``rows_loaded``: rows the lake holds of
+    it; ``declared``: settings.declared_channels()), or None when it has it."""
+    if declared is not None:
+        return None if contract.channel in declared or contract.table in declared else NOT_DECLARED
+    return NOTHING_LOADED if rows_loaded == 0 else None
+
+
 def absent_exports(paths: Paths, contracts: Iterable[Contract],
                    env: Mapping[str, str] | None = None) -> dict[str, str]:
     """Raw table -> why the brand does not have that export, for every absent export."""
     declared = declared_channels(env)
     absent: dict[str, str] = {}
     for contract in contracts:
-        if declared is not None:
-            if contract.channel not in declared and contract.table not in declared:
-                absent[contract.table] = NOT_DECLARED
-            continue
-        entries = lake.ledger_entries(paths, contract.table)
-        if not len(entries) or int(entries["rows_loaded"].sum()) == 0:
-            absent[contract.table] = NOTHING_LOADED
+        # the ledger is read only when the lake decides
+        rows = 0 if declared is not None else int(lake.ledger_entries(paths, contract.table)["rows_loaded"].sum())
+        reason = absent_reason(contract, rows, declared)
+        if reason:
+            absent[contract.table] = reason
     return absent
