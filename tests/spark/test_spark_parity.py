@@ -45,6 +45,7 @@ MARTS = {
     "mart_coupons_monthly", "mart_fan_buyers_monthly", "mart_fan_contribution_monthly", "mart_fans_monthly",
     "mart_groups_monthly", "mart_guide_attribution_monthly", "mart_outbound_calls_monthly",
     "mart_referrals_monthly", "mart_repurchase_monthly", "mart_sales_monthly", "mart_store_kpis_monthly",
+    "quality_unmapped_codes",
 }
 
 
