@@ -112,9 +112,19 @@ def files_suite(contract: Contract, rules: RawRules) -> SuiteSpec:
     table = contract.table
     expects: list[Expect] = []
     if not rules.may_be_empty:
-        expects.append(Expect("gx_volume", "file_has_rows", "ExpectColumnValuesToBeBetween",
+        # A header-only file is what a failed export looks like, and also what a month without sales on
+        # a small channel looks like. It blocks only where the export's own history makes zero rows
+        # implausible (recent files had a median of min_rows_for_shares+ rows: P(0) < 1e-8 for a Poisson
+        # count of 20); elsewhere it loads with a warning.
+        expects.append(Expect("gx_volume", "not_empty_where_rows_are_expected", "ExpectColumnValuesToBeNull",
+                              {"column": "empty_though_recent_had_rows"},
+                              f"the export file loads at least one row when the recent files of the same export "
+                              f"had a median of {rules.min_rows_for_shares}+ rows (a header-only file is then a "
+                              f"failed export)"))
+        expects.append(Expect("gx_volume_change", "file_has_rows", "ExpectColumnValuesToBeBetween",
                               {"column": "rows_loaded", "min_value": 1},
-                              "the export file loads at least one row (a header-only file is a failed export)"))
+                              "the export file loads at least one row (a warning where its history cannot tell a "
+                              "failed export from a period without records)"))
     expects += [
         Expect("gx_volume", "most_rows_loaded", "ExpectColumnValuesToBeBetween",
                {"column": "quarantine_share", "max_value": rules.max_quarantine_share},
@@ -224,6 +234,10 @@ def files_frame(paths: Paths, contract: Contract, entries: pd.DataFrame, shas: l
                 "unmapped_columns": ", ".join(unmapped) or None,
                 "recent_median_rows": median,
                 "rows_vs_recent": (entry.rows_read / median) if median else None,
+                "empty_though_recent_had_rows": (
+                    f"0 rows loaded; the last {len(recent)} files of this export had a median of {median:g} rows"
+                    if entry.rows_loaded == 0 and median is not None and median >= rules.min_rows_for_shares
+                    else None),
                 "garbled_text_share": (stat["garbled"] / stat["text_cells"]) if stat.get("text_cells") else None,
                 "cell_issue_share": (stat["cell_issue_rows"] / entry.rows_loaded
                                      if entry.rows_loaded >= rules.min_rows_for_shares and "cell_issue_rows" in stat

@@ -31,7 +31,9 @@ CASES = {
                        ["check gx_schema failed: no_column_dropped", "dropped_columns = paid_amount"]),
     "duplicated_orders": (corrupt.duplicate_orders,
                           ["check gx_keys failed: key_unique_within_file: 12 duplicated order_id"]),
-    "day_of_zero_rows": (corrupt.header_only, ["check gx_volume failed: file_has_rows", "rows_loaded = 0"]),
+    # a header-only file where the same export's last files had rows: a failed export
+    "day_of_zero_rows": (corrupt.header_only, ["check gx_volume failed: not_empty_where_rows_are_expected",
+                                               "0 rows loaded; the last"]),
 }
 
 
@@ -100,3 +102,25 @@ def test_the_gate_reports_every_failed_check_of_a_file_and_keeps_evidence(copied
     assert {"raw.parquet", "ledger.parquet", "verdict.json"} <= {p.name for p in evidence.iterdir()}
     verdict = json.loads((evidence / "verdict.json").read_text(encoding="utf-8"))
     assert "12 duplicated order_id" in verdict["failures"][0]
+
+
+def test_a_header_only_file_without_a_history_of_rows_loads_with_a_warning(copied_home, definitions):
+    """A new export series (a shop's first export, a month without sales on a small channel) whose
+    file has only its header: nothing says it failed, so it loads; the warning names it."""
+    from expectations.raw import gate_raw_table
+    from ingest.contract import load_contracts
+    from ingest.engine import load_table
+    from ingest.lake import ledger_entries
+
+    paths = copied_home
+    new_series = "tmall/orders/second_shop/订单报表_202611.csv"
+    (paths.landing / new_series).parent.mkdir(parents=True)
+    corrupt.header_only(paths.landing / GOOD_EXPORT, paths.landing / new_series)
+    contract = load_contracts()["tmall_orders"]
+    load_table(contract, paths)
+    result = gate_raw_table(contract, paths, run_name="test")
+    assert result.gated_files == [new_series] and result.rejected_files == []
+    assert [(f.check, f.rule, f.blocking) for f in result.findings if f.subject == new_series] == [
+        ("gx_volume_change", "file_has_rows", False)]
+    entry = ledger_entries(paths, "tmall_orders").set_index("source_file").loc[new_series]
+    assert (int(entry.rows_read), int(entry.rows_loaded)) == (0, 0)
