@@ -101,15 +101,23 @@ def _contains(haystack: str | bytes, form: str | bytes) -> bool:
     return not _digit_bounded(text) or bool(_pattern(form).search(haystack))
 
 
+class _Needles:
+    """The forms of each value, worked out once per scan (a scan reads thousands of files)."""
+
+    def __init__(self, values: list[str]):
+        self.values = values
+        self.texts = [text_forms(v) for v in values]
+        self.bytes = [byte_forms(v) for v in values]
+
+
 def scan_text(text: str, values: list[str], where: str = "text") -> list[Hit]:
     """Hits of the values in a text (the CLI's stdout and stderr, a log message)."""
     return [Hit(i, TEXT, where) for i, value in enumerate(values)
             if any(_contains(text, f) for f in text_forms(value))]
 
 
-def _scan_bytes(data: bytes, values: list[str], kind: str, where: str) -> list[Hit]:
-    return [Hit(i, kind, where) for i, value in enumerate(values)
-            if any(_contains(data, f) for f in byte_forms(value))]
+def _scan_bytes(data: bytes, needles: _Needles, kind: str, where: str) -> list[Hit]:
+    return [Hit(i, kind, where) for i, forms in enumerate(needles.bytes) if any(_contains(data, f) for f in forms)]
 
 
 def _kind(head: bytes) -> str:
@@ -122,37 +130,36 @@ def _kind(head: bytes) -> str:
     return TEXT
 
 
-def _relation_hits(con: duckdb.DuckDBPyConnection, relation: str, values: list[str], kind: str,
+def _relation_hits(con: duckdb.DuckDBPyConnection, relation: str, needles: _Needles, kind: str,
                    where: str) -> list[Hit]:
     """Values found in any column of a relation, every column cast to text (nested ones too)."""
     columns = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
     if not columns:
         return []
     row_text = "concat_ws(chr(31), " + ", ".join(f'cast("{c}" as varchar)' for c in columns) + ")"
-    needles = [(i, form) for i, value in enumerate(values) for form in text_forms(value)]
+    forms = [(i, form) for i, texts in enumerate(needles.texts) for form in texts]
     counts = ", ".join(
         f"count(*) filter (where regexp_matches(t, ${n + 1}))" if _digit_bounded(form) else
-        f"count(*) filter (where contains(t, ${n + 1}))" for n, (_, form) in enumerate(needles))
-    parameters = [f"(^|[^0-9]){re.escape(form)}([^0-9]|$)" if _digit_bounded(form) else form for _, form in needles]
+        f"count(*) filter (where contains(t, ${n + 1}))" for n, (_, form) in enumerate(forms))
+    parameters = [f"(^|[^0-9]){re.escape(form)}([^0-9]|$)" if _digit_bounded(form) else form for _, form in forms]
     found = con.execute(f"select {counts} from (select {row_text} as t from {relation})", parameters).fetchone()
-    hit = sorted({i for (i, _), n in zip(needles, found) if n})
+    hit = sorted({i for (i, _), n in zip(forms, found) if n})
     return [Hit(i, kind, where) for i in hit]
 
 
-def _scan_parquet(path: Path, values: list[str]) -> list[Hit]:
-    with duckdb.connect() as con:
-        relation = "read_parquet('" + str(path).replace("'", "''") + "')"
-        return _relation_hits(con, relation, values, PARQUET, str(path))
+def _scan_parquet(con: duckdb.DuckDBPyConnection, path: Path, needles: _Needles) -> list[Hit]:
+    relation = "read_parquet('" + str(path).replace("'", "''") + "')"
+    return _relation_hits(con, relation, needles, PARQUET, str(path))
 
 
-def _scan_duckdb(path: Path, values: list[str]) -> list[Hit]:
+def _scan_duckdb(path: Path, needles: _Needles) -> list[Hit]:
     hits = []
     with duckdb.connect(str(path), read_only=True) as con:
         tables = con.execute("select table_schema, table_name from information_schema.tables "
                              "where table_type = 'BASE TABLE'").fetchall()
         for schema, table in tables:
             relation = f'"{schema}"."{table}"'
-            hits += _relation_hits(con, relation, values, DUCKDB, f"{path} {schema}.{table}")
+            hits += _relation_hits(con, relation, needles, DUCKDB, f"{path} {schema}.{table}")
     return hits
 
 
@@ -165,7 +172,7 @@ def _cell_bytes(cell: object) -> bytes:
     return str(cell).encode("utf-8")
 
 
-def _scan_sqlite(path: Path, values: list[str]) -> list[Hit]:
+def _scan_sqlite(path: Path, needles: _Needles) -> list[Hit]:
     hits: set[tuple[int, str]] = set()
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -174,14 +181,17 @@ def _scan_sqlite(path: Path, values: list[str]) -> list[Hit]:
             quoted = '"' + table.replace('"', '""') + '"'
             for row in con.execute(f"select * from {quoted}"):
                 data = b"\x1f".join(_cell_bytes(c) for c in row if c is not None)
-                hits.update((h.value, table) for h in _scan_bytes(data, values, SQLITE, table))
+                hits.update((h.value, table) for h in _scan_bytes(data, needles, SQLITE, table))
     finally:
         con.close()
     return [Hit(i, SQLITE, f"{path} table {table}") for i, table in sorted(hits)]
 
 
-def scan_file(path: Path, values: list[str], report: ScanReport) -> None:
-    """Scan one file as its kind stores text, and its bytes; add to ``report``."""
+def scan_file(path: Path, values: list[str] | _Needles, report: ScanReport,
+              con: duckdb.DuckDBPyConnection | None = None) -> None:
+    """Scan one file as its kind stores text, and its bytes; add to ``report`` (``con``: a DuckDB
+    connection to reuse for Parquet files)."""
+    needles = values if isinstance(values, _Needles) else _Needles(values)
     with path.open("rb") as handle:
         data = handle.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
@@ -196,16 +206,20 @@ def scan_file(path: Path, values: list[str], report: ScanReport) -> None:
     hits: list[Hit] = []
     try:
         if kind == PARQUET:
-            hits = _scan_parquet(path, values)
+            if con is None:
+                with duckdb.connect() as own:
+                    hits = _scan_parquet(own, path, needles)
+            else:
+                hits = _scan_parquet(con, path, needles)
         elif kind == DUCKDB:
-            hits = _scan_duckdb(path, values)
+            hits = _scan_duckdb(path, needles)
         elif kind == SQLITE:
-            hits = _scan_sqlite(path, values)
+            hits = _scan_sqlite(path, needles)
     except (duckdb.Error, sqlite3.Error) as exc:
         report.unreadable.append(f"{path}: not readable as {kind} ({type(exc).__name__}), searched as bytes")
     found = {h.value for h in hits}
     # the bytes too: what the structured read missed (statistics, a torn page, a table it cannot open)
-    hits += [h for h in _scan_bytes(data, values, kind, f"{path} (bytes)") if h.value not in found]
+    hits += [h for h in _scan_bytes(data, needles, kind, f"{path} (bytes)") if h.value not in found]
     report.scanned[kind] += 1
     report.hits += hits
 
@@ -213,13 +227,13 @@ def scan_file(path: Path, values: list[str], report: ScanReport) -> None:
 def scan_tree(root: Path, values: list[str], skip: Iterable[Path] = ()) -> ScanReport:
     """Scan every file under ``root`` (links not followed), except those under a ``skip`` folder."""
     report = ScanReport()
-    skipped = [Path(s).resolve() for s in skip]
-    for path in sorted(Path(root).rglob("*")):
-        if path.is_symlink() or not path.is_file():
-            continue
-        if any(path.resolve().is_relative_to(s) for s in skipped):
-            continue
-        scan_file(path, values, report)
+    needles = _Needles(values)
+    skipped = [Path(s).absolute() for s in skip]
+    with duckdb.connect() as con:
+        for path in sorted(Path(root).absolute().rglob("*")):
+            if path.is_symlink() or not path.is_file() or any(path.is_relative_to(s) for s in skipped):
+                continue
+            scan_file(path, needles, report, con)
     return report
 
 
