@@ -159,7 +159,8 @@ def plant(landing: Path, outside: Path) -> dict[str, str]:
             ('{"errcode": 0, "external_contact_list": [], "external_contact_list": [' + contact("wmPV9", extra=
              f', "name": "{NAMES[5]}"') + "]}").encode("utf-8"), "outside its records"),
         "mini_program/members/privacy_garbage.csv": ("openid,姓名\r\noPV5,".encode() + NAMES[6].encode("utf-16-le")
-                                                     + b"\xff\xfe\xff" + mobile(56).encode() + b"\r\n", "not valid UTF-8"),
+                                                     + b"\xff\xfe\xff" + mobile(56).encode() + b"\r\n",
+                                                     "not valid UTF-8"),
         "wecom/contacts/privacy_deep.json": (("[" * 5000 + json.dumps(NAMES[7], ensure_ascii=False) + "]" * 5000)
                                              .encode("utf-8"), "nested deeper than its parser can follow"),
         f"{CRM_FOLDER}/{mobile(57)}.csv": (_csv([list(CRM), list({**CRM, "member_id": "PV7"}.values())]),
@@ -180,8 +181,8 @@ def plant(landing: Path, outside: Path) -> dict[str, str]:
     return fates
 
 
-PLANTED = [mobile(n) for n in (*range(26), *range(30, 33), 40, 41, 42, 43, 44, *range(50, 59), *range(60, 65))] \
-    + NAMES + ADDRESSES + [ID_CARD]
+PLANTED_MOBILES = (*range(20), *range(21, 26), *range(30, 33), *range(40, 45), *range(50, 59), *range(60, 65))
+PLANTED = [mobile(n) for n in PLANTED_MOBILES] + NAMES + ADDRESSES + [ID_CARD]
 LOADED = "loaded"
 # what the planted crm_members file gives: 20 + 5 + 1 rows read, the empty and damaged keys and the
 # misaligned row quarantined, the rest loaded (the ID card typed as a phone is an invalid phone)
