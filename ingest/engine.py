@@ -145,7 +145,7 @@ def landing_files(contract: Contract, landing: Path) -> list[Path]:
     """Files the contract reads, sorted; droppings and files still being copied (by name) skipped.
 
     Symbolic links are listed, not followed (``is_symlink`` before ``is_file``, which would follow
-    one): the loader refuses each by name (``landing_refusal``), the sensor skips them unread.
+    one): the loader refuses each by name (``landing_refusal``), the sensor lists them unread.
     """
     return sorted(p for p in landing.glob(contract.glob)
                   if (p.is_symlink() or p.is_file()) and not p.name.startswith(IGNORED_PREFIXES)
@@ -493,6 +493,7 @@ class _FileLoader:
             return self._run(fast=False)
 
     def _run(self, fast: bool) -> FileReport:
+        self.mobile_rows = {}  # a fast attempt that gave up may have noted rows already
         self.open(fast)
         raw_out, bad_out = self.writers()
         read = 0
@@ -650,7 +651,7 @@ def _whole_file(source: Any) -> Batch:
 
 
 class MobileInTextError(ValueError):
-    """A landed non-personal column of the file holds mobile numbers (see ``_FileLoader.scan_mobiles``)."""
+    """A landed non-personal column of the file holds mobile numbers (see ``mobile_hits``)."""
 
 
 class IngestInternalError(RuntimeError):
