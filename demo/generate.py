@@ -101,13 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def _mark_exports_complete(landing: Path) -> None:
     """An empty ``_SUCCESS`` in every export folder once its files are written, as batch exporters
     do: ingest loads a line file whose last line is cut at once when the marker is newer than the
     file (an export that arrived broken), instead of waiting for a copy in progress to finish."""
     for folder in sorted({p.parent for p in landing.rglob("*") if p.is_file()}):
         (folder / "_SUCCESS").touch()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -23,6 +23,7 @@ import pandas as pd
 
 from expectations.spec import Expect, Finding, SuiteSpec
 from ingest.locks import exclusive
+from ingest.pii import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,8 @@ def _result_format(spec: SuiteSpec) -> dict[str, Any]:
 
 
 def _text(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else f"{value}"
+    """An example value for a finding, masked (``ingest.pii.redact_text``, the one masking function)."""
+    return f"{value:.4g}" if isinstance(value, float) else redact_text(f"{value}")
 
 
 def _examples(values: list[Any], limit: int = 3) -> str:

@@ -27,9 +27,10 @@ from ingest.lake import (
     segment_raw_counts,
     table_dir,
 )
+from ingest.pii import MOBILE_IN_TEXT_RE2
 from ingest.settings import Paths
 
-MOBILE_REGEX = r"(^|[^0-9A-Za-z])(\+?86)?1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}([^0-9A-Za-z]|$)"
+MOBILE_REGEX = MOBILE_IN_TEXT_RE2  # one rule for the loader's scan and this backstop (ingest/pii.py)
 SKIP_SUFFIXES = ("_hash", "_sha256", "_load_id")
 
 

@@ -18,21 +18,33 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import time
+import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingest.atomic import commit, temp_path
 from ingest.contract import QUARANTINE_SCHEMA, Contract, normalise_header
 from ingest.export_time import ExportTime, export_time
 from ingest.lake import LEDGER, QUARANTINE, RAW, ensure_table, loaded_stems, loosen, per_file, segment_of, stem
-from ingest.pii import HashKey, key_from_env, redact_text
+from ingest.pii import (
+    MOBILE_IN_TEXT_RE2,
+    HashKey,
+    key_from_env,
+    mobiles_as_numbers,
+    mobiles_in_text,
+    personal_placeholder,
+    redact_text,
+)
 from ingest.readers import Batch, FastPathUnsuitable, FileFormatError, Sheet, open_source
 from ingest.settings import Paths, business_now, ingest_workers, landing_settle_seconds
 from ingest.values import parse_column
@@ -122,13 +134,48 @@ IGNORED_PREFIXES = ("~$", ".", "_")
 IN_PROGRESS_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", ".filepart", ".uploading",
                         ".lock", ".swp", ".done")  # (.done: a marker, see _marked_complete)
 LINE_FORMATS = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson")
+# The mobile scan's column types: text by pattern, numbers by range (an amount or count column holding
+# 13512345678 lands it as a number). Dates, times and booleans cannot hold one.
+TEXT_TYPES = ("string", "json")
+NUMBER_TYPES = ("int", "amount", "amount_fen", "decimal")
+_MOBILE_NAME = re.compile(MOBILE_IN_TEXT_RE2)
 
 
 def landing_files(contract: Contract, landing: Path) -> list[Path]:
-    """Files the contract reads, sorted; droppings and files still being copied (by name) skipped."""
+    """Files the contract reads, sorted; droppings and files still being copied (by name) skipped.
+
+    Symbolic links are listed, not followed (``is_symlink`` before ``is_file``, which would follow
+    one): the loader refuses each by name (``landing_refusal``), the sensor lists them unread.
+    """
     return sorted(p for p in landing.glob(contract.glob)
-                  if p.is_file() and not p.name.startswith(IGNORED_PREFIXES)
+                  if (p.is_symlink() or p.is_file()) and not p.name.startswith(IGNORED_PREFIXES)
                   and not p.name.lower().endswith(IN_PROGRESS_SUFFIXES))
+
+
+def landing_label(path: Path, landing: Path) -> str:
+    """The path under the landing folder (lineage's ``_source_file``); a path outside it as given."""
+    absolute = Path(os.path.abspath(path))
+    return absolute.relative_to(landing).as_posix() if absolute.is_relative_to(landing) else str(path)
+
+
+def landing_refusal(path: Path, landing: Path) -> str | None:
+    """Why a landing path is refused without being opened, or None.
+
+    A symbolic link (or a path through a linked folder) is refused wherever it points: a link
+    can make a brand's landing folder read any file the loader's account can read (another
+    brand's export, a key file) and land it as this channel's data, under this path's name. A
+    path outside the landing folder (an explicit file list) is refused too. ``landing`` is resolved
+    (``ingest.settings.Paths``), so a landing folder that is itself a link is fine.
+    """
+    absolute = Path(os.path.abspath(path))
+    if not absolute.is_relative_to(landing):
+        return f"is outside the landing folder {landing}; only files under it are loaded"
+    resolved = Path(os.path.realpath(absolute))
+    if resolved != absolute:
+        where = "inside" if resolved.is_relative_to(landing) else "outside"
+        return (f"is a symbolic link, or lies in a linked folder, that resolves {where} the landing folder; links "
+                f"are not followed, so it is not read (copy the export itself into the landing folder)")
+    return None
 
 
 def _marked_complete(path: Path, stat: os.stat_result) -> bool:
@@ -203,13 +250,23 @@ def map_headers(contract: Contract, headers: list[str], file_label: str,
                 break
     for column in contract.required:
         if column.name not in mapping:
-            shown = ", ".join(headers[:40]) + (" ..." if len(headers) > 40 else "")
             raise MissingColumnError(
                 f"{file_label}: required column {column.name!r} of table {contract.table!r} is missing; "
-                f"tried aliases {list(column.aliases)}; the file's headers are: {shown}")
+                f"tried aliases {list(column.aliases)}; the file's headers are: {_shown_headers(contract, headers)}")
     used = set(mapping.values())
-    # ^fields are the API envelope (errcode, next_cursor ...), not record columns
-    return mapping, [h for h in headers if h not in used and h and not h.startswith("^")]
+    # ^fields are the API envelope (errcode, next_cursor ...), not record columns; an unmapped header is
+    # listed in the ledger and the report, masked (an export without a header line has data there)
+    return mapping, [redact_text(h) for h in headers if h not in used and h and not h.startswith("^")]
+
+
+def _shown_headers(contract: Contract, headers: list[str]) -> str:
+    """The headers for a message, masked; none when no header names a contract column: the line
+    taken as the header is then likely a data row (an export without a header line), whose names
+    and addresses a message must not repeat."""
+    if not header_score(contract)(headers):
+        return (f"{len(headers)} fields, not shown: none of them names a column of the table, so the line read as "
+                f"the header may be data (an export without its header line?)")
+    return redact_text(", ".join(headers[:40]) + (" ..." if len(headers) > 40 else ""))
 
 
 class SheetsDifferError(ValueError):
@@ -306,11 +363,12 @@ class _FileLoader:
         self.loaded_at = loaded_at
         self.load_id = f"{contract.table}/{sha[:16]}"
         self.mapping: dict[str, str] = {}
-        self.pii_headers: set[str] = set()
+        self.pii_headers: dict[str, str] = {}  # header -> contract type
         self.keep_headers: dict[str, str] = {}
         self.source: Any = None
         self.exported: ExportTime | None = None
         self.started = time.perf_counter()
+        self.mobile_rows: dict[str, list[int]] = {}  # column -> row numbers holding a phone (see mobile_hits)
 
     def lineage(self, numbers: list[int]) -> dict[str, pa.Array]:
         n = len(numbers)
@@ -325,11 +383,13 @@ class _FileLoader:
         }
 
     def redacted(self, cells: dict[str, Any]) -> str:
-        """The row as evidence for a human, minus anything personal."""
+        """The row as evidence for a human, minus anything personal: a personal column's value is
+        never shown (``<mobile>``, ``<personal>``; an empty one shows as null), headers the contract
+        does not map are left out (they may hold anything), and what is shown is masked."""
         shown = {}
         for header, value in cells.items():
             if header in self.pii_headers:
-                shown[header] = "<redacted>"
+                shown[header] = None if value in (None, "") else personal_placeholder(self.pii_headers[header])
             elif header in self.keep_headers:
                 shown[header] = value
         return redact_text(json.dumps(shown, ensure_ascii=False, default=str))
@@ -350,7 +410,7 @@ class _FileLoader:
         for sheet in self.source.ignored_sheets:
             log.warning("%s: sheet %s is not loaded", self.label, sheet)
         by_name = {c.name: c for c in contract.columns}
-        self.pii_headers = {h for name, h in self.mapping.items() if by_name[name].is_pii}
+        self.pii_headers = {h: by_name[name].type for name, h in self.mapping.items() if by_name[name].is_pii}
         self.keep_headers = {h: name for name, h in self.mapping.items() if not by_name[name].is_pii}
 
     def column_values(self, batch: Batch) -> dict[str, list[Any]]:
@@ -380,7 +440,7 @@ class _FileLoader:
         rows.sort(key=lambda r: r[0])
         numbers = [r[0] for r in rows]
         if len(self.source.sheets) > 1:  # row numbers run on across sheets: say which sheet and its own row
-            rows = [(n, "sheet {!r} row {}: ".format(*self.source.sheet_of(n)) + reason, failed, record)
+            rows = [(n, redact_text("sheet {!r} row {}: ".format(*self.source.sheet_of(n)) + reason), failed, record)
                     for n, reason, failed, record in rows]
         return pa.table({
             **{k: v for k, v in self.lineage(numbers).items() if k in QUARANTINE_SCHEMA.names},
@@ -389,11 +449,31 @@ class _FileLoader:
             "raw_record": pa.array([r[3] for r in rows], pa.string()),
         }, schema=QUARANTINE_SCHEMA)
 
+    def note_mobiles(self, parsed: _Parsed, start: int, numbers: Any) -> None:
+        """Note this file's rows (``start ..`` of ``parsed``) in which ``mobile_hits`` found a phone;
+        ``commit`` refuses the file if there is any."""
+        for name, hits in parsed.mobiles.items():
+            mine = hits[(hits >= start) & (hits < start + len(numbers))] - start
+            if len(mine):
+                self.mobile_rows.setdefault(name, []).extend(int(numbers[i]) for i in mine)
+
+    def mobile_refusal(self) -> str:
+        """The message of a file refused for mobile numbers in non-personal columns (never the numbers)."""
+        parts = []
+        for name, rows in self.mobile_rows.items():
+            shown = ", ".join(str(r) for r in sorted(rows)[:5]) + (" ..." if len(rows) > 5 else "")
+            parts.append(f"column {name!r} (header {redact_text(self.mapping[name])!r}) in {len(rows)} row(s): {shown}")
+        return (f"{self.label}: a mobile number stands in {'; '.join(parts)}, which the contract of table "
+                f"{self.contract.table!r} does not declare personal; the file is not loaded, so no number reaches "
+                f"the lake (type the column `mobile` in ingest/contracts/{self.contract.table}.yml if it holds "
+                f"phones, `drop` if it is free text people type into, or export the file without the numbers)")
+
     def split(self, batch: Batch, parsed: _Parsed, start: int) -> tuple[pa.Table, pa.Table]:
         """Raw and quarantine rows of this file's ``batch``, rows ``start ..`` of ``parsed``."""
         n = len(batch)
         good = parsed.good[start:start + n]
         arrays = {name: array.slice(start, n) for name, array in parsed.arrays.items()}
+        self.note_mobiles(parsed, start, batch.numbers)
         raw = pa.table({**arrays, **self.lineage(batch.numbers)}, schema=self.contract.schema).filter(pa.array(good))
         errors = parsed.errors.iloc[start:start + n].reset_index(drop=True)
         failed = parsed.failed.iloc[start:start + n].reset_index(drop=True)
@@ -413,6 +493,7 @@ class _FileLoader:
             return self._run(fast=False)
 
     def _run(self, fast: bool) -> FileReport:
+        self.mobile_rows = {}  # a fast attempt that gave up may have noted rows already
         self.open(fast)
         raw_out, bad_out = self.writers()
         read = 0
@@ -429,7 +510,11 @@ class _FileLoader:
         return self.commit(raw_out, bad_out, read, time.perf_counter() - self.started)
 
     def commit(self, raw_out: _TableWriter, bad_out: _TableWriter, read: int, seconds: float) -> FileReport:
-        """Reconcile, move the Parquet files into place, then write the ledger entry (the commit marker)."""
+        """Refuse a file with mobile numbers in non-personal columns; reconcile, move the Parquet files
+        into place, then write the ledger entry (the commit marker)."""
+        if self.mobile_rows:
+            raw_out.abort(), bad_out.abort()
+            raise MobileInTextError(self.mobile_refusal())
         if raw_out.rows + bad_out.rows != read:
             raw_out.abort(), bad_out.abort()
             raise AssertionError(f"{self.label}: reconciliation failed: read {read}, "
@@ -474,6 +559,27 @@ class _Parsed:
     good: Any  # numpy bool array
     errors: pd.Series
     failed: pd.Series
+    mobiles: dict[str, np.ndarray] = field(default_factory=dict)  # column -> row positions holding a phone
+
+
+def mobile_hits(contract: Contract, arrays: dict[str, pa.Array]) -> dict[str, np.ndarray]:
+    """Positions of the rows whose landed non-personal values hold a mobile number, per column: text
+    columns by the RE2 pattern (``ingest.pii.MOBILE_IN_TEXT_RE2``), number columns by range. Every row,
+    good or to be quarantined (a quarantined row's evidence shows its non-personal values).
+
+    One pass per column over everything parsed together (a batch of a large file, or a group of small
+    files: per file, thousands of WeCom answers would pay the per-call overhead thousands of times).
+    Cost measured on the demo brand in docs/privacy.md.
+    """
+    hits = {}
+    for column in contract.loaded_columns:
+        if column.is_pii or column.type not in TEXT_TYPES + NUMBER_TYPES:
+            continue
+        array = arrays[column.name]
+        found = mobiles_in_text(array) if column.type in TEXT_TYPES else mobiles_as_numbers(array)
+        if pc.any(found).as_py():
+            hits[column.name] = np.flatnonzero(found.to_numpy(zero_copy_only=False))
+    return hits
 
 
 def _cell(values: Any, i: int) -> Any:
@@ -530,7 +636,8 @@ def parse_values(contract: Contract, key: HashKey, values: dict[str, list[Any]],
     # reasons quote non-personal values; a mobile number typed into such a column is masked all the same
     cell_issues = cell_issues.map(redact_text, na_action="ignore")
     arrays["_cell_issues"] = pa.array(cell_issues, type=pa.string(), from_pandas=True)
-    return _Parsed(arrays, errors.isna().to_numpy(), errors.map(redact_text, na_action="ignore"), failed)
+    return _Parsed(arrays, errors.isna().to_numpy(), errors.map(redact_text, na_action="ignore"), failed,
+                   mobile_hits(contract, arrays))
 
 
 def _whole_file(source: Any) -> Batch:
@@ -543,12 +650,24 @@ def _whole_file(source: Any) -> Batch:
                  [x for b in batches for x in b.numbers], [r for b in batches for r in b.broken])
 
 
+class MobileInTextError(ValueError):
+    """A landed non-personal column of the file holds mobile numbers (see ``mobile_hits``)."""
+
+
+class IngestInternalError(RuntimeError):
+    """An unexpected error while loading: raised instead of the original, whose message may quote a
+    value of the file (pandas and Arrow repeat the cell they could not convert)."""
+
+
 def _reject(loader: _FileLoader, exc: Exception) -> FileReport:
-    log.error("rejected %s: %s", loader.label, exc)
-    return FileReport(loader.label, loader.sha, "rejected", message=str(exc))
+    """The file's rejection, masked (readers and parsers may quote what they read)."""
+    message = redact_text(str(exc))
+    log.error("rejected %s: %s", loader.label, message)
+    return FileReport(loader.label, loader.sha, "rejected", message=message)
 
 
-REJECTABLE = (FileFormatError, MissingColumnError, DuplicateColumnError, SheetsDifferError, UnicodeDecodeError)
+REJECTABLE = (FileFormatError, MissingColumnError, DuplicateColumnError, SheetsDifferError, UnicodeDecodeError,
+              MobileInTextError)
 
 
 def _run_group(loaders: list[_FileLoader]) -> list[FileReport]:
@@ -585,7 +704,10 @@ def _run_group(loaders: list[_FileLoader]) -> list[FileReport]:
         bad_out.write(bad)
         # the ledger's seconds: this file's reading and writing plus its share of the common parse
         seconds = own_seconds[id(loader)] + share * len(batch) + time.perf_counter() - started
-        reports.append(loader.commit(raw_out, bad_out, len(batch) + len(batch.broken), seconds))
+        try:
+            reports.append(loader.commit(raw_out, bad_out, len(batch) + len(batch.broken), seconds))
+        except MobileInTextError as exc:
+            reports.append(_reject(loader, exc))
     return reports
 
 
@@ -596,12 +718,22 @@ Unit = list[tuple[Path, str, int]]
 def _run_unit(contract: Contract, paths: Paths, key: HashKey, loaded_at: dt.datetime, unit: Unit) -> list[FileReport]:
     """Run one unit (see _plan for how units are cut). Runs in a worker process too."""
     loaders = [_FileLoader(contract, paths, key, path, sha, loaded_at) for path, sha, _ in unit]
-    if len(unit) > 1 or unit[0][2] < SMALL_FILE_BYTES:
-        return _run_group(loaders)
     try:
-        return [loaders[0].run()]
-    except REJECTABLE as exc:
-        return [_reject(loaders[0], exc)]
+        if len(unit) > 1 or unit[0][2] < SMALL_FILE_BYTES:
+            return _run_group(loaders)
+        try:
+            return [loaders[0].run()]
+        except REJECTABLE as exc:
+            return [_reject(loaders[0], exc)]
+    except (OSError, MemoryError, AssertionError, IngestInternalError):
+        raise  # a file system hiccup (retried), memory, a failed reconciliation: no file values in them
+    except Exception as exc:  # noqa: BLE001 - re-raised as our own type, without the original's message
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        files = ", ".join(loader.label for loader in loaders)
+        raise IngestInternalError(
+            f"{contract.table}: unexpected {type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno} "
+            f"while loading {files}; its message is not shown because it may quote the file's values (run "
+            f"python -m orchestration.cli --table {contract.table} under a debugger to see it)") from None
 
 
 def _plan(contract: Contract, paths: Paths, reload: bool, files: list[Path] | None,
@@ -618,7 +750,16 @@ def _plan(contract: Contract, paths: Paths, reload: bool, files: list[Path] | No
     group: Unit = []
     group_bytes = 0
     for path in files if files is not None else landing_files(contract, paths.landing):
-        label = path.relative_to(paths.landing).as_posix()
+        label = landing_label(path, paths.landing)
+        refusal = landing_refusal(path, paths.landing)
+        if refusal is None and _MOBILE_NAME.search(label):
+            refusal = ("is named with a mobile number, which would land in every row's _source_file; rename "
+                       "the file")
+        if refusal:
+            label = redact_text(label)
+            log.error("rejected %s: %s", label, refusal)
+            report.files.append(FileReport(label, "", "rejected", message=f"{label}: {refusal}"))
+            continue
         before = path.stat()
         sha = file_sha256(path)
         unfinished = still_being_written(path, before, settle_seconds)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.arrow_text import to_arrow, to_mask, to_text
@@ -32,7 +33,25 @@ PLACEHOLDERS = frozenset({"13800000000", "13800138000", "13888888888", "13900000
                           "12345678901", "13000000000", "18888888888", "00000000000"})
 # A run of one digit (1111111111, 22222222222) is a placeholder too: see normalise_mobiles.
 _SEPARATORS = re.compile(r"[\s\-()（）.]+")
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
+
+# What the one masking function (``redact_text``) hides in any text shown to a person: a CN mobile
+# (also written ``135 1234 5678`` or ``+86-135-1234-5678``), an ID-card number (18 characters, the
+# last may be X), and any other run of 15 to 19 digits (a 15-digit ID card, a bank card). Longer runs
+# stay visible: no personal number is 20 digits long, and ``'99999999999999999999' is larger than any
+# count can be`` is the message a person needs. Digits glued to the match on either side make it no
+# mobile (a 19-digit order id contains 11-digit runs by chance); they make it a longer run.
+_MASKS = (
+    (re.compile(r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)"), lambda m: "<mobile>"),
+    (re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"), lambda m: "<id card>"),
+    (re.compile(r"(?<!\d)\d{15,19}(?!\d)"), lambda m: f"<{len(m.group())} digits>"),
+)
+# The same mobile rule in RE2 syntax (DuckDB, pyarrow): no look-around, so the neighbours are matched
+# as groups, and a letter next to the number makes it no mobile either (``unionid:oK7cr13512345678x``
+# is an id, ``tel:13512345678`` and ``张三13512345678`` are phones). The ingest scan (the loader refuses
+# a file with a phone in a non-personal column) and the lake backstop (ingest/audit.py) both use it.
+MOBILE_IN_TEXT_RE2 = r"(^|[^0-9A-Za-z])(\+?86)?1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}([^0-9A-Za-z]|$)"
+# An 11-digit mobile landed as a number (an int or amount column holding 13512345678)
+MOBILE_AS_NUMBER = (13_000_000_000, 19_999_999_999)
 
 
 @dataclass(frozen=True)
@@ -127,6 +146,40 @@ def hash_identifiers(key: HashKey, values: pd.Series) -> pd.Series:
     return _hash_unique(key, text)
 
 
-def redact_text(text: str) -> str:
-    """Blank out anything that looks like a mobile number (for quarantine and messages)."""
-    return _MOBILE_IN_TEXT.sub("<mobile>", text)
+def redact_text(text: object) -> str:
+    """The one masking function: every value or message shown to a person (quarantine reasons and
+    evidence, rejection messages, log lines, Dagster metadata, CLI output) passes through it.
+
+    Masks mobiles (``<mobile>``), ID-card numbers (``<id card>``) and runs of 15-19 digits
+    (``<16 digits>``); see ``_MASKS``. Values of personal columns are never handed to it: they are
+    not shown at all (``personal_placeholder``). Idempotent, so a message masked at its source can
+    be masked again at the door.
+    """
+    text = str(text)
+    if not any(c.isdigit() for c in text):
+        return text
+    for pattern, replacement in _MASKS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def personal_placeholder(kind: str) -> str:
+    """What a message shows instead of a value of a personal column of contract type ``kind``."""
+    return {"mobile": "<mobile>", "hash": "<personal id>", "year_month": "<birthday>"}.get(kind, "<personal>")
+
+
+def mobiles_in_text(array: pa.Array) -> pa.Array:
+    """Where a string array holds a mobile number (``MOBILE_IN_TEXT_RE2``; nulls are False).
+
+    One RE2 pass per column. A cheap pre-filter first (a run of 11 digits anywhere) would not pay: a
+    column without digits is as fast to scan with the full pattern.
+    """
+    return pc.fill_null(pc.match_substring_regex(array, MOBILE_IN_TEXT_RE2), False)
+
+
+def mobiles_as_numbers(array: pa.Array) -> pa.Array:
+    """Where a numeric array (int, decimal) holds an integral value in the range of CN mobile numbers."""
+    values = pc.cast(array, pa.float64())
+    low, high = MOBILE_AS_NUMBER
+    inside = pc.and_(pc.greater_equal(values, low), pc.less_equal(values, high))
+    return pc.fill_null(pc.and_(inside, pc.equal(values, pc.floor(values))), False)

@@ -187,8 +187,11 @@ def _tabular_batches(rows: Iterator[tuple[int, list[str | None]]], headers: list
             elif len(cells) < width and len(cells) >= 1 and all(h == "" for h in headers[len(cells):]):
                 cells = list(cells) + [None] * (width - len(cells))
             else:
+                # no values as evidence: fields that do not line up with the header may put a name or
+                # an address under a header that is not personal
                 broken.append(BrokenRow(number, f"expected {width} fields, found {len(cells)}",
-                                        cells=dict(zip(headers, cells))))
+                                        note=f"<{len(cells)} fields, not shown: they do not line up with the "
+                                             f"{width} columns of the header>"))
                 continue
         buffer.append(cells)
         numbers.append(number)
@@ -585,7 +588,7 @@ def open_json(path: Path, record_path: tuple[str, ...], explode: tuple[str, ...]
                               f"(limit {MAX_JSON_DEPTH} levels)") from None
     if isinstance(document, dict) and document.get("errcode") not in (None, 0):
         raise FileFormatError(f"{path.name}: the API answered errcode {document.get('errcode')} "
-                              f"({document.get('errmsg')}); this is an error response, not data")
+                              f"({str(document.get('errmsg'))[:120]}); this is an error response, not data")
     records, root = _records(document, record_path)
     # Rows are numbered by record (1-based) so a quarantined row points at its record; a record
     # nested too deep or with a key twice is one quarantined row, the envelope's trouble rejects the file.

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from ingest.arrow_text import to_arrow, to_text
 from ingest.contract import AMOUNT, DECIMAL, Column
-from ingest.pii import HashKey, hash_identifiers, hash_mobiles
+from ingest.pii import HashKey, hash_identifiers, hash_mobiles, redact_text
 from ingest.settings import BUSINESS_TIMEZONE, business_now
 
 NULL_TOKENS = frozenset({"", "null", "NULL", "Null", "none", "None", "NONE", "-", "--", "—",
@@ -100,7 +100,9 @@ def _errors_text(mask: pd.Series, raw: pd.Series, column: Column, message: str) 
             errors[mask] = f"{column.name}: " + message.replace("{value}", "the (personal, not shown) value")
         else:
             head, _, tail = message.partition("{value}")
-            errors[mask] = f"{column.name}: {head}'" + raw[mask].astype("str").str.slice(0, 40) + f"'{tail}"
+            # masked before it is cut: a cut would leave half a mobile number that no mask recognises
+            shown = raw[mask].astype("str").map(redact_text).str.slice(0, 40)
+            errors[mask] = f"{column.name}: {head}'" + shown + f"'{tail}"
     return errors
 
 

@@ -19,6 +19,7 @@ from expectations.raw import gated
 from ingest.contract import Contract, load_contracts
 from ingest.engine import TableReport, load_tables
 from ingest.lake import compact_table, heal, ledger_entries
+from ingest.pii import redact_text
 from ingest.settings import Paths, paths_from_env
 from orchestration.ingest_steps import gate_and_compact
 
@@ -74,7 +75,7 @@ def print_reports(reports: dict[str, TableReport]) -> int:
               f"{len(report.with_status('rejected')):>8} {report.rows_read:>9} {report.rows_loaded:>9} "
               f"{report.rows_quarantined:>8}")
         for file in report.with_status("rejected"):
-            print(f"  REJECTED {file.source_file}: {file.message}", file=sys.stderr)
+            print(redact_text(f"  REJECTED {file.source_file}: {file.message}"), file=sys.stderr)
     return rejected
 
 
@@ -86,7 +87,7 @@ def gate(contracts: list[Contract], paths: Paths) -> int:
         done = gate_and_compact(contract, paths, run_name)
         rejected += len(done.gate.rejected_files)
         for finding in done.gate.findings:
-            print(("  BLOCKING " if finding.blocking else "  warning ") + finding.message(),
+            print(redact_text(("  BLOCKING " if finding.blocking else "  warning ") + finding.message()),
                   file=sys.stderr if finding.blocking else sys.stdout)
         print(done.compaction)
     return rejected

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from ingest.pii import redact_text
 from ingest.settings import paths_from_env
 
 # One run at a time writes the lake, one step at a time the warehouse build (docs/serving.md).
@@ -102,7 +103,7 @@ def gate_summary(result) -> None:
     for evaluation in blocked + warned:
         kind = "BLOCKING" if evaluation in blocked else "warning"
         text = evaluation.description or evaluation.check_name
-        print(f"   {kind:8} {evaluation.asset_key.to_user_string()}: {text[:220]}")
+        print(redact_text(f"   {kind:8} {evaluation.asset_key.to_user_string()}: {text}")[:232])
 
 
 def print_published(paths) -> None:
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(run {result.run_id})")
     for event in result.all_events:
         if event.is_failure:
-            print(f"  failed: {event.step_key}: {event.event_specific_data.error.message.strip()[:2000]}"
+            print(f"  failed: {event.step_key}: {redact_text(event.event_specific_data.error.message.strip())[:2000]}"
                   if getattr(event.event_specific_data, "error", None) else f"  failed: {event.step_key}")
     print_summary()
     print_identity_score(paths)

@@ -33,6 +33,7 @@ from ingest.audit import raw_table_mobiles, reconcile
 from ingest.contract import Contract
 from ingest.engine import TableReport, load_table
 from ingest.lake import heal
+from ingest.pii import redact_text
 from orchestration import gates
 from orchestration.ingest_steps import gate_and_compact
 from orchestration.partitions import RELOAD_TAG, daily_partitions, files_in_days, run_days
@@ -53,7 +54,7 @@ def _metadata(report: TableReport, gate: RawGateResult | None = None) -> dict:
         ["| file | status | read | loaded | quarantined | note |", "|---|---|---|---|---|---|"]
         + [f"| {f.source_file} | {'rejected by gate' if f.source_file in rejected_by_gate else f.status} | "
            f"{f.rows_read} | {f.rows_loaded} | {f.rows_quarantined} | "
-           f"{(f.message or ', '.join(f.unmapped_columns))[:200].replace('|', '/')} |" for f in files])
+           f"{redact_text(f.message or ', '.join(f.unmapped_columns))[:200].replace('|', '/')} |" for f in files])
     metadata = {
         "files_loaded": len(report.with_status("loaded")) - len(rejected_by_gate),
         "files_skipped": len(report.with_status("skipped")),
@@ -86,9 +87,9 @@ class IngestConfig(Config):
 def rejection_message(contract: Contract, report: TableReport, gate: RawGateResult) -> str:
     """Which files were refused and why: one line per file and failed check."""
     # the engine's own refusals (undecodable text, a required column missing) come first
-    lines = [f"{contract.table}: file {f.source_file}: check contract failed: {f.message}"
+    lines = [f"{contract.table}: file {f.source_file}: check contract failed: {redact_text(f.message)}"
              for f in report.with_status("rejected")]
-    lines += [f.message() for f in gate.blocking]
+    lines += [redact_text(f.message()) for f in gate.blocking]
     count = len(report.with_status("rejected")) + len(gate.rejected_files)
     return gates.failure_message(
         f"{contract.table}: {count} landing file(s) rejected; fix or remove them (the lake keeps only "
@@ -123,15 +124,15 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
         files = files_in_days(contract, paths, days)
         report = load_table(contract, paths, files=files, reload=reload)
         for file in report.files:
-            context.log.info(f"{file.source_file}: {file.status} read={file.rows_read} "
-                             f"loaded={file.rows_loaded} quarantined={file.rows_quarantined} {file.message}")
+            context.log.info(redact_text(f"{file.source_file}: {file.status} read={file.rows_read} loaded="
+                                         f"{file.rows_loaded} quarantined={file.rows_quarantined} {file.message}"))
         gated = gate_and_compact(contract, paths, context.run_id)
         gate, compaction = gated.gate, gated.compaction
         context.log.info(str(compaction))
         rejected = bool(report.with_status("rejected") or gate.rejected_files or gate.blocking)
         docs = build_data_docs(paths.home, context.run_id) if rejected else data_docs_index(paths.home)
         for finding in gate.findings:
-            (context.log.error if finding.blocking else context.log.warning)(finding.message())
+            (context.log.error if finding.blocking else context.log.warning)(redact_text(finding.message()))
         yield MaterializeResult(asset_key=key, metadata={
             **_metadata(report, gate),
             "files_compacted": compaction.files, "segments_written": len(compaction.segments),

@@ -13,6 +13,7 @@ today, so a file that arrived late or was rejected yesterday is picked up again.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 from dagster import DailyPartitionsDefinition
 
 from ingest.contract import Contract
-from ingest.engine import file_sha256, landing_files
+from ingest.engine import file_sha256, landing_files, landing_label, landing_refusal
 from ingest.lake import all_ledger_rows, loaded_stems, stem
 from ingest.settings import BUSINESS_TIMEZONE, BUSINESS_TZ, Paths, business_today
 
@@ -48,7 +49,7 @@ def landing_day(path: Path, landing: Path, today: dt.date | None = None) -> dt.d
                 return _clamp(dt.date(*map(int, match.groups())), today)
             except ValueError:
                 continue
-    modified = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=BUSINESS_TZ).date()
+    modified = dt.datetime.fromtimestamp(path.lstat().st_mtime, tz=BUSINESS_TZ).date()  # a link: its own time
     return _clamp(modified, today)
 
 
@@ -118,6 +119,13 @@ def pending_files(contracts: list[Contract], paths: Paths, settle_seconds: float
     pending = []
     for contract in contracts:
         for path in landing_files(contract, paths.landing):
+            if landing_refusal(path, paths.landing):
+                # a link is never read, not even hashed: pending under its name, so that a run of its
+                # channel names it (the run key stays the same while it stays, so it triggers once)
+                label = landing_label(path, paths.landing)
+                marker = "refused:" + hashlib.sha256(label.encode()).hexdigest()
+                pending.append(PendingFile(contract, path, label, marker, landing_day(path, paths.landing, today)))
+                continue
             stat = path.stat()
             if clock - stat.st_mtime < settle_seconds:
                 continue

@@ -346,7 +346,9 @@ def test_a_zero_stripped_optional_identifier_is_nulled_with_the_reason(home):
 
 
 @pytest.mark.parametrize("ids", [
-    [str(7 ** k) for k in range(5, 35)],  # order ids of every length, none with a leading zero
+    # order ids of every length, none with a leading zero (7**12 = 13841287201 is left out: it is shaped
+    # like a mobile number, and the loader refuses a file with one in a non-personal column)
+    [str(7 ** k) for k in range(5, 36) if k != 12],
     [str(20_000_000 + i) for i in range(29)] + ["12345"],  # one length, but nothing says it is zero-padded
     PADDED[:5] + ["10005"],  # too few values to tell
 ], ids=["variable length", "fixed length without zeros", "five values"])

@@ -88,3 +88,56 @@ def test_a_done_marker_newer_than_the_file_loads_a_cut_last_line_at_once(home, m
     assert landing_files(CRM, home.landing) == [path]
     (report,) = load_table(CRM, home, KEY).files
     assert report.status == "loaded" and report.rows_read == 2 and report.rows_quarantined == 1
+
+
+LINK = "is a symbolic link, or lies in a linked folder, that resolves {} the landing folder; links are not followed"
+
+
+@pytest.mark.parametrize("where", ["outside", "inside"])
+def test_a_symbolic_link_is_refused_by_name_and_never_read(home, monkeypatch, tmp_path, where):
+    import ingest.engine as engine
+
+    target = (tmp_path / "elsewhere" if where == "outside" else home.landing / "crm" / "archive") / "other.csv"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(HEADER.encode() + b"M1,880012345678,gold,1\r\n")
+    link = home.landing / "crm" / "members" / "members.csv"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(target)
+
+    def never(*args, **kwargs):
+        raise AssertionError("a link was read")
+
+    monkeypatch.setattr(engine, "file_sha256", never)
+    monkeypatch.setattr(engine, "open_source", never)
+    (report,) = load_table(CRM, home, KEY).files
+    assert (report.source_file, report.status) == ("crm/members/members.csv", "rejected")
+    assert report.message.startswith("crm/members/members.csv: " + LINK.format(where))
+    assert not list(table_dir(home, RAW, "crm_members").glob("[!_]*.parquet"))
+
+
+def test_a_file_in_a_linked_folder_or_outside_the_landing_folder_is_refused(home, tmp_path):
+    real = tmp_path / "shared" / "members"
+    real.mkdir(parents=True)
+    (real / "m.csv").write_bytes(HEADER.encode() + b"M1,880012345678,gold,1\r\n")
+    (home.landing / "crm").mkdir(parents=True)
+    (home.landing / "crm" / "members").symlink_to(real)  # a linked folder: glob lists it, not its files
+    explicit = [home.landing / "crm" / "members" / "m.csv", real / "m.csv"]  # as a caller's file list would
+    reports = {r.source_file: r for r in load_table(CRM, home, KEY, files=explicit).files}
+    assert {label: (r.status, r.message) for label, r in reports.items()} == {
+        "crm/members/m.csv": ("rejected", "crm/members/m.csv: " + LINK.format("outside") + ", so it is not read "
+                                          "(copy the export itself into the landing folder)"),
+        str(real / "m.csv"): ("rejected", f"{real / 'm.csv'}: is outside the landing folder {home.landing}; only "
+                                          f"files under it are loaded")}
+
+
+def test_the_sensor_lists_a_link_unread_so_that_a_run_names_it(home, tmp_path, monkeypatch):
+    import orchestration.partitions as partitions
+
+    target = tmp_path / "elsewhere.csv"
+    target.write_bytes(HEADER.encode())
+    link = home.landing / "crm" / "members" / "members.csv"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(target)
+    monkeypatch.setattr(partitions, "file_sha256", lambda path: (_ for _ in ()).throw(AssertionError("read")))
+    (pending,) = partitions.pending_files([CRM], home)
+    assert pending.label == "crm/members/members.csv" and pending.sha256.startswith("refused:")
