@@ -72,7 +72,7 @@ from ingest.hash_keys import (
 from ingest.locks import exclusive
 from ingest.pii import HashKey, key_from_env
 from ingest.settings import REPO_ROOT, Paths, paths_from_env
-from orchestration.hash_key_guard import stamp_warehouse_key
+from orchestration.hash_key_guard import stamp_warehouse_key, warehouse_key
 from orchestration.publish import META_SCHEMA, rekey_seed
 
 # What the served warehouse carries from one build to the next (dbt rebuilds everything else):
@@ -541,6 +541,11 @@ def rekey(paths: Paths, build: bool = True, log: Callable[[str], None] = print) 
                     f"to delete the previous lake:\n  " + "\n  ".join(failures))
                 return 1
             log(f"build_all published the warehouse under {new}")
+        served = warehouse_key(paths.warehouse)
+        if served is not None and served != new:  # the seed was deleted by hand: the old lake is the way back
+            raise RekeyError(f"the re-keyed registry {rekey_seed(paths)} is gone, but the served warehouse is still "
+                             f"under {served}: not deleting the previous lake ({work.retired}). Restore the "
+                             f"registry seed, or move the previous lake back and delete {work.folder}")
         shutil.rmtree(work.folder)  # 8: every old hash goes
         log(f"re-key to {new} done; deleted {work.folder} (the previous lake and the mapping)")
     return 0

@@ -384,3 +384,41 @@ def test_map_hashes_rekeys_a_list_and_names_what_it_cannot(tmp_path):
     pq.write_table(pa.table({"old_hash": ["a1", "b2"], "new_hash": ["x9", "y8"]}), mapping)
     found = map_hashes(mapping, ["b2", "c3", "a1", "b2"])
     assert found.mapped == {"a1": "x9", "b2": "y8"} and found.unmapped == ["c3"]
+
+
+STORES = "门店编码,门店名称,门店电话\r\nS001,旗舰店,13912345678\r\n"
+
+
+def _load_stores(home: Paths, key: HashKey, name: str):
+    from ingest.engine import load_table
+
+    path = home.landing / "master" / "stores" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(STORES.replace("S001", name[:4]).encode("utf-8"))
+    return load_table(load_contracts()["stores"], home, key)
+
+
+def test_a_lake_loaded_before_keys_were_recorded_is_adopted_only_under_its_own_version(home):
+    from ingest.hash_keys import HashKeyMismatchError, check_load_key, key_file
+
+    v1 = HashKey(b"first", "v1")
+    assert _load_stores(home, v1, "a001.csv").rows_loaded == 1
+    key_file(home).unlink()  # as before the record existed
+    with pytest.raises(HashKeyMismatchError) as refused:
+        check_load_key(home, HashKey(b"second", "v2"))
+    assert "its ledger lists files hashed under key versions 'v1': 1 files, but the key given is version 'v2'" in str(
+        refused.value)
+    assert not key_file(home).exists()
+    assert check_load_key(home, v1) == fingerprint(v1) and recorded_key(home) == fingerprint(v1)
+
+
+def test_a_lake_without_any_load_takes_the_key_of_its_first_load(home):
+    from ingest.hash_keys import HashKeyMismatchError, check_load_key
+
+    check_load_key(home, HashKey(b"first", "v1"))  # recorded, but nothing loaded yet
+    v2 = HashKey(b"second", "v2")
+    assert _load_stores(home, v2, "b001.csv").rows_loaded == 1
+    assert recorded_key(home) == fingerprint(v2)
+    with pytest.raises(HashKeyMismatchError, match="its rows were hashed with hash key version 'v2'"):
+        _load_stores(home, HashKey(b"first", "v1"), "c001.csv")
+    assert row_key_versions(home) == {"v2": 1}  # c001.csv was not loaded
