@@ -150,12 +150,16 @@ class Keys(NamedTuple):
     new: HashKey
 
 
-def check_keys(paths: Paths, env: dict[str, str] | None = None) -> Keys:
-    """The previous key must be the lake's; the new one must have another version label."""
+def new_key(env: dict[str, str] | None = None) -> HashKey:
     try:
-        new = key_from_env(env)
+        return key_from_env(env)
     except ValueError as exc:
         raise RekeyError(f"the new hash key: {exc}") from None
+
+
+def check_keys(paths: Paths, env: dict[str, str] | None = None) -> Keys:
+    """The previous key must be the lake's; the new one must have another version label."""
+    new = new_key(env)
     previous = previous_key_from_env(env)
     recorded = recorded_key(paths)
     if recorded is None:
@@ -429,8 +433,11 @@ def write_seed(paths: Paths, work: Workspace, new: KeyFingerprint, manifest: dic
     stamp_warehouse_key(target, new)
     with duckdb.connect(str(target)) as con:
         con.execute("checkpoint")
-    log(f"re-keyed identity registry: {report.registry_rows:,} row(s) of {report.one_ids:,} one_id(s), "
-        f"{report.hashed_rows:,} hashed identifier(s) mapped, {report.dropped_rows:,} dropped (in no landing file)")
+    if paths.warehouse.exists():
+        log(f"re-keyed identity registry: {report.registry_rows:,} row(s) of {report.one_ids:,} one_id(s), "
+            f"{report.hashed_rows:,} hashed identifier(s) mapped, {report.dropped_rows:,} dropped (in no landing file)")
+    else:
+        log("no served warehouse yet: no registry to re-key (the first build mints the one_ids)")
     return report
 
 
@@ -469,14 +476,19 @@ def run_build(paths: Paths) -> tuple[bool, list[str]]:
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     build_log = paths.home / "logs" / "rekey_build.log"
     build_log.parent.mkdir(parents=True, exist_ok=True)
-    with build_log.open("w", encoding="utf-8") as out, contextlib.redirect_stdout(out):
+    with build_log.open("w", encoding="utf-8") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         result = defs.resolve_job_def("build_all").execute_in_process(
             instance=instance, raise_on_error=False, tags=build_all_tags(paths=paths),
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
-    failures = [f"{e.step_key}: {e.event_specific_data.error.message.strip()[:500]}"
-                if getattr(e.event_specific_data, "error", None) else str(e.step_key)
-                for e in result.all_events if e.is_failure]
-    return result.success, failures
+    failures = [f"{e.step_key}: {_failure_text(e)}" for e in result.all_events if e.is_step_failure]
+    return result.success, failures + [f"(dbt's and Dagster's output: {build_log})"]
+
+
+def _failure_text(event: Any) -> str:
+    """A failed step's own message (a Failure's description), without the exception's class."""
+    error = getattr(event.event_specific_data, "error", None)
+    text = error.message.strip() if error else "failed"
+    return text.split(": ", 1)[1] if text.startswith("dagster.") and ": " in text else text
 
 
 # ---------------------------------------------------------------- the command
@@ -510,7 +522,7 @@ def rekey(paths: Paths, build: bool = True, log: Callable[[str], None] = print) 
     work = Workspace(paths)
     with exclusive(paths.lake.parent / f".{paths.lake.name}.rekey.lock"):
         state = work.state().get("state")
-        new = fingerprint(key_from_env())
+        new = fingerprint(new_key())
         if state in (PREPARED, SWAPPED):
             planned = KeyFingerprint(*work.state()["new"])
             if planned != new:
@@ -547,6 +559,8 @@ def rekey(paths: Paths, build: bool = True, log: Callable[[str], None] = print) 
                              f"under {served}: not deleting the previous lake ({work.retired}). Restore the "
                              f"registry seed, or move the previous lake back and delete {work.folder}")
         shutil.rmtree(work.folder)  # 8: every old hash goes
+        with contextlib.suppress(OSError):
+            rekey_seed(paths).parent.rmdir()  # the seed's folder, if empty
         log(f"re-key to {new} done; deleted {work.folder} (the previous lake and the mapping)")
     return 0
 
