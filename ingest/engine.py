@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from ingest.atomic import commit, temp_path
 from ingest.contract import QUARANTINE_SCHEMA, Contract, normalise_header
 from ingest.export_time import ExportTime, export_time
+from ingest.hash_keys import check_load_key
 from ingest.lake import LEDGER, QUARANTINE, RAW, ensure_table, loaded_stems, loosen, per_file, segment_of, stem
 from ingest.pii import (
     MOBILE_IN_TEXT_RE2,
@@ -796,17 +797,19 @@ def _unit_bytes(unit: Unit) -> int:
 
 def load_tables(contracts: list[Contract], paths: Paths, key: HashKey | None = None, reload: bool = False,
                 files: dict[str, list[Path]] | None = None, workers: int | None = None,
-                parallel_min_bytes: int | None = None) -> dict[str, TableReport]:
+                parallel_min_bytes: int | None = None, loaded_at: dt.datetime | None = None) -> dict[str, TableReport]:
     """Load several tables; units of work (large files, groups of small ones) share a process pool.
 
     The pool is used when there is more than one unit and at least ``parallel_min_bytes`` to
     read (starting workers costs about a second); otherwise everything runs in this process.
     Results do not depend on the number of workers: each file's output is its own.
+    ``loaded_at``: default now; the re-key (orchestration/rekey.py) keeps each file's first load time.
     """
     key = key or key_from_env()
+    check_load_key(paths, key)  # before anything is written: the lake's key, or HashKeyMismatchError
     workers = ingest_workers() if workers is None else workers
     floor = PARALLEL_MIN_BYTES if parallel_min_bytes is None else parallel_min_bytes
-    loaded_at = business_now()
+    loaded_at = loaded_at or business_now()
     reports: dict[str, TableReport] = {}
     work: list[tuple[Contract, Unit]] = []
     for contract in contracts:

@@ -18,6 +18,7 @@ import uuid
 from expectations.raw import gated
 from ingest.contract import Contract, load_contracts
 from ingest.engine import TableReport, load_tables
+from ingest.hash_keys import HashKeyError
 from ingest.lake import compact_table, heal, ledger_entries
 from ingest.pii import redact_text
 from ingest.settings import Paths, paths_from_env
@@ -56,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     healed = heal(paths, [c.table for c in chosen])
     if healed.recovered or healed.temps_removed:
         print(healed)
-    reports = {} if args.compact_only else load_tables(chosen, paths, reload=args.reload, workers=args.workers)
+    try:
+        reports = {} if args.compact_only else load_tables(chosen, paths, reload=args.reload, workers=args.workers)
+    except HashKeyError as exc:
+        print(f"NOT LOADED: {exc}", file=sys.stderr)
+        return 2
     rejected = print_reports(reports)
     if args.gate:
         rejected += gate(chosen, paths)

@@ -27,12 +27,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext
+from dagster import AssetExecutionContext, Failure
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from expectations.gx_runner import build_data_docs
 from ingest import lake
+from ingest.hash_keys import HashKeyError
 from ingest.settings import REPO_ROOT, Paths
+from orchestration.hash_key_guard import check_build_keys
 from orchestration.publish import WAREHOUSE_POOL, prepare_build
 from orchestration.resources import QuanyuPaths, environment
 
@@ -105,9 +107,12 @@ def build_dbt_assets():
                                  dbt_executable=dbt.dbt_executable)
         try:
             with lake.reading(paths):  # healed, and no compaction until dbt has read it
+                check_build_keys(paths, build.file, log=context.log.warning)  # one hash key, lake and registry
                 with dbt_environment(paths):
                     invocation = builder.cli(["build"], context=context)
                 yield from invocation.stream()
+        except HashKeyError as exc:
+            raise Failure(description=str(exc), allow_retries=False) from None
         except Exception:
             # the run stops here: render the raw gates' results of this run before failing
             context.log.error(f"dbt build failed; the served warehouse is unchanged. Data Docs: "

@@ -32,6 +32,7 @@ from expectations.raw import RawGateResult
 from ingest.audit import raw_table_mobiles, reconcile
 from ingest.contract import Contract
 from ingest.engine import TableReport, load_table
+from ingest.hash_keys import HashKeyError
 from ingest.lake import heal
 from ingest.pii import redact_text
 from orchestration import gates
@@ -122,7 +123,10 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
         days = run_days(context)
         reload = config.reload or context.run.tags.get(RELOAD_TAG, "").lower() in ("1", "true", "yes")
         files = files_in_days(contract, paths, days)
-        report = load_table(contract, paths, files=files, reload=reload)
+        try:
+            report = load_table(contract, paths, files=files, reload=reload)
+        except HashKeyError as exc:  # another key than the lake's: nothing was written
+            raise Failure(description=str(exc), allow_retries=False) from None
         for file in report.files:
             context.log.info(redact_text(f"{file.source_file}: {file.status} read={file.rows_read} loaded="
                                          f"{file.rows_loaded} quarantined={file.rows_quarantined} {file.message}"))

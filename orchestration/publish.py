@@ -78,6 +78,13 @@ def build_root(paths: Paths) -> Path:
     return paths.warehouse.parent / "build"
 
 
+def rekey_seed(paths: Paths) -> Path:
+    """Where ``python -m orchestration.rekey`` leaves the warehouse the next build starts from: the
+    carried-over tables (identity registry, merge/split log) with their hashes under the new key.
+    Builds copy it instead of the served file until one of them is published."""
+    return paths.warehouse.parent / "rekey" / paths.warehouse.name
+
+
 def _prune_old_builds(paths: Paths, keep: int = KEEP_FAILED_BUILDS) -> None:
     root = build_root(paths)
     if not root.exists():
@@ -137,18 +144,21 @@ def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_p
         shutil.rmtree(build.folder)
     build.folder.mkdir(parents=True)
     source = None
-    if paths.warehouse.exists():
-        shutil.copyfile(paths.warehouse, build.file)
+    seed = rekey_seed(paths)
+    origin = seed if seed.exists() else paths.warehouse
+    if origin.exists():
+        shutil.copyfile(origin, build.file)
         source = read_build_info(build.file)
         dropped = prune_orphans(build.file, manifest)
         if dropped:
             log(f"dropped relations no model produces any more: {', '.join(dropped)}")
-        log(f"building on a copy of the published warehouse (build {(source or {}).get('build_id', '?')})")
+        log(f"building on a copy of the re-keyed registry {seed} (python -m orchestration.rekey)" if origin == seed
+            else f"building on a copy of the published warehouse (build {(source or {}).get('build_id', '?')})")
     else:
         log("no published warehouse yet: building from scratch")
     write_profiles(build, project_profiles)
     build.update_stamp(run_id=run_id, started_at=business_now().isoformat(sep=" "),
-                       copied_from=(source or {}).get("build_id"))
+                       copied_from=(source or {}).get("build_id"), from_rekey_seed=origin == seed)
     return build
 
 
@@ -213,6 +223,8 @@ def publish(build: Build, details: dict[str, Any] | None = None) -> dict[str, An
         if stale_wal.exists():  # left by a writer that should not exist; it would be replayed onto the new file
             stale_wal.unlink()
         commit(build.file, paths.warehouse, sync_dir=True)
+        if build.stamp().get("from_rekey_seed"):  # served now: later builds start from the served file again
+            rekey_seed(paths).unlink(missing_ok=True)
     shutil.rmtree(build.folder, ignore_errors=True)
     return info
 

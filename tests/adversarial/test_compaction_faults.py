@@ -129,7 +129,8 @@ def assert_every_reader_sees_each_row_once(crashed: Paths, tmp_path, expected_ro
     assert rows(copies["sensor"]) == expected_rows
 
     cli = subprocess.run([sys.executable, "-m", "orchestration.cli", "--table", TABLE], cwd=REPO_ROOT,
-                         env={**os.environ, "QUANYU_HOME": str(copies["cli"].home)},
+                         env={**os.environ, "QUANYU_HOME": str(copies["cli"].home),  # the lake's key (KEY)
+                              "QUANYU_HASH_KEY": KEY.secret.decode(), "QUANYU_HASH_KEY_VERSION": KEY.version},
                          capture_output=True, text=True, timeout=120)
     assert cli.returncode == 0, cli.stderr
     assert rows(copies["cli"]) == expected_rows

@@ -1,0 +1,424 @@
+"""Rotating the hash key (issue 17): a changed key is refused, mixed keys never build, the re-key keeps one_ids.
+
+One installation of the demo brand is built under key v1 through the real ``build_all`` job
+(ingest, gates, dbt, publication); each test works on its own copy. Expected hashes are
+recomputed here with ``hmac`` from phone numbers read out of the landing files, not with the
+loader's code.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ingest.contract import load_contracts
+from ingest.hash_keys import fingerprint, recorded_key, row_key_versions
+from ingest.pii import HashKey
+from ingest.settings import Paths, paths_from_env
+from orchestration.rekey import hashed_columns, hashed_identifier_types
+from tests.orchestration.baseline import active_home
+
+V1 = {"QUANYU_HASH_KEY": "first-secret-for-tests", "QUANYU_HASH_KEY_VERSION": "v1"}
+V1_CHANGED = {"QUANYU_HASH_KEY": "another-secret-same-label", "QUANYU_HASH_KEY_VERSION": "v1"}
+V2 = {"QUANYU_HASH_KEY": "second-secret-for-tests", "QUANYU_HASH_KEY_VERSION": "v2"}
+PREVIOUS_V1 = {"QUANYU_HASH_KEY_PREVIOUS": V1["QUANYU_HASH_KEY"], "QUANYU_HASH_KEY_PREVIOUS_VERSION": "v1"}
+KEY_VARIABLES = ("QUANYU_HASH_KEY", "QUANYU_HASH_KEY_VERSION", "QUANYU_HASH_KEY_PREVIOUS",
+                 "QUANYU_HASH_KEY_PREVIOUS_VERSION")
+FP1 = fingerprint(HashKey(V1["QUANYU_HASH_KEY"].encode(), "v1"))
+FP1_CHANGED = fingerprint(HashKey(V1_CHANGED["QUANYU_HASH_KEY"].encode(), "v1"))
+FP2 = fingerprint(HashKey(V2["QUANYU_HASH_KEY"].encode(), "v2"))
+MOBILE = re.compile(rb"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def _keys(monkeypatch, values: dict[str, str]) -> None:
+    for name in KEY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+def build_all(paths: Paths):
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import build_all_tags, defs
+
+    with active_home(paths):
+        return defs.resolve_job_def("build_all").execute_in_process(
+            instance=DagsterInstance.ephemeral(), raise_on_error=False, tags=build_all_tags(paths=paths),
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+
+
+def copy_home(paths: Paths, root: Path) -> Paths:
+    shutil.copytree(paths.home, root, dirs_exist_ok=True)  # keeps modification times (landing days)
+    return paths_from_env({"QUANYU_HOME": str(root)}).ensure()
+
+
+def failures(result) -> dict[str, str]:
+    return {e.step_key: e.event_specific_data.error.message for e in result.all_events if e.is_step_failure}
+
+
+def started(result) -> set[str]:
+    return {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+
+
+def lake_listing(paths: Paths) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(paths.lake).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in paths.lake.rglob("*") if p.is_file() and not p.name.endswith(".lock")}
+
+
+def build_id(paths: Paths) -> str:
+    from orchestration.publish import read_build_info
+
+    return read_build_info(paths.warehouse)["build_id"]
+
+
+def members(paths: Paths) -> dict[str, frozenset[tuple[str, str]]]:
+    """one_id -> the source records (table, record key) it resolves, from the served warehouse."""
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        rows = con.execute("select one_id, source_table, record_key from identity.bridge_record_member "
+                           "where one_id is not null").fetchall()
+    found: dict[str, set[tuple[str, str]]] = {}
+    for one_id, table, key in rows:
+        found.setdefault(one_id, set()).add((table, key))
+    return {one_id: frozenset(records) for one_id, records in found.items()}
+
+
+def registry(paths: Paths) -> list[tuple]:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        return con.execute("select identifier_type, identifier_value, one_id "
+                           "from identity.identity_registry").fetchall()
+
+
+def raw_column(paths: Paths, table: str, column: str) -> set[str]:
+    with duckdb.connect() as con:
+        rows = con.execute(f"select distinct {column} from read_parquet('{paths.lake}/raw/{table}/*.parquet', "
+                           f"union_by_name = true) where {column} is not null").fetchall()
+    return {value for (value,) in rows}
+
+
+def landing_mobiles(paths: Paths) -> set[str]:
+    """11-digit mobile numbers written plainly in the CRM member exports (read here, not by the loader)."""
+    numbers = set()
+    for path in sorted((paths.landing / "crm" / "members").rglob("*.csv")):
+        numbers |= {m.decode() for m in MOBILE.findall(path.read_bytes())}
+    return numbers
+
+
+def keyed(secret: str, value: str) -> str:
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def v1_home(demo_home, tmp_path_factory):
+    """The demo brand built and published under key v1."""
+    mp = pytest.MonkeyPatch()
+    _keys(mp, V1)
+    try:
+        root = tmp_path_factory.mktemp("rotation-v1")
+        shutil.copytree(demo_home.landing, root / "landing")
+        paths = paths_from_env({"QUANYU_HOME": str(root)}).ensure()
+        result = build_all(paths)
+        assert result.success, failures(result)
+    finally:
+        mp.undo()
+    return paths
+
+
+def test_the_first_load_records_the_lake_key_and_the_warehouse_its_registry_key(v1_home):
+    from orchestration.hash_key_guard import warehouse_key
+
+    assert recorded_key(v1_home) == FP1
+    assert warehouse_key(v1_home.warehouse) == FP1
+    assert set(row_key_versions(v1_home)) == {"v1"}
+    text = (v1_home.lake / "_hash_key.json").read_text(encoding="utf-8")
+    assert V1["QUANYU_HASH_KEY"] not in text
+
+
+def _assert_refused_before_writing(home: Paths, result, expected: list[str]) -> None:
+    from orchestration.definitions import contracts
+
+    failed = failures(result)
+    assert not result.success
+    assert set(failed) == {f"raw_{c.table}" for c in contracts}  # every load refused, before dbt
+    assert "quanyu_dbt" not in started(result)
+    for message in failed.values():
+        for part in expected:
+            assert part in message, message
+        assert "python -m orchestration.rekey" in message and "QUANYU_HASH_KEY_PREVIOUS" in message
+        assert all(value not in message for value in (V1["QUANYU_HASH_KEY"], V1_CHANGED["QUANYU_HASH_KEY"],
+                                                      V2["QUANYU_HASH_KEY"]))
+
+
+def _new_landing_file(home: Paths) -> Path:
+    """A new export (an existing one plus a blank line: another SHA-256) that a load would write."""
+    source = sorted((home.landing / "crm" / "members").rglob("*.csv"))[0]
+    target = source.with_name(source.stem + "_again.csv")
+    target.write_bytes(source.read_bytes() + b"\r\n")
+    return target
+
+
+@pytest.mark.parametrize("env, expected", [
+    (V1_CHANGED, [f"its rows were hashed with hash key version 'v1' (fingerprint {FP1.fingerprint})",
+                  f"a different secret under the same version label 'v1' (fingerprint {FP1_CHANGED.fingerprint})",
+                  "Nothing was loaded"]),
+    (V2, [f"its rows were hashed with hash key version 'v1' (fingerprint {FP1.fingerprint})",
+          f"the key given is version 'v2' (fingerprint {FP2.fingerprint})", "Nothing was loaded"]),
+], ids=["changed-secret-same-version", "new-version"])
+def test_a_build_with_another_key_and_no_rekey_stops_before_anything_is_written(v1_home, tmp_path, monkeypatch,
+                                                                                env, expected):
+    home = copy_home(v1_home, tmp_path / "home")
+    new_file = _new_landing_file(home)
+    before, served = lake_listing(home), build_id(home)
+    _keys(monkeypatch, env)
+    result = build_all(home)
+    _assert_refused_before_writing(home, result, expected)
+    assert lake_listing(home) == before  # not one file written, not even the new export's
+    assert build_id(home) == served
+    assert recorded_key(home) == FP1
+    with duckdb.connect() as con:
+        labels = {r[0] for r in con.execute(f"select source_file from read_parquet('{home.lake}/loads/*/*.parquet', "
+                                            f"union_by_name = true)").fetchall()}
+    assert new_file.relative_to(home.landing).as_posix() not in labels
+
+
+def test_rows_of_two_key_versions_in_the_lake_stop_the_build_before_dbt(v1_home, tmp_path, monkeypatch):
+    home = copy_home(v1_home, tmp_path / "home")
+    # a raw file restored from an older lake: its rows say another key version
+    victim = sorted(p for p in (home.lake / "raw" / "crm_members").glob("*.parquet") if not p.name.startswith("_"))[0]
+    data = pq.read_table(victim)
+    column = data.schema.get_field_index("_hash_key_version")
+    pq.write_table(data.set_column(column, "_hash_key_version", pa.array(["v0"] * data.num_rows, pa.string())), victim)
+    with duckdb.connect() as con:
+        counts = dict(con.execute(f"select _hash_key_version, count(*) from "
+                                  f"read_parquet('{home.lake}/raw/*/*.parquet', union_by_name = true) "
+                                  f"group by 1").fetchall())
+    assert set(counts) == {"v0", "v1"} and counts["v0"] == data.num_rows
+    served = build_id(home)
+    _keys(monkeypatch, V1)
+    result = build_all(home)
+    failed = failures(result)
+    assert not result.success and list(failed) == ["quanyu_dbt"]
+    message = failed["quanyu_dbt"]
+    assert (f"its raw rows carry 2 hash key version(s) ('v0': {counts['v0']:,} rows, 'v1': {counts['v1']:,} rows); "
+            f"the lake's key is version 'v1' (fingerprint {FP1.fingerprint})") in message
+    assert "python -m orchestration.rekey" in message and "the served warehouse is unchanged" in message
+    assert build_id(home) == served
+
+
+@pytest.fixture(scope="module")
+def rekeyed(v1_home, tmp_path_factory):
+    """A copy of the v1 installation, before and after ``python -m orchestration.rekey`` to v2."""
+    from orchestration.hash_key_guard import warehouse_key
+    from orchestration.publish import rekey_seed
+    from orchestration.rekey import Workspace, main
+
+    home = copy_home(v1_home, tmp_path_factory.mktemp("rotation-rekey"))
+    before = {"members": members(home), "registry": registry(home), "rows": row_key_versions(home),
+              "mobiles": raw_column(home, "crm_members", "mobile_hash"), "warehouse_key": warehouse_key(home.warehouse),
+              "served": home.warehouse.read_bytes()}
+    mp = pytest.MonkeyPatch()
+    _keys(mp, {**V2, **PREVIOUS_V1})
+    try:
+        with active_home(home):
+            code = main([])
+    finally:
+        mp.undo()
+    return home, before, code, Workspace(home), rekey_seed(home)
+
+
+def test_the_rekey_rebuilds_and_publishes_and_cleans_up(rekeyed):
+    from orchestration.hash_key_guard import warehouse_key
+
+    home, before, code, work, seed = rekeyed
+    assert code == 0
+    assert before["warehouse_key"] == FP1
+    assert recorded_key(home) == FP2 and warehouse_key(home.warehouse) == FP2
+    assert not work.folder.exists() and not seed.exists()  # old lake and mapping deleted, seed retired
+
+
+def test_after_the_rekey_every_one_id_resolves_the_same_records(rekeyed):
+    home, before, *_ = rekeyed
+    after = members(home)
+    assert len(before["members"]) > 100
+    assert after == before["members"]  # person by person: same one_id, same source records
+    assert {r[2] for r in registry(home)} == {r[2] for r in before["registry"]}
+
+
+def test_after_the_rekey_no_row_carries_the_old_version_and_every_hash_is_new(rekeyed):
+    home, before, *_ = rekeyed
+    assert before["rows"] == {"v1": sum(before["rows"].values())}
+    assert row_key_versions(home) == {"v2": before["rows"]["v1"]}
+    with duckdb.connect() as con:
+        ledger = con.execute(f"select hash_key_version, count(*) from read_parquet('{home.lake}/loads/*/*.parquet', "
+                             f"union_by_name = true) group by 1").fetchall()
+    assert [version for version, _ in ledger] == ["v2"]
+    mobiles = raw_column(home, "crm_members", "mobile_hash")
+    assert len(mobiles) == len(before["mobiles"]) > 100 and not mobiles & before["mobiles"]
+    # recomputed from the landing files: the lake holds HMAC(new key, number), no longer HMAC(old key, number)
+    numbers = landing_mobiles(home)
+    assert numbers
+    new = {keyed(V2["QUANYU_HASH_KEY"], n) for n in numbers}
+    old = {keyed(V1["QUANYU_HASH_KEY"], n) for n in numbers}
+    assert len(new & mobiles) > 100 and not old & mobiles
+    assert len(old & before["mobiles"]) == len(new & mobiles)
+    # the registry: as many hashed identifiers, none of them an old hash, each one in the new lake
+    hashed = hashed_identifier_types()
+    assert hashed == ["jd_pin", "mobile", "tmall_nick"]
+    hashed_before = {(t, v) for t, v, _ in before["registry"] if t in hashed}
+    hashed_after = {(t, v) for t, v, _ in registry(home) if t in hashed}
+    assert len(hashed_after) == len(hashed_before) and not hashed_after & hashed_before
+    contracts = load_contracts()
+    in_lake = {v for table in contracts for column in hashed_columns(contracts[table])
+               for v in raw_column(home, table, column)}
+    assert {v for _, v in hashed_after} <= in_lake
+
+
+def test_a_registry_built_under_another_key_than_the_lake_stops_the_build(rekeyed, tmp_path, monkeypatch):
+    rekeyed_home, before, *_ = rekeyed
+    home = copy_home(rekeyed_home, tmp_path / "home")
+    home.warehouse.write_bytes(before["served"])  # the pre-rotation warehouse restored over the re-keyed lake
+    _keys(monkeypatch, V2)
+    result = build_all(home)
+    failed = failures(result)
+    assert not result.success and list(failed) == ["quanyu_dbt"]
+    rows = row_key_versions(home)["v2"]
+    assert (f"the served warehouse's identity registry was built under hash key version 'v1' (fingerprint "
+            f"{FP1.fingerprint}), but the lake {home.lake} holds 'v2': {rows:,} rows under hash key version 'v2' "
+            f"(fingerprint {FP2.fingerprint})") in failed["quanyu_dbt"]
+    assert "python -m orchestration.rekey" in failed["quanyu_dbt"]
+
+
+def test_the_rekey_refuses_when_a_landing_file_of_the_ledger_is_gone(v1_home, tmp_path, monkeypatch, capsys):
+    from orchestration.rekey import Workspace, main
+
+    home = copy_home(v1_home, tmp_path / "home")
+    gone = sorted((home.landing / "jd").rglob("*.csv"))[0]
+    gone.unlink()
+    before, served = lake_listing(home), build_id(home)
+    _keys(monkeypatch, {**V2, **PREVIOUS_V1})
+    with active_home(home):
+        assert main(["--no-build"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("NOT RE-KEYED: landing folder ")
+    assert f"missing: 1 (jd_orders: {gone.relative_to(home.landing).as_posix()})" in err
+    assert "nothing was changed" in err and "Traceback" not in err
+    assert lake_listing(home) == before and build_id(home) == served and not Workspace(home).folder.exists()
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({**V2, "QUANYU_HASH_KEY_PREVIOUS": "not-the-old-secret", "QUANYU_HASH_KEY_PREVIOUS_VERSION": "v1"},
+     f"the previous key given is version 'v1' (fingerprint "
+     f"{fingerprint(HashKey(b'not-the-old-secret', 'v1')).fingerprint}), but lake"),
+    ({**V1_CHANGED, **PREVIOUS_V1}, "the new key has the version label of the lake's key ('v1')"),
+    (V2, "QUANYU_HASH_KEY_PREVIOUS and QUANYU_HASH_KEY_PREVIOUS_VERSION are not set"),
+], ids=["wrong-previous-key", "same-version-label", "no-previous-key"])
+def test_the_rekey_refuses_keys_that_do_not_fit_the_lake(v1_home, monkeypatch, env, expected):
+    from orchestration.rekey import RekeyError, Workspace, rekey
+
+    before = lake_listing(v1_home)
+    _keys(monkeypatch, env)
+    with pytest.raises(RekeyError) as refused:
+        rekey(v1_home, build=False, log=lambda _: None)
+    assert expected in str(refused.value)
+    secrets = ("not-the-old-secret", V1["QUANYU_HASH_KEY"], V2["QUANYU_HASH_KEY"])
+    assert all(secret not in str(refused.value) for secret in secrets)
+    assert lake_listing(v1_home) == before and not Workspace(v1_home).folder.exists()
+
+
+def test_a_rekey_killed_in_the_swap_is_finished_by_a_rerun_and_the_next_build_publishes_it(v1_home, tmp_path,
+                                                                                          monkeypatch):
+    """--no-build: the swap is interrupted between its renames; a second run finishes it, the next
+    ordinary build_all starts from the re-keyed registry and publishes, a third run cleans up."""
+    from orchestration import rekey as rekeying
+    from orchestration.hash_key_guard import warehouse_key
+    from orchestration.publish import rekey_seed
+
+    home = copy_home(v1_home, tmp_path / "home")
+    people, served = members(home), build_id(home)
+    work = rekeying.Workspace(home)
+    _keys(monkeypatch, {**V2, **PREVIOUS_V1})
+    rename = os.rename
+
+    class Killed(BaseException):
+        """The process dies between the swap's two renames of the lake."""
+
+    def dies_before_the_fresh_lake_moves_in(source, target):
+        if Path(source) == work.fresh.lake:
+            raise Killed()
+        rename(source, target)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "rename", dies_before_the_fresh_lake_moves_in)
+        with active_home(home), pytest.raises(Killed):
+            rekeying.rekey(home, build=False, log=lambda _: None)
+    assert not home.lake.exists() and work.retired.exists() and work.fresh.lake.exists()
+    assert work.state()["state"] == "prepared" and build_id(home) == served
+    with active_home(home):
+        assert rekeying.rekey(home, build=False, log=lambda _: None) == 0
+    assert recorded_key(home) == FP2 and set(row_key_versions(home)) == {"v2"}
+    assert rekey_seed(home).exists() and warehouse_key(home.warehouse) == FP1 and build_id(home) == served
+    monkeypatch.delenv("QUANYU_HASH_KEY_PREVIOUS")
+    monkeypatch.delenv("QUANYU_HASH_KEY_PREVIOUS_VERSION")
+    result = build_all(home)  # the nightly run, with the new key only
+    assert result.success, failures(result)
+    assert warehouse_key(home.warehouse) == FP2 and not rekey_seed(home).exists()
+    assert members(home) == people
+    assert work.folder.exists()  # the previous lake waits until the command is run again
+    with active_home(home):
+        assert rekeying.rekey(home, build=False, log=lambda _: None) == 0
+    assert not work.folder.exists()
+
+
+def test_map_hashes_rekeys_a_list_and_names_what_it_cannot(tmp_path):
+    from orchestration.rekey import map_hashes
+
+    mapping = tmp_path / "mapping.parquet"
+    pq.write_table(pa.table({"old_hash": ["a1", "b2"], "new_hash": ["x9", "y8"]}), mapping)
+    found = map_hashes(mapping, ["b2", "c3", "a1", "b2"])
+    assert found.mapped == {"a1": "x9", "b2": "y8"} and found.unmapped == ["c3"]
+
+
+STORES = "门店编码,门店名称,门店电话\r\nS001,旗舰店,13912345678\r\n"
+
+
+def _load_stores(home: Paths, key: HashKey, name: str):
+    from ingest.engine import load_table
+
+    path = home.landing / "master" / "stores" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(STORES.replace("S001", name[:4]).encode("utf-8"))
+    return load_table(load_contracts()["stores"], home, key)
+
+
+def test_a_lake_loaded_before_keys_were_recorded_is_adopted_only_under_its_own_version(home):
+    from ingest.hash_keys import HashKeyMismatchError, check_load_key, key_file
+
+    v1 = HashKey(b"first", "v1")
+    assert _load_stores(home, v1, "a001.csv").rows_loaded == 1
+    key_file(home).unlink()  # as before the record existed
+    with pytest.raises(HashKeyMismatchError) as refused:
+        check_load_key(home, HashKey(b"second", "v2"))
+    assert "its ledger lists files hashed under key versions 'v1': 1 files, but the key given is version 'v2'" in str(
+        refused.value)
+    assert not key_file(home).exists()
+    assert check_load_key(home, v1) == fingerprint(v1) and recorded_key(home) == fingerprint(v1)
+
+
+def test_a_lake_without_any_load_takes_the_key_of_its_first_load(home):
+    from ingest.hash_keys import HashKeyMismatchError, check_load_key
+
+    check_load_key(home, HashKey(b"first", "v1"))  # recorded, but nothing loaded yet
+    v2 = HashKey(b"second", "v2")
+    assert _load_stores(home, v2, "b001.csv").rows_loaded == 1
+    assert recorded_key(home) == fingerprint(v2)
+    with pytest.raises(HashKeyMismatchError, match="its rows were hashed with hash key version 'v2'"):
+        _load_stores(home, HashKey(b"first", "v1"), "c001.csv")
+    assert row_key_versions(home) == {"v2": 1}  # c001.csv was not loaded
