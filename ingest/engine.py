@@ -428,7 +428,7 @@ class _FileLoader:
     def _run(self, fast: bool) -> FileReport:
         self.open(fast)
         raw_out, bad_out = self.writers()
-        read = 0
+        read = self.rows_suppressed = 0  # (again when the fast reader gave up half-way)
         try:
             for batch in self.source.batches:
                 parsed = parse_values(self.contract, self.key, self.column_values(batch), len(batch))

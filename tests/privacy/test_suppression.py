@@ -161,3 +161,18 @@ def test_erasure_yml_names_every_identity_column_and_every_customer_mobile():
     kinds = {k for _, _, k in have}
     for kind in kinds:  # a type is hashed in every column or in none (one suppression hash per identifier)
         assert len({c.endswith("_hash") for _, c, k in have if k == kind}) == 1, kind
+
+
+def test_a_file_read_again_by_the_exact_reader_counts_its_suppressed_rows_once(loaded, monkeypatch):
+    from ingest import engine, readers
+
+    paths, chosen = loaded
+    _erase(paths, _member_person())
+    monkeypatch.setattr(readers, "FAST_CSV_BYTES", 0)  # Arrow reads it first ...
+    monkeypatch.setattr(engine, "SMALL_FILE_BYTES", 0)
+    lines = COUPONS.replace("C1,", "C6,").splitlines()
+    _write(paths.landing / "coupons" / "c3.csv", "\n".join(lines[:2] + [""] + lines[2:]) + "\n")  # ... a blank line
+    [report] = [f for f in load_tables(chosen[:1], paths, workers=1)["coupons"].files if f.status == "loaded"]
+    # C6 (M1) and C3 (M1, quarantined) suppressed, each once
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined, report.rows_suppressed) == (4, 2, 0, 2)
+    assert reconcile(paths, "coupons").problems == []
