@@ -78,6 +78,7 @@ class Journal:
     plan: list[dict[str, Any]] | None = None  # per touched file: table, sha, place, rows to remove, ledger before
     lake_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     warehouse_counts: dict[str, int] = field(default_factory=dict)
+    builds_deleted: int = 0  # other build folders (a failed build kept for inspection) deleted with the person
 
     def path(self, paths: Paths) -> Path:
         return pending_dir(paths) / f"{self.erasure_id}.json"
@@ -113,6 +114,7 @@ def finish(paths: Paths, journal: Journal) -> dict[str, Any]:
         "suppression_entries": len(journal.entries),
         "hash_key_version": journal.key_version,
         "rows_removed": {"lake": journal.lake_counts, "warehouse": journal.warehouse_counts},
+        "builds_deleted": journal.builds_deleted,
     }
     write_json(ledger_dir(paths) / f"{journal.erasure_id}.json", entry)
     journal.path(paths).unlink(missing_ok=True)

@@ -46,7 +46,7 @@ from ingest import erasure
 from ingest.pii import HashKey, key_from_env, keyed_hash, normalise_mobiles, redact_text
 from ingest.settings import Paths, business_now, paths_from_env
 from ingest.suppression import SuppressionKeyError, clean, entry_hash
-from orchestration.publish import Build, _publish_lock, publish, read_build_info
+from orchestration.publish import Build, _publish_lock, build_root, publish, read_build_info
 
 SKIP_SCHEMAS = ("information_schema", "pg_catalog", "meta", "seeds")  # meta is stamped again; seeds hold no person
 EVIDENCE_COLUMNS = ("redacted_record_json", "raw_record")  # JSON text quoting identifiers kept as exported
@@ -252,7 +252,19 @@ def erase_warehouse(paths: Paths, journal: erasure.Journal) -> dict[str, int]:
         build.update_stamp(run_id=build.run_id, started_at=business_now().isoformat(sep=" "),
                            copied_from=source.get("build_id"))
         publish(build, {"gate_warnings": 0})
+        journal.builds_deleted = delete_other_builds(paths)
     return counts
+
+
+def delete_other_builds(paths: Paths) -> int:
+    """Delete every other build folder: a failed build kept for inspection is a copy of the
+    warehouse with the person in it, and a build started before the erasure (the command's rule
+    is to run when none does) would publish them again; without its folder it fails instead."""
+    root = build_root(paths)
+    folders = [p for p in root.iterdir() if p.is_dir()] if root.exists() else []
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(folders)
 
 
 # ---------------------------------------------------------------- the whole erasure

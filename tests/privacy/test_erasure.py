@@ -154,6 +154,9 @@ def flow(demo_home, tmp_path_factory) -> Flow:
             "gmv": query(paths.warehouse, "select month, gmv from marts.mart_sales_monthly where scope = 'brand'"),
             "orders": pd.concat([person_orders(paths.warehouse, a), person_orders(paths.warehouse, b)]),
         }
+        kept = paths.warehouse.parent / "build" / "a-failed-run"  # a failed build kept for inspection
+        kept.mkdir(parents=True)
+        shutil.copyfile(paths.warehouse, kept / paths.warehouse.name)
         outputs = {"mobile": erase_command("--mobile", a.mobile),
                    "one_id": erase_command("--one-id", one_ids[b.person_id][0])}
         lake_copy = root / "lake_after_erasure"
@@ -284,7 +287,8 @@ def test_the_erasure_ledger_holds_no_personal_data(flow):
     assert not _pattern(flow.a.values | flow.b.values).search(text)
     assert set(flow.ledgers[0]) == {"erasure_id", "requested_at", "finished_at", "identifier_types_given",
                                     "identifiers_erased", "one_ids_erased", "suppression_entries",
-                                    "hash_key_version", "rows_removed"}
+                                    "hash_key_version", "rows_removed", "builds_deleted"}
+    assert [e["builds_deleted"] for e in flow.ledgers] == [1, 0]  # the failed build kept before the first
     assert not (flow.paths.lake / "erasure" / "pending").exists() or \
            not any((flow.paths.lake / "erasure" / "pending").iterdir())  # the journals (with identifiers) are gone
 
