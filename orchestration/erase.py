@@ -43,6 +43,7 @@ import duckdb
 import pandas as pd
 
 from ingest import erasure
+from ingest.lake import all_ledger_rows
 from ingest.pii import HashKey, key_from_env, keyed_hash, normalise_mobiles, redact_text
 from ingest.settings import Paths, business_now, paths_from_env
 from ingest.suppression import SuppressionKeyError, clean, entry_hash
@@ -292,8 +293,19 @@ def run(paths: Paths, key: HashKey, journal: erasure.Journal) -> dict[str, Any]:
     return erasure.finish(paths, journal)
 
 
+def check_key(paths: Paths, key: HashKey) -> None:
+    """The lake's rows must all be hashed with ``key``: a hash made with another key matches nothing,
+    so an erasure with it would miss every hashed identifier (a mobile, a nick) and say it was done."""
+    versions = sorted(v or "?" for (v,) in all_ledger_rows(paths, "distinct hash_key_version"))
+    if versions and versions != [key.version]:
+        raise ErasureError(f"the lake holds rows hashed with key version(s) {versions}, the key given is version "
+                           f"{key.version!r}; erasing needs the key the lake was hashed with (finish a key rotation "
+                           f"first). Nothing was changed")
+
+
 def erase(paths: Paths, key: HashKey, person: Person, *, dry_run: bool = False) -> dict[str, Any]:
     """Erase ``person``; ``dry_run``: the rows the lake holds of them, nothing changed."""
+    check_key(paths, key)
     journal = start(paths, key, person)
     if not person.one_ids or dry_run:
         found = erasure.erase_lake(paths, key, journal, dry_run=True)

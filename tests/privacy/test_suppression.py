@@ -176,3 +176,18 @@ def test_a_file_read_again_by_the_exact_reader_counts_its_suppressed_rows_once(l
     # C6 (M1) and C3 (M1, quarantined) suppressed, each once
     assert (report.rows_read, report.rows_loaded, report.rows_quarantined, report.rows_suppressed) == (4, 2, 0, 2)
     assert reconcile(paths, "coupons").problems == []
+
+
+def test_erasing_with_another_key_than_the_lakes_is_refused(loaded, monkeypatch):
+    from orchestration.erase import main
+
+    paths, _ = loaded
+    monkeypatch.setenv("QUANYU_HASH_KEY", "a rotated secret")
+    monkeypatch.setenv("QUANYU_HASH_KEY_VERSION", "v2")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        assert main(["--mobile", MOBILE]) == 1
+    assert err.getvalue() == ("erase: the lake holds rows hashed with key version(s) ['demo'], the key given is "
+                              "version 'v2'; erasing needs the key the lake was hashed with (finish a key rotation "
+                              "first). Nothing was changed\n")
+    assert not (paths.lake / "erasure").exists()
