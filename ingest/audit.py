@@ -78,12 +78,18 @@ def reconcile(paths: Paths, table: str) -> Reconciliation:
     """Compare the ledger with the Parquet files themselves, per loaded landing file.
 
     Counts are read back from the files, not from the loader's memory, so a crash between
-    writes or a hand-edited lake shows up here. A compacted file's raw rows are counted in its
+    writes or a hand-edited lake shows up here. Rows of erased persons are accounted for: not
+    loaded (``rows_suppressed``, the suppression list at ingest) or taken out of an already loaded
+    file (``rows_erased``; the erasure lowered ``rows_loaded`` / ``rows_quarantined`` by as many), so
+    ``rows_read == rows_loaded + rows_quarantined + rows_suppressed + rows_erased``. An erasure
+    that was interrupted is a problem of every table it concerns until it is finished
+    (``python -m orchestration.erase --resume``). A compacted file's raw rows are counted in its
     segment; a file whose rows are both loose and in a segment is counted twice, and reported.
     The table is healed first and read under its shared lock (``ingest.lake.reading``): an
     interrupted or running compaction is finished before, not reported.
     """
     result = Reconciliation(table)
+    result.problems += _unfinished_erasures(paths, table)
     with reading(paths, [table]):
         in_segments = segment_raw_counts(paths, table)
         for entry_path in sorted(table_dir(paths, LEDGER, table).glob("*.parquet")):
@@ -95,6 +101,16 @@ def reconcile(paths: Paths, table: str) -> Reconciliation:
     return result
 
 
+def _unfinished_erasures(paths: Paths, table: str) -> list[str]:
+    """An erasure killed half-way leaves files rewritten and others not (ingest/erasure.py)."""
+    from ingest.erasure import pending
+
+    return [f"{table}: erasure {journal.erasure_id} (started {journal.started_at}) is unfinished; finish it "
+            f"with python -m orchestration.erase --resume" for journal in pending(paths)
+            if journal.state == "lake"
+            and (journal.plan is None or any(item["table"] == table for item in journal.plan))]
+
+
 def _entry_problems(paths: Paths, table: str, entry: dict, in_segments: dict[str, int]) -> list[str]:
     problems = []
     raw_file = per_file(paths, RAW, table, entry["file_sha256"])
@@ -103,9 +119,11 @@ def _entry_problems(paths: Paths, table: str, entry: dict, in_segments: dict[str
     compacted = in_segments.get(entry["file_sha256"])
     loaded = -1 if loose is None and compacted is None else (loose or 0) + (compacted or 0)
     quarantined = pq.ParquetFile(bad_file).metadata.num_rows if bad_file.exists() else 0
-    if entry["rows_read"] != entry["rows_loaded"] + entry["rows_quarantined"]:
+    suppressed, erased = entry.get("rows_suppressed") or 0, entry.get("rows_erased") or 0
+    if entry["rows_read"] != entry["rows_loaded"] + entry["rows_quarantined"] + suppressed + erased:
         problems.append(f"{entry['source_file']}: read {entry['rows_read']} != loaded "
-                        f"{entry['rows_loaded']} + quarantined {entry['rows_quarantined']}")
+                        f"{entry['rows_loaded']} + quarantined {entry['rows_quarantined']} + suppressed "
+                        f"{suppressed} + erased {erased}")
     if loaded != entry["rows_loaded"] or quarantined != entry["rows_quarantined"]:
         problems.append(f"{entry['source_file']}: ledger says {entry['rows_loaded']} loaded / "
                         f"{entry['rows_quarantined']} quarantined, files hold {loaded} / {quarantined}")

@@ -48,6 +48,7 @@ from ingest.pii import (
 )
 from ingest.readers import Batch, FastPathUnsuitable, FileFormatError, Sheet, open_source
 from ingest.settings import Paths, business_now, ingest_workers, landing_settle_seconds
+from ingest.suppression import Suppressor, suppress
 from ingest.values import parse_column
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ LEDGER_SCHEMA = pa.schema([
     ("loaded_at", pa.timestamp("us")), ("seconds", pa.float64()),
     # when the file was exported and what said so (title line, file name, file modified): ingest.export_time
     ("exported_at", pa.timestamp("us")), ("exported_at_from", pa.string()),
+    # rows of erased persons: not loaded (the suppression list), or taken out later (python -m orchestration.erase)
+    ("rows_suppressed", pa.int64()), ("rows_erased", pa.int64()),
 ])
 
 
@@ -90,6 +93,7 @@ class FileReport:
     message: str = ""
     encoding: str | None = None
     unmapped_columns: list[str] = field(default_factory=list)
+    rows_suppressed: int = 0  # rows of erased persons, not loaded (ingest.suppression)
 
 
 @dataclass
@@ -113,6 +117,10 @@ class TableReport:
     @property
     def rows_quarantined(self) -> int:
         return self._total("rows_quarantined")
+
+    @property
+    def rows_suppressed(self) -> int:
+        return self._total("rows_suppressed")
 
     def with_status(self, status: str) -> list[FileReport]:
         return [f for f in self.files if f.status == status]
@@ -370,6 +378,8 @@ class _FileLoader:
         self.exported: ExportTime | None = None
         self.started = time.perf_counter()
         self.mobile_rows: dict[str, list[int]] = {}  # column -> row numbers holding a phone (see mobile_hits)
+        self.suppressor = Suppressor.for_table(paths, contract.table, key)  # erased persons never land
+        self.rows_suppressed = 0
 
     def lineage(self, numbers: list[int]) -> dict[str, pa.Array]:
         n = len(numbers)
@@ -478,7 +488,10 @@ class _FileLoader:
         raw = pa.table({**arrays, **self.lineage(batch.numbers)}, schema=self.contract.schema).filter(pa.array(good))
         errors = parsed.errors.iloc[start:start + n].reset_index(drop=True)
         failed = parsed.failed.iloc[start:start + n].reset_index(drop=True)
-        return raw, self.quarantine_rows(batch, ~good, errors, failed)
+        raw, bad, suppressed = suppress(self.suppressor, raw, self.quarantine_rows(batch, ~good, errors, failed),
+                                        self.mapping)
+        self.rows_suppressed += suppressed
+        return raw, bad
 
     def writers(self) -> tuple[_TableWriter, _TableWriter]:
         table = self.contract.table
@@ -497,7 +510,7 @@ class _FileLoader:
         self.mobile_rows = {}  # a fast attempt that gave up may have noted rows already
         self.open(fast)
         raw_out, bad_out = self.writers()
-        read = 0
+        read = self.rows_suppressed = 0  # (again when the fast reader gave up half-way)
         try:
             for batch in self.source.batches:
                 parsed = parse_values(self.contract, self.key, self.column_values(batch), len(batch))
@@ -516,15 +529,16 @@ class _FileLoader:
         if self.mobile_rows:
             raw_out.abort(), bad_out.abort()
             raise MobileInTextError(self.mobile_refusal())
-        if raw_out.rows + bad_out.rows != read:
+        if raw_out.rows + bad_out.rows + self.rows_suppressed != read:
             raw_out.abort(), bad_out.abort()
-            raise AssertionError(f"{self.label}: reconciliation failed: read {read}, "
-                                 f"loaded {raw_out.rows} + quarantined {bad_out.rows}")
+            raise ReconciliationError(f"{self.label}: reconciliation failed: read {read}, loaded {raw_out.rows} + "
+                                 f"quarantined {bad_out.rows} + suppressed {self.rows_suppressed}")
         raw_out.commit(always=True)
         bad_out.commit(always=False)
         report = FileReport(self.label, self.sha, "loaded", read, raw_out.rows, bad_out.rows,
                             len(self.source.blank_rows), encoding=self.source.encoding, unmapped_columns=self.unmapped,
-                            message="; ".join(f"sheet {s} not loaded" for s in self.source.ignored_sheets))
+                            message="; ".join(f"sheet {s} not loaded" for s in self.source.ignored_sheets),
+                            rows_suppressed=self.rows_suppressed)
         absent = [c.name for c in self.contract.columns if c.name not in self.mapping]
         self.write_ledger(self.source, report, absent=absent, seconds=seconds)
         return report
@@ -541,6 +555,7 @@ class _FileLoader:
             "blank_rows": report.blank_rows, "contract_sha256": self.contract.sha256,
             "hash_key_version": self.key.version, "loaded_at": self.loaded_at, "seconds": round(seconds, 3),
             "exported_at": self.exported.at, "exported_at_from": self.exported.source,
+            "rows_suppressed": report.rows_suppressed, "rows_erased": 0,
         }
         writer = _TableWriter(per_file(self.paths, LEDGER, self.contract.table, self.sha), LEDGER_SCHEMA)
         writer.write(pa.Table.from_pylist([row], schema=LEDGER_SCHEMA))
@@ -655,6 +670,10 @@ class MobileInTextError(ValueError):
     """A landed non-personal column of the file holds mobile numbers (see ``mobile_hits``)."""
 
 
+class ReconciliationError(RuntimeError):
+    """A file's rows read differ from its rows loaded + quarantined + suppressed: a bug, never a bad file."""
+
+
 class IngestInternalError(RuntimeError):
     """An unexpected error while loading: raised instead of the original, whose message may quote a
     value of the file (pandas and Arrow repeat the cell they could not convert)."""
@@ -726,7 +745,7 @@ def _run_unit(contract: Contract, paths: Paths, key: HashKey, loaded_at: dt.date
             return [loaders[0].run()]
         except REJECTABLE as exc:
             return [_reject(loaders[0], exc)]
-    except (OSError, MemoryError, AssertionError, IngestInternalError):
+    except (OSError, MemoryError, ReconciliationError, IngestInternalError):
         raise  # a file system hiccup (retried), memory, a failed reconciliation: no file values in them
     except Exception as exc:  # noqa: BLE001 - re-raised as our own type, without the original's message
         frame = traceback.extract_tb(exc.__traceback__)[-1]

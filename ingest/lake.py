@@ -54,6 +54,7 @@ QUARANTINE = "quarantine"  # rows that did not, with their reason
 LEDGER = "loads"  # one row per loaded landing file: the load's commit marker
 SEGMENTS = "segments"  # compaction manifests
 REJECTED = "rejected"  # files the raw gate took back out of the lake, with their verdict
+ERASURE = "erasure"  # erased persons: the erasure ledger, the suppression list (ingest/erasure.py)
 KINDS = (RAW, QUARANTINE, LEDGER)
 SCHEMA_FILE = "_schema.parquet"  # every table folder has one: readers never glob nothing
 # a clean landing file writes no quarantine file, and Spark ignores files named _*: this one keeps
@@ -95,6 +96,11 @@ def segments_dir(paths: Paths, table: str) -> Path:
 
 def rejected_dir(paths: Paths, table: str, sha: str) -> Path:
     return paths.lake / REJECTED / table / stem(sha)
+
+
+def erasure_dir(paths: Paths) -> Path:
+    """The erasure ledger, unfinished erasures and the suppression list (``ingest.erasure``)."""
+    return paths.lake / ERASURE
 
 
 def is_segment(path: Path) -> bool:
@@ -298,6 +304,11 @@ def _write_parquet(table: pa.Table, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, target, compression="zstd")
     fsync_file(target)
+
+
+def write_parquet_atomically(table: pa.Table, target: Path) -> None:
+    """Write ``table`` to ``target`` atomically (erasure rewrites lake files through this)."""
+    _put(table, target)
 
 
 def _put(table: pa.Table, target: Path) -> None:

@@ -24,7 +24,8 @@ from ingest.pii import redact_text
 from ingest.settings import Paths, paths_from_env
 from orchestration.ingest_steps import gate_and_compact
 
-COLUMNS = f"{'table':28} {'files':>5} {'skipped':>7} {'rejected':>8} {'read':>9} {'loaded':>9} {'quarant.':>8}"
+COLUMNS = (f"{'table':28} {'files':>5} {'skipped':>7} {'rejected':>8} {'read':>9} {'loaded':>9} {'quarant.':>8} "
+           f"{'suppr.':>6}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +79,7 @@ def print_reports(reports: dict[str, TableReport]) -> int:
         rejected += len(report.with_status("rejected"))
         print(f"{table:28} {len(report.with_status('loaded')):>5} {len(report.with_status('skipped')):>7} "
               f"{len(report.with_status('rejected')):>8} {report.rows_read:>9} {report.rows_loaded:>9} "
-              f"{report.rows_quarantined:>8}")
+              f"{report.rows_quarantined:>8} {report.rows_suppressed:>6}")
         for file in report.with_status("rejected"):
             print(redact_text(f"  REJECTED {file.source_file}: {file.message}"), file=sys.stderr)
     return rejected

@@ -63,6 +63,7 @@ def _metadata(report: TableReport, gate: RawGateResult | None = None) -> dict:
         "rows_read": report.rows_read,
         "rows_loaded": report.rows_loaded,
         "rows_quarantined": report.rows_quarantined,
+        "rows_suppressed": report.rows_suppressed,  # rows of erased persons (ingest/suppression.py)
         "files": MetadataValue.md(table),
     }
     if gate is not None:

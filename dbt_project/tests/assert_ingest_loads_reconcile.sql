@@ -1,5 +1,6 @@
 {#- Every landing file's counts reconcile end to end, per load (= table x file):
-    * the ledger adds up: rows_read = rows_loaded + rows_quarantined;
+    * the ledger adds up: rows_read = rows_loaded + rows_quarantined + rows_suppressed + rows_erased
+      (rows of erased persons: not loaded, or taken out later; both lower the other two);
     * the raw table holds exactly rows_loaded rows with that _load_id;
     * the quarantine holds exactly rows_quarantined rows with that _load_id;
     * no raw or quarantine rows exist for a load the ledger does not know (a torn load).
@@ -11,7 +12,7 @@
 {%- endfor %}
 
 with ledger as (
-    select load_id, table_name, rows_read, rows_loaded, rows_quarantined
+    select load_id, table_name, rows_read, rows_loaded, rows_quarantined, rows_suppressed, rows_erased
     from {{ ref('stg_lake__loads') }}
 ),
 
@@ -37,6 +38,8 @@ compared as (
         ledger.rows_read,
         ledger.rows_loaded,
         ledger.rows_quarantined,
+        ledger.rows_suppressed,
+        ledger.rows_erased,
         coalesce(raw_counts.raw_rows, 0) as raw_rows,
         coalesce(quarantine_counts.quarantined_rows, 0) as quarantined_rows,
         ledger.load_id is not null as in_ledger
@@ -51,12 +54,13 @@ select
     *,
     case
         when not in_ledger then 'rows without a ledger entry (torn load)'
-        when rows_read <> rows_loaded + rows_quarantined then 'ledger: rows_read <> rows_loaded + rows_quarantined'
+        when rows_read <> rows_loaded + rows_quarantined + rows_suppressed + rows_erased
+            then 'ledger: rows_read <> rows_loaded + rows_quarantined + rows_suppressed + rows_erased'
         when raw_rows <> rows_loaded then 'raw row count <> rows_loaded'
         when quarantined_rows <> rows_quarantined then 'quarantine row count <> rows_quarantined'
     end as failure
 from compared
 where not in_ledger
-   or rows_read <> rows_loaded + rows_quarantined
+   or rows_read <> rows_loaded + rows_quarantined + rows_suppressed + rows_erased
    or raw_rows <> rows_loaded
    or quarantined_rows <> rows_quarantined

@@ -1,5 +1,7 @@
 {#- One row per landing file loaded into a raw table (the ingest ledger). The ledger entry is
-    written last, as the commit marker of a load, so every row here is a complete load. -#}
+    written last, as the commit marker of a load, so every row here is a complete load.
+    Rows of erased persons: rows_suppressed were never loaded (the suppression list), rows_erased
+    were taken out later (python -m orchestration.erase); both are 0 in ledgers written before. -#}
 with source as (
     select * from {{ source('lake_meta', 'loads') }}
 )
@@ -16,6 +18,8 @@ select
     rows_read,
     rows_loaded,
     rows_quarantined,
+    coalesce(rows_suppressed, 0) as rows_suppressed,
+    coalesce(rows_erased, 0) as rows_erased,
     blank_rows,
     mapped_columns as mapped_columns_json,
     unmapped_columns as unmapped_columns_json,
