@@ -39,11 +39,12 @@ _SEPARATORS = re.compile(r"[\s\-()（）.]+")
 # last may be X), and any other run of 15 to 19 digits (a 15-digit ID card, a bank card). Longer runs
 # stay visible: no personal number is 20 digits long, and ``'99999999999999999999' is larger than any
 # count can be`` is the message a person needs. Digits glued to the match on either side make it no
-# mobile (a 19-digit order id contains 11-digit runs by chance); they make it a longer run.
+# mobile (a 19-digit order id contains 11-digit runs by chance); they make it a longer run. A run behind a
+# letter is a prefixed identifier (a one_id ``QY0000000000000042``, an order id ``JD...``), no bare card number.
 _MASKS = (
     (re.compile(r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)"), lambda m: "<mobile>"),
     (re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"), lambda m: "<id card>"),
-    (re.compile(r"(?<!\d)\d{15,19}(?!\d)"), lambda m: f"<{len(m.group())} digits>"),
+    (re.compile(r"(?<![0-9A-Za-z])\d{15,19}(?!\d)"), lambda m: f"<{len(m.group())} digits>"),
 )
 # The same mobile rule in RE2 syntax (DuckDB, pyarrow): no look-around, so the neighbours are matched
 # as groups, and a letter next to the number makes it no mobile either (``unionid:oK7cr13512345678x``

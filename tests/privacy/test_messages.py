@@ -22,10 +22,12 @@ CRM, POS, WECOM = CONTRACTS["crm_members"], CONTRACTS["pos_sales"], CONTRACTS["w
     ("tel: 135 1234 5678 / +86-135-1234-5678", "tel: <mobile> / <mobile>"),
     ("身份证 11010519491231002X 或 110105194912310021", "身份证 <id card> 或 <id card>"),
     ("卡 6222021234567890123", "卡 <19 digits>"),
+    ("one_id QY0000000000000042 is not known", "one_id QY0000000000000042 is not known"),
     ("'99999999999999999999' is larger", "'99999999999999999999' is larger"),  # no personal number is 20 long
     ("order 2987123456789 row 12, card 880012345678", "order 2987123456789 row 12, card 880012345678"),
     ("<mobile>x", "<mobile>x"),
-], ids=["mobile in text", "separators", "id card", "bank card", "20 digits", "ids kept", "idempotent"])
+], ids=["mobile in text", "separators", "id card", "bank card", "prefixed id kept", "20 digits", "ids kept",
+        "idempotent"])
 def test_the_one_masking_function(text, shown):
     assert redact_text(text) == shown
     assert redact_text(shown) == shown

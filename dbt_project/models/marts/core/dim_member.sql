@@ -38,7 +38,7 @@ members as (
 
 crm as (
     select records.one_id, crm.*,
-           row_number() over (partition by records.one_id order by crm.registered_at, crm.member_id) as crm_rank,
+           row_number() over (partition by records.one_id order by crm.registered_at nulls last, crm.member_id) as crm_rank,
            count(*) over (partition by records.one_id) as crm_records,
            max(case when crm.is_opted_out then 1 else 0 end) over (partition by records.one_id) as any_opt_out
     from records
@@ -48,7 +48,7 @@ crm as (
 
 mini_program as (
     select records.one_id, mp.*,
-           row_number() over (partition by records.one_id order by mp.registered_at, mp.openid) as mp_rank
+           row_number() over (partition by records.one_id order by mp.registered_at nulls last, mp.openid) as mp_rank
     from records
     join {{ ref('stg_mini_program__members') }} as mp
         on records.source_table = 'mp_members' and records.record_key = {{ record_key(['openid'], 'mp.') }}
@@ -96,7 +96,7 @@ wecom as (
 first_live_guide as (
     select one_id, guide_userid
     from (
-        select relationships.*, row_number() over (partition by one_id order by added_at, guide_userid) as guide_rank
+        select relationships.*, row_number() over (partition by one_id order by added_at nulls last, guide_userid) as guide_rank
         from relationships
         where is_live
     ) as ranked
