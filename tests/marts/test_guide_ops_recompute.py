@@ -13,8 +13,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.marts.test_marts_recompute import (CNY, code_map, fan_spells, live_at, mapped, months_of,
-                                              orders_from_raw, query, raw, wecom_spells)
+from tests.marts.test_marts_recompute import (
+    CNY,
+    code_map,
+    fan_spells,
+    live_at,
+    mapped,
+    months_of,
+    orders_from_raw,
+    query,
+    raw,
+    wecom_spells,
+)
 
 RATE = 1e-9
 
@@ -79,7 +89,8 @@ def guide_days(paths) -> pd.DataFrame:
     frame["is_on_staff"] = frame.is_on_staff.eq(True)
     frame["has_stats"] = frame.has_stats.eq(True)
     frame["friend_adds"] = frame.friend_adds.fillna(0).astype(int)
-    frame["is_active"] = frame.chat_cnt.fillna(0).gt(0) | frame.new_contact_cnt.fillna(0).gt(0) | frame.friend_adds.gt(0)
+    frame["is_active"] = (frame.chat_cnt.fillna(0).gt(0) | frame.new_contact_cnt.fillna(0).gt(0)
+                          | frame.friend_adds.gt(0))
     frame["store_code"] = frame.guide_userid.map(guides.store_code)
     frame["month"] = frame.day.dt.to_period("M").dt.to_timestamp()
     frame["reply_percentage"] = frame.reply_percentage.astype(float)
@@ -240,8 +251,8 @@ def member_scopes(paths) -> pd.DataFrame:
     primary = crm.sort_values(["one_id", "registered_at", "member_id"], na_position="last").drop_duplicates("one_id")
     staff = raw(paths, "staff", ["employee_no"]).set_index("employee_no")
     brand = primary.assign(scope="brand", key_store="-", key_guide="-")
-    store = primary[primary.register_store_code.notna()].assign(scope="store", key_store=lambda f: f.register_store_code,
-                                                                key_guide="-")
+    store = primary[primary.register_store_code.notna()].assign(
+        scope="store", key_store=lambda f: f.register_store_code, key_guide="-")
     guide = primary[primary.exclusive_guide_id.notna()].assign(
         scope="guide", key_store=lambda f: f.exclusive_guide_id.map(staff.store_code).fillna("-"),
         key_guide=lambda f: f.exclusive_guide_id)
