@@ -3,7 +3,8 @@
     does not know; guide: one WeCom userid) for every scope with a guide-day in the window.
     Guide-days come from int_guides__days (on staff, statistics, adds; a day without a
     statistics row is an inactive day). Sums are over the month's days; reply rate and reply
-    time are weighted by each day's chat_count over the days that report them. Exact
+    time are weighted by each day's chat_count over the days that report them. The guide's
+    employee number is int_guides__days' (one per userid, also when a userid was reused). Exact
     definitions in _metrics__models.yml. -#}
 with months as (
     select month from {{ ref('int_calendar__months') }}
@@ -82,7 +83,7 @@ select
     filled.scope,
     filled.store_code,
     filled.guide_userid,
-    staff.employee_no as guide_employee_no,
+    guide_staff.guide_employee_no,
     month_days.days_in_month,
     filled.guides_on_staff,
     filled.reporting_guides,
@@ -104,4 +105,6 @@ select
 from filled
 join month_days
     on month_days.month = filled.month
-{{ left_join_guide_staff('filled') }}
+left join (select distinct guide_userid, guide_employee_no from {{ ref('int_guides__days') }}) as guide_staff
+    on guide_staff.guide_userid = filled.guide_userid
+   and filled.scope = 'guide'
