@@ -9,7 +9,6 @@ tests/identity) and the code-list seeds (status texts are data, not logic).
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -18,21 +17,9 @@ import pandas as pd
 import pytest
 
 from ingest.contract import load_contracts
-from ingest.settings import paths_from_env
-from tests.dbt_runner import dbt, ingest_all
 
 SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
 CNY = 0.01
-
-
-@pytest.fixture(scope="module")
-def warehouse(demo_home, tmp_path_factory):
-    """A private copy of the demo exports, ingested and built (every model and test) once."""
-    paths = paths_from_env({"QUANYU_HOME": str(tmp_path_factory.mktemp("marts"))}).ensure()
-    shutil.copytree(demo_home.landing, paths.landing, dirs_exist_ok=True)
-    ingest_all(paths)
-    dbt(paths, "build")
-    return paths
 
 
 def query(paths, sql: str) -> pd.DataFrame:

@@ -43,9 +43,10 @@ MARTS = {
     "fct_referrals", "fct_outbound_calls", "fct_marketing_spend", "mart_member_rfm_lifecycle",
     "mart_member_channel_overlap", "mart_acquisition_qqc_monthly", "mart_channel_overlap_monthly",
     "mart_coupons_monthly", "mart_fan_buyers_monthly", "mart_fan_contribution_monthly", "mart_fans_monthly",
-    "mart_groups_monthly", "mart_guide_attribution_monthly", "mart_outbound_calls_monthly",
-    "mart_referrals_monthly", "mart_repurchase_monthly", "mart_sales_monthly", "mart_store_kpis_monthly",
-    "quality_unmapped_codes",
+    "mart_groups_monthly", "mart_guide_activity_daily", "mart_guide_activity_monthly",
+    "mart_guide_attribution_monthly", "mart_member_wecom_friends_monthly", "mart_outbound_calls_monthly",
+    "mart_referrals_monthly", "mart_repurchase_monthly", "mart_sales_decomposition_monthly", "mart_sales_monthly",
+    "mart_store_kpis_monthly", "quality_unmapped_codes",
 }
 
 
