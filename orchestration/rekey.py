@@ -377,13 +377,21 @@ class CarriedErasures(NamedTuple):
     rows_removed: dict[str, dict[str, int]]  # table -> place -> rows taken out of the fresh lake
 
 
-def check_no_pending_erasure(paths: Paths) -> None:
-    """An unfinished erasure's journal holds old-key hashes and a plan for the current lake's files."""
+def check_erasures(paths: Paths, keys: Keys) -> None:
+    """Before any work: no erasure unfinished (its journal holds old-key hashes and a plan for the
+    current lake's files), and every suppression entry under the lake's key (the mapping re-keys no other)."""
     unfinished = erasure.pending(paths)
     if unfinished:
         raise RekeyError(f"lake {paths.lake}: {len(unfinished)} erasure(s) are unfinished "
                          f"({', '.join(j.erasure_id for j in unfinished)}): finish them first with "
                          f"python -m orchestration.erase --resume (the lake's key), then re-key; nothing was changed")
+    versions = read_entries(paths).column("key_version").to_pylist()
+    other = sorted(set(versions) - {keys.previous.version})
+    if other:
+        raise RekeyError(f"the suppression list {suppression_path(paths)} holds "
+                         f"{sum(v != keys.previous.version for v in versions)} entries of hash key version(s) {other}, "
+                         f"not of the lake's key {keys.previous.version!r}: this lake's mapping cannot re-key them; "
+                         f"nothing was changed (docs/privacy.md, 'Rotating the hash key')")
 
 
 def _plain_pairs(fresh: Paths, keys: Keys, wanted: dict[str, set[str]]) -> set[tuple[str, str]]:
@@ -433,11 +441,6 @@ def carry_erasures(paths: Paths, work: Workspace, keys: Keys, log: Callable[[str
     if entries.num_rows == 0 and not ledger:
         return CarriedErasures(0, 0, {})
     rows = entries.to_pylist()
-    other = sorted({e["key_version"] for e in rows} - {keys.previous.version})
-    if other:
-        raise RekeyError(f"the suppression list {suppression_path(paths)} holds entries of hash key version(s) "
-                         f"{other}, not of the lake's key {keys.previous.version!r}: they cannot be re-keyed with "
-                         f"this lake's mapping; nothing was changed (docs/privacy.md, 'Rotating the hash key')")
     wanted: dict[str, set[str]] = {}
     for e in rows:
         wanted.setdefault(e["identifier_type"], set()).add(e["value_hash"])
@@ -625,7 +628,7 @@ def prepare(paths: Paths, work: Workspace, keys: Keys, log: Callable[[str], None
     lake.heal(paths)
     files = ledger_files(paths, contracts)
     check_landing(paths, files)  # 2
-    check_no_pending_erasure(paths)
+    check_erasures(paths, keys)
     prepare_manifest(paths)  # the models as they are now: which carry rows over (step 5), what the build runs
     manifest = load_manifest()
     shutil.rmtree(work.folder, ignore_errors=True)
