@@ -554,3 +554,19 @@ def test_the_rekey_refuses_a_suppression_entry_no_landing_file_can_rekey_and_cha
     assert gone not in message and keyed(V2["QUANYU_HASH_KEY"], number) not in message and number not in message
     assert lake_listing(home) == before and build_id(home) == served and recorded_key(home) == FP1
     assert not Workspace(home).folder.exists()
+
+
+def test_the_rekey_refuses_an_unfinished_erasure_and_a_suppression_list_of_another_key(home):
+    from ingest.erasure import Journal
+    from ingest.suppression import add_entries
+    from orchestration.rekey import Keys, RekeyError, check_erasures
+
+    keys = Keys(HashKey(b"first", "v1"), HashKey(b"second", "v2"))
+    check_erasures(home, keys)  # no erasure: nothing to carry
+    add_entries(home, [{"identifier_type": "mobile", "value_hash": "ab" * 32, "key_version": "v0",
+                        "erasure_id": "e-old"}])
+    with pytest.raises(RekeyError, match=r"holds 1 entries of hash key version\(s\) \['v0'\], not of the lake's key"):
+        check_erasures(home, keys)
+    Journal("e-open", "2026-12-04 10:00:00", ["mobile"], "v1").write(home)
+    with pytest.raises(RekeyError, match=r"1 erasure\(s\) are unfinished \(e-open\).*orchestration.erase --resume"):
+        check_erasures(home, keys)
