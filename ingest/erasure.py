@@ -270,11 +270,7 @@ def erase_lake(paths: Paths, key: HashKey, journal: Journal, *, dry_run: bool = 
         if not dry_run and journal.plan is None:
             add_entries(paths, journal.entries)
         if journal.plan is None:
-            plan = []
-            for table in tables:
-                suppressor = Suppressor.from_entries(table, entries, key)
-                if suppressor is not None:
-                    plan += _plan_table(paths, table, suppressor)
+            plan = _plan(paths, tables, entries, key)
             if dry_run:
                 return _counts(plan)
             journal.plan = plan
@@ -286,6 +282,33 @@ def erase_lake(paths: Paths, key: HashKey, journal: Journal, *, dry_run: bool = 
     journal.state = "warehouse"
     journal.write(paths)
     return journal.lake_counts
+
+
+def _plan(paths: Paths, tables: list[str], entries: pa.Table, key: HashKey) -> list[dict[str, Any]]:
+    """Step 2 for every table: the files to rewrite, with their ledger counts before."""
+    plan = []
+    for table in tables:
+        suppressor = Suppressor.from_entries(table, entries, key)
+        if suppressor is not None:
+            plan += _plan_table(paths, table, suppressor)
+    return plan
+
+
+def erase_rows(paths: Paths, key: HashKey, entries: pa.Table) -> dict[str, dict[str, int]]:
+    """Steps 2 and 4 without a journal: remove every row naming one of ``entries`` (suppression
+    entries under ``key``) from a lake no other run sees yet, and account for them in its ledger
+    (``rows_erased``). For the re-key's fresh lake (orchestration/rekey.py), whose crash safety is
+    its work folder: a killed re-key starts this lake over, so no journal is needed to count once.
+    Returns the rows removed per table and place, as ``erase_lake`` does."""
+    tables = _tables(paths)
+    with contextlib.ExitStack() as locks:
+        for table in tables:
+            locks.enter_context(lake.table_lock(paths, table))
+            lake.recover(paths, table)
+        plan = _plan(paths, tables, entries, key)
+        for item in plan:
+            _apply(paths, item, Suppressor.from_entries(item["table"], entries, key))
+    return _counts(plan)
 
 
 def _counts(plan: list[dict[str, Any]]) -> dict[str, dict[str, int]]:

@@ -20,6 +20,11 @@ The steps, one function each (a journal in the work folder ``<lake>.rekey/`` say
 4. mapping: the two lakes' hashed columns paired row by row give old hash -> new hash for every
    hashed value (``mapping.parquet``); refused unless one to one and unless it covers every
    hashed value of the current lake (else the previous key or the code is not what made it);
+   4b. erasures: the suppression list re-keyed with the mapping (new key version, same erasure ids)
+   into the fresh lake, the erased persons' rows taken out of it again (ingest/erasure.py, counted as
+   ``rows_erased``), the erasure ledger copied. The re-ingests ran without suppression, so the
+   mapping covers the erased persons' values (their rows are in landing); an entry it does not cover
+   refuses the re-key, naming counts and identifier types only. An unfinished erasure refuses it too;
 5. seed: the tables the warehouse carries over (``CARRIED_OVER``) copied into a fresh DuckDB file
    with their hashes mapped: identity_registry's values, node ids and anchors (rows whose value
    is in no landing file any more are dropped: nothing can meet them again); identity_id_changes
@@ -35,8 +40,8 @@ lake and the seed agree on the new key, and any build (this one, a re-run, the n
 from the seed; the served warehouse stays the old, consistent one until such a build publishes.
 The old lake is kept until then.
 
-The mapping is the hook for other lists of keyed hashes (erasure's suppression list):
-``map_hashes`` turns such a list into the new key's hashes and names what it cannot map.
+``map_hashes`` turns a list of keyed hashes (the suppression list, step 4b) into the new key's hashes
+and names what it cannot map.
 """
 from __future__ import annotations
 
@@ -48,6 +53,7 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,9 +61,11 @@ from typing import Any, NamedTuple
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
-from ingest import lake
+from ingest import erasure, lake
 from ingest.atomic import fsync_dir, write_json
 from ingest.contract import Contract, load_contracts
 from ingest.engine import ensure_table_dirs, file_sha256, load_tables
@@ -70,8 +78,17 @@ from ingest.hash_keys import (
     recorded_key,
 )
 from ingest.locks import exclusive
-from ingest.pii import HashKey, key_from_env
+from ingest.pii import HashKey, key_from_env, keyed_hash
 from ingest.settings import REPO_ROOT, Paths, paths_from_env
+from ingest.suppression import (
+    SUPPRESSION_SCHEMA,
+    add_entries,
+    clean,
+    is_hashed,
+    person_columns,
+    read_entries,
+    suppression_path,
+)
 from orchestration.hash_key_guard import stamp_warehouse_key, warehouse_key
 from orchestration.publish import META_SCHEMA, rekey_seed
 
@@ -227,7 +244,13 @@ def check_landing(paths: Paths, files: list[LedgerFile]) -> None:
 
 def reingest(target: Paths, key: HashKey, files: list[LedgerFile], contracts: dict[str, Contract],
              log: Callable[[str], None]) -> None:
-    """Load exactly ``files`` into the empty lake ``target`` under ``key``, each with its first load time."""
+    """Load exactly ``files`` into the empty lake ``target`` under ``key``, each with its first load time.
+
+    Without suppression: ``target`` has no suppression list (the erasures are carried over after the
+    mapping, step 4b), so the erased persons' rows load from landing and the mapping covers their values."""
+    if suppression_path(target).exists():
+        raise RekeyError(f"{suppression_path(target)} exists before the re-ingest into {target.lake}: the re-key's "
+                         f"lakes start empty; delete {target.lake} and re-key")
     by_time: dict[dt.datetime, dict[str, list[Path]]] = {}
     for entry in files:
         by_time.setdefault(entry.loaded_at, {}).setdefault(entry.table, []).append(target.landing / entry.source_file)
@@ -343,6 +366,109 @@ def map_hashes(mapping: Path, hashes: Iterable[str]) -> MappedHashes:
         rows = con.execute(f"select w.old_hash, m.new_hash from wanted as w left join read_parquet('{mapping}') as m "
                            f"on m.old_hash = w.old_hash").fetchall()
     return MappedHashes({o: n for o, n in rows if n is not None}, sorted(o for o, n in rows if n is None))
+
+
+# ---------------------------------------------------------------- 4b. erasures
+
+
+class CarriedErasures(NamedTuple):
+    entries: int  # suppression entries re-keyed
+    erasures: int  # erasure ledger entries copied
+    rows_removed: dict[str, dict[str, int]]  # table -> place -> rows taken out of the fresh lake
+
+
+def check_erasures(paths: Paths, keys: Keys) -> None:
+    """Before any work: no erasure unfinished (its journal holds old-key hashes and a plan for the
+    current lake's files), and every suppression entry under the lake's key (the mapping re-keys no other)."""
+    unfinished = erasure.pending(paths)
+    if unfinished:
+        raise RekeyError(f"lake {paths.lake}: {len(unfinished)} erasure(s) are unfinished "
+                         f"({', '.join(j.erasure_id for j in unfinished)}): finish them first with "
+                         f"python -m orchestration.erase --resume (the lake's key), then re-key; nothing was changed")
+    versions = read_entries(paths).column("key_version").to_pylist()
+    other = sorted(set(versions) - {keys.previous.version})
+    if other:
+        raise RekeyError(f"the suppression list {suppression_path(paths)} holds "
+                         f"{sum(v != keys.previous.version for v in versions)} entries of hash key version(s) {other}, "
+                         f"not of the lake's key {keys.previous.version!r}: this lake's mapping cannot re-key them; "
+                         f"nothing was changed (docs/privacy.md, 'Rotating the hash key')")
+
+
+def _plain_pairs(fresh: Paths, keys: Keys, wanted: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """Old hash -> new hash of identifiers the lake keeps as exported (member ids, openids ...), for the
+    old hashes in ``wanted`` (identifier type -> hashes): their keyed hash is the suppression list's
+    alone, so the mapping of the hashed columns does not hold it. Computed from the fresh lake's raw
+    values the way the suppression check computes it (``clean`` then HMAC)."""
+    pairs = set()
+    for table, columns in person_columns().items():
+        plain = [c for c, kind in columns.items() if not is_hashed(c) and wanted.get(kind)]
+        folder = lake.table_dir(fresh, lake.RAW, table)
+        files = [f for f in sorted(folder.glob("*.parquet")) if lake.is_data_file(f)] if folder.exists() else []
+        for column in plain:
+            hashes = wanted[columns[column]]
+            values: set[str] = set()
+            for path in files:
+                if column in pq.read_schema(path).names:
+                    values |= {str(v) for v in pq.read_table(path, columns=[column]).column(column).to_pylist()
+                               if v is not None}
+            for value in values:
+                old = keyed_hash(keys.previous, clean(value))
+                if old in hashes:
+                    pairs.add((old, keyed_hash(keys.new, clean(value))))
+    return pairs
+
+
+def _extend_mapping(work: Workspace, pairs: set[tuple[str, str]]) -> None:
+    if not pairs:
+        return
+    with duckdb.connect() as con:
+        con.execute("create table extra (old_hash varchar, new_hash varchar)")
+        con.executemany("insert into extra values (?, ?)", sorted(pairs))
+        temp = work.mapping.with_name(work.mapping.name + ".tmp")
+        con.execute(f"copy (select * from (select * from read_parquet('{work.mapping}') union select * from extra) "
+                    f"order by old_hash) to '{temp}' (format parquet)")
+    os.replace(temp, work.mapping)
+
+
+def carry_erasures(paths: Paths, work: Workspace, keys: Keys, log: Callable[[str], None]) -> CarriedErasures:
+    """The erasures into the fresh lake: the suppression list re-keyed with the mapping (new key version,
+    same erasure ids), the erased persons' rows removed again (``ingest.erasure.erase_rows``: same
+    rewrite, ``rows_erased`` in the ledger), the erasure ledger copied (counts, types and the version
+    the erasure ran under: no hash, nothing a key changes). Refused, naming only counts and identifier
+    types, when an entry's value is in no landing file the ledger lists: no raw value, no new hash."""
+    entries = read_entries(paths)
+    ledger = sorted(erasure.ledger_dir(paths).glob("*.json")) if erasure.ledger_dir(paths).exists() else []
+    if entries.num_rows == 0 and not ledger:
+        return CarriedErasures(0, 0, {})
+    rows = entries.to_pylist()
+    wanted: dict[str, set[str]] = {}
+    for e in rows:
+        wanted.setdefault(e["identifier_type"], set()).add(e["value_hash"])
+    _extend_mapping(work, _plain_pairs(work.fresh, keys, wanted))
+    found = map_hashes(work.mapping, (e["value_hash"] for e in rows))
+    missing = [e["identifier_type"] for e in rows if e["value_hash"] not in found.mapped]
+    if missing:
+        types = ", ".join(f"{kind} {n}" for kind, n in sorted(Counter(missing).items()))
+        shutil.rmtree(work.folder, ignore_errors=True)  # its fresh lake holds the erased persons' rows
+        raise RekeyError(f"{len(missing)} entr{'y' if len(missing) == 1 else 'ies'} of the suppression list "
+                         f"{suppression_path(paths)} ({types}) name an identifier that no landing file of the "
+                         f"ledger holds: a keyed hash cannot be re-keyed without the raw value, and the re-keyed lake "
+                         f"could not keep those erased persons out. Nothing was changed. Put the export that held "
+                         f"them back into landing (from the channel or a backup) and load it (its rows are "
+                         f"suppressed; the file enters the ledger), then re-key; or keep the current key "
+                         f"(docs/privacy.md, 'Rotating the hash key')")
+    rekeyed = [{**e, "value_hash": found.mapped[e["value_hash"]], "key_version": keys.new.version} for e in rows]
+    add_entries(work.fresh, rekeyed)
+    removed = erasure.erase_rows(work.fresh, keys.new, pa.Table.from_pylist(rekeyed, schema=SUPPRESSION_SCHEMA))
+    target = erasure.ledger_dir(work.fresh)
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in ledger:
+        shutil.copy2(entry, target / entry.name)
+    fsync_dir(target)
+    total = sum(n for places in removed.values() for n in places.values())
+    log(f"carried {len(ledger)} erasure(s) over: {len(rekeyed)} suppression entr{'y' if len(rekeyed) == 1 else 'ies'} "
+        f"re-keyed, {total:,} row(s) of erased persons taken out of the re-ingested lake")
+    return CarriedErasures(len(rekeyed), len(ledger), removed)
 
 
 # ---------------------------------------------------------------- 5. seed
@@ -502,6 +628,7 @@ def prepare(paths: Paths, work: Workspace, keys: Keys, log: Callable[[str], None
     lake.heal(paths)
     files = ledger_files(paths, contracts)
     check_landing(paths, files)  # 2
+    check_erasures(paths, keys)
     prepare_manifest(paths)  # the models as they are now: which carry rows over (step 5), what the build runs
     manifest = load_manifest()
     shutil.rmtree(work.folder, ignore_errors=True)
@@ -513,6 +640,7 @@ def prepare(paths: Paths, work: Workspace, keys: Keys, log: Callable[[str], None
     tables = sorted({f.table for f in files})
     build_mapping(work, contracts, tables, log)  # 4
     check_coverage(paths, work, contracts, tables)
+    carry_erasures(paths, work, keys, log)  # 4b
     write_seed(paths, work, fingerprint(keys.new), manifest, log)  # 5
     work.note(state=PREPARED)
 

@@ -422,3 +422,151 @@ def test_a_lake_without_any_load_takes_the_key_of_its_first_load(home):
     with pytest.raises(HashKeyMismatchError, match="its rows were hashed with hash key version 'v2'"):
         _load_stores(home, HashKey(b"first", "v1"), "c001.csv")
     assert row_key_versions(home) == {"v2": 1}  # c001.csv was not loaded
+
+
+# ---------------------------------------------------------------- a rotation after an erasure
+
+
+@pytest.fixture(scope="module")
+def rekeyed_after_erasure(v1_home, demo_home, tmp_path_factory):
+    """A copy of the v1 installation: one person erased by mobile under v1, then re-keyed to v2 and rebuilt.
+    The person comes from the generator's truth (tests/privacy/test_erasure.py), not from the warehouse."""
+    from ingest.erasure import ledger
+    from ingest.suppression import read_entries
+    from orchestration.rekey import main
+    from tests.privacy.test_erasure import erase_command, linkable_people
+
+    home = copy_home(v1_home, tmp_path_factory.mktemp("rotation-erased"))
+    mp = pytest.MonkeyPatch()
+    try:
+        _keys(mp, V1)
+        person = linkable_people(demo_home.home / "truth")[0]
+        with active_home(home):
+            erased = erase_command("--mobile", person.mobile)
+        before = {"ledger": ledger(home), "entries": read_entries(home).to_pylist(),
+                  "erasure_files": {p.name: p.read_bytes() for p in (home.lake / "erasure" / "ledger").glob("*.json")}}
+        _keys(mp, {**V2, **PREVIOUS_V1})
+        with active_home(home):
+            code = main([])
+    finally:
+        mp.undo()
+    return home, person, erased, before, code
+
+
+def _plain_values(person) -> set[str]:
+    """The person's identifiers kept as exported (member id, openids ...): the same under every key."""
+    return {v for v in person.values if not re.fullmatch(r"[0-9a-f]{64}", v)}
+
+
+def test_a_rekey_after_an_erasure_succeeds_and_the_person_stays_out_of_the_lake_and_the_warehouse(
+        rekeyed_after_erasure):
+    from orchestration.hash_key_guard import warehouse_key
+    from tests.privacy.test_erasure import _raw_record_keys, lake_hits, warehouse_hits
+
+    home, person, erased, before, code = rekeyed_after_erasure
+    assert erased[0] == 0 and code == 0
+    assert recorded_key(home) == FP2 and warehouse_key(home.warehouse) == FP2
+    new_mobile = keyed(V2["QUANYU_HASH_KEY"], person.mobile)  # computed here, not by the loader
+    values = _plain_values(person) | {new_mobile, keyed(V1["QUANYU_HASH_KEY"], person.mobile), person.mobile}
+    assert len(values) > 3
+    assert lake_hits(home.lake, values) == {}
+    assert warehouse_hits(home.warehouse, values) == {}
+    raw_keys = _raw_record_keys(home.lake)
+    assert {t: keys & raw_keys.get(t, set()) for t, keys in person.records.items()} == \
+           {t: set() for t in person.records}
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        served = {(t, k) for t, k in con.execute("select source_table, record_key "
+                                                 "from identity.bridge_record_member").fetchall()}
+    assert not {k for _, k in served} & {k for keys in person.records.values() for k in keys}
+    # the other people are all there: the lake lost only the rows the erasure had taken out
+    assert raw_column(home, "crm_members", "mobile_hash") and new_mobile not in raw_column(home, "crm_members",
+                                                                                            "mobile_hash")
+
+
+def test_after_the_rekey_the_suppression_list_holds_the_same_identifiers_under_the_new_key(rekeyed_after_erasure):
+    from ingest.suppression import read_entries
+
+    home, person, _, before, _ = rekeyed_after_erasure
+    after = read_entries(home).to_pylist()
+    assert len(after) == len(before["entries"]) > 1
+    assert {e["key_version"] for e in before["entries"]} == {"v1"} and {e["key_version"] for e in after} == {"v2"}
+    assert sorted((e["identifier_type"], e["erasure_id"]) for e in after) == \
+           sorted((e["identifier_type"], e["erasure_id"]) for e in before["entries"])
+    assert not {e["value_hash"] for e in after} & {e["value_hash"] for e in before["entries"]}
+    assert {"identifier_type": "mobile", "value_hash": keyed(V2["QUANYU_HASH_KEY"], person.mobile),
+            "key_version": "v2", "erasure_id": before["ledger"][0]["erasure_id"]} in after
+    # the erasure ledger is carried over byte for byte (counts, types, the version it ran under; no hash)
+    assert {p.name: p.read_bytes() for p in (home.lake / "erasure" / "ledger").glob("*.json")} == \
+           before["erasure_files"]
+
+
+def test_after_the_rekey_every_ledger_entry_reconciles_and_counts_the_erased_rows(rekeyed_after_erasure):
+    from ingest import lake
+    from ingest.audit import reconcile
+
+    home, _, _, before, _ = rekeyed_after_erasure
+    erased = {t: c["raw"] + c["quarantine"] for t, c in before["ledger"][0]["rows_removed"]["lake"].items()}
+    assert sum(erased.values()) > 0
+    found = {}
+    for table in load_contracts():
+        assert reconcile(home, table).problems == []
+        entries = lake.ledger_entries(home, table)
+        if len(entries):
+            assert (entries.rows_read == entries.rows_loaded + entries.rows_quarantined
+                    + entries.rows_suppressed + entries.rows_erased).all()
+            if entries.rows_erased.sum():
+                found[table] = int(entries.rows_erased.sum())
+    assert found == {t: n for t, n in erased.items() if n}
+
+
+def test_a_reload_after_the_rekey_suppresses_the_erased_persons_rows(rekeyed_after_erasure, tmp_path, monkeypatch):
+    from ingest.engine import load_tables
+
+    rekeyed_home, _, _, before, _ = rekeyed_after_erasure
+    home = copy_home(rekeyed_home, tmp_path / "home")
+    _keys(monkeypatch, V2)
+    reports = load_tables(list(load_contracts().values()), home, reload=True)
+    suppressed = {t: r.rows_suppressed for t, r in reports.items() if r.rows_suppressed}
+    erased = {t: c["raw"] + c["quarantine"] for t, c in before["ledger"][0]["rows_removed"]["lake"].items()}
+    assert sum(suppressed.values()) > 0
+    assert suppressed == {t: n for t, n in erased.items() if n}
+
+
+def test_the_rekey_refuses_a_suppression_entry_no_landing_file_can_rekey_and_changes_nothing(v1_home, tmp_path,
+                                                                                            monkeypatch):
+    from ingest.suppression import add_entries
+    from orchestration.rekey import RekeyError, Workspace, rekey
+
+    home = copy_home(v1_home, tmp_path / "home")
+    landing = b"".join(p.read_bytes() for p in home.landing.rglob("*") if p.is_file())
+    number = next(n for n in (f"1990000{i:04d}" for i in range(10_000)) if n.encode() not in landing)
+    gone = keyed(V1["QUANYU_HASH_KEY"], number)  # an erased person whose exports left landing
+    add_entries(home, [{"identifier_type": "mobile", "value_hash": gone, "key_version": "v1",
+                        "erasure_id": "erasure-of-a-gone-export"}])
+    before, served = lake_listing(home), build_id(home)
+    _keys(monkeypatch, {**V2, **PREVIOUS_V1})
+    with active_home(home), pytest.raises(RekeyError) as refused:
+        rekey(home, build=False, log=lambda _: None)
+    message = str(refused.value)
+    assert "1 entry of the suppression list" in message and "(mobile 1)" in message
+    assert "no landing file of the ledger holds" in message and "Nothing was changed" in message
+    assert "load it" in message and "docs/privacy.md" in message
+    assert gone not in message and keyed(V2["QUANYU_HASH_KEY"], number) not in message and number not in message
+    assert lake_listing(home) == before and build_id(home) == served and recorded_key(home) == FP1
+    assert not Workspace(home).folder.exists()
+
+
+def test_the_rekey_refuses_an_unfinished_erasure_and_a_suppression_list_of_another_key(home):
+    from ingest.erasure import Journal
+    from ingest.suppression import add_entries
+    from orchestration.rekey import Keys, RekeyError, check_erasures
+
+    keys = Keys(HashKey(b"first", "v1"), HashKey(b"second", "v2"))
+    check_erasures(home, keys)  # no erasure: nothing to carry
+    add_entries(home, [{"identifier_type": "mobile", "value_hash": "ab" * 32, "key_version": "v0",
+                        "erasure_id": "e-old"}])
+    with pytest.raises(RekeyError, match=r"holds 1 entries of hash key version\(s\) \['v0'\], not of the lake's key"):
+        check_erasures(home, keys)
+    Journal("e-open", "2026-12-04 10:00:00", ["mobile"], "v1").write(home)
+    with pytest.raises(RekeyError, match=r"1 erasure\(s\) are unfinished \(e-open\).*orchestration.erase --resume"):
+        check_erasures(home, keys)
