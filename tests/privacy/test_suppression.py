@@ -133,17 +133,24 @@ def test_a_killed_erasure_blocks_reconciliation_until_resume_finishes_it_countin
 
 
 def test_a_suppression_list_keyed_with_another_key_stops_the_load(loaded):
-    from ingest.suppression import SuppressionKeyError
+    """Two guards, in this order: the lake's key record refuses a load under another key before anything
+    is read; the suppression list refuses a key other than its own (a list copied from another lake, a
+    record lost), so that erased people can never come back through a list that matches nothing."""
+    from ingest.hash_keys import HashKeyMismatchError
+    from ingest.suppression import SuppressionKeyError, Suppressor
 
     paths, chosen = loaded
     _erase(paths, _member_person())
     _write(paths.landing / "coupons" / "c2.csv", COUPONS.replace("C1,", "C5,"))
+    rotated = HashKey(b"a rotated secret", "v2")
+    with pytest.raises(HashKeyMismatchError):
+        load_tables(chosen, paths, key=rotated, workers=1)
+    assert len(lake.ledger_entries(paths, "coupons")) == 1  # nothing loaded
     with pytest.raises(SuppressionKeyError) as raised:
-        load_tables(chosen, paths, key=HashKey(b"a rotated secret", "v2"), workers=1)
+        Suppressor.for_table(paths, "coupons", rotated)
     message = str(raised.value)
     assert "keyed with hash key version(s) ['demo'], but the key loading table 'coupons' is version 'v2'" in message
     assert MOBILE not in message and "M1" not in message
-    assert len(lake.ledger_entries(paths, "coupons")) == 1  # nothing loaded
 
 
 def test_erasure_yml_names_every_identity_column_and_every_customer_mobile():
