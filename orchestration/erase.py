@@ -43,6 +43,7 @@ import duckdb
 import pandas as pd
 
 from ingest import erasure
+from ingest.hash_keys import fingerprint, recorded_key
 from ingest.lake import all_ledger_rows
 from ingest.pii import HashKey, key_from_env, keyed_hash, normalise_mobiles, redact_text
 from ingest.settings import Paths, business_now, paths_from_env
@@ -301,6 +302,12 @@ def check_key(paths: Paths, key: HashKey) -> None:
         raise ErasureError(f"the lake holds rows hashed with key version(s) {versions}, the key given is version "
                            f"{key.version!r}; erasing needs the key the lake was hashed with (finish a key rotation "
                            f"first). Nothing was changed")
+    # the same version label over another secret: only the lake's key record (ingest.hash_keys) tells
+    recorded, given = recorded_key(paths), fingerprint(key)
+    if versions and recorded is not None and recorded != given:
+        raise ErasureError(f"the lake was hashed with hash key {recorded}, the key given is {given} (the same "
+                           f"version label, another secret); erasing needs the key the lake was hashed with. "
+                           f"Nothing was changed")
 
 
 def erase(paths: Paths, key: HashKey, person: Person, *, dry_run: bool = False) -> dict[str, Any]:

@@ -66,7 +66,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from ingest import erasure, lake
-from ingest.atomic import fsync_dir, write_json
+from ingest.atomic import fsync_dir, write_json, writing
 from ingest.contract import Contract, load_contracts
 from ingest.engine import ensure_table_dirs, file_sha256, load_tables
 from ingest.hash_keys import (
@@ -421,13 +421,11 @@ def _plain_pairs(fresh: Paths, keys: Keys, wanted: dict[str, set[str]]) -> set[t
 def _extend_mapping(work: Workspace, pairs: set[tuple[str, str]]) -> None:
     if not pairs:
         return
-    with duckdb.connect() as con:
+    with duckdb.connect() as con, writing(work.mapping) as temp:
         con.execute("create table extra (old_hash varchar, new_hash varchar)")
         con.executemany("insert into extra values (?, ?)", sorted(pairs))
-        temp = work.mapping.with_name(work.mapping.name + ".tmp")
         con.execute(f"copy (select * from (select * from read_parquet('{work.mapping}') union select * from extra) "
                     f"order by old_hash) to '{temp}' (format parquet)")
-    os.replace(temp, work.mapping)
 
 
 def carry_erasures(paths: Paths, work: Workspace, keys: Keys, log: Callable[[str], None]) -> CarriedErasures:

@@ -198,3 +198,18 @@ def test_erasing_with_another_key_than_the_lakes_is_refused(loaded, monkeypatch)
                               "version 'v2'; erasing needs the key the lake was hashed with (finish a key rotation "
                               "first). Nothing was changed\n")
     assert not (paths.lake / "erasure").exists()
+
+
+def test_erasing_with_another_secret_under_the_lakes_version_is_refused(loaded):
+    """The version label alone cannot tell: the lake's key record (its fingerprint) does."""
+    from ingest.hash_keys import record_key
+    from orchestration.erase import main
+
+    paths, _ = loaded
+    record_key(paths, HashKey(b"the secret the lake was really hashed with", "demo"))
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        assert main(["--mobile", MOBILE]) == 1
+    assert "(the same version label, another secret); erasing needs the key the lake was hashed with" in err.getvalue()
+    assert MOBILE not in err.getvalue()
+    assert not (paths.lake / "erasure").exists()
