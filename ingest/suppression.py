@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -35,6 +36,7 @@ import yaml
 
 from ingest.pii import HashKey, keyed_hash
 from ingest.settings import Paths
+from ingest.values import clean_text
 
 CONFIG_PATH = Path(__file__).resolve().parent / "erasure.yml"
 SUPPRESSION_SCHEMA = pa.schema([("identifier_type", pa.string()), ("value_hash", pa.string()),
@@ -96,12 +98,16 @@ def entry_hash(key: HashKey, identifier_type: str, value: str) -> str:
 
 
 def clean(value: Any) -> str:
-    """An identifier as exported, the way the ``string`` type lands it: trimmed, ``="..."`` and a
-    leading apostrophe unwrapped (quarantine evidence keeps the text as exported)."""
-    text = str(value).strip()
-    if text.startswith('="') and text.endswith('"'):
-        text = text[2:-1].strip()
-    return text[1:].strip() if text.startswith("'") else text
+    """An identifier as exported, the way the ``string`` type lands it (``ingest.values.clean_text``:
+    trimmed, ``="..."``, leading apostrophes and tabs unwrapped; a null token is no identifier, ``""``).
+    Quarantine evidence keeps the text as exported, so it is cleaned here exactly as ingest cleans it."""
+    return clean_all([value])[0]
+
+
+def clean_all(values: list[Any]) -> list[str]:
+    """``clean`` over many values in one Arrow pass."""
+    cleaned = clean_text(pd.Series([str(v) for v in values], dtype="str"))
+    return cleaned.fillna("").tolist()
 
 
 # ---------------------------------------------------------------- the list
@@ -188,7 +194,8 @@ class Suppressor:
         if is_hashed(column):
             return pa.array(sorted(suppressed), pa.string())
         distinct = [v for v in pc.unique(values).to_pylist() if v is not None]
-        return pa.array([v for v in distinct if keyed_hash(self.key, clean(v)) in suppressed], pa.string())
+        return pa.array([v for v, text in zip(distinct, clean_all(distinct))
+                         if text and keyed_hash(self.key, text) in suppressed], pa.string())
 
     def raw_mask(self, data: pa.Table) -> np.ndarray:
         """True for rows of a raw table (contract columns) naming a suppressed identifier."""

@@ -213,3 +213,14 @@ def test_erasing_with_another_secret_under_the_lakes_version_is_refused(loaded):
     assert "(the same version label, another secret); erasing needs the key the lake was hashed with" in err.getvalue()
     assert MOBILE not in err.getvalue()
     assert not (paths.lake / "erasure").exists()
+
+
+@pytest.mark.parametrize("exported, landed", [
+    ('="M0012"', "M0012"), ("'M0012", "M0012"), ("''M0012", "M0012"), ("\tM0012", "M0012"), (" M0012 ", "M0012"),
+    ("null", ""), ("-", ""),
+])
+def test_evidence_is_cleaned_as_ingest_lands_the_identifier(exported, landed):
+    """Quarantine evidence keeps the text as exported: suppression must clean it exactly as ingest does."""
+    from ingest.suppression import clean
+
+    assert clean(exported) == landed
