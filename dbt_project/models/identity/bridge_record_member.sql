@@ -1,7 +1,8 @@
 {#- Every source record and the member (one_id) it belongs to: the join key from any staging
     or fact row to dim_member. A record is resolved through its linkable identifiers (they are
     all in one component by construction); a record whose identifiers are all unusable (only a
-    store phone, only a hub) stays unresolved: one_id is null and unresolved_reason says why. -#}
+    store phone, only a hub, only a phone shared by two people) stays unresolved: one_id is null
+    and unresolved_reason says why. -#}
 with observed as (
     select source_table, record_key, node_num, observed_at from {{ ref('int_identity__observation_nodes') }}
 ),
@@ -12,7 +13,7 @@ components as (
 ),
 
 nodes as (
-    select node_num, is_linkable, is_hub, blocked_reason from {{ ref('int_identity__nodes') }}
+    select node_num, is_linkable, is_hub, blocked_reason, conflict_type from {{ ref('int_identity__nodes') }}
 ),
 
 per_record as (
@@ -25,6 +26,7 @@ per_record as (
         sum(case when nodes.is_linkable then 1 else 0 end) as linkable_identifiers,
         max(case when nodes.is_hub then 1 else 0 end) as has_hub,
         max(nodes.blocked_reason) as blocked_reason,
+        max(nodes.conflict_type) as conflict_type,
         min(observed.observed_at) as observed_at
     from observed
     join nodes on nodes.node_num = observed.node_num
@@ -50,6 +52,7 @@ select
         when one_id is not null then null
         when blocked_reason is not null then {{ dbt.concat(["'blocked: '", 'blocked_reason']) }}
         when has_hub = 1 then 'hub identifier'
+        when conflict_type is not null then {{ dbt.concat(["'limit conflict: '", 'conflict_type']) }}
         else 'no linkable identifier'
     end as unresolved_reason
 from resolved

@@ -1,5 +1,6 @@
 {#- Append-only log of one_id merges and splits, for BI users to remap saved ids.
-    merge: `absorbed_one_id` now belongs to `one_id` (the older id survives).
+    merge: `absorbed_one_id` now belongs to `one_id` (the survivor: the older id, then the
+    one with more records; int_identity__id_pairs).
     split: some identifiers of `one_id` left it and now belong to `new_one_id`.
     Each build appends its own events (run_at, invocation_id). -#}
 {{ config(materialized='incremental', incremental_strategy='append') }}

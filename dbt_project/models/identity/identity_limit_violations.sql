@@ -1,15 +1,39 @@
-{#- Members holding more identifiers of one type than the type allows (max_per_person), e.g.
-    three CRM member ids. A sign of an over-merge the hub rules did not catch; the warn-level
-    test on this model surfaces it on every build. -#}
-with counted as (
+{#- Members that break an identifier limit (seed identity_identifier_types), a sign of an
+    over-merge the other rules did not catch; the warn-level test on this model surfaces it on
+    every build. Two kinds:
+    * 'over max_per_person': more values of one type than a person may hold (three CRM member ids);
+    * 'groups joined by weak links': two cores (int_identity__cores) that each hold a value of an
+      enforced type ended in one member through a chain of shared phones that no single phone
+      makes visible (int_identity__limit_conflicts refuses the phone that touches both). -#}
+with rules as (
+    select * from {{ ref('identity_identifier_types') }}
+),
+
+counted as (
     select registry.one_id, registry.identifier_type, count(*) as identifiers
     from {{ ref('identity_registry') }} as registry
     join {{ ref('int_identity__nodes') }} as nodes on nodes.node_id = registry.node_id
     where nodes.is_linkable
     group by registry.one_id, registry.identifier_type
+),
+
+joined_cores as (
+    select members.one_id, verdicts.identifier_type, count(distinct cores.core_num) as identifiers
+    from {{ ref('int_identity__cores') }} as cores
+    join {{ ref('int_identity__node_verdicts') }} as verdicts on verdicts.node_num = cores.node_num
+    join rules on rules.identifier_type = verdicts.identifier_type and rules.limit_policy = 'enforce'
+    join {{ ref('int_identity__node_members') }} as members on members.node_num = cores.node_num
+    group by members.one_id, verdicts.identifier_type
+    having count(distinct cores.core_num) > 1
+),
+
+violations as (
+    select one_id, identifier_type, 'over max_per_person' as violation, identifiers from counted
+    union all
+    select one_id, identifier_type, 'groups joined by weak links' as violation, identifiers from joined_cores
 )
 
-select counted.one_id, counted.identifier_type, counted.identifiers, rules.max_per_person
-from counted
-join {{ ref('identity_identifier_types') }} as rules on rules.identifier_type = counted.identifier_type
-where counted.identifiers > rules.max_per_person
+select violations.*, rules.max_per_person, rules.limit_policy
+from violations
+join rules on rules.identifier_type = violations.identifier_type
+where violations.violation <> 'over max_per_person' or violations.identifiers > rules.max_per_person

@@ -1,30 +1,5 @@
-{#- Edges of the member graph. Each record links its linkable identifiers as a star around its
-    strongest one (lowest priority number, then smallest node_id, i.e. smallest node_num, which
-    numbers the nodes in node_id order): n-1 edges instead of n², and the same components. One
-    row per edge with the evidence: how many records assert it and one example record for the
-    explanation table. -#}
-with usable as (
-    select o.source_table, o.record_key, n.node_num, n.priority
-    from {{ ref('int_identity__observation_nodes') }} as o
-    join {{ ref('int_identity__nodes') }} as n on n.node_num = o.node_num
-    where n.is_linkable
-),
-
-anchored as (
-    select
-        usable.*,
-        first_value(node_num) over (
-            partition by source_table, record_key order by priority, node_num
-            rows between unbounded preceding and unbounded following
-        ) as anchor_num
-    from usable
-)
-
-select
-    least(anchor_num, node_num) as src,
-    greatest(anchor_num, node_num) as dst,
-    count(*) as evidence_records,
-    min({{ dbt.concat(['source_table', "':'", 'record_key']) }}) as example_record
-from anchored
-where node_num <> anchor_num
-group by least(anchor_num, node_num), greatest(anchor_num, node_num)
+{#- Edges of the member graph between linkable nodes (int_identity__nodes): each record links its
+    linkable identifiers as a star around its strongest one (macro star_edges). One row per edge
+    with the evidence: how many records assert it and one example record for the explanation
+    table. -#}
+{{ star_edges('select node_num, priority from ' ~ ref('int_identity__nodes') ~ ' where is_linkable') }}

@@ -5,15 +5,21 @@
       minted from), so after a split the id stays with the identity it was first given to;
       when the anchor itself is gone (erased), by the component holding most of its
       identifiers (ties: the smallest identifier);
-    * a component owning several previous ids (a merge) keeps the oldest (ties: smallest id);
-      the others are absorbed and logged in identity_id_changes. -#}
+    * a component owning several previous ids (a merge) keeps the oldest; between ids minted in
+      the same build, the one that held more records in the last build (bridge_record_member:
+      the id BI users most likely saved), then the one whose identifiers were seen first, then
+      the smallest id. The others are absorbed and logged in identity_id_changes. -#}
 {%- set previous = previous_relation('identity_registry') %}
 {#- a registry built before anchors existed has no anchor column: treat every anchor as unknown -#}
 {%- set previous_columns = adapter.get_columns_in_relation(previous) | map(attribute='name') | list
     if previous is not none else [] %}
 
+{%- set previous_bridge = previous_relation('bridge_record_member') %}
+
 with components as (
-    select node_id, component_num from {{ ref('int_identity__components') }}
+    select components.node_id, components.component_num, stats.first_observed_at
+    from {{ ref('int_identity__components') }} as components
+    join {{ ref('int_identity__node_stats') }} as stats on stats.node_num = components.node_num
 ),
 
 previous as (
@@ -33,6 +39,14 @@ previous as (
     {%- endif %}
 ),
 
+previous_records as (
+    {% if previous_bridge is not none -%}
+    select one_id, count(*) as records from {{ previous_bridge }} where one_id is not null group by one_id
+    {%- else -%}
+    select one_id, 0 as records from previous where 1 = 0
+    {%- endif %}
+),
+
 pairs as (
     select
         components.component_num,
@@ -40,6 +54,7 @@ pairs as (
         previous.one_id_created_at,
         previous.one_id_anchor_node,
         count(*) as shared_nodes,
+        min(components.first_observed_at) as first_observed_at,
         min(components.node_id) as first_shared_node,
         max(case when components.node_id = previous.one_id_anchor_node then 1 else 0 end) as holds_anchor
     from components
@@ -47,18 +62,25 @@ pairs as (
     group by components.component_num, previous.one_id, previous.one_id_created_at, previous.one_id_anchor_node
 ),
 
+counted as (
+    select pairs.*, coalesce(previous_records.records, 0) as previous_records
+    from pairs
+    left join previous_records on previous_records.one_id = pairs.one_id
+),
+
 owned as (
     select
-        pairs.*,
+        counted.*,
         row_number() over (
             partition by one_id order by holds_anchor desc, shared_nodes desc, first_shared_node asc
         ) = 1 as is_owner
-    from pairs
+    from counted
 )
 
 select
     owned.*,
     is_owner and row_number() over (
-        partition by component_num, is_owner order by one_id_created_at, one_id
+        partition by component_num, is_owner
+        order by one_id_created_at asc, previous_records desc, first_observed_at asc, one_id asc
     ) = 1 as is_kept
 from owned

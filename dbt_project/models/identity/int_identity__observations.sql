@@ -2,7 +2,8 @@
     Which staging models carry which identifiers is data: var('identity_sources') in
     dbt_project.yml. Values are trimmed; empty values are dropped. The graph node is
     (identifier_type, identifier_value): its node_id is spelled out in int_identity__nodes, not
-    stored on every observation.
+    stored on every observation. place: where the record happened (a store), when the source
+    declares one (int_identity__node_spread).
     No group by: every source's record_key carries an error-severity uniqueness test in staging
     and each part is one identifier type of one source, so the union is already one row per
     (source_table, record_key, identifier_type, identifier_value) (the grain test sits on
@@ -20,7 +21,8 @@
         {{ record_key(src.record_key) }} as record_key,
         '{{ identifier_type }}' as identifier_type,
         trim({{ dbt.cast(column, api.Column.translate_type('string')) }}) as identifier_value,
-        {{ src.observed_at }} as observed_at
+        {{ src.observed_at }} as observed_at,
+        {{ dbt.cast(src.place if src.get('place') else 'null', api.Column.translate_type('string')) }} as place
     from {{ ref(src.model) }}
     where {{ column }} is not null
       and trim({{ dbt.cast(column, api.Column.translate_type('string')) }}) <> ''

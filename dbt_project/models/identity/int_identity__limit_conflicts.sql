@@ -1,0 +1,62 @@
+{#- Shared phones that a limit refuses as links (Segment Unify's limits, enforced at the weak
+    link). A phone is not person-scoped: a household, a parent registering a child, a couple
+    share one. When a phone's records touch two cores (int_identity__cores: what the strong,
+    person-scoped identifiers link on their own) that each hold a value of a type whose
+    limit_policy is 'enforce' (seed identity_identifier_types: a CRM member id, a unionid), the
+    phone would put two registrations or two WeChat accounts into one identity that nothing but
+    the phone joins: two people. The phone then links nothing; its records that carry nothing
+    else stay unresolved ('limit conflict'), and identity_graph_audit lists it.
+    A duplicate registration that shares its card or unionid is in one core and still merges.
+    'warn' types are only reported (identity_limit_violations). One row per refused phone: the
+    enforced type with the most cores it touches (ties: the first by name). -#}
+with rules as (
+    select * from {{ ref('identity_identifier_types') }}
+),
+
+weak as (
+    select verdicts.node_num
+    from {{ ref('int_identity__node_verdicts') }} as verdicts
+    where verdicts.is_linkable and not verdicts.is_person_scoped
+),
+
+weak_records as (
+    select observed.record_hash, observed.node_num as weak_num
+    from {{ ref('int_identity__observation_nodes') }} as observed
+    join weak on weak.node_num = observed.node_num
+),
+
+touched as (
+    -- the cores on the records of each weak value
+    select distinct weak_records.weak_num, cores.core_num
+    from weak_records
+    join {{ ref('int_identity__observation_nodes') }} as observed on observed.record_hash = weak_records.record_hash
+    join {{ ref('int_identity__cores') }} as cores on cores.node_num = observed.node_num
+),
+
+enforced_cores as (
+    -- which enforced types each core holds
+    select distinct cores.core_num, verdicts.identifier_type
+    from {{ ref('int_identity__cores') }} as cores
+    join {{ ref('int_identity__node_verdicts') }} as verdicts on verdicts.node_num = cores.node_num
+    join rules on rules.identifier_type = verdicts.identifier_type
+    where rules.limit_policy = 'enforce'
+),
+
+counted as (
+    select touched.weak_num, enforced_cores.identifier_type, count(*) as cores
+    from touched
+    join enforced_cores on enforced_cores.core_num = touched.core_num
+    group by touched.weak_num, enforced_cores.identifier_type
+    having count(*) > 1
+)
+
+select node_num, conflict_type, conflicting_groups
+from (
+    select
+        weak_num as node_num,
+        identifier_type as conflict_type,
+        cores as conflicting_groups,
+        row_number() over (partition by weak_num order by cores desc, identifier_type asc) as rank_in_node
+    from counted
+) as ranked
+where rank_in_node = 1

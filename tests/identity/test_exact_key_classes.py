@@ -1,0 +1,188 @@
+"""OneID's exact-key failure classes on a hand-made brand, with the exact one_ids expected.
+
+Each class gets its own identifiers so the cases cannot touch each other: placeholders no list
+names (found by their spread over days and stores), a loyal customer who must not look like one,
+a household sharing a phone, a duplicate registration sharing a card, and the explanation of a
+member held together by one value. Real ingest, real dbt, real DuckDB; one build for the module.
+"""
+import hashlib
+import shutil
+
+import duckdb
+import pytest
+
+from ingest.pii import keyed_hash
+from ingest.settings import paths_from_env
+from tests.dbt_runner import TEST_KEY, dbt, ingest_all
+
+MODELS = ["+bridge_record_member", "+identity_registry", "+identity_explanations", "+identity_graph_audit",
+          "+identity_limit_violations"]
+
+# phones: plausible numbers, on no list and of no pattern
+CASHIER = "13652718834"   # typed for every walk-in at S1, 4-5 receipts a day
+ROAMING = "15820417736"   # typed at three stores on the same day
+LOYAL = "18611093372"     # a real member who buys three times a day, sometimes in two stores
+ALONE = "13307715521"     # a non-member who gives her phone at the till on four days
+HOUSEHOLD = "13924461057"  # mother and daughter, each with her own WeChat
+DUPLICATE = "15001839942"  # one person registered twice on one card
+NO_WECHAT = "17765520318"  # two registrations, two cards, no unionid: only the phone joins them
+
+CRM = [
+    # member_id, card_no, mobile, unionid
+    ("M-CASHIER", "C-CASHIER", CASHIER, ""),
+    ("M-LOYAL", "C-LOYAL", LOYAL, "oU-loyal"),
+    ("M-MOTHER", "C-MOTHER", HOUSEHOLD, "oU-mother"),
+    ("M-DAUGHTER", "C-DAUGHTER", HOUSEHOLD, "oU-daughter"),
+    ("M-DUP-1", "C-DUP", DUPLICATE, "oU-dup"),
+    ("M-DUP-2", "C-DUP", DUPLICATE, ""),
+    ("M-NOWX-1", "C-NOWX-1", NO_WECHAT, ""),
+    ("M-NOWX-2", "C-NOWX-2", NO_WECHAT, ""),
+]
+
+
+def _receipts() -> list[tuple[str, str, str, str, str]]:
+    """(store, receipt, sold_at, card, mobile); one line per receipt."""
+    rows = []
+
+    def add(store, day, hour, card="", mobile=""):
+        rows.append((store, f"R{len(rows):04d}", f"2026-03-{day:02d} {hour:02d}:{len(rows) % 60:02d}:00", card, mobile))
+
+    for day, count in ((2, 5), (3, 5), (5, 4), (9, 2)):  # walk-ins on the cashier's number
+        for i in range(count):
+            add("S1", day, 10 + i, mobile=CASHIER)
+    for day in (4, 11):  # one number at three stores on one day, twice
+        for store in ("S1", "S2", "S3"):
+            add(store, day, 12, mobile=ROAMING)
+    for day in (6, 7):  # the loyal member: three visits a day, two stores a day
+        add("S1", day, 8, card="C-LOYAL", mobile=LOYAL)
+        add("S2", day, 13, mobile=LOYAL)
+        add("S1", day, 18, mobile=LOYAL)
+    for day in (8, 15, 22, 29):
+        add("S2", day, 15, mobile=ALONE)
+    add("S3", 10, 11, mobile=HOUSEHOLD)  # only the shared phone: whose?
+    add("S3", 12, 11, card="C-MOTHER", mobile=HOUSEHOLD)  # the mother's card decides
+    add("S3", 13, 11, mobile=DUPLICATE)
+    return rows
+
+
+def mint(node_ids: list[str]) -> str:
+    """A new one_id: 'QY' + 16 hex digits of md5 of the component's smallest node id."""
+    return "QY" + hashlib.md5(min(node_ids).encode()).hexdigest()[:16].upper()
+
+
+def mobile_node(number: str) -> str:
+    return "mobile:" + keyed_hash(TEST_KEY, number)
+
+
+def crm_nodes(member_id: str, with_mobile: bool = True) -> list[str]:
+    member, card, mobile, unionid = next(row for row in CRM if row[0] == member_id)
+    nodes = [f"crm_member_id:{member}", f"card_no:{card}"]
+    nodes += [mobile_node(mobile)] if with_mobile else []
+    return nodes + ([f"unionid:{unionid}"] if unionid else [])
+
+
+@pytest.fixture(scope="module")
+def brand(tmp_path_factory):
+    paths = paths_from_env({"QUANYU_HOME": str(tmp_path_factory.mktemp("exact"))}).ensure()
+    crm = paths.landing / "crm" / "members"
+    crm.mkdir(parents=True)
+    lines = ["member_id,card_no,mobile,unionid,registered_at"]
+    lines += [f"{m},{c},{p},{u},2026-01-{i + 1:02d} 10:00:00" for i, (m, c, p, u) in enumerate(CRM)]
+    (crm / "members_202601.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    pos = paths.landing / "pos" / "sales"
+    pos.mkdir(parents=True)
+    lines = ["店编,单号,行号,销售时间,货号,数量,结算单价,金额,会员卡号,会员手机号"]
+    lines += [f"{s},{r},1,{t},SKU1,1,10,10,{c},{m}" for s, r, t, c, m in _receipts()]
+    (pos / "sales_202603.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest_all(paths)
+    dbt(paths, "build", "--indirect-selection", "cautious", "--select", *MODELS)
+    yield paths
+    shutil.rmtree(paths.home, ignore_errors=True)
+
+
+def query(paths, sql: str) -> list[tuple]:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def one_ids(paths, where: str) -> dict[str, str | None]:
+    return dict(query(paths, f"select record_key, one_id from identity.bridge_record_member where {where}"))
+
+
+def receipts_of(paths, mobile: str) -> dict[str, tuple[str | None, str | None]]:
+    keys = [f"{s}|{r}|1" for s, r, _, _, m in _receipts() if m == mobile]
+    rows = query(paths, "select record_key, one_id, unresolved_reason from identity.bridge_record_member "
+                        "where source_table = 'pos_sales' and record_key in (" + ",".join(f"'{k}'" for k in keys) + ")")
+    assert len(rows) == len(keys)
+    return {key: (one_id, reason) for key, one_id, reason in rows}
+
+
+def refusal(paths, node_id: str) -> str | None:
+    rows = query(paths, f"select refusal from identity.identity_graph_audit where node_id = '{node_id}'")
+    return rows[0][0] if rows else None
+
+
+def test_a_cashiers_number_is_a_placeholder_by_its_daily_volume(brand):
+    """Busy on three days (4-5 receipts): refused; the member who owns the number keeps the rest."""
+    assert refusal(brand, mobile_node(CASHIER)) == "blocked: placeholder by spread"
+    assert query(brand, f"select busy_days, max_events_per_day from identity.identity_graph_audit "
+                        f"where node_id = '{mobile_node(CASHIER)}'") == [(3, 5)]
+    assert set(receipts_of(brand, CASHIER).values()) == {(None, "blocked: placeholder by spread")}
+    assert one_ids(brand, "source_table = 'crm_members' and record_key = 'M-CASHIER'") == {
+        "M-CASHIER": mint(crm_nodes("M-CASHIER", with_mobile=False))}
+
+
+def test_a_number_in_three_stores_on_one_day_is_a_placeholder(brand):
+    assert refusal(brand, mobile_node(ROAMING)) == "blocked: placeholder by spread"
+    assert query(brand, f"select crowded_days, max_places_per_day from identity.identity_graph_audit "
+                        f"where node_id = '{mobile_node(ROAMING)}'") == [(2, 3)]
+    assert set(receipts_of(brand, ROAMING).values()) == {(None, "blocked: placeholder by spread")}
+
+
+def test_a_loyal_member_within_the_daily_limits_keeps_every_receipt(brand):
+    assert refusal(brand, mobile_node(LOYAL)) is None
+    member = mint(crm_nodes("M-LOYAL"))
+    assert set(receipts_of(brand, LOYAL).values()) == {(member, None)}
+    assert one_ids(brand, "record_key = 'M-LOYAL'") == {"M-LOYAL": member}
+
+
+def test_a_member_held_together_by_one_value_is_explained(brand):
+    member = mint([mobile_node(ALONE)])
+    assert set(receipts_of(brand, ALONE).values()) == {(member, None)}
+    explanation = query(brand, f"select link_type, from_identifier_type, evidence_records "
+                               f"from identity.identity_explanations where one_id = '{member}'")
+    assert explanation == [("shared value", "mobile", 4)]
+
+
+def test_a_household_phone_joins_neither_person(brand):
+    """Mother and daughter: two unionids, two registrations, one phone. The phone is refused."""
+    mother, daughter = mint(crm_nodes("M-MOTHER", False)), mint(crm_nodes("M-DAUGHTER", False))
+    assert one_ids(brand, "record_key in ('M-MOTHER', 'M-DAUGHTER')") == {"M-MOTHER": mother, "M-DAUGHTER": daughter}
+    assert refusal(brand, mobile_node(HOUSEHOLD)).startswith("limit conflict: ")
+    receipts = receipts_of(brand, HOUSEHOLD)
+    assert sorted(receipts.values(), key=str) == sorted(
+        [(None, refusal(brand, mobile_node(HOUSEHOLD))), (mother, None)], key=str)
+
+
+def test_a_duplicate_registration_on_one_card_merges(brand):
+    member = mint(crm_nodes("M-DUP-1") + crm_nodes("M-DUP-2"))
+    assert one_ids(brand, "record_key in ('M-DUP-1', 'M-DUP-2')") == {"M-DUP-1": member, "M-DUP-2": member}
+    assert refusal(brand, mobile_node(DUPLICATE)) is None
+    assert set(receipts_of(brand, DUPLICATE).values()) == {(member, None)}
+
+
+def test_two_registrations_joined_only_by_a_phone_stay_apart(brand):
+    """Two member ids with different cards and no unionid: the phone alone does not make them one."""
+    first, second = mint(crm_nodes("M-NOWX-1", False)), mint(crm_nodes("M-NOWX-2", False))
+    assert one_ids(brand, "record_key in ('M-NOWX-1', 'M-NOWX-2')") == {"M-NOWX-1": first, "M-NOWX-2": second}
+    assert refusal(brand, mobile_node(NO_WECHAT)) == "limit conflict: crm_member_id"
+
+
+def test_no_limit_is_broken_and_every_member_is_explained(brand):
+    assert query(brand, "select count(*) from identity.identity_limit_violations") == [(0,)]
+    unexplained = query(brand, """
+        select b.one_id from identity.bridge_record_member b
+        where b.one_id is not null
+        group by b.one_id having count(*) > 1
+           and b.one_id not in (select one_id from identity.identity_explanations)""")
+    assert unexplained == []
