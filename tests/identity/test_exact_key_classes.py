@@ -149,9 +149,9 @@ def test_a_loyal_member_within_the_daily_limits_keeps_every_receipt(brand):
 def test_a_member_held_together_by_one_value_is_explained(brand):
     member = mint([mobile_node(ALONE)])
     assert set(receipts_of(brand, ALONE).values()) == {(member, None)}
-    explanation = query(brand, f"select link_type, from_identifier_type, evidence_records "
+    explanation = query(brand, f"select link_type, link_kind, from_identifier_type, evidence_records "
                                f"from identity.identity_explanations where one_id = '{member}'")
-    assert explanation == [("shared value", "mobile", 4)]
+    assert explanation == [("deterministic", "shared value", "mobile", 4)]
 
 
 def test_a_household_phone_joins_neither_person(brand):

@@ -9,7 +9,7 @@ with observed as (
 
 components as (
     -- linkable nodes only; a record's linkable identifiers all share one component by construction
-    select node_num, component_num from {{ ref('int_identity__components') }}
+    select node_num, component_num from {{ ref('int_identity__resolved_components') }}
 ),
 
 nodes as (
@@ -35,7 +35,7 @@ per_record as (
 ),
 
 resolved as (
-    select per_record.*, assignments.one_id
+    select per_record.*, assignments.one_id, assignments.identity_confidence, assignments.identity_link_type
     from per_record
     left join {{ ref('int_identity__assignments') }} as assignments
         on assignments.component_num = per_record.component_num
@@ -45,6 +45,8 @@ select
     source_table,
     record_key,
     one_id,
+    identity_link_type,
+    identity_confidence,
     identifiers,
     linkable_identifiers,
     observed_at,

@@ -8,7 +8,8 @@ select
     assignments.one_id,
     assignments.one_id_created_at,
     assignments.one_id_anchor_node,
+    assignments.identity_confidence,
     {{ run_started_at_literal() }} as assigned_at
-from {{ ref('int_identity__components') }} as components
+from {{ ref('int_identity__resolved_components') }} as components
 join {{ ref('int_identity__nodes') }} as nodes on nodes.node_num = components.node_num
 join {{ ref('int_identity__assignments') }} as assignments on assignments.component_num = components.component_num

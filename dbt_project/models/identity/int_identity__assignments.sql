@@ -6,8 +6,13 @@
 {%- set previous = previous_relation('identity_registry') %}
 
 with components as (
-    select component_num, min(node_id) as component_key, count(*) as node_count
-    from {{ ref('int_identity__components') }}
+    select
+        component_num,
+        min(node_id) as component_key,
+        count(*) as node_count,
+        min(identity_confidence) as identity_confidence,
+        max(identity_graph) as identity_graph
+    from {{ ref('int_identity__resolved_components') }}
     group by component_num
 ),
 
@@ -38,6 +43,9 @@ select
     candidates.component_num,
     candidates.component_key,
     candidates.node_count,
+    candidates.identity_confidence,
+    case when candidates.identity_confidence < 1 then 'probabilistic' else 'deterministic' end as identity_link_type,
+    candidates.identity_graph,
     coalesce(kept.one_id, case when used_ids.one_id is null then candidates.plain_id else candidates.salted_id end) as one_id,
     coalesce(kept.one_id_created_at, {{ run_started_at_literal() }}) as one_id_created_at,
     coalesce(kept.one_id_anchor_node, candidates.component_key) as one_id_anchor_node,

@@ -1,0 +1,45 @@
+{#- The member graph the registry assigns one_ids to: the deterministic components
+    (int_identity__components), merged by the accepted receiver matches
+    (int_identity__probabilistic_links) when var('identity_graph') is 'probabilistic'.
+    component_num: the smallest deterministic component_num of the merged group (the
+    deterministic one when not merged). identity_confidence: 1 for a member held together by
+    exact keys only, else the lowest match probability of the links that made it. -#}
+{%- set graph = var('identity_graph', 'deterministic') -%}
+{%- if graph not in ('deterministic', 'probabilistic') -%}
+    {{ exceptions.raise_compiler_error("var identity_graph must be 'deterministic' or 'probabilistic', found '" ~ graph ~ "'") }}
+{%- endif %}
+
+with components as (
+    select node_num, node_id, component_num from {{ ref('int_identity__components') }}
+),
+
+links as (
+    select a_num, b_num, match_probability, link_group
+    from {{ ref('int_identity__probabilistic_links') }}
+    where is_linked and {{ 'true' if graph == 'probabilistic' else 'false' }}
+),
+
+grouped as (
+    select a_num as component_num, link_group, match_probability from links
+    union all
+    select b_num as component_num, link_group, match_probability from links
+),
+
+groups as (
+    select component_num, min(link_group) as link_group from grouped group by component_num
+),
+
+confidence as (
+    select link_group, min(match_probability) as identity_confidence from links group by link_group
+)
+
+select
+    components.node_num,
+    components.node_id,
+    components.component_num as deterministic_component_num,
+    coalesce(groups.link_group, components.component_num) as component_num,
+    coalesce(confidence.identity_confidence, 1.0) as identity_confidence,
+    '{{ graph }}' as identity_graph
+from components
+left join groups on groups.component_num = components.component_num
+left join confidence on confidence.link_group = groups.link_group
