@@ -225,8 +225,10 @@ _PROVINCE = (r"北京市?|天津市?|上海市?|重庆市?|内蒙古(?:自治区
              r"[^\s\d省市区县]{2}省")
 _CITY = r"[^\s\d省市区县号路街]{1,7}?(?:市|自治州|地区|盟)"
 _DISTRICT = r"[^\s\d省市区县号路街]{1,7}?(?:区|县|市|旗)"
-_ADDRESS = (rf"^(?P<province>{_PROVINCE})?\s*(?P<city>{_CITY})?\s*(?P<district>{_DISTRICT})?\s*"
-            rf"(?P<detail>.*)$")
+# a province written without its suffix (浙江 杭州市 ...) is recognised when a space follows it
+_BARE_PROVINCE = r"[^\s\d省市区县路街号]{2,3}\s"
+_ADDRESS = (rf"^(?P<province>{_PROVINCE})?\s*(?P<bare>{_BARE_PROVINCE})?\s*(?P<city>{_CITY})?\s*"
+            rf"(?P<district>{_DISTRICT})?\s*(?P<detail>.*)$")
 _ZIP = r"\s*(?:[(（]\s*\d{6}\s*[)）]|\s\d{6})\s*$"
 
 
@@ -290,8 +292,8 @@ def receiver_names(key: HashKey, values: pd.Series) -> Receiver:
     first_two = pc.utf8_slice_codeunits(text, 0, 2)
     compound = pc.fill_null(pc.is_in(first_two, value_set=pa.array(sorted(COMPOUND_SURNAMES))), False)
     surname = pc.if_else(compound, first_two, pc.utf8_slice_codeunits(text, 0, 1))
-    surname_only = pc.or_(pc.or_(pc.or_(honorific, familiar), masked),
-                          pc.equal(pc.utf8_length(text), pc.utf8_length(surname)))
+    # after an honorific only a surname is left (王女士), unless a full name was (王小明先生)
+    surname_only = pc.or_(pc.or_(familiar, masked), pc.equal(pc.utf8_length(text), pc.utf8_length(surname)))
     null = pa.scalar(None, pa.string())
     full = pc.if_else(pc.and_(letters, pc.or_(pc.invert(han), pc.invert(surname_only))), text, null)
     surname = pc.if_else(pc.fill_null(pc.match_substring_regex(surname, r"^\p{Han}"), False), surname, null)
@@ -365,7 +367,8 @@ def split_addresses(key: HashKey, values: pd.Series, with_region: bool = True) -
     text = pc.utf8_trim_whitespace(pc.utf8_normalize(uniques, form="NFKC"))
     text = pc.replace_substring_regex(pc.replace_substring_regex(text, r"\p{Cf}", ""), _ZIP, "")
     parts = pc.extract_regex(text, _ADDRESS)
-    province, city, district, detail = (_empty_to_null(pc.struct_field(parts, [i])) for i in range(4))
+    province, bare, city, district, detail = (_empty_to_null(pc.struct_field(parts, [i])) for i in range(5))
+    province = pc.coalesce(province, pc.utf8_trim_whitespace(bare))
     found = pc.or_(pc.is_valid(province), pc.is_valid(city))
     null = pa.scalar(None, pa.string())
     province, city, district = (pc.if_else(found, part, null) for part in (province, city, district))
