@@ -38,9 +38,27 @@ TYPE_OUTPUTS: dict[str, list[tuple[str, pa.DataType]] | None] = {
     # a birthday: the year-month when both are known, the month alone when only it is (a birthday
     # campaign needs no year), and how precise the export was; the day is never kept (personal data)
     "year_month": [("_month", pa.string()), ("_month_of_year", pa.int8()), ("_precision", pa.string())],
+    # receiver fields for probabilistic matching (issue 18; contracts/README.md, "Receiver types"):
+    # a mobile column that may be masked: the mobile outputs, plus the visible digits' carrier prefix
+    # (plain) and keyed hashes of the last four and last two visible digits
+    "masked_mobile": [("_hash", pa.string()), ("_status", pa.string()), ("_prefix", pa.string()),
+                      ("_tail4_hash", pa.string()), ("_tail2_hash", pa.string())],
+    # a receiver's name: keyed hashes of the normalised full name and of the surname
+    "person_name": [("_hash", pa.string()), ("_surname_hash", pa.string())],
+    # a whole address: province, city, district (plain, normalised) and keyed hashes of the
+    # normalised detail and of its street token
+    "address": [("_province", pa.string()), ("_city", pa.string()), ("_district", pa.string()),
+                ("_hash", pa.string()), ("_street_hash", pa.string())],
+    # the detail address alone (the region in columns of its own)
+    "address_detail": [("_hash", pa.string()), ("_street_hash", pa.string())],
+    # a province, city or district name, normalised (上海市 = 上海); not personal data
+    "region": [("", pa.string())],
     "drop": None,
 }
-PII_TYPES = frozenset({"mobile", "hash", "year_month", "drop"})
+PII_TYPES = frozenset({"mobile", "hash", "year_month", "masked_mobile", "person_name", "address", "address_detail",
+                       "drop"})
+# types whose landed ``*_hash`` columns hold keyed hashes (re-keying maps them; orchestration/rekey.py)
+HASHED_TYPES = ("mobile", "hash", "masked_mobile", "person_name", "address", "address_detail")
 
 LINEAGE_FIELDS: list[tuple[str, pa.DataType]] = [
     ("_source_file", pa.string()),

@@ -145,7 +145,7 @@ IN_PROGRESS_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".d
 LINE_FORMATS = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson")
 # The mobile scan's column types: text by pattern, numbers by range (an amount or count column holding
 # 13512345678 lands it as a number). Dates, times and booleans cannot hold one.
-TEXT_TYPES = ("string", "json")
+TEXT_TYPES = ("string", "json", "region")
 NUMBER_TYPES = ("int", "amount", "amount_fen", "decimal")
 _MOBILE_NAME = re.compile(MOBILE_IN_TEXT_RE2)
 

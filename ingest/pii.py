@@ -13,7 +13,9 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -166,7 +168,8 @@ def redact_text(text: object) -> str:
 
 def personal_placeholder(kind: str) -> str:
     """What a message shows instead of a value of a personal column of contract type ``kind``."""
-    return {"mobile": "<mobile>", "hash": "<personal id>", "year_month": "<birthday>"}.get(kind, "<personal>")
+    return {"mobile": "<mobile>", "masked_mobile": "<mobile>", "hash": "<personal id>", "year_month": "<birthday>",
+            "person_name": "<name>", "address": "<address>", "address_detail": "<address>"}.get(kind, "<personal>")
 
 
 def mobiles_in_text(array: pa.Array) -> pa.Array:
@@ -184,3 +187,204 @@ def mobiles_as_numbers(array: pa.Array) -> pa.Array:
     low, high = MOBILE_AS_NUMBER
     inside = pc.and_(pc.greater_equal(values, low), pc.less_equal(values, high))
     return pc.fill_null(pc.and_(inside, pc.equal(values, pc.floor(values))), False)
+
+
+# ---------------------------------------------------------------- receiver fields for matching
+# What marketplace exports carry about the receiver of an order, kept in a form a probabilistic
+# matching tier (Fellegi-Sunter, issue 18) can compare without the raw text ever landing: keyed
+# hashes of a normalised name and surname, of the visible digits of a masked phone and of a
+# normalised street address; province, city and district as plain text (not personal on their own).
+# Every function works on the distinct values of a column with Arrow (RE2) kernels: an export
+# repeats the same receiver on every order line.
+
+# Two-character surnames: the first two characters of a name starting with one of these are the
+# surname. The common ones first; the rare ones so that a rare name is split right when it comes.
+COMPOUND_SURNAMES = frozenset({
+    "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙", "宇文", "司徒", "夏侯",
+    "轩辕", "端木", "独孤", "南宫", "西门", "百里", "呼延", "澹台", "公羊", "申屠", "太史", "万俟", "闻人", "赫连",
+    "钟离", "宗政", "濮阳", "淳于", "单于", "太叔", "仲孙", "鲜于", "闾丘", "亓官", "司空", "司寇", "公冶", "拓跋",
+    "第五", "梁丘", "左丘", "东郭", "南门", "羊舌", "微生", "谷梁", "乐正", "壤驷", "漆雕", "巫马", "公西", "夹谷",
+})
+# A receiver written as surname + honorific (王女士, 欧阳先生) names the surname only; so does a
+# familiar form of exactly two characters (小王, 老王, 阿王).
+HONORIFICS = ("女士", "先生", "小姐", "太太", "夫人", "老师", "师傅", "同学", "阿姨")
+FAMILIAR_PREFIXES = "小老阿"
+# NFKC first (full-width letters, digits and the ideographic space become ASCII), then every
+# space, punctuation, symbol and format character (zero-width space, BOM, word joiner) goes.
+_NOT_TEXT = r"[\s\p{Z}\p{P}\p{S}\p{Cf}]"
+# Region suffix rule: a trailing 省, 市, 自治区 (with its people's name: 广西壮族自治区) or
+# 特别行政区 is dropped when two or more characters remain, so 上海市 = 上海, 浙江省 = 浙江,
+# 杭州市 = 杭州, 广西壮族自治区 = 广西. Districts and counties keep 区 / 县 (西湖区, 桐庐县).
+_REGION_SUFFIX = r"^(.{2,}?)(?:特别行政区|维吾尔自治区|壮族自治区|回族自治区|自治区|省|市)$"
+_MUNICIPALITIES = ("北京", "天津", "上海", "重庆")
+# The region at the start of a whole address (Tmall 收货地址 with spaces, JD 客户地址 without):
+# a province (or municipality), then a prefecture city, then a district or county, each optional
+# after the first found. What follows is the detail address.
+_PROVINCE = (r"北京市?|天津市?|上海市?|重庆市?|内蒙古(?:自治区)?|广西(?:壮族自治区)?|西藏(?:自治区)?|"
+             r"宁夏(?:回族自治区)?|新疆(?:维吾尔自治区)?|香港(?:特别行政区)?|澳门(?:特别行政区)?|黑龙江省?|"
+             r"[^\s\d省市区县]{2}省")
+_CITY = r"[^\s\d省市区县号路街]{1,7}?(?:市|自治州|地区|盟)"
+_DISTRICT = r"[^\s\d省市区县号路街]{1,7}?(?:区|县|市|旗)"
+# a province written without its suffix (浙江 杭州市 ...) is recognised when a space follows it
+_BARE_PROVINCE = r"[^\s\d省市区县路街号]{2,3}\s"
+_ADDRESS = (rf"^(?P<province>{_PROVINCE})?\s*(?P<bare>{_BARE_PROVINCE})?\s*(?P<city>{_CITY})?\s*"
+            rf"(?P<district>{_DISTRICT})?\s*(?P<detail>.*)$")
+_ZIP = r"\s*(?:[(（]\s*\d{6}\s*[)）]|\s\d{6})\s*$"
+
+
+class Receiver(NamedTuple):
+    """Per row: keyed hashes (or NA) and the row positions whose value could not be used, or was kept in part."""
+
+    values: dict[str, pd.Series]
+    unusable: pd.Series  # bool: the value was present but nothing could be kept
+    partial: pd.Series  # bool: the value was used in part (a region could not be found ...)
+
+
+def _unique(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """(codes per row, -1 for NA; the distinct values as Arrow)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+
+
+def _back(array: pa.Array, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """Distinct results spread back to the rows (NA where the row was NA)."""
+    if not len(array):
+        return pd.Series(pd.NA, index=index, dtype="str")
+    taken = pc.take(array, pa.array(np.where(codes < 0, 0, codes)))
+    taken = pc.if_else(pa.array(codes < 0), pa.scalar(None, array.type), taken)
+    return pd.Series(taken.to_pandas(), index=index)
+
+
+def _plain(array: pa.Array) -> pa.Array:
+    """NFKC, lower case, no spaces, punctuation, symbols or zero-width characters."""
+    text = pc.utf8_lower(pc.utf8_normalize(array, form="NFKC"))
+    return pc.replace_substring_regex(text, _NOT_TEXT, "")
+
+
+def _empty_to_null(array: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+
+
+def _hash_array(key: HashKey, array: pa.Array) -> pa.Array:
+    hashed = _hash_unique(key, pd.Series(array.to_pandas(), dtype="str"))
+    return pa.array(hashed, type=pa.string(), from_pandas=True)
+
+
+def receiver_names(key: HashKey, values: pd.Series) -> Receiver:
+    """Keyed hashes of a receiver's normalised full name (``name``) and surname (``surname``).
+
+    Normalised: NFKC (full-width forms), lower case, no spaces, punctuation or zero-width characters,
+    so ``王 芳``, ``王芳`` and ``王\u200b芳`` hash equal. A Chinese name's surname is its first character,
+    or its first two when they are a compound surname (欧阳, 司马 ...: ``COMPOUND_SURNAMES``).
+    ``王女士`` / ``欧阳先生`` (an honorific) and ``小王`` / ``老王`` name the surname only, as does a masked
+    name (``王**``, ``王*明``): no full-name hash. A name without Chinese characters (pinyin, latin) is
+    hashed whole, with no surname (its order is unknown). A value with no letter at all is unusable.
+    """
+    codes, uniques = _unique(values)
+    masked = pc.fill_null(pc.match_substring(pc.utf8_normalize(uniques, form="NFKC"), "*"), False)
+    text = _plain(uniques)
+    han = pc.fill_null(pc.match_substring_regex(text, r"\p{Han}"), False)
+    letters = pc.fill_null(pc.match_substring_regex(text, r"\p{L}"), False)
+    honorific = pc.fill_null(pc.match_substring_regex(text, rf"^\p{{Han}}+(?:{'|'.join(HONORIFICS)})$"), False)
+    text = pc.if_else(honorific, pc.replace_substring_regex(text, rf"(?:{'|'.join(HONORIFICS)})$", ""), text)
+    familiar = pc.fill_null(pc.match_substring_regex(text, rf"^[{FAMILIAR_PREFIXES}]\p{{Han}}$"), False)
+    text = pc.if_else(familiar, pc.utf8_slice_codeunits(text, 1), text)
+    first_two = pc.utf8_slice_codeunits(text, 0, 2)
+    compound = pc.fill_null(pc.is_in(first_two, value_set=pa.array(sorted(COMPOUND_SURNAMES))), False)
+    surname = pc.if_else(compound, first_two, pc.utf8_slice_codeunits(text, 0, 1))
+    # after an honorific only a surname is left (王女士), unless a full name was (王小明先生)
+    surname_only = pc.or_(pc.or_(familiar, masked), pc.equal(pc.utf8_length(text), pc.utf8_length(surname)))
+    null = pa.scalar(None, pa.string())
+    full = pc.if_else(pc.and_(letters, pc.or_(pc.invert(han), pc.invert(surname_only))), text, null)
+    surname = pc.if_else(pc.fill_null(pc.match_substring_regex(surname, r"^\p{Han}"), False), surname, null)
+    full = _empty_to_null(full)
+    unusable = _back(pc.invert(letters), codes, values.index).fillna(False).astype(bool)
+    return Receiver({"name": _back(_hash_array(key, full), codes, values.index),
+                     "surname": _back(_hash_array(key, _empty_to_null(surname)), codes, values.index)},
+                    unusable, pd.Series(False, index=values.index))
+
+
+def visible_phone_digits(key: HashKey, values: pd.Series) -> Receiver:
+    """What a masked phone (``138****1234`` Tmall/JD, ``1********35`` Douyin) still shows, comparable
+    across channels: ``prefix``, the first visible digits up to three (the carrier prefix, not
+    personal: kept plain), and keyed hashes of the last four (``tail4``) and last two (``tail2``) visible
+    digits, NA when fewer are visible: Douyin's two-digit tail compares with Tmall's four on the common part.
+    A full valid mobile shows them all (prefix = first three). Landlines, placeholders and invalid
+    values show nothing; a masked value whose visible digits cannot be read is unusable.
+    """
+    number, status = normalise_mobiles(values)
+    codes, uniques = _unique(values)
+    text = pc.replace_substring_regex(pc.utf8_normalize(uniques, form="NFKC"), _SEPARATORS.pattern, "")
+    text = pc.replace_substring_regex(text, r"^(?:\+?0{0,2}86)(1[\d*]{10})$", r"\1")
+    parts = pc.extract_regex(text, r"^(?P<head>1?\d*)\*+(?P<tail>\d*)$")
+    head, tail = pc.struct_field(parts, [0]), pc.struct_field(parts, [1])
+    head_rows = _back(head, codes, values.index)
+    tail_rows = _back(tail, codes, values.index)
+    masked = status == "masked"
+    head_rows = head_rows.where(masked).fillna(number.str.slice(0, 3).where(status == "valid"))
+    tail_rows = tail_rows.where(masked).fillna(number.where(status == "valid"))
+    prefix = head_rows.str.slice(0, 3).where(head_rows.str.startswith("1").fillna(False))
+    length = tail_rows.str.len()
+    tail4 = tail_rows.str.slice(-4).where(length >= 4)
+    tail2 = tail_rows.str.slice(-2).where(length >= 2)
+    unusable = (masked & tail_rows.isna() & head_rows.isna()).fillna(False).astype(bool)
+    return Receiver({"hash": _hash_unique(key, number), "status": status, "prefix": prefix.astype("str"),
+                     "tail4": _hash_unique(key, tail4.astype("str")),
+                     "tail2": _hash_unique(key, tail2.astype("str"))},
+                    unusable, pd.Series(False, index=values.index))
+
+
+def normalise_regions(values: pd.Series) -> pd.Series:
+    """Province, city or district names, comparable across exports: NFKC, no spaces or punctuation,
+    the region suffix rule (``_REGION_SUFFIX``: 上海市 = 上海, 浙江省 = 浙江, 广西壮族自治区 = 广西;
+    districts keep 区 / 县). Region names are not personal data and land as plain text."""
+    codes, uniques = _unique(values)
+    text = pc.replace_substring_regex(pc.utf8_normalize(uniques, form="NFKC"), _NOT_TEXT, "")
+    text = _empty_to_null(pc.replace_substring_regex(text, _REGION_SUFFIX, r"\1"))
+    return _back(text, codes, values.index).astype("str")
+
+
+def _detail_hashes(key: HashKey, detail: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Keyed hashes of a normalised detail address and of its street token (street and number up to
+    the first 号 or 弄: 文三路100号, so neighbours in one compound share it; NA when there is none)."""
+    plain = _empty_to_null(_plain(detail))
+    street = pc.struct_field(pc.extract_regex(plain, r"^(?P<street>.*?[号弄])"), [0])
+    street = pc.if_else(pc.is_valid(street), street, pa.scalar(None, pa.string()))
+    return _hash_array(key, plain), _hash_array(key, _empty_to_null(street))
+
+
+def split_addresses(key: HashKey, values: pd.Series, with_region: bool = True) -> Receiver:
+    """A whole address (``浙江省 杭州市 西湖区 文三路100号3栋 (310000)``) as ``province``, ``city``,
+    ``district`` (plain, ``normalise_regions``), and keyed hashes of the rest, the detail: ``hash`` (whole
+    detail, normalised: NFKC, lower case, no spaces or punctuation) and ``street`` (up to the first 号/弄).
+
+    A trailing zip code goes. A municipality's city, when the address skips it (上海市浦东新区...), is
+    the municipality. An address whose start names no province or city keeps the region empty and
+    hashes the whole text as the detail (``partial``). ``with_region=False`` (Douyin's 详细地址, the
+    region in its own columns): a region the detail repeats at its start is cut off, and not returned.
+    """
+    codes, uniques = _unique(values)
+    text = pc.utf8_trim_whitespace(pc.utf8_normalize(uniques, form="NFKC"))
+    text = pc.replace_substring_regex(pc.replace_substring_regex(text, r"\p{Cf}", ""), _ZIP, "")
+    parts = pc.extract_regex(text, _ADDRESS)
+    province, bare, city, district, detail = (_empty_to_null(pc.struct_field(parts, [i])) for i in range(5))
+    province = pc.coalesce(province, pc.utf8_trim_whitespace(bare))
+    found = pc.or_(pc.is_valid(province), pc.is_valid(city))
+    null = pa.scalar(None, pa.string())
+    province, city, district = (pc.if_else(found, part, null) for part in (province, city, district))
+    detail = pc.if_else(found, detail, text)
+    detail_hash, street_hash = _detail_hashes(key, detail)
+    out = {"hash": _back(detail_hash, codes, values.index), "street": _back(street_hash, codes, values.index)}
+    present = pd.Series(codes >= 0, index=values.index)
+    region_found = _back(found, codes, values.index).fillna(False).astype(bool)
+    # a region alone (北京) is an address to the region, not unusable; nothing at all is
+    unusable = present & out["hash"].isna() & ~(region_found & with_region)
+    partial = pd.Series(False, index=values.index)
+    if with_region:
+        province_rows = normalise_regions(_back(province, codes, values.index).astype("str"))
+        city_rows = normalise_regions(_back(city, codes, values.index).astype("str"))
+        city_rows = city_rows.fillna(province_rows.where(province_rows.isin(_MUNICIPALITIES)))
+        out.update(province=province_rows, city=city_rows,
+                   district=normalise_regions(_back(district, codes, values.index).astype("str")))
+        partial = present & ~unusable & ~region_found
+    return Receiver(out, unusable.astype(bool), partial.astype(bool))

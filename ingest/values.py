@@ -26,8 +26,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.arrow_text import to_arrow, to_text
-from ingest.contract import AMOUNT, DECIMAL, Column
-from ingest.pii import HashKey, hash_identifiers, hash_mobiles, redact_text
+from ingest.contract import AMOUNT, DECIMAL, TYPE_OUTPUTS, Column
+from ingest.pii import (
+    HashKey,
+    Receiver,
+    hash_identifiers,
+    hash_mobiles,
+    normalise_regions,
+    receiver_names,
+    redact_text,
+    split_addresses,
+    visible_phone_digits,
+)
 from ingest.settings import BUSINESS_TIMEZONE, business_now
 
 NULL_TOKENS = frozenset({"", "null", "NULL", "Null", "none", "None", "NONE", "-", "--", "—",
@@ -466,4 +476,36 @@ def _parse_typed(column: Column, text: pd.Series, key: HashKey) -> ParsedColumn:
                              column.name + "_status": _string_array(status)}, none)
     if kind == "hash":
         return ParsedColumn({column.name + "_hash": _string_array(hash_identifiers(key, text))}, none)
+    if kind == "region":
+        return ParsedColumn({column.name: _string_array(normalise_regions(text))}, none)
+    if kind in RECEIVER_TYPES:
+        return _receiver(column, text, key)
     raise ValueError(f"column {column.name}: type {kind!r} does not land")
+
+
+# contract type -> (the helper in ingest/pii.py, its outputs in the order of the contract type's suffixes,
+# what an unusable value is, what a value used in part is)
+RECEIVER_TYPES = {
+    "person_name": (receiver_names, ("name", "surname"), "{value} has no letter: no name to hash", ""),
+    "masked_mobile": (visible_phone_digits, ("hash", "status", "prefix", "tail4", "tail2"),
+                      "{value} is masked in a form whose visible digits cannot be read", ""),
+    "address": (split_addresses, ("province", "city", "district", "hash", "street"),
+                "{value} has no letter or digit: no address to hash",
+                "{value} starts with no province or city: region left empty, the whole address hashed as "
+                "the detail"),
+    "address_detail": (lambda key, text: split_addresses(key, text, with_region=False), ("hash", "street"),
+                       "{value} has no letter or digit: no address to hash", ""),
+}
+
+
+def _receiver(column: Column, text: pd.Series, key: HashKey) -> ParsedColumn:
+    """The receiver types (issue 18): hashes and plain region parts, per ``RECEIVER_TYPES``. An
+    unusable value is an error (its cells are null; the row loads with the reason in ``_cell_issues``);
+    a value used in part is noted there. The value itself is never shown (a personal column)."""
+    helper, parts, unusable, partial = RECEIVER_TYPES[column.type]
+    found: Receiver = helper(key, text)
+    names = [column.name + suffix for suffix, _ in TYPE_OUTPUTS[column.type]]
+    arrays = {name: _string_array(found.values[part]) for name, part in zip(names, parts)}
+    errors = _errors_text(found.unusable, text, column, unusable)
+    notes = _errors_text(found.partial, text, column, partial) if partial else None
+    return ParsedColumn(arrays, errors, notes=notes)

@@ -67,7 +67,7 @@ import yaml
 
 from ingest import erasure, lake
 from ingest.atomic import fsync_dir, write_json, writing
-from ingest.contract import Contract, load_contracts
+from ingest.contract import HASHED_TYPES, Contract, load_contracts
 from ingest.engine import ensure_table_dirs, file_sha256, load_tables
 from ingest.hash_keys import (
     HashKeyError,
@@ -272,8 +272,9 @@ def reingest(target: Paths, key: HashKey, files: list[LedgerFile], contracts: di
 
 
 def hashed_columns(contract: Contract) -> list[str]:
-    """The raw columns of ``contract`` holding keyed hashes (types mobile and hash land as ``<name>_hash``)."""
-    return [name for column in contract.loaded_columns if column.type in ("mobile", "hash")
+    """The raw columns of ``contract`` holding keyed hashes (``HASHED_TYPES``: mobile and hash land as
+    ``<name>_hash``, the receiver types as ``<name>_hash``, ``<name>_surname_hash``, ``<name>_tail4_hash`` ...)."""
+    return [name for column in contract.loaded_columns if column.type in HASHED_TYPES
             for name, _ in column.outputs if name.endswith("_hash")]
 
 

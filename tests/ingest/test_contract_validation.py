@@ -49,8 +49,9 @@ BAD = [
     pytest.param(edit("from: [金额]", "from: 金额"),
                  f"{WHERE}: column 'paid' from must be a list of values, found '金额'", id="from as a bare string"),
     pytest.param(edit("type: amount,", "type: money,"),
-                 f"{WHERE}: column 'paid' has unknown type 'money'; known: ['amount', 'amount_fen', 'bool', "
-                 "'date', 'decimal', 'drop', 'hash', 'int', 'json', 'mobile', 'string', 'timestamp', 'year_month']",
+                 f"{WHERE}: column 'paid' has unknown type 'money'; known: ['address', 'address_detail', 'amount', "
+                 "'amount_fen', 'bool', 'date', 'decimal', 'drop', 'hash', 'int', 'json', 'masked_mobile', 'mobile', "
+                 "'person_name', 'region', 'string', 'timestamp', 'year_month']",
                  id="unknown type"),
     pytest.param(edit("unit: s}", "unit: us}"), f"{WHERE}: column 'at' unit must be s or ms", id="unknown unit"),
     pytest.param(edit("type: string, required: true}", "type: drop, required: true}"),

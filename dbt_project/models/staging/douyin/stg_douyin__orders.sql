@@ -66,10 +66,9 @@ select
     {{ refund_status('refunds.paid_amount_cny', 'refunds.refund_amount_cny') }} as refund_status,
     refunds.author_id,
     refunds.live_room_id,
-    refunds.province,
-    refunds.city,
-    refunds.district,
     refunds.receiver_mobile_hash,
     refunds.receiver_mobile_status,
+    {{ receiver_columns('refunds', name='receiver_name', mobile='receiver_mobile', detail='address_detail',
+                        region=['province', 'city', 'district']) }}
     {{ lineage_columns('refunds') }}
 from refunds

@@ -49,5 +49,6 @@ select
     lines.order_source,
     lines.phone_hash,
     lines.phone_status,
+    {{ receiver_columns('lines', name='customer_name', mobile='phone', address='customer_address') }}
     {{ lineage_columns('lines') }}
 from lines

@@ -34,5 +34,6 @@ select
     orders.coupon_code,
     orders.receiver_mobile_hash,
     orders.receiver_mobile_status,
+    {{ receiver_columns('orders', name='receiver_name', mobile='receiver_mobile', address='receiver_address') }}
     {{ lineage_columns('orders') }}
 from orders
