@@ -40,6 +40,30 @@ class Score:
     strays: int
     linkable_pairs: int = 0
     linkable_correct_pairs: int = 0
+    identified_pairs: int = 0  # true pairs between records that carry at least one identifier
+    deterministic_predicted_pairs: int = 0
+    deterministic_correct_pairs: int = 0
+    probabilistic_pairs: int = 0  # pairs joined only by a receiver match
+    probabilistic_correct_pairs: int = 0
+
+    @property
+    def ceiling_recall(self) -> float:
+        """Recall if every record with an identifier were linked right: records with none stay alone."""
+        return self.identified_pairs / self.true_pairs if self.true_pairs else 1.0
+
+    @property
+    def deterministic_precision(self) -> float:
+        return (self.deterministic_correct_pairs / self.deterministic_predicted_pairs
+                if self.deterministic_predicted_pairs else 1.0)
+
+    @property
+    def deterministic_recall(self) -> float:
+        return self.deterministic_correct_pairs / self.true_pairs if self.true_pairs else 1.0
+
+    @property
+    def probabilistic_precision(self) -> float:
+        """Precision of the pairs that receiver matches alone added."""
+        return self.probabilistic_correct_pairs / self.probabilistic_pairs if self.probabilistic_pairs else 1.0
 
     @property
     def linkable_recall(self) -> float:
@@ -111,6 +135,29 @@ def _linkable_groups(con: duckdb.DuckDBPyConnection) -> None:
         from scored s left join linkable l on l.rec = s.source_table || ':' || s.record_key""")
 
 
+def _deterministic(con: duckdb.DuckDBPyConnection, pairs: str) -> tuple[int, int, int, int]:
+    """(predicted, correct) pairs of the exact-key graph alone, and (pairs, correct) that receiver
+    matches added on top: a record's deterministic member is its int_identity__components component."""
+    con.execute("""
+        create temp table det as
+        select s.*, coalesce('d' || cast(d.component_num as varchar), s.one_id) as det_id
+        from scored s
+        left join (
+            select o.source_table, o.record_key, max(c.component_num) as component_num
+            from wh.identity.int_identity__observation_nodes o
+            join wh.identity.int_identity__components c on c.node_num = o.node_num
+            group by o.source_table, o.record_key) d
+          on d.source_table = s.source_table and d.record_key = s.record_key""")
+
+    def count(group: str) -> int:
+        sql = f"select {pairs} from (select count(*) n from det group by {group})"
+        return int(con.execute(sql).fetchall()[0][0] or 0)
+    det_predicted, det_correct = count("det_id"), count("person_id, det_id")
+    prob_pairs = count("one_id") - count("one_id, det_id")
+    prob_correct = count("person_id, one_id") - count("person_id, one_id, det_id")
+    return det_predicted, det_correct, prob_pairs, prob_correct
+
+
 def score(truth: Path, warehouse: Path) -> tuple[Score, list[tuple]]:
     """Compute the score and the largest predicted clusters (one_id, records, true persons)."""
     con = duckdb.connect()
@@ -134,13 +181,18 @@ def score(truth: Path, warehouse: Path) -> tuple[Score, list[tuple]]:
         select one_id, count(*) as records, count(distinct person_id) as persons
         from scored where one_id not like 'unresolved:%'
         group by one_id order by records desc, one_id limit 10""").fetchall()
+    identified = con.execute(f"""
+        select {pairs} from (select count(*) n from scored s join wh.identity.bridge_record_member b
+          on b.source_table = s.source_table and b.record_key = s.record_key group by s.person_id)""").fetchall()[0][0]
+    det_predicted, det_correct, prob_pairs, prob_correct = _deterministic(con, pairs)
     _linkable_groups(con)
     linkable = con.execute(
         f"select {pairs} from (select count(*) n from scored_groups group by person_id, grp)").fetchall()[0][0]
     linkable_correct = con.execute(
         f"select {pairs} from (select count(*) n from scored_groups group by person_id, grp, one_id)").fetchall()[0][0]
     result = Score(int(records), int(true_pairs or 0), int(predicted or 0), int(correct or 0), int(persons),
-                   int(members), int(split), int(merged), int(strays), int(linkable or 0), int(linkable_correct or 0))
+                   int(members), int(split), int(merged), int(strays), int(linkable or 0), int(linkable_correct or 0),
+                   int(identified or 0), det_predicted, det_correct, prob_pairs, prob_correct)
     return result, largest
 
 
@@ -159,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pairwise recall       {result.recall:>10.4f}   "
           f"({result.correct_pairs:,} of {result.true_pairs:,} true pairs)")
     print(f"pairwise F1           {result.f1:>10.4f}")
+    print(f"recall ceiling        {result.ceiling_recall:>10.4f}   ({result.identified_pairs:,} true pairs between "
+          f"records that carry an identifier; the others carry none)")
+    print(f"exact keys only       precision {result.deterministic_precision:.4f}  recall "
+          f"{result.deterministic_recall:.4f}")
+    print(f"receiver matches      {result.probabilistic_pairs:>10,}   pairs added, precision "
+          f"{result.probabilistic_precision:.4f} (zero when var identity_graph is 'deterministic')")
     print(f"linkable recall       {result.linkable_recall:>10.4f}   ({result.linkable_correct_pairs:,} of "
           f"{result.linkable_pairs:,} true pairs the exports can link)")
     print(f"persons split         {result.split_persons:>10,}   (records of one person under several one_ids)")

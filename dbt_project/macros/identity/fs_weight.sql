@@ -2,7 +2,7 @@
     (seed identity_match_parameters). `tf` maps levels to the SQL of their term-frequency u (the
     value's share among the profiles); other levels use the seed's u. Null when the level is
     null (a part missing on either side weighs nothing). -#}
-{% macro _fs_weight(comparison, level_sql, tf) -%}
+{% macro fs_weight(comparison, level_sql, tf) -%}
     case {{ level_sql }}
     {%- for level, u_sql in tf.items() %}
         when '{{ level }}' then ln(

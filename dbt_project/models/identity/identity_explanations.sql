@@ -39,7 +39,9 @@ component_keys as (
             components.node_num,
             row_number() over (partition by components.component_num order by components.node_id asc) as rank_in_component
         from {{ ref('int_identity__components') }} as components
-        where components.component_num in (select a_num from probabilistic union select b_num from probabilistic)
+        where components.component_num in (
+            select probabilistic.a_num from probabilistic union select probabilistic.b_num from probabilistic
+        )
     ) as ranked
     join nodes on nodes.node_num = ranked.node_num
     where ranked.rank_in_component = 1

@@ -52,13 +52,13 @@ blocked as (
     from profiles as a
     join profiles as b on b.address_hash = a.address_hash and b.component_num > a.component_num
     union
-    select a.component_num, b.component_num
+    select a.component_num as a_num, b.component_num as b_num
     from profiles as a
     join profiles as b
         on b.name_hash = a.name_hash and b.district = a.district and b.city = a.city
        and b.component_num > a.component_num
     union
-    select a.component_num, b.component_num
+    select a.component_num as a_num, b.component_num as b_num
     from profiles as a
     join profiles as b
         on b.surname_hash = a.surname_hash and b.tail4_hash = a.tail4_hash and b.city = a.city
@@ -116,11 +116,11 @@ weighed as (
         compared.name_level,
         compared.phone_level,
         compared.address_level,
-        coalesce({{ _fs_weight('name', 'compared.name_level',
+        coalesce({{ fs_weight('name', 'compared.name_level',
                                {'exact': 'name_freq.u', 'surname': 'surname_freq.u'}) }}, 0) as name_weight,
-        coalesce({{ _fs_weight('phone_tail', 'compared.phone_level',
+        coalesce({{ fs_weight('phone_tail', 'compared.phone_level',
                                {'tail4': 'tail4_freq.u', 'tail2': 'tail2_freq.u'}) }}, 0) as phone_weight,
-        coalesce({{ _fs_weight('address', 'compared.address_level',
+        coalesce({{ fs_weight('address', 'compared.address_level',
                                {'address': 'address_freq.u', 'street': 'street_freq.u', 'district': 'district_freq.u'}) }},
                  0) as address_weight
     from compared
@@ -136,17 +136,17 @@ weighed as (
        and district_freq.district = compared.district
 ),
 
-prior as (
-    select ln({{ var('identity_match_prior') }} / greatest(count(*) - 1, 1)) / ln(2) as weight
+prior_odds as (
+    select ln({{ var('identity_match_prior') }} / greatest(count(*) - 1, 1)) / ln(2) as log2_odds
     from profiles
 ),
 
 scored as (
     select
         weighed.*,
-        prior.weight + weighed.name_weight + weighed.phone_weight + weighed.address_weight as match_weight
+        prior_odds.log2_odds + weighed.name_weight + weighed.phone_weight + weighed.address_weight as match_weight
     from weighed
-    cross join prior
+    cross join prior_odds
 )
 
 select

@@ -12,25 +12,31 @@ with receivers as (
     'surname': ['receiver_surname_hash'],
     'tail4': ['receiver_mobile_tail4_hash'],
     'tail2': ['receiver_mobile_tail2_hash'],
-    'address': ['receiver_address_hash', 'receiver_street_hash', 'receiver_province', 'receiver_city', 'receiver_district'],
-    'district': ['receiver_province', 'receiver_city', 'receiver_district'],
+    'address': ['receiver_address_hash', 'receiver_street_hash', 'receiver_province', 'receiver_city',
+                'receiver_district'],
+    'district': ['receiver_district', 'receiver_city', 'receiver_province'],
 } %}
 {%- for part, columns in parts.items() %}
 
 {{ part }}_mode as (
-    select component_num, {{ columns | join(', ') }}
+    select
+        component_num,
+        {{ columns | join(',\n        ') }}
     from (
         select
             component_num,
-            {{ columns | join(', ') }},
+            {{ columns | join(',\n            ') }},
             row_number() over (
                 partition by component_num
-                order by count(*) desc, {% for c in columns %}{{ c }} asc{% if not loop.last %}, {% endif %}{% endfor %}
+                order by
+                    count(*) desc,
+                    {{ columns | join(' asc,\n                    ') }} asc
             ) as rank_in_component
         from receivers
-        where {{ columns[-1] if part in ('address', 'district') else columns[0] }} is not null
-          {%- if part == 'address' %} and receiver_address_hash is not null{% endif %}
-        group by component_num, {{ columns | join(', ') }}
+        where {{ columns[0] }} is not null
+        group by
+            component_num,
+            {{ columns | join(',\n            ') }}
     ) as ranked
     where rank_in_component = 1
 ),
