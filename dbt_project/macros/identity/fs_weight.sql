@@ -1,16 +1,16 @@
-{#- The Fellegi-Sunter weight log2(m / u) of `level_sql`'s level of comparison `comparison`
-    (seed identity_match_parameters). `tf` maps levels to the SQL of their term-frequency u (the
-    value's share among the profiles); other levels use the seed's u. Null when the level is
-    null (a part missing on either side weighs nothing). -#}
-{% macro fs_weight(comparison, level_sql, tf) -%}
-    case {{ level_sql }}
-    {%- for level, u_sql in tf.items() %}
-        when '{{ level }}' then ln(
-            (select m_probability from params where comparison = '{{ comparison }}' and level = '{{ level }}')
-            / greatest({{ u_sql }}, 1e-9)) / ln(2)
+{#- The Fellegi-Sunter weight log2(m / u) of a comparison level. `param` is the alias of the
+    seed row of the level (identity_match_parameters, joined on comparison and level), `tf` maps
+    agreeing levels to the SQL of (holders, total): how many profiles hold the agreed value and
+    how many hold the part at all. Their u is that share smoothed towards the seed's u with var
+    identity_match_tf_smoothing pseudo-profiles, (holders + a u0) / (total + a), so a brand of
+    many thousand members relies on its own frequencies and a tiny one on the seed. Other levels
+    use the seed's u. Null when there is no level (a part missing on either side weighs nothing). -#}
+{% macro fs_weight(param, level_sql, tf) -%}
+    {%- set a = var('identity_match_tf_smoothing') -%}
+    ln({{ param }}.m_probability / case {{ level_sql }}
+    {%- for level, counts in tf.items() %}
+        when '{{ level }}' then ({{ counts[0] }} + {{ a }} * {{ param }}.u_probability) / ({{ counts[1] }} + {{ a }})
     {%- endfor %}
-        when 'different' then ln(
-            (select m_probability from params where comparison = '{{ comparison }}' and level = 'different')
-            / (select u_probability from params where comparison = '{{ comparison }}' and level = 'different')) / ln(2)
-    end
+        else {{ param }}.u_probability
+    end) / ln(2)
 {%- endmacro %}

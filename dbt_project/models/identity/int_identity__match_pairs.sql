@@ -3,11 +3,13 @@
     Blocking (which pairs are compared at all): the same detail address; the same full name in
     the same district; the same surname and phone tail in the same city.
     Comparison levels per part (seed identity_match_parameters): name exact / surname only /
-    different; phone tail last-4 / last-2 (where one side shows two) / different; address exact
+    surname only at the same address (a family: u set as data, since families share surnames
+    and addresses, which the independence of the parts would ignore) / different; phone tail last-4 / last-2 (where one side shows two) / different; address exact
     / same street / same district / different; a part missing on either side weighs nothing.
-    The weight of a level is log2(m / u): m is set as data (how often a true pair agrees so),
-    u is the value's own frequency among the profiles for agreeing levels (term frequency: two
-    张伟 agree by chance far more often than two 欧阳翠), and the seed's u for 'different'.
+    The weight of a level is log2(m / u): m is set as data (how often a true pair agrees so);
+    for agreeing levels u is the value's own share among the profiles (term frequency: two 张伟
+    agree by chance far more often than two 欧阳翠), smoothed towards the seed's u (macro
+    fs_weight); for the other levels u is the seed's.
     Prior odds of a pair: identity_match_prior / (profiles - 1). Probability = 2^w / (1 + 2^w).
     Pairs where both members hold an enforced identifier type (a CRM member id, a unionid) are
     not candidates: a probabilistic link never overrides an enforced limit. -#}
@@ -33,7 +35,7 @@ enforced as (
 {%- for part, column in frequencies.items() %}
 
 {{ part }}_freq as (
-    select {{ column }} as value, count(*) * 1.0 / sum(count(*)) over () as u
+    select {{ column }} as value, count(*) as holders, sum(count(*)) over () as total
     from profiles
     where {{ column }} is not null
     group by {{ column }}
@@ -41,7 +43,7 @@ enforced as (
 {%- endfor %}
 
 district_freq as (
-    select province, city, district, count(*) * 1.0 / sum(count(*)) over () as u
+    select province, city, district, count(*) as holders, sum(count(*)) over () as total
     from profiles
     where district is not null
     group by province, city, district
@@ -79,6 +81,7 @@ compared as (
         candidates.b_num,
         case
             when a.name_hash = b.name_hash then 'exact'
+            when a.surname_hash = b.surname_hash and a.address_hash = b.address_hash then 'surname_at_address'
             when a.surname_hash = b.surname_hash then 'surname'
             when coalesce(a.surname_hash, a.name_hash) is null or coalesce(b.surname_hash, b.name_hash) is null then null
             else 'different'
@@ -92,7 +95,7 @@ compared as (
         case
             when a.address_hash = b.address_hash then 'address'
             when a.street_hash = b.street_hash then 'street'
-            when a.district = b.district and a.city = b.city and a.province = b.province then 'district'
+            when a.district = b.district and a.city = b.city and a.province is not distinct from b.province then 'district'
             when a.district is not null and b.district is not null then 'different'
         end as address_level,
         a.name_hash,
@@ -116,14 +119,21 @@ weighed as (
         compared.name_level,
         compared.phone_level,
         compared.address_level,
-        coalesce({{ fs_weight('name', 'compared.name_level',
-                               {'exact': 'name_freq.u', 'surname': 'surname_freq.u'}) }}, 0) as name_weight,
-        coalesce({{ fs_weight('phone_tail', 'compared.phone_level',
-                               {'tail4': 'tail4_freq.u', 'tail2': 'tail2_freq.u'}) }}, 0) as phone_weight,
-        coalesce({{ fs_weight('address', 'compared.address_level',
-                               {'address': 'address_freq.u', 'street': 'street_freq.u', 'district': 'district_freq.u'}) }},
-                 0) as address_weight
+        coalesce({{ fs_weight('name_param', 'compared.name_level', {
+            'exact': ['name_freq.holders', 'name_freq.total'],
+            'surname': ['surname_freq.holders', 'surname_freq.total']}) }}, 0) as name_weight,
+        coalesce({{ fs_weight('phone_param', 'compared.phone_level', {
+            'tail4': ['tail4_freq.holders', 'tail4_freq.total'],
+            'tail2': ['tail2_freq.holders', 'tail2_freq.total']}) }}, 0) as phone_weight,
+        coalesce({{ fs_weight('address_param', 'compared.address_level', {
+            'address': ['address_freq.holders', 'address_freq.total'],
+            'street': ['street_freq.holders', 'street_freq.total'],
+            'district': ['district_freq.holders', 'district_freq.total']}) }}, 0) as address_weight
     from compared
+    left join params as name_param on name_param.comparison = 'name' and name_param.level = compared.name_level
+    left join params as phone_param on phone_param.comparison = 'phone_tail' and phone_param.level = compared.phone_level
+    left join params as address_param
+        on address_param.comparison = 'address' and address_param.level = compared.address_level
     left join name_freq on name_freq.value = compared.name_hash
     left join surname_freq on surname_freq.value = compared.surname_hash
     left join tail4_freq on tail4_freq.value = compared.tail4_hash
@@ -131,7 +141,7 @@ weighed as (
     left join address_freq on address_freq.value = compared.address_hash
     left join street_freq on street_freq.value = compared.street_hash
     left join district_freq
-        on district_freq.province = compared.province
+        on district_freq.province is not distinct from compared.province
        and district_freq.city = compared.city
        and district_freq.district = compared.district
 ),
