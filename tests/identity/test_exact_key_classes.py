@@ -26,9 +26,11 @@ ALONE = "13307715521"     # a non-member who gives her phone at the till on four
 HOUSEHOLD = "13924461057"  # mother and daughter, each with her own WeChat
 DUPLICATE = "15001839942"  # one person registered twice on one card
 NO_WECHAT = "17765520318"  # two registrations, two cards, no unionid: only the phone joins them
+SAME_NAME = "15967302281"  # registered twice under one name, two cards: the same person
+TWO_NAMES = "13758806143"  # two registrations under two names: a couple
 
 CRM = [
-    # member_id, card_no, mobile, unionid
+    # member_id, card_no, mobile, unionid, name (keyed-hashed at ingest)
     ("M-CASHIER", "C-CASHIER", CASHIER, ""),
     ("M-LOYAL", "C-LOYAL", LOYAL, "oU-loyal"),
     ("M-MOTHER", "C-MOTHER", HOUSEHOLD, "oU-mother"),
@@ -37,6 +39,10 @@ CRM = [
     ("M-DUP-2", "C-DUP", DUPLICATE, ""),
     ("M-NOWX-1", "C-NOWX-1", NO_WECHAT, ""),
     ("M-NOWX-2", "C-NOWX-2", NO_WECHAT, ""),
+    ("M-SAME-1", "C-SAME-1", SAME_NAME, "", "陈静"),
+    ("M-SAME-2", "C-SAME-2", SAME_NAME, "", "陈 静"),
+    ("M-TWO-1", "C-TWO-1", TWO_NAMES, "", "刘洋"),
+    ("M-TWO-2", "C-TWO-2", TWO_NAMES, "", "赵敏"),
 ]
 
 
@@ -75,7 +81,7 @@ def mobile_node(number: str) -> str:
 
 
 def crm_nodes(member_id: str, with_mobile: bool = True) -> list[str]:
-    member, card, mobile, unionid = next(row for row in CRM if row[0] == member_id)
+    member, card, mobile, unionid = next(row for row in CRM if row[0] == member_id)[:4]
     nodes = [f"crm_member_id:{member}", f"card_no:{card}"]
     nodes += [mobile_node(mobile)] if with_mobile else []
     return nodes + ([f"unionid:{unionid}"] if unionid else [])
@@ -86,8 +92,9 @@ def brand(tmp_path_factory):
     paths = paths_from_env({"QUANYU_HOME": str(tmp_path_factory.mktemp("exact"))}).ensure()
     crm = paths.landing / "crm" / "members"
     crm.mkdir(parents=True)
-    lines = ["member_id,card_no,mobile,unionid,registered_at"]
-    lines += [f"{m},{c},{p},{u},2026-01-{i + 1:02d} 10:00:00" for i, (m, c, p, u) in enumerate(CRM)]
+    lines = ["member_id,card_no,mobile,unionid,registered_at,name"]
+    lines += [f"{row[0]},{row[1]},{row[2]},{row[3]},2026-01-{i + 1:02d} 10:00:00,{row[4] if len(row) > 4 else ''}"
+              for i, row in enumerate(CRM)]
     (crm / "members_202601.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     pos = paths.landing / "pos" / "sales"
     pos.mkdir(parents=True)
@@ -176,6 +183,20 @@ def test_two_registrations_joined_only_by_a_phone_stay_apart(brand):
     first, second = mint(crm_nodes("M-NOWX-1", False)), mint(crm_nodes("M-NOWX-2", False))
     assert one_ids(brand, "record_key in ('M-NOWX-1', 'M-NOWX-2')") == {"M-NOWX-1": first, "M-NOWX-2": second}
     assert refusal(brand, mobile_node(NO_WECHAT)) == "limit conflict: crm_member_id"
+
+
+def test_two_registrations_under_one_name_sharing_a_phone_are_one_person(brand):
+    """A member id may be held twice (max_per_person 2): the same name (spaces aside) makes the
+    phone a duplicate registration's link, not a household's."""
+    member = mint(crm_nodes("M-SAME-1") + crm_nodes("M-SAME-2"))
+    assert one_ids(brand, "record_key in ('M-SAME-1', 'M-SAME-2')") == {"M-SAME-1": member, "M-SAME-2": member}
+    assert refusal(brand, mobile_node(SAME_NAME)) is None
+
+
+def test_two_registrations_under_two_names_sharing_a_phone_stay_apart(brand):
+    first, second = mint(crm_nodes("M-TWO-1", False)), mint(crm_nodes("M-TWO-2", False))
+    assert one_ids(brand, "record_key in ('M-TWO-1', 'M-TWO-2')") == {"M-TWO-1": first, "M-TWO-2": second}
+    assert refusal(brand, mobile_node(TWO_NAMES)) == "limit conflict: crm_member_id"
 
 
 def test_no_limit_is_broken_and_every_member_is_explained(brand):

@@ -17,14 +17,25 @@ counted as (
     group by registry.one_id, registry.identifier_type
 ),
 
-joined_cores as (
-    select members.one_id, verdicts.identifier_type, count(distinct cores.core_num) as identifiers
+core_members as (
+    select distinct cores.core_num, members.one_id
     from {{ ref('int_identity__cores') }} as cores
-    join {{ ref('int_identity__node_verdicts') }} as verdicts on verdicts.node_num = cores.node_num
-    join rules on rules.identifier_type = verdicts.identifier_type and rules.limit_policy = 'enforce'
     join {{ ref('int_identity__node_members') }} as members on members.node_num = cores.node_num
-    group by members.one_id, verdicts.identifier_type
-    having count(distinct cores.core_num) > 1
+),
+
+joined_cores as (
+    -- as int_identity__limit_conflicts: holders under one name, up to max_per_person, are one person
+    select core_members.one_id, holders.identifier_type, count(*) as identifiers
+    from {{ ref('int_identity__core_holders') }} as holders
+    join core_members on core_members.core_num = holders.core_num
+    join rules on rules.identifier_type = holders.identifier_type
+    group by core_members.one_id, holders.identifier_type, rules.max_per_person
+    having count(*) > 1
+       and not (
+           count(*) <= rules.max_per_person
+           and count(holders.name_hash) = count(*)
+           and count(distinct holders.name_hash) = 1
+       )
 ),
 
 violations as (

@@ -6,7 +6,11 @@
     phone would put two registrations or two WeChat accounts into one identity that nothing but
     the phone joins: two people. The phone then links nothing; its records that carry nothing
     else stay unresolved ('limit conflict'), and identity_graph_audit lists it.
-    A duplicate registration that shares its card or unionid is in one core and still merges.
+    A duplicate registration that shares its card or unionid is in one core and still merges;
+    so does one that shares only the phone when the registrations carry the same name (var
+    identity_person_names: a keyed hash of the member's name) and the type allows that many
+    values per person (max_per_person): the same name is the same person registered twice,
+    different or unknown names are two people.
     'warn' types are only reported (identity_limit_violations). One row per refused phone: the
     enforced type with the most cores it touches (ties: the first by name). -#}
 with rules as (
@@ -34,20 +38,22 @@ touched as (
 ),
 
 enforced_cores as (
-    -- which enforced types each core holds
-    select distinct cores.core_num, verdicts.identifier_type
-    from {{ ref('int_identity__cores') }} as cores
-    join {{ ref('int_identity__node_verdicts') }} as verdicts on verdicts.node_num = cores.node_num
-    join rules on rules.identifier_type = verdicts.identifier_type
-    where rules.limit_policy = 'enforce'
+    select * from {{ ref('int_identity__core_holders') }}
 ),
 
 counted as (
     select touched.weak_num, enforced_cores.identifier_type, count(*) as cores
     from touched
     join enforced_cores on enforced_cores.core_num = touched.core_num
-    group by touched.weak_num, enforced_cores.identifier_type
+    join rules on rules.identifier_type = enforced_cores.identifier_type
+    group by touched.weak_num, enforced_cores.identifier_type, rules.max_per_person
     having count(*) > 1
+       and not (
+           -- one person registered up to max_per_person times under one name
+           count(*) <= rules.max_per_person
+           and count(enforced_cores.name_hash) = count(*)
+           and count(distinct enforced_cores.name_hash) = 1
+       )
 )
 
 select node_num, conflict_type, conflicting_groups

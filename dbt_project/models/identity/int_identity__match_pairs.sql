@@ -95,7 +95,8 @@ compared as (
         case
             when a.address_hash = b.address_hash then 'address'
             when a.street_hash = b.street_hash then 'street'
-            when a.district = b.district and a.city = b.city and a.province is not distinct from b.province then 'district'
+            when a.district = b.district and a.city = b.city
+                 and coalesce(a.province, '') = coalesce(b.province, '') then 'district'
             when a.district is not null and b.district is not null then 'different'
         end as address_level,
         a.name_hash,
@@ -141,7 +142,7 @@ weighed as (
     left join address_freq on address_freq.value = compared.address_hash
     left join street_freq on street_freq.value = compared.street_hash
     left join district_freq
-        on district_freq.province is not distinct from compared.province
+        on coalesce(district_freq.province, '') = coalesce(compared.province, '')
        and district_freq.city = compared.city
        and district_freq.district = compared.district
 ),

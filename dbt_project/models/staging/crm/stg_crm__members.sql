@@ -14,6 +14,8 @@ select
     source.mobile_hash,
     source.mobile_status,
     source.unionid,
+    source.member_name_hash,
+    source.member_name_surname_hash,
     source.register_channel,
     source.register_store_code,
     source.exclusive_guide_id as owner_guide_employee_no,
