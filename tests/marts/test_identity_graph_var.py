@@ -29,4 +29,4 @@ def test_the_probabilistic_graph_is_stated_in_the_marts(home):
     compiled = list((home.home / "target" / "compiled").rglob("mart_*_monthly.sql"))
     assert len(compiled) == 2
     for path in compiled:
-        assert re.search(r"'probabilistic'[^,\n]* as identity_graph", path.read_text(encoding="utf-8")), path.name
+        assert re.search(r"'probabilistic'[^,]*?\s+as identity_graph", path.read_text(encoding="utf-8")), path.name

@@ -25,7 +25,7 @@
 
 {#- The identity_graph column of a per-person KPI mart: the graph its one_id figures rest on. -#}
 {% macro identity_graph_column() -%}
-    {{ dbt.cast("'" ~ identity_graph() ~ "'", dbt.type_string()) }} as identity_graph
+    {{ dbt.cast("'" ~ identity_graph() ~ "'", dbt.type_string()) | trim }} as identity_graph
 {%- endmacro %}
 
 {#- on-run-start: check the var before anything is built (an empty statement when it is valid). -#}
