@@ -71,7 +71,8 @@ def with_status(frame: pd.DataFrame, channel: str) -> pd.DataFrame:
 
 
 def orders_from_raw(paths) -> pd.DataFrame:
-    """One row per order of every channel: channel, order_id, paid, refund, flags, booked_at, one_id."""
+    """One row per order of every channel: channel, order_id, paid, refund, flags, booked_at, one_id,
+    serving guide and store."""
     bridge = query(paths, "select source_table, record_key, one_id from identity.bridge_record_member "
                           "where one_id is not null")
     member = dict(zip(zip(bridge.source_table, bridge.record_key), bridge.one_id))
@@ -85,14 +86,14 @@ def orders_from_raw(paths) -> pd.DataFrame:
         "channel": "tmall", "order_id": tmall.order_id, "is_paid": tmall.is_paid, "is_return": False,
         "paid": np.where(tmall.is_paid, tmall.paid_amount.fillna(0), 0.0), "refund": tmall.refund_amount.fillna(0),
         "ordered_at": tmall.created_at, "booked_at": tmall.paid_at.fillna(tmall.created_at),
-        "one_id": resolve("tmall_orders", tmall.order_id), "serving_guide": None}))
+        "one_id": resolve("tmall_orders", tmall.order_id), "serving_guide": None, "store": None}))
 
     mp = with_status(raw(paths, "mp_orders", ["order_no"]), "mini_program")
     parts.append(pd.DataFrame({
         "channel": "mini_program", "order_id": mp.order_no, "is_paid": mp.is_paid, "is_return": False,
         "paid": np.where(mp.is_paid, mp.paid_amount.fillna(0), 0.0), "refund": mp.refund_amount.fillna(0),
         "ordered_at": mp.created_at, "booked_at": mp.paid_at.fillna(mp.created_at),
-        "one_id": resolve("mp_orders", mp.order_no), "serving_guide": mp.guide_id}))
+        "one_id": resolve("mp_orders", mp.order_no), "serving_guide": mp.guide_id, "store": mp.store_code}))
 
     # JD: one row per SKU, the order's amounts printed on every row -> take them once
     jd = with_status(raw(paths, "jd_orders", ["order_id", "sku_id"]), "jd").sort_values(["order_id", "sku_id"])
@@ -106,7 +107,8 @@ def orders_from_raw(paths) -> pd.DataFrame:
         "ordered_at": jd.groupby("order_id").created_at.min().loc[first.index].values,
         "booked_at": jd.groupby("order_id").paid_at.min().loc[first.index].fillna(
             jd.groupby("order_id").created_at.min().loc[first.index]).values,
-        "one_id": jd.groupby("order_id").one_id.max().loc[first.index].values, "serving_guide": None}))
+        "one_id": jd.groupby("order_id").one_id.max().loc[first.index].values, "serving_guide": None,
+        "store": None}))
 
     # Douyin: one row per sub-order with its own amounts -> sum per main order
     dy = with_status(raw(paths, "douyin_orders", ["sub_order_id"]), "douyin")
@@ -121,7 +123,7 @@ def orders_from_raw(paths) -> pd.DataFrame:
         "channel": "douyin", "order_id": by.size().index, "is_paid": by.is_paid.any().values, "is_return": False,
         "paid": by.paid.sum().values, "refund": by.refund.sum().values, "ordered_at": by.created_at.min().values,
         "booked_at": by.paid_at.min().fillna(by.created_at.min()).values, "one_id": by.one_id.max().values,
-        "serving_guide": None}))
+        "serving_guide": None, "store": None}))
 
     # POS: one row per receipt line -> one row per receipt; a return receipt stays its own row
     pos = raw(paths, "pos_sales", ["store_code", "receipt_no", "line_no"])
@@ -136,7 +138,7 @@ def orders_from_raw(paths) -> pd.DataFrame:
         "channel": "pos", "order_id": by.size().index, "is_paid": (~by.is_return.all()).values,
         "is_return": by.is_return.all().values, "paid": by.paid.sum().values, "refund": by.refund.sum().values,
         "ordered_at": by.sold_at.min().values, "booked_at": by.sold_at.min().values, "one_id": by.one_id.max().values,
-        "serving_guide": by.serving_guide_id.max().values}))
+        "serving_guide": by.serving_guide_id.max().values, "store": by.store_code.max().values}))
 
     orders = pd.concat(parts, ignore_index=True)
     orders["net"] = orders.paid - orders.refund

@@ -46,7 +46,7 @@ MARTS = {
     "mart_groups_monthly", "mart_guide_activity_daily", "mart_guide_activity_monthly",
     "mart_guide_attribution_monthly", "mart_member_wecom_friends_monthly", "mart_outbound_calls_monthly",
     "mart_referrals_monthly", "mart_repurchase_monthly", "mart_sales_decomposition_monthly", "mart_sales_monthly",
-    "mart_store_kpis_monthly", "quality_unmapped_codes",
+    "mart_store_kpis_monthly", "mart_private_domain_gmv_by_rule_monthly", "quality_unmapped_codes",
 }
 
 

@@ -27,7 +27,7 @@ probabilistic as (
     -- the receiver matches the member graph used (none unless var identity_graph = 'probabilistic')
     select links.a_num, links.b_num, links.match_probability
     from {{ ref('int_identity__probabilistic_links') }} as links
-    where links.is_linked and {{ 'true' if var('identity_graph', 'deterministic') == 'probabilistic' else 'false' }}
+    where links.is_linked and {{ 'true' if identity_graph() == 'probabilistic' else 'false' }}
 ),
 
 component_keys as (

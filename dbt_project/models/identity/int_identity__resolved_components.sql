@@ -4,10 +4,7 @@
     component_num: the smallest deterministic component_num of the merged group (the
     deterministic one when not merged). identity_confidence: 1 for a member held together by
     exact keys only, else the lowest match probability of the links that made it. -#}
-{%- set graph = var('identity_graph', 'deterministic') -%}
-{%- if graph not in ('deterministic', 'probabilistic') -%}
-    {{ exceptions.raise_compiler_error("var identity_graph must be 'deterministic' or 'probabilistic', found '" ~ graph ~ "'") }}
-{%- endif %}
+{%- set graph = identity_graph() %}
 
 with components as (
     select node_num, node_id, component_num from {{ ref('int_identity__components') }}

@@ -14,8 +14,10 @@
       receipt in its own month;
     * domain: the channel's (public: Tmall, JD, Douyin; private: mini-program; offline: POS).
       is_private_domain (私域): a mini-program order, or a WeCom-attributed order: one placed with
-      a serving guide who was, when the order was placed, a live WeCom friend of the buyer
-      (private_domain_basis says which). Marketplace orders are never private, even from fans:
+      a serving guide who was, when the order was placed, a live WeCom friend of the buyer.
+      private_domain_rule names the rule that credited it, the first that matches in the
+      precedence of macros/metrics/private_domain_rules.sql (mini_program_order, then
+      wecom_guide_friend); null when the order is not private-domain. Marketplace orders are never private, even from fans:
       the platform owns that transaction. Customer groups add no order of their own: group
       purchases happen in the mini-program;
     * is_fan_at_order: the buyer was a fan (a live WeCom relationship or a group membership)
@@ -100,11 +102,15 @@ select
     served.coupon_code,
     fan_at_order.order_key is not null as is_fan_at_order,
     coalesce(fan_at_order.is_wecom_attributed, false) as is_wecom_attributed,
-    served.domain = 'private' or coalesce(fan_at_order.is_wecom_attributed, false) as is_private_domain,
+    {%- set rules = private_domain_rules() %}
+    {%- for _, condition in rules %}
+    {{ 'or ' if not loop.first }}{{ condition }}
+    {%- endfor %} as is_private_domain,
     case
-        when served.domain = 'private' then 'private_channel'
-        when fan_at_order.is_wecom_attributed then 'wecom_guide_friend'
-    end as private_domain_basis
+        {%- for rule, condition in rules %}
+        when {{ condition }} then '{{ rule }}'
+        {%- endfor %}
+    end as private_domain_rule
 from served
 left join members
     on members.one_id = served.one_id

@@ -33,7 +33,8 @@ select
         else 'offline_only'
     end as overlap_class,
     members.fan_status,
-    members.home_store_code
+    members.home_store_code,
+    {{ identity_graph_column() }}
 from per_member
 left join {{ ref('dim_member') }} as members
     on members.one_id = per_member.one_id

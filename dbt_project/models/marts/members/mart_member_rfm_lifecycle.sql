@@ -108,7 +108,8 @@ select
     case when scored.one_id is not null
          then coalesce({{ ratio('scored.monetary', 'scored.frequency') }}, 0)
               * (cast(scored.frequency as {{ type_double() }}) * 365 / params.rfm_window_days)
-              * params.ltv_lifetime_years end as ltv
+              * params.ltv_lifetime_years end as ltv,
+    {{ identity_graph_column() }}
 from {{ ref('dim_member') }} as members
 cross join as_of
 cross join params

@@ -121,5 +121,6 @@ select
     {{ ratio('buyers_90d', 'acquired_fans') }} as conversion_rate_90d,
     {{ ratio('repeat_buyers_90d', 'buyers_90d') }} as repurchase_rate_90d,
     {{ ratio('gmv_90d', 'spend_amount') }} as roi_90d,
-    is_90d_complete
+    is_90d_complete,
+    {{ identity_graph_column() }}
 from filled

@@ -1,6 +1,8 @@
 {#- Omni-channel overlap (全渠道重合), monthly over the trailing twelve months: identified buyers
     who bought online only, offline only or both, their spend and spend per buyer against
-    offline-only buyers. Exact definitions in _metrics__models.yml. -#}
+    offline-only buyers, and how much of the window's valid orders and their GMV no person stands
+    behind (unresolved_*: those buyers cannot be classed). Exact definitions in
+    _metrics__models.yml. -#}
 with months as (
     select month, month_number, ttm_start_month, ttm_months from {{ ref('int_calendar__months') }}
 ),
@@ -101,6 +103,35 @@ aggregated as (
     group by months.month, class_changes.overlap_class
 ),
 
+month_base as (
+    -- every valid order of the month, resolved or not: the base the classes are drawn from
+    select
+        months.month_number,
+        count(*) as all_orders,
+        sum(orders.net_amount) as all_gmv,
+        {{ unresolved_order_sums('orders') }}
+    from {{ ref('fct_orders') }} as orders
+    join months
+        on months.month = orders.order_month
+    where orders.is_valid_order
+    group by months.month_number
+),
+
+window_base as (
+    -- the trailing twelve months ending with each month, as the buyer steps count them
+    select
+        months.month,
+        sum(month_base.all_orders) as all_orders,
+        sum(month_base.all_gmv) as all_gmv,
+        sum(month_base.unresolved_orders) as unresolved_orders,
+        sum(month_base.unresolved_gmv) as unresolved_gmv
+    from months
+    join month_base
+        on month_base.month_number > months.month_number - 12
+       and month_base.month_number <= months.month_number
+    group by months.month
+),
+
 classes as (
     select 'online_only' as overlap_class union all select 'offline_only' union all select 'both'
 ),
@@ -123,10 +154,16 @@ filled as (
 with_totals as (
     select
         filled.*,
-        sum(buyers) over (partition by month) as all_buyers,
-        max(case when overlap_class = 'offline_only' then {{ ratio('gmv', 'buyers') }} end) over (partition by month)
-            as offline_only_gmv_per_buyer
+        sum(filled.buyers) over (partition by filled.month) as all_buyers,
+        max(case when filled.overlap_class = 'offline_only' then {{ ratio('filled.gmv', 'filled.buyers') }} end)
+            over (partition by filled.month) as offline_only_gmv_per_buyer,
+        coalesce(window_base.all_orders, 0) as all_orders,
+        coalesce(window_base.all_gmv, 0) as all_gmv,
+        coalesce(window_base.unresolved_orders, 0) as unresolved_orders,
+        coalesce(window_base.unresolved_gmv, 0) as unresolved_gmv
     from filled
+    left join window_base
+        on window_base.month = filled.month
 )
 
 select
@@ -139,5 +176,11 @@ select
     gmv,
     {{ ratio('gmv', 'buyers') }} as gmv_per_buyer,
     {{ ratio('orders', 'buyers') }} as orders_per_buyer,
-    {{ ratio(ratio('gmv', 'buyers'), 'offline_only_gmv_per_buyer') }} as gmv_per_buyer_vs_offline_only
+    {{ ratio(ratio('gmv', 'buyers'), 'offline_only_gmv_per_buyer') }} as gmv_per_buyer_vs_offline_only,
+    all_orders,
+    all_gmv,
+    unresolved_orders,
+    unresolved_gmv,
+    {{ unresolved_shares('all_orders', 'all_gmv') }},
+    {{ identity_graph_column() }}
 from with_totals

@@ -1,7 +1,9 @@
 {#- AOV (客单价) and frequency (消费频次) of fans vs non-fans, monthly. A buyer's segment in a month
     is their fan status at the end of the month (a fan spell live at next_month_start_at, the
     same instant mart_fans_monthly counts fans_at_end); orders of unidentified buyers form their
-    own segment. Exact definitions in _metrics__models.yml. -#}
+    own segment, and its share of the month (unresolved_*, the same on the three rows of a month)
+    says how much of the base the fan / non-fan comparison cannot see. Exact definitions in
+    _metrics__models.yml. -#}
 with months as (
     select month, next_month_start_at from {{ ref('int_calendar__months') }}
 ),
@@ -66,15 +68,34 @@ filled as (
     left join aggregated
         on aggregated.month = months.month
        and aggregated.segment = segments.segment
+),
+
+month_totals as (
+    select
+        month,
+        sum(orders) as all_orders,
+        sum(gmv) as all_gmv,
+        sum(case when segment = 'unidentified' then orders else 0 end) as unresolved_orders,
+        sum(case when segment = 'unidentified' then gmv else 0 end) as unresolved_gmv
+    from filled
+    group by month
 )
 
 select
-    month,
-    segment,
-    buyers,
-    orders,
-    gmv,
-    {{ ratio('gmv', 'orders') }} as aov,
-    {{ ratio('orders', 'buyers') }} as frequency,
-    {{ ratio('gmv', 'buyers') }} as gmv_per_buyer
+    filled.month,
+    filled.segment,
+    filled.buyers,
+    filled.orders,
+    filled.gmv,
+    {{ ratio('filled.gmv', 'filled.orders') }} as aov,
+    {{ ratio('filled.orders', 'filled.buyers') }} as frequency,
+    {{ ratio('filled.gmv', 'filled.buyers') }} as gmv_per_buyer,
+    month_totals.all_orders,
+    month_totals.all_gmv,
+    month_totals.unresolved_orders,
+    month_totals.unresolved_gmv,
+    {{ unresolved_shares('month_totals.all_orders', 'month_totals.all_gmv', prefix='month_totals.') }},
+    {{ identity_graph_column() }}
 from filled
+join month_totals
+    on month_totals.month = filled.month

@@ -1,5 +1,7 @@
 {#- Per-fan monthly and yearly contribution (单粉月/年贡献) of the brand: private-domain GMV over
-    average fans, for the month and for the ttm twelve months. Reads the brand rows of
+    average fans, for the month and for the ttm twelve months, with the unresolved part of the
+    month's orders and GMV (brand row of mart_sales_monthly): unresolved orders can be neither
+    WeCom-attributed nor counted as a fan's. Reads the brand rows of
     mart_sales_monthly and mart_fans_monthly so the three marts always agree. -#}
 with months as (
     select month, ttm_start_month, ttm_months from {{ ref('int_calendar__months') }}
@@ -10,6 +12,11 @@ monthly as (
         sales.month,
         sales.gmv,
         sales.private_domain_gmv,
+        sales.orders,
+        sales.unresolved_orders,
+        sales.unresolved_order_share,
+        sales.unresolved_gmv,
+        sales.unresolved_gmv_share,
         fans.fans_at_start,
         fans.fans_at_end,
         fans.average_fans
@@ -44,7 +51,13 @@ select
     ttm.ttm_months,
     ttm.ttm_private_domain_gmv,
     ttm.ttm_average_fans,
-    {{ ratio('ttm.ttm_private_domain_gmv', 'ttm.ttm_average_fans') }} as per_fan_yearly_contribution
+    {{ ratio('ttm.ttm_private_domain_gmv', 'ttm.ttm_average_fans') }} as per_fan_yearly_contribution,
+    monthly.orders,
+    monthly.unresolved_orders,
+    monthly.unresolved_order_share,
+    monthly.unresolved_gmv,
+    monthly.unresolved_gmv_share,
+    {{ identity_graph_column() }}
 from monthly
 join ttm
     on ttm.month = monthly.month

@@ -292,6 +292,7 @@ select
     {{ ratio('filled.customer_deletions', 'filled.wecom_fans_at_start') }} as churn_rate,
     filled.friend_applications,
     filled.friend_acceptances,
-    {{ ratio('filled.friend_acceptances', 'filled.friend_applications') }} as friend_acceptance_rate
+    {{ ratio('filled.friend_acceptances', 'filled.friend_applications') }} as friend_acceptance_rate,
+    {{ identity_graph_column() }}
 from filled
 {{ left_join_guide_staff('filled') }}

@@ -83,6 +83,7 @@ select
     filled.member_days,
     filled.active_member_days,
     {{ ratio('filled.active_member_days', 'filled.member_days') }} as group_activity_rate,
-    filled.messages
+    filled.messages,
+    {{ identity_graph_column() }}
 from filled
 {{ left_join_guide_staff('filled') }}

@@ -1,7 +1,10 @@
 {#- Guide attribution with double credit (业绩归属, 销售双算): every order is credited in full
     both to its serving store and to the member's own guide (as of the end of the data, from
     dim_member), so the two credit types each add up to their own total and together exceed the
-    brand's GMV by design. Exact definitions in _metrics__models.yml. -#}
+    brand's GMV by design. unresolved_*: the credited orders no person stands behind (a store
+    credit needs none; an own-guide credit needs a member, so those rows show 0 and the orders
+    it could not credit are the unresolved part of mart_sales_monthly). Exact definitions in
+    _metrics__models.yml. -#}
 with months as (
     select month from {{ ref('int_calendar__months') }}
 ),
@@ -45,7 +48,8 @@ aggregated as (
         sum(case when channel = 'mini_program' then net_amount else 0 end) as mini_program_gmv,
         sum(case when channel in ('tmall', 'jd', 'douyin') then net_amount else 0 end) as marketplace_gmv,
         sum(case when is_private_domain then net_amount else 0 end) as private_domain_gmv,
-        count(distinct case when is_valid_order then one_id end) as buyers
+        count(distinct case when is_valid_order then one_id end) as buyers,
+        {{ unresolved_order_sums() }}
     from credits
     group by month, credit_type, store_code, guide_employee_no
 ),
@@ -73,7 +77,11 @@ select
     coalesce(aggregated.mini_program_gmv, 0) as mini_program_gmv,
     coalesce(aggregated.marketplace_gmv, 0) as marketplace_gmv,
     coalesce(aggregated.private_domain_gmv, 0) as private_domain_gmv,
-    coalesce(aggregated.buyers, 0) as buyers
+    coalesce(aggregated.buyers, 0) as buyers,
+    coalesce(aggregated.unresolved_orders, 0) as unresolved_orders,
+    coalesce(aggregated.unresolved_gmv, 0) as unresolved_gmv,
+    {{ unresolved_shares('aggregated.orders', 'aggregated.gmv', prefix='aggregated.') }},
+    {{ identity_graph_column() }}
 from dense
 left join aggregated
     on aggregated.month = dense.month

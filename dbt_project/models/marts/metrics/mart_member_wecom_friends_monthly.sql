@@ -81,7 +81,8 @@ select
     staff.wecom_userid as guide_userid,
     stocks.members_at_end,
     coalesce(friends.friend_members_at_end, 0) as friend_members_at_end,
-    {{ ratio('coalesce(friends.friend_members_at_end, 0)', 'stocks.members_at_end') }} as friend_rate
+    {{ ratio('coalesce(friends.friend_members_at_end, 0)', 'stocks.members_at_end') }} as friend_rate,
+    {{ identity_graph_column() }}
 from stocks
 left join friends
     on friends.month = stocks.month

@@ -23,7 +23,8 @@ select
     coalesce(calls.friends_added, 0) as friends_added,
     {{ ratio('calls.friends_added', 'calls.answered_calls') }} as friend_acceptance_rate,
     {{ ratio('calls.friends_added', 'calls.friend_requests_sent') }} as friend_request_acceptance_rate,
-    coalesce(calls.members_called, 0) as members_called
+    coalesce(calls.members_called, 0) as members_called,
+    {{ identity_graph_column() }}
 from {{ ref('int_calendar__months') }} as months
 left join calls
     on calls.month = months.month

@@ -53,7 +53,8 @@ select
     coalesce(invites.inviters, 0) as inviters,
     coalesce(invites.registered_invitees, 0) as registered_invitees,
     coalesce(invites.converted_invitees, 0) as converted_invitees,
-    {{ ratio('invites.converted_invitees', 'invites.invites') }} as invite_conversion_rate
+    {{ ratio('invites.converted_invitees', 'invites.invites') }} as invite_conversion_rate,
+    {{ identity_graph_column() }}
 from months
 left join acquisition
     on acquisition.month = months.month

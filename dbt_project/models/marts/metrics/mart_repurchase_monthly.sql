@@ -1,6 +1,8 @@
 {#- Repurchase rate (复购率) by brand and by channel: within the month, within the trailing twelve
     months, and N days (30, 90) after a buyer's first order. Only valid orders of identified
-    members count (anonymous receipts cannot repeat). Exact definitions in _metrics__models.yml. -#}
+    members count (anonymous receipts cannot repeat): the unresolved_* columns, those of the same
+    row of mart_sales_monthly, say how much of the month's orders and GMV that leaves out. Exact
+    definitions in _metrics__models.yml. -#}
 {%- set windows = [30, 90] -%}
 {%- set scopes = [('channel', 'channel')] -%}
 with months as (
@@ -141,6 +143,22 @@ filled as (
         'ttm': ['ttm_buyers', 'ttm_repeat_buyers'],
         'new_buyers': ['new_buyers'] + repurchased,
     }, scopes, carry=['ttm_months'], extra_columns=complete) }}
+),
+
+measured as (
+    -- the unresolved part of the row's order base, as mart_sales_monthly counts it
+    select
+        filled.*,
+        sales.orders as all_orders,
+        sales.unresolved_orders,
+        sales.unresolved_order_share,
+        sales.unresolved_gmv,
+        sales.unresolved_gmv_share
+    from filled
+    left join {{ ref('mart_sales_monthly') }} as sales
+        on sales.month = filled.month
+       and sales.scope = filled.scope
+       and {{ null_safe_equals('sales.channel', 'filled.channel') }}
 )
 
 select
@@ -159,5 +177,11 @@ select
     repurchased_{{ n }}d,
     is_{{ n }}d_complete,
     case when is_{{ n }}d_complete then {{ ratio('repurchased_' ~ n ~ 'd', 'new_buyers') }} end as repurchase_rate_{{ n }}d
-    {%- endfor %}
-from filled
+    {%- endfor %},
+    all_orders,
+    unresolved_orders,
+    unresolved_order_share,
+    unresolved_gmv,
+    unresolved_gmv_share,
+    {{ identity_graph_column() }}
+from measured

@@ -87,5 +87,6 @@ select
     {{ ratio('reachable_members', 'previous_reachable_members') }} as reachable_members_growth,
     {{ ratio('friend_rate', 'previous_friend_rate') }} as friend_rate_growth,
     {{ ratio('conversion_rate', 'previous_conversion_rate') }} as conversion_rate_growth,
-    {{ ratio('aov', 'previous_aov') }} as aov_growth
+    {{ ratio('aov', 'previous_aov') }} as aov_growth,
+    {{ identity_graph_column() }}
 from with_previous

@@ -1,7 +1,8 @@
 {#- Store KPIs, monthly, one row per store: the result (in-store POS sales + mini-program sales
     attributed to the store) and the process (cards opened, WeCom friends, store groups).
     Fans and groups come from the store rows of mart_fans_monthly and mart_groups_monthly so
-    the marts agree. Exact definitions in _metrics__models.yml. -#}
+    the marts agree. unresolved_*: the store's POS and mini-program orders (the store_gmv base)
+    that no person stands behind. Exact definitions in _metrics__models.yml. -#}
 with months as (
     select month, month_start_at, next_month_start_at from {{ ref('int_calendar__months') }}
 ),
@@ -17,7 +18,8 @@ sales as (
         sum(case when channel = 'pos' and is_valid_order then 1 else 0 end) as in_store_orders,
         sum(case when channel = 'pos' then net_amount else 0 end) as in_store_gmv,
         sum(case when channel = 'mini_program' and is_valid_order then 1 else 0 end) as mini_program_orders,
-        sum(case when channel = 'mini_program' then net_amount else 0 end) as mini_program_gmv
+        sum(case when channel = 'mini_program' then net_amount else 0 end) as mini_program_gmv,
+        {{ unresolved_order_sums() }}
     from {{ ref('fct_orders') }}
     where serving_store_code is not null
       and channel in ('pos', 'mini_program')
@@ -79,12 +81,17 @@ select
     coalesce(sales.mini_program_orders, 0) as mini_program_orders,
     coalesce(sales.mini_program_gmv, 0) as mini_program_gmv,
     coalesce(sales.in_store_gmv, 0) + coalesce(sales.mini_program_gmv, 0) as store_gmv,
+    coalesce(sales.unresolved_orders, 0) as unresolved_orders,
+    coalesce(sales.unresolved_gmv, 0) as unresolved_gmv,
+    {{ unresolved_shares('sales.in_store_orders + sales.mini_program_orders', 'sales.in_store_gmv + sales.mini_program_gmv',
+                         prefix='sales.') }},
     coalesce(cards.cards_opened, 0) as cards_opened,
     coalesce(friends.new_wecom_friends, 0) as new_wecom_friends,
     coalesce(fans.wecom_fans_at_end, 0) as wecom_fans_at_end,
     coalesce(fans.fans_at_end, 0) as fans_at_end,
     coalesce(group_stocks.groups_at_end, 0) as groups_at_end,
-    coalesce(group_stocks.group_customers_at_end, 0) as group_customers_at_end
+    coalesce(group_stocks.group_customers_at_end, 0) as group_customers_at_end,
+    {{ identity_graph_column() }}
 from months
 cross join store_keys
 left join stores

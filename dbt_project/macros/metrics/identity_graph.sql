@@ -1,0 +1,34 @@
+{#- Which identity graph the per-person KPIs rest on (var identity_graph, Issue 18 OneID v2):
+    * deterministic (default): one_id from exact matches of strong and app-scoped identifiers
+      only - every link is a shared identifier value;
+    * probabilistic: the deterministic graph plus the probabilistic link tier (scored matches
+      above a threshold). Its default is chosen from the tier's measured precision; until that
+      tier exists and is measured, deterministic stays the default.
+    The identity layer honours the var (identity.bridge_record_member and marts.dim_member hand
+    out the one_id of the chosen graph); the marts keep reading one_id from them and state the
+    graph in their identity_graph column. Any other value fails every build at the start. -#}
+{% macro identity_graphs() -%}
+    {{ return(['deterministic', 'probabilistic']) }}
+{%- endmacro %}
+
+{#- The validated value of var('identity_graph'); a compiler error naming the var, the value
+    and the values allowed for anything else. -#}
+{% macro identity_graph() -%}
+    {%- set graph = var('identity_graph', 'deterministic') -%}
+    {%- if graph not in identity_graphs() -%}
+        {%- do exceptions.raise_compiler_error(
+            "var('identity_graph') is '" ~ graph ~ "'; expected one of " ~ identity_graphs() | join(', ')
+            ~ " (dbt_project.yml or --vars): the per-person KPI marts would not say which identity graph they rest on") -%}
+    {%- endif -%}
+    {{ return(graph) }}
+{%- endmacro %}
+
+{#- The identity_graph column of a per-person KPI mart: the graph its one_id figures rest on. -#}
+{% macro identity_graph_column() -%}
+    {{ dbt.cast("'" ~ identity_graph() ~ "'", dbt.type_string()) | trim }} as identity_graph
+{%- endmacro %}
+
+{#- on-run-start: check the var before anything is built (an empty statement when it is valid). -#}
+{% macro validate_identity_graph() -%}
+    {%- do identity_graph() -%}
+{%- endmacro %}
