@@ -160,5 +160,6 @@ def test_the_explanation_names_the_receiver_match(both, brand):
 
 
 def test_an_unknown_graph_fails_the_build_by_name(brand):
-    with pytest.raises(AssertionError, match="var\\('identity_graph'\\) is 'fuzzy'; expected one of deterministic, probabilistic"):
+    message = "var\\('identity_graph'\\) is 'fuzzy'; expected one of deterministic, probabilistic"
+    with pytest.raises(AssertionError, match=message):
         build(brand, "fuzzy")
