@@ -35,6 +35,10 @@ DBT_LAYERS = {
     "dbt identity (OneID)": ["path:models/identity"],
     "dbt intermediate + marts": ["path:models/intermediate", "path:models/marts"],
 }
+# OneID's receiver-match tier (docs/identity.md): left out of the exact-keys-only build the identity
+# stage is compared with in the same run.
+RECEIVER_TIER = ["int_identity__receivers", "int_identity__receiver_profiles", "int_identity__match_pairs",
+                 "int_identity__accepted_matches", "int_identity__probabilistic_links"]
 
 
 @dataclass
@@ -133,11 +137,14 @@ def run_stage(command: list[str], home: Path, cwd: Path = REPO,
     return seconds, max(peak[0], usage.ru_maxrss / 1024), max(disk[0], warehouse_disk_mb(home))
 
 
-def dbt_build(selection: list[str], home: Path) -> list[str]:
-    """The command that builds ``selection`` into ``home``'s warehouse (run it in DBT_DIR)."""
-    return [str(Path(sys.executable).parent / "dbt"), "build", "--select", *selection, "--indirect-selection",
-            "cautious", "--profiles-dir", str(DBT_DIR), "--target-path", str(home / "dbt-target"),
-            "--log-path", str(home / "dbt-logs"), "--quiet"]
+def dbt_build(selection: list[str], home: Path, graph: str = "probabilistic",
+              exclude: list[str] | None = None) -> list[str]:
+    """The command that builds ``selection`` into ``home``'s warehouse (run it in DBT_DIR), on OneID's
+    ``graph`` (var identity_graph), leaving out ``exclude``."""
+    return [str(Path(sys.executable).parent / "dbt"), "build", "--select", *selection,
+            *(["--exclude", *exclude] if exclude else []), "--vars", json.dumps({"identity_graph": graph}),
+            "--indirect-selection", "cautious", "--profiles-dir", str(DBT_DIR), "--target-path",
+            str(home / "dbt-target"), "--log-path", str(home / "dbt-logs"), "--quiet"]
 
 
 def _count(home: Path, sql: str) -> int:
@@ -292,6 +299,12 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
     target = home / "dbt-target"
     identity: dict = results.identity.get(members, {})
     for name, selection in list(DBT_LAYERS.items())[max(dbt_layer, 0):]:
+        if name.startswith("dbt identity"):  # the exact keys alone first, as the baseline of the same run
+            seconds, rss, disk = run_stage(dbt_build(selection, home, "deterministic", RECEIVER_TIER), home,
+                                           cwd=DBT_DIR)
+            results.add(Stage(members, "dbt identity, exact keys only", seconds, rss,
+                              _warehouse_rows(home, ("identity",)), disk))
+            identity.update(exact_keys_seconds=seconds, exact_keys_peak_rss_mb=rss)
         seconds, rss, disk = run_stage(dbt_build(selection, home), home, cwd=DBT_DIR)
         schemas = {"dbt staging": ("staging", "seeds"), "dbt identity (OneID)": ("identity",),
                    "dbt intermediate + marts": ("intermediate", "marts")}[name]
@@ -302,6 +315,7 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
             shutil.rmtree(home / "lake")
         if name.startswith("dbt identity"):
             identity["identity_stage_seconds"] = seconds
+            identity["identity_stage_peak_rss_mb"] = rss
             identity["components_model_seconds"] = dbt_model_seconds(target, "int_identity__components")
     if "lake" not in footprint and (home / "lake").exists():  # measured after ingest already; a 10M walk is slow
         footprint["lake"] = folder_mb(home / "lake")
@@ -327,6 +341,14 @@ def print_identity(results: Results) -> None:
     print("SQL CC = OneID's connected-components model; py UF = single-process Python union-find on the same edges; "
           "scipy = compiled C; OneID = the whole identity stage (observations, graph, hubs, components, registry, "
           "record bridge, explanations) as run by dbt.")
+    print(f"\n{'members':>10}  {'exact keys s':>12} {'peak MB':>8} {'+ receiver s':>12} {'peak MB':>8} {'ratio':>6}")
+    for members, e in results.identity.items():
+        if "exact_keys_seconds" in e:
+            exact, full = e["exact_keys_seconds"], e["identity_stage_seconds"]
+            print(f"{members:>10,}  {exact:>12.1f} {e['exact_keys_peak_rss_mb']:>8.0f} {full:>12.1f} "
+                  f"{e.get('identity_stage_peak_rss_mb', 0):>8.0f} {full / exact:>6.2f}")
+    print("exact keys = the identity stage without the receiver-match tier on the deterministic graph; + receiver = "
+          "the whole stage on the probabilistic graph (issue 18: under 2x at 1M).")
 
 
 def lake_files(home: Path) -> int:
