@@ -144,7 +144,7 @@ def _deterministic(con: duckdb.DuckDBPyConnection, pairs: str) -> tuple[int, int
         from scored s
         left join (
             select o.source_table, o.record_key, max(c.component_num) as component_num
-            from wh.identity.int_identity__observation_nodes o
+            from wh.identity.int_identity__observation_epochs o
             join wh.identity.int_identity__components c on c.node_num = o.node_num
             group by o.source_table, o.record_key) d
           on d.source_table = s.source_table and d.record_key = s.record_key""")

@@ -28,6 +28,7 @@ DUPLICATE = "15001839942"  # one person registered twice on one card
 NO_WECHAT = "17765520318"  # two registrations, two cards, no unionid: only the phone joins them
 SAME_NAME = "15967302281"  # registered twice under one name, two cards: the same person
 TWO_NAMES = "13758806143"  # two registrations under two names: a couple
+RECYCLED = "18857713390"  # a member's old number, re-issued by the carrier to a newcomer months later
 
 CRM = [
     # member_id, card_no, mobile, unionid, name (keyed-hashed at ingest)
@@ -43,7 +44,10 @@ CRM = [
     ("M-SAME-2", "C-SAME-2", SAME_NAME, "", "陈 静"),
     ("M-TWO-1", "C-TWO-1", TWO_NAMES, "", "刘洋"),
     ("M-TWO-2", "C-TWO-2", TWO_NAMES, "", "赵敏"),
+    ("M-OLD-OWNER", "C-OLD-OWNER", RECYCLED, "", "孙丽"),
+    ("M-NEW-OWNER", "C-NEW-OWNER", RECYCLED, "", "周杰"),
 ]
+REGISTERED = {"M-NEW-OWNER": "2026-06-20 10:00:00"}  # everyone else registers in January
 
 
 def _receipts() -> list[tuple[str, str, str, str, str]]:
@@ -68,6 +72,10 @@ def _receipts() -> list[tuple[str, str, str, str, str]]:
     add("S3", 10, 11, mobile=HOUSEHOLD)  # only the shared phone: whose?
     add("S3", 12, 11, card="C-MOTHER", mobile=HOUSEHOLD)  # the mother's card decides
     add("S3", 13, 11, mobile=DUPLICATE)
+    add("S2", 14, 9, card="C-OLD-OWNER", mobile=RECYCLED)  # the old owner in March, with her card
+    add("S2", 16, 9, mobile=RECYCLED)  # and without it
+    rows.append(("S2", "R-NEW-1", "2026-07-02 18:00:00", "", RECYCLED))  # the newcomer in July, phone only
+    rows.append(("S2", "R-NEW-2", "2026-07-09 18:00:00", "C-NEW-OWNER", RECYCLED))
     return rows
 
 
@@ -93,8 +101,8 @@ def brand(tmp_path_factory):
     crm = paths.landing / "crm" / "members"
     crm.mkdir(parents=True)
     lines = ["member_id,card_no,mobile,unionid,registered_at,name"]
-    lines += [f"{row[0]},{row[1]},{row[2]},{row[3]},2026-01-{i + 1:02d} 10:00:00,{row[4] if len(row) > 4 else ''}"
-              for i, row in enumerate(CRM)]
+    lines += [f"{row[0]},{row[1]},{row[2]},{row[3]},{REGISTERED.get(row[0], f'2026-01-{i + 1:02d} 10:00:00')},"
+              f"{row[4] if len(row) > 4 else ''}" for i, row in enumerate(CRM)]
     (crm / "members_202601.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     pos = paths.landing / "pos" / "sales"
     pos.mkdir(parents=True)
@@ -197,6 +205,20 @@ def test_two_registrations_under_two_names_sharing_a_phone_stay_apart(brand):
     first, second = mint(crm_nodes("M-TWO-1", False)), mint(crm_nodes("M-TWO-2", False))
     assert one_ids(brand, "record_key in ('M-TWO-1', 'M-TWO-2')") == {"M-TWO-1": first, "M-TWO-2": second}
     assert refusal(brand, mobile_node(TWO_NAMES)) == "limit conflict: crm_member_id"
+
+
+def test_a_recycled_number_links_each_owner_to_the_records_of_their_time(brand):
+    """Idle for more than 90 days between its two owners: split on the day the newcomer registered,
+    not refused. The old owner keeps her March receipts, the newcomer gets July's."""
+    old = mint(crm_nodes("M-OLD-OWNER"))
+    epoch = f"{mobile_node(RECYCLED)}@2026-06-20"
+    new = mint(["crm_member_id:M-NEW-OWNER", "card_no:C-NEW-OWNER", epoch])
+    assert one_ids(brand, "record_key in ('M-OLD-OWNER', 'M-NEW-OWNER')") == {"M-OLD-OWNER": old, "M-NEW-OWNER": new}
+    assert {k: v for k, v in receipts_of(brand, RECYCLED).items()} == {
+        "S2|R0035|1": (old, None), "S2|R0036|1": (old, None), "S2|R-NEW-1|1": (new, None), "S2|R-NEW-2|1": (new, None)}
+    assert refusal(brand, mobile_node(RECYCLED)) is None
+    assert query(brand, f"select cast(recycled_at as date) from identity.int_identity__nodes "
+                        f"where node_id = '{mobile_node(RECYCLED)}'")[0][0].isoformat() == "2026-06-20"
 
 
 def test_no_limit_is_broken_and_every_member_is_explained(brand):

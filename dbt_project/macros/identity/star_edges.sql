@@ -2,11 +2,12 @@
     its strongest one (lowest priority number, then smallest node_num, which numbers the nodes in
     node_id order): n-1 edges instead of n², and the same components. One row per edge (src <
     dst) with the evidence: how many records assert it and one example record.
-    nodes: a query of (node_num, priority) of the nodes that may link. -#}
-{% macro star_edges(nodes) %}
+    nodes: a query of (node_num, priority) of the nodes that may link; observations: the
+    record x node relation to read (int_identity__observation_epochs for the member graph). -#}
+{% macro star_edges(nodes, observations) %}
 with usable as (
     select o.source_table, o.record_key, n.node_num, n.priority
-    from {{ ref('int_identity__observation_nodes') }} as o
+    from {{ observations }} as o
     join ({{ nodes }}) as n on n.node_num = o.node_num
 ),
 

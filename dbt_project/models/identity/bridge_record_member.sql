@@ -4,7 +4,7 @@
     store phone, only a hub, only a phone shared by two people) stays unresolved: one_id is null
     and unresolved_reason says why. -#}
 with observed as (
-    select source_table, record_key, node_num, observed_at from {{ ref('int_identity__observation_nodes') }}
+    select source_table, record_key, node_num, observed_at from {{ ref('int_identity__observation_epochs') }}
 ),
 
 components as (

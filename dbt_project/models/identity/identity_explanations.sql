@@ -60,7 +60,7 @@ value_examples as (
         observed.node_num,
         count(*) as records,
         min({{ dbt.concat(['observed.source_table', "':'", 'observed.record_key']) }}) as example_record
-    from {{ ref('int_identity__observation_nodes') }} as observed
+    from {{ ref('int_identity__observation_epochs') }} as observed
     join single_nodes on single_nodes.node_num = observed.node_num
     group by observed.node_num
     having count(*) > 1

@@ -19,7 +19,7 @@
 with components as (
     select components.node_id, components.component_num, stats.first_observed_at
     from {{ ref('int_identity__resolved_components') }} as components
-    join {{ ref('int_identity__node_stats') }} as stats on stats.node_num = components.node_num
+    join {{ ref('int_identity__nodes') }} as stats on stats.node_num = components.node_num
 ),
 
 previous as (

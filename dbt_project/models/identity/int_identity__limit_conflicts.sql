@@ -24,17 +24,22 @@ weak as (
 ),
 
 weak_records as (
-    select observed.record_hash, observed.node_num as weak_num
+    select observed.record_hash, observed.node_num as weak_num, observed.observed_at
     from {{ ref('int_identity__observation_nodes') }} as observed
     join weak on weak.node_num = observed.node_num
 ),
 
 touched as (
-    -- the cores on the records of each weak value
-    select distinct weak_records.weak_num, cores.core_num
+    -- the cores on the records of each weak value, and when the value was seen beside each
+    select
+        weak_records.weak_num,
+        cores.core_num,
+        min(weak_records.observed_at) as first_seen_at,
+        max(weak_records.observed_at) as last_seen_at
     from weak_records
     join {{ ref('int_identity__observation_nodes') }} as observed on observed.record_hash = weak_records.record_hash
     join {{ ref('int_identity__cores') }} as cores on cores.node_num = observed.node_num
+    group by weak_records.weak_num, cores.core_num
 ),
 
 enforced_cores as (
@@ -42,7 +47,20 @@ enforced_cores as (
 ),
 
 counted as (
-    select touched.weak_num, enforced_cores.identifier_type, count(*) as cores
+    select
+        touched.weak_num,
+        enforced_cores.identifier_type,
+        count(*) as cores,
+        -- two holders one after the other: the carrier re-issued the number. With two holders,
+        -- the earlier one's time with the number ends before the later one's begins exactly
+        -- when the smallest last sighting precedes the largest first sighting; carriers re-issue
+        -- a number only after it lay idle, so the gap must be var identity_recycle_min_gap_days
+        case
+            when count(*) = 2
+                 and {{ dbt.datediff('min(touched.last_seen_at)', 'max(touched.first_seen_at)', 'day') }}
+                     >= {{ var('identity_recycle_min_gap_days') }}
+                then max(touched.first_seen_at)
+        end as recycled_at
     from touched
     join enforced_cores on enforced_cores.core_num = touched.core_num
     join rules on rules.identifier_type = enforced_cores.identifier_type
@@ -56,13 +74,22 @@ counted as (
        )
 )
 
-select node_num, conflict_type, conflicting_groups
+select node_num, conflict_type, conflicting_groups, recycled_at
 from (
     select
-        weak_num as node_num,
-        identifier_type as conflict_type,
-        cores as conflicting_groups,
-        row_number() over (partition by weak_num order by cores desc, identifier_type asc) as rank_in_node
+        counted.weak_num as node_num,
+        counted.identifier_type as conflict_type,
+        counted.cores as conflicting_groups,
+        -- recycled only when every enforced type it conflicts on says so, at one time
+        case
+            when count(*) over (partition by counted.weak_num)
+                 = count(counted.recycled_at) over (partition by counted.weak_num)
+                 and min(counted.recycled_at) over (partition by counted.weak_num)
+                 = max(counted.recycled_at) over (partition by counted.weak_num)
+                then counted.recycled_at
+        end as recycled_at,
+        row_number() over (partition by counted.weak_num order by counted.cores desc, counted.identifier_type asc)
+            as rank_in_node
     from counted
 ) as ranked
 where rank_in_node = 1

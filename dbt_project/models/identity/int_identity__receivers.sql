@@ -35,7 +35,7 @@ with receivers as (
 
 record_components as (
     select observed.record_hash, max(components.component_num) as component_num
-    from {{ ref('int_identity__observation_nodes') }} as observed
+    from {{ ref('int_identity__observation_epochs') }} as observed
     join {{ ref('int_identity__components') }} as components on components.node_num = observed.node_num
     group by observed.record_hash
 )
