@@ -34,8 +34,8 @@ def brand(tmp_path_factory):
         prefix = "receiver_address" if table != "douyin_orders" else None
         district = f"{prefix}_district" if prefix else "district"
         address = f"{prefix}_hash" if prefix else "address_detail_hash"
-        selects.append(f"select '{table}' as tbl, cast({key} as varchar) as record_key, receiver_name_hash as name_hash, "
-                       f"{district} as district, {address} as address_hash "
+        selects.append(f"select '{table}' as tbl, cast({key} as varchar) as record_key, "
+                       f"receiver_name_hash as name_hash, {district} as district, {address} as address_hash "
                        f"from read_parquet('{paths.lake}/raw/{table}/*.parquet', union_by_name = true)")
     con.execute("create table landed as " + " union all ".join(selects))
     con.execute("""create table orders as
@@ -44,11 +44,11 @@ def brand(tmp_path_factory):
         join records on records."table" = landed.tbl and records.record_key = landed.record_key
         join persons using (person_id)
         where landed.address_hash is not null""")
-    return con, summary
+    return con, summary, paths.landing
 
 
 def test_most_names_are_typed_true_and_a_realistic_share_in_a_variant(brand):
-    con, summary = brand
+    con, summary, _ = brand
     anomalies = summary["anomalies"]
     variants = sum(v for k, v in anomalies.items() if k.startswith("receiver_name:tmall_orders:"))
     share = variants / summary["rows_per_table"]["tmall_orders"]
@@ -65,7 +65,7 @@ def test_most_names_are_typed_true_and_a_realistic_share_in_a_variant(brand):
 
 
 def test_households_exist_and_their_members_ship_to_one_home(brand):
-    con, summary = brand
+    con, summary, _ = brand
     assert summary["anomalies"]["households_of_2_or_more"] >= MEMBERS * 0.05
     assert 0.15 <= summary["anomalies"]["persons_in_households"] / MEMBERS <= 0.25
     # households with two or more members who ordered: do two of them ship to one address (the home)?
@@ -90,7 +90,7 @@ def test_households_exist_and_their_members_ship_to_one_home(brand):
 
 
 def test_different_people_with_one_common_name_live_in_one_district(brand):
-    con, _ = brand
+    con, _, _ = brand
     (groups,) = con.execute("""
         with usual as (
             select person_id, mode(name_hash) as name_hash, mode(district) as district
@@ -103,13 +103,19 @@ def test_different_people_with_one_common_name_live_in_one_district(brand):
 
 
 def test_a_realistic_share_of_crm_registrations_carry_a_parents_phone(brand):
-    _, summary = brand
+    _, summary, _ = brand
     shared = summary["anomalies"]["crm_members_mobile:household_shared"]
-    assert 0.01 <= shared / summary["rows_per_table"]["crm_members"] <= 0.02, (shared, summary["rows_per_table"]["crm_members"])
+    members = summary["rows_per_table"]["crm_members"]
+    assert 0.01 <= shared / members <= 0.02, (shared, members)
 
 
 def test_generation_is_deterministic_per_seed_for_the_receivers(brand, tmp_path):
-    _, summary = brand
+    _, summary, landing = brand
     again = generate(tmp_path, members=MEMBERS)
-    keys = [k for k in summary["anomalies"] if k.startswith(("receiver_", "household", "persons_in", "crm_members_mobile"))]
-    assert json.dumps({k: again["anomalies"][k] for k in keys}) == json.dumps({k: summary["anomalies"][k] for k in keys})
+    assert json.dumps(again["anomalies"]) == json.dumps(summary["anomalies"])
+    first = paths_from_env({"QUANYU_HOME": str(tmp_path)}).landing
+    for folder in ("tmall/orders", "jd/orders", "douyin/orders", "mini_program/orders", "crm/members"):
+        files = sorted(p for p in (first / folder).iterdir() if p.name != "_SUCCESS")
+        assert files
+        for path in files:
+            assert path.read_bytes() == (landing / folder / path.name).read_bytes(), path.name
