@@ -10,7 +10,7 @@ hard the way real data is:
 * **addresses**: each person has 1-3 (home; office; parents'), home for most orders.
 * **names as typed**: mostly the true name; sometimes a homophone typo (王芳 -> 王方), the given name
   alone, 小 + surname, surname + 女士/先生, a space or a full-width space inside, or the pinyin.
-* **common names**: ~10% of persons carry one of the most frequent full names of China (张伟, 王芳,
+* **common names**: ~5% of persons carry one of the most frequent full names of China (张伟, 王芳,
   李娜 ...), so different people with one name in one district occur, as they do.
 * **shared phones**: ~1.5% of CRM registrations are a child's membership registered with the
   parent's own mobile (a household sharing a phone: an over-merge trap for deterministic OneID).
@@ -40,7 +40,11 @@ HOUSEHOLD_SHARE = 0.20  # persons who live with 1-3 other persons of the world
 HOUSEHOLD_SIZES = ([2, 3, 4], [0.55, 0.3, 0.15])
 FAMILY_SURNAME = 0.65  # a household member (not the head) who carries the head's surname
 SHARED_PHONE_SHARE = 0.015  # CRM registrations with a household member's (the head's) mobile
-COMMON_NAME_SHARE = 0.10  # persons named with one of vocab.COMMON_NAMES
+# persons named with one of vocab.COMMON_NAMES. Two random persons then share a full name with
+# probability ~1.5e-4 (the common names 0.7e-4, the drawn surname x given names 0.8e-4), the order
+# of the population's (张伟 alone is 2e-4 of it): a brand with 10,000 members in a district holds
+# thousands of same-name pairs there; the 3,000-member demo has 16 name-and-district groups of 2+.
+COMMON_NAME_SHARE = 0.05
 # how many addresses a person ships to (1, 2, 3), and how an order picks among them
 ADDRESS_COUNTS = (0.55, 0.30, 0.15)
 SLOT_WEIGHTS = (0.78, 0.15, 0.07)  # home, office, parents'

@@ -181,7 +181,7 @@ What they mean:
   no person). Each person has 1-3 addresses; `receiver_address:*:office` / `:parents` count the
   orders not shipped home. `receiver_name:<table>:<variant>` counts the names typed otherwise than
   true: `typo` (a homophone given-name character, 王芳 -> 王方), `given_only`, `xiao_surname` (小王),
-  `honorific` (王女士 / 王先生), `space` / `full_width_space` inside, `pinyin` (Wang Fang). ~10% of
+  `honorific` (王女士 / 王先生), `space` / `full_width_space` inside, `pinyin` (Wang Fang). ~5% of
   persons carry one of China's most frequent full names (张伟, 王芳, 李娜 ...), so different people
   with one name in one district exist. `crm_members_mobile:household_shared`: a child's CRM
   membership registered with the household head's (a parent's) own mobile; the child uses their own

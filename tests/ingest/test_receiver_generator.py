@@ -61,7 +61,8 @@ def test_most_names_are_typed_true_and_a_realistic_share_in_a_variant(brand):
         )
         select avg(case when orders.name_hash is distinct from usual.usual_hash then 1.0 else 0 end)
         from orders join usual using (person_id)""").fetchone()
-    assert 0.12 <= differs <= 0.35, differs
+    # (a buyer with one or two orders has their variant as the usual name: the share is below the rates')
+    assert 0.06 <= differs <= 0.35, differs
 
 
 def test_households_exist_and_their_members_ship_to_one_home(brand):
