@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from demo import members as member_files
-from demo import orders, report, vendors, wecom
+from demo import orders, receivers, report, vendors, wecom
 from demo.calendar import Calendar
 from demo.context import Ctx
 from demo.truth import Truth
@@ -74,6 +74,7 @@ def generate(out: Path, members: int = 3000, seed: int = DEFAULT_SEED, end_date:
     vendors.write_staff(ctx)
     vendors.write_stores(ctx)
 
+    receivers.record_truth(world, ctx.truth)
     ctx.truth.close()
     _mark_exports_complete(out / "landing")
     segments = report.write_persons(world, out / "truth" / "persons.parquet")

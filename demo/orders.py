@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from demo import receivers, vocab
 from demo import text as tx
-from demo import vocab
 from demo.calendar import Calendar, Month
 from demo.context import Ctx, coupon_code, scramble
 from demo.identity import typo
@@ -129,23 +129,9 @@ def chunks(n: int, size: int = CHUNK) -> list[tuple[int, int]]:
 
 
 def address(world: World, person: np.ndarray) -> dict[str, pa.Array]:
-    """The person's home address in their store's city (stable per person)."""
-    ids = world.ids
-    city = world.stores.city[world.persons.home_store[person]]
-    districts = [d for c in vocab.CITIES for d in (list(c[5]) * 6)[:6]]
-
-    def pick(name: str, k: int) -> np.ndarray:
-        return (ids.coin(person, name) * k).astype(np.int64)
-
-    district = tx.pick(districts, city * 6 + pick("district", len(vocab.CITIES[0][5])) % 6)
-    street = tx.pick(vocab.STREETS, pick("street", len(vocab.STREETS)))
-    community = tx.pick(vocab.COMMUNITIES, pick("community", len(vocab.COMMUNITIES)))
-    room = (pick("floor", 30) + 1) * 100 + pick("door", 5) + 1
-    detail = tx.concat(street, tx.ints(pick("house", 899) + 1), "号", community, tx.ints(pick("building", 29) + 1),
-                       "栋", tx.ints(room), "室")
-    return {"province": tx.pick([c[1] for c in vocab.CITIES], city),
-            "city": tx.concat(tx.pick([c[0] for c in vocab.CITIES], city), "市"),
-            "district": district, "detail": detail}
+    """The person's own home address in their store's city (stable per person; ``receivers.place``).
+    Orders ship to ``receivers.render``: the household's home, an office, the parents', a gift's."""
+    return receivers.place(world, person, world.stores.city[world.persons.home_store[person]])
 
 
 def employee(world: World, staff_idx: np.ndarray) -> pa.Array:
@@ -416,6 +402,9 @@ def mp_month(ctx: Ctx, draws: Draws, m: Month, carry: Carry) -> None:
     gift = express & (r.random(n) < 0.06)
     gift_key = r.integers(0, 10**9, n)
     recv_mobile = np.where(gift, w.extra_phones[r.integers(0, len(w.extra_phones), n)], persons.mobile_on(person, day))
+    rc = receivers.draw(w, "mp_orders", m.label, person, day, gift, gift_key, recv_mobile)
+    recv_mobile = rc.mobile
+    receivers.count(ctx.truth, "mp_orders", rc, express)
     last_month = m.stop >= cal.days
     in_flight = live & (sec >= cal.sec(m.stop - 2, 0)) & ~np.isin(final, [1, 2]) & (not last_month)
     interim = np.where(in_flight, np.where(r.random(n) < 0.5, 1, 2), final)
@@ -430,8 +419,8 @@ def mp_month(ctx: Ctx, draws: Draws, m: Month, carry: Carry) -> None:
 
     def render(idx: np.ndarray, status: np.ndarray) -> pa.Array:
         p, ex = person[idx], express[idx]
-        addr = address(w, p)
-        name = tx.where(gift[idx], ids.name(gift_key[idx], "gift"), ids.name(p))
+        addr = receivers.render(w, rc, idx, p)
+        name = addr["name"]
         paid_row = ~np.isin(status[idx], [0, 4])
         values = {
             "order_no": tx.json_str(order_no(idx)),
@@ -489,15 +478,15 @@ def _online_month(ctx: Ctx, draws: Draws, m: Month, channel: str) -> tuple:
     return w, w.cal, w.persons, w.ids, r, person, day, n, sec
 
 
-def _order_chunks(w: World, person: np.ndarray, o: np.ndarray, n_lines: np.ndarray):
+def _order_chunks(w: World, person: np.ndarray, o: np.ndarray, n_lines: np.ndarray, rc: receivers.Receivers):
     """Orders in chunks, for exports with a row per order line (``o``: each line's order, ``n_lines``
     per order): the chunk's orders, its line rows, each line's order within the chunk, the buyers
-    and their addresses."""
+    and their receivers (name as typed and address: ``receivers.render``)."""
     row_start = np.r_[0, np.cumsum(n_lines)]
     for lo, hi in chunks(len(person)):
         idx = np.arange(lo, hi)
         rows = np.arange(row_start[lo], row_start[hi])
-        yield idx, rows, o[rows] - lo, person[idx], address(w, person[idx])
+        yield idx, rows, o[rows] - lo, person[idx], receivers.render(w, rc, idx, person[idx])
 
 
 # =========================================================================== Tmall
@@ -540,6 +529,9 @@ def tmall_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
     gift = r.random(n) < 0.08
     gift_key = r.integers(0, 10**9, n)
     recv_mobile = np.where(gift, w.extra_phones[r.integers(0, len(w.extra_phones), n)], persons.mobile_on(person, day))
+    rc = receivers.draw(w, "tmall", m.label, person, day, gift, gift_key, recv_mobile)
+    recv_mobile = rc.mobile
+    receivers.count(ctx.truth, "tmall_orders", rc)
     rare = r.random(n) < 0.0005
     if mi % 4 == 2 and n:
         rare[0] = True
@@ -562,7 +554,7 @@ def tmall_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
 
     def render(idx: np.ndarray) -> list[pa.Array]:
         p, k = person[idx], len(idx)
-        addr = address(w, p)
+        addr = receivers.render(w, rc, idx, p)
         zip_code = tx.digits(100000 + (ids.coin(p, "zip") * 800000).astype(np.int64), 6)
         detail = tx.where(rare[idx], tx.concat(tx.pick(vocab.RARE_CHARS, rare_char[idx]), "祥", addr["detail"]),
                           addr["detail"])
@@ -579,7 +571,7 @@ def tmall_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
             tx.yuan(np.where(paid[idx], payable[idx], 0), yuan_suffix),
             tx.pick(TMALL_STATUS, status[idx]),
             tx.where(message[idx] >= 0, tx.pick(vocab.BUYER_MESSAGES, np.maximum(message[idx], 0)), ""),
-            tx.where(gift[idx], ids.name(gift_key[idx], "gift"), ids.name(p)),
+            addr["name"],
             tx.concat(addr["province"], " ", addr["city"], " ", addr["district"], " ", detail, " (", zip_code, ")"),
             tx.where(phone >= 0, tx.concat("0", tx.ints(phone // 10**8), "-", tx.digits(phone % 10**8, 8)), ""),
             tx.concat("'", tx.masked_mobile(recv_mobile[idx])),
@@ -635,16 +627,18 @@ def jd_month(ctx: Ctx, draws: Draws, m: Month) -> None:
     gift = r.random(n) < 0.05
     gift_key = r.integers(0, 10**9, n)
     phone = np.where(gift, w.extra_phones[r.integers(0, len(w.extra_phones), n)], persons.mobile_on(person, day))
+    rc = receivers.draw(w, "jd", m.label, person, day, gift, gift_key, phone)
+    phone = rc.mobile
+    receivers.count(ctx.truth, "jd_orders", rc)
     header = ["订单号", "商品ID", "商品名称", "订购数量", "下单时间", "京东价", "订单金额", "结算金额", "应付金额",
               "订单状态", "下单帐号", "客户姓名", "客户地址", "联系电话", "运费金额", "付款确认时间", "订单完成时间",
               "订单来源"]
     path = ctx.path("jd", "orders", f"jd_order_export_{m.label}.csv")
     with CsvWriter(ctx.out, path, header, "gbk", "\r\n") as writer:
-        for idx, rows, lo_, p, addr in _order_chunks(w, person, o, n_sku):
+        for idx, rows, lo_, p, addr in _order_chunks(w, person, o, n_sku, rc):
             per_order = [tx.ints(order_id[idx]), tx.wall_time(sec[idx]), tx.yuan(order_amt[idx]),
                          tx.yuan(np.where(paid[idx], payable[idx], 0)), tx.yuan(payable[idx]),
-                         tx.pick(JD_STATUS, status[idx]), ids.jd_pin(p),
-                         tx.where(gift[idx], ids.name(gift_key[idx], "gift"), ids.name(p)),
+                         tx.pick(JD_STATUS, status[idx]), ids.jd_pin(p), addr["name"],
                          tx.concat(addr["province"], addr["city"], addr["district"], addr["detail"]),
                          tx.masked_mobile(phone[idx]), tx.yuan(freight[idx]),
                          tx.where(paid[idx], tx.wall_time(pay_sec[idx]), ""),
@@ -689,6 +683,9 @@ def douyin_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
     gift = r.random(n) < 0.06
     gift_key = r.integers(0, 10**9, n)
     phone = np.where(gift, w.extra_phones[r.integers(0, len(w.extra_phones), n)], persons.mobile_on(person, day))
+    rc = receivers.draw(w, "douyin", m.label, person, day, gift, gift_key, phone)
+    phone = rc.mobile
+    receivers.count(ctx.truth, "douyin_orders", rc)
     paid = status != 1
     pay_sec = sec + r.integers(5, 300, n)
     done_sec = sec + r.integers(3 * 86400, 9 * 86400, n)
@@ -700,12 +697,11 @@ def douyin_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
         header.append("doudian_open_id")
     path = ctx.path("douyin", "orders", f"douyin_orders_{m.label}.csv")
     with CsvWriter(ctx.out, path, header, bom=True) as writer:
-        for idx, rows, lo_, p, addr in _order_chunks(w, person, o, n_sub):
+        for idx, rows, lo_, p, addr in _order_chunks(w, person, o, n_sub, rc):
             per_order = [tx.ints(main[idx]), tx.wall_time(sec[idx]),
                          tx.where(paid[idx], tx.wall_time(pay_sec[idx]), ""),
                          tx.where(status[idx] == 0, tx.wall_time(done_sec[idx]), ""),
-                         tx.pick(DOUYIN_STATUS, status[idx]),
-                         tx.where(gift[idx], ids.name(gift_key[idx], "gift"), ids.name(p)),
+                         tx.pick(DOUYIN_STATUS, status[idx]), addr["name"],
                          tx.masked_mobile(phone[idx], 1, 2), addr["province"], addr["city"], addr["district"],
                          addr["detail"], tx.pick(["-", "退款成功"], after_sale[idx]),
                          tx.pick(["直播", "短视频", "商品卡", "搜索"], traffic[idx]),

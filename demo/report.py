@@ -87,6 +87,8 @@ def write_persons(world: World, path: Path) -> dict[str, int]:
             "jd_pin": when(JD, ids.jd_pin(idx)),
             "douyin_open_id": when(DOUYIN | DOUYIN_BIND, ids.douyin_open_id(idx)),
             "is_crm_member": pa.array((f & CRM) != 0),
+            # the household's head (a person living alone heads a household of one): demo/receivers.py
+            "household_id": tx.concat("H", tx.digits(world.households.household[idx] + 1, 8)),
         })
         for k, v in zip(*np.unique(seg.to_numpy(zero_copy_only=False), return_counts=True)):
             seg_counts[str(k)] = seg_counts.get(str(k), 0) + int(v)
@@ -142,7 +144,9 @@ Nothing in this folder is under `landing/`: ingest never reads it.
   status) appears twice.
 - `persons.parquet`: one row per true person: segment (both / online_only / offline_only /
   non_buyer), channels, raw identifiers (mobiles, unionid, member ids, cards, openids, Taobao
-  nick, omid, JD pin, Douyin open_id). Raw PII is allowed here: truth never enters the warehouse.
+  nick, omid, JD pin, Douyin open_id), `household_id` (`H` + the head's number: persons with one
+  id live at one home address; a person living alone heads a household of one). Raw PII is allowed
+  here: truth never enters the warehouse.
 - `bad_rows.csv`: rows injected to be quarantined (not in `records.parquet`): table, file
   (relative to `landing/`, as ingest's `_source_file`), record number within the file (CSV
   header not counted; JSONL: the line), reason, record key.
@@ -169,6 +173,19 @@ What they mean:
 - Masked phones (Tmall 联系手机 135****1234, JD 联系电话, Douyin 1********35) are on every
   marketplace row and are never an identity; 5-8% of marketplace and mini-program express
   orders ship to someone else (a gift), whose phone belongs to no person.
+- Receivers (demo/receivers.py; what OneID's probabilistic tier scores): `households_of_2_or_more`
+  and `persons_in_households` (~20% of persons live with 1-3 others in one city: one home address,
+  children usually with the head's surname); family members order to that home under their own
+  names, and `receiver_family_gift:*` orders are gifts to a family member (the member's name, phone
+  and the shared home). Other gifts go to someone outside the world (a name, phone and address of
+  no person). Each person has 1-3 addresses; `receiver_address:*:office` / `:parents` count the
+  orders not shipped home. `receiver_name:<table>:<variant>` counts the names typed otherwise than
+  true: `typo` (a homophone given-name character, 王芳 -> 王方), `given_only`, `xiao_surname` (小王),
+  `honorific` (王女士 / 王先生), `space` / `full_width_space` inside, `pinyin` (Wang Fang). ~5% of
+  persons carry one of China's most frequent full names (张伟, 王芳, 李娜 ...), so different people
+  with one name in one district exist. `crm_members_mobile:household_shared`: a child's CRM
+  membership registered with the household head's (a parent's) own mobile; the child uses their own
+  phone elsewhere: one phone, two persons (a deterministic-match trap).
 - JD orders carry only a JD pin and a masked phone: they cannot be linked to anyone, although
   `records.parquet` knows who placed them.
 

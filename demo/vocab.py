@@ -145,3 +145,28 @@ WECOM_TAGS: list[tuple[str, str, str]] = [
 ]
 CALL_TASKS = ("会员唤醒", "沉睡会员召回", "新会员加企微", "大促预热邀约")
 HANGUP_REASONS = ("客户挂断", "正常结束", "无人接听", "空号", "关机", "用户忙", "AI挂断")
+
+# ---------------------------------------------------------------- receivers (demo/receivers.py)
+# A same-sounding character per GIVEN entry (same order): the typo of a name typed by ear or by a
+# pinyin input method picking the wrong candidate (王芳 -> 王方).
+HOMOPHONES: tuple[str, ...] = (
+    "玮", "方", "纳", "民", "晶", "莉", "蔷", "垒", "君", "阳", "永", "燕", "洁", "鹃", "滔", "铭", "潮", "绣", "侠",
+    "萍", "钢", "贵", "瑛", "桦", "铃", "雯", "亭", "学", "林", "辰", "昕", "仪", "家", "宇", "紫", "含", "紫", "昊",
+    "雨", "萱", "波", "丝", "佳", "小", "蒙", "月", "影", "茜", "新", "恺", "朋", "晖", "彬", "单", "磊", "维",
+)
+# The most frequent full names of China (张伟 is ~290,000 people; 王芳, 李娜 ... each >200,000):
+# (surname, first given character, second or None, weight). Drawn for a share of persons so that
+# strangers with one name in one district happen at a realistic rate (demo/receivers.py).
+COMMON_NAMES: list[tuple[str, str, str | None, float]] = [
+    ("张", "伟", None, 29), ("王", "伟", None, 28), ("王", "芳", None, 27), ("李", "伟", None, 26),
+    ("王", "秀", "英", 25), ("李", "秀", "英", 24), ("李", "娜", None, 24), ("张", "秀", "英", 23),
+    ("刘", "伟", None, 22), ("张", "敏", None, 22), ("李", "静", None, 21), ("张", "丽", None, 21),
+    ("王", "静", None, 21), ("王", "丽", None, 20), ("李", "强", None, 20), ("张", "静", None, 19),
+    ("李", "敏", None, 19), ("王", "敏", None, 19), ("王", "磊", None, 18), ("刘", "洋", None, 18),
+    ("王", "艳", None, 17), ("王", "勇", None, 17), ("李", "军", None, 17), ("张", "勇", None, 17),
+    ("李", "杰", None, 16), ("张", "杰", None, 16), ("张", "磊", None, 16), ("王", "强", None, 16),
+    ("李", "娟", None, 15), ("王", "军", None, 15), ("张", "艳", None, 15), ("张", "涛", None, 15),
+    ("王", "涛", None, 14), ("李", "艳", None, 14), ("王", "超", None, 14), ("李", "明", None, 14),
+]
+OFFICE_SUFFIXES = ("大厦", "中心", "广场", "写字楼", "科技园")
+HONORIFIC_TITLES = ("先生", "女士")

@@ -18,6 +18,7 @@ from demo import text as tx
 from demo import vocab
 from demo.calendar import NEVER, Calendar
 from demo.identity import Ids, mobile_pool, typo
+from demo.receivers import Households, make_households, share_household_phones
 
 # channel membership bits
 CRM, MP, WECOM, OA, GROUP, TMALL, JD, DOUYIN, POS, TMALL_BIND, DOUYIN_BIND, MP_BUY = (1 << i for i in range(12))
@@ -581,6 +582,7 @@ class World:
     rel: Relations
     guides: Guides
     extra_phones: np.ndarray  # numbers of people outside the person table (gift receivers, leads)
+    households: Households | None = None  # who lives with whom (demo/receivers.py)
 
 
 def build_world(n: int, cal: Calendar, seed: int) -> World:
@@ -595,7 +597,9 @@ def build_world(n: int, cal: Calendar, seed: int) -> World:
     staff = make_staff(stores, cal, rng, ids, phones[2 * n + n_stores :])
     persons = make_persons(n, cal, stores, rng, phones[: 2 * n])
     crm = make_crm(persons, stores, staff, cal, rng)
+    households = make_households(persons, stores, rng)
+    share_household_phones(households, persons, crm, rng)
     rel = make_relations(persons, stores, staff, cal, rng)
     guides = make_guides(persons, staff, rel, cal, rng)
     extra = phones[2 * n + n_stores + n_staff_max :]
-    return World(seed, cal, rng, ids, stores, staff, persons, crm, rel, guides, extra)
+    return World(seed, cal, rng, ids, stores, staff, persons, crm, rel, guides, extra, households=households)
