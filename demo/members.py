@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from demo import text as tx
 from demo import vocab
-from demo.context import Ctx, coupon_code, scramble
+from demo.context import Ctx, coupon_code, scramble, with_unicode_forms
 from demo.orders import chunks, hour_seconds
 from demo.wecom import unionid_visible
 from demo.world import CRM, DOUYIN_BIND, DUP_KINDS, MOBILE_ISSUES, MP, REG_CHANNELS, TMALL_BIND, World, take
@@ -87,6 +87,8 @@ def write_crm_members(ctx: Ctx) -> None:
                 tx.wall_time(cal.sec(crm.reg_day[rows], crm.reg_sod[rows])),
                 ids.name(person),
             ]
+            cols[1] = with_unicode_forms(ctx, "crm_members.card_no", cols[1], ids.coin(rows, "uform:crm.card_no"))
+            cols[2] = with_unicode_forms(ctx, "crm_members.mobile", cols[2], ids.coin(rows, "uform:crm.mobile"))
             writer.write(cols)
             ctx.truth.add("crm_members", cols[0], person)
     ctx.truth.rows_written("crm_members", crm.n)
@@ -135,11 +137,22 @@ def write_mp_members(ctx: Ctx) -> None:
             tx.where(ids.coin(pw, "mp_real_name") < 0.7, ids.name(pw), ""),
         ]
         name = f"mp_members_{cal.end_label}_{k + 1:02d}.xlsx"
-        write_xlsx(ctx.out, ctx.path("mini_program", "members", name), header, cols, cal.stamp, sheet="会员列表")
+        shown = mp_member_forms(ctx, pw, cols)
+        write_xlsx(ctx.out, ctx.path("mini_program", "members", name), header, shown, cal.stamp, sheet="会员列表")
         ctx.truth.add("mp_members", cols[0], pw)
     ctx.truth.rows_written("mp_members", n)
     ctx.truth.count("mp_members_without_phone", int((~phone_ok).sum()))
     ctx.truth.count("mp_members_without_unionid", int((~vis).sum()))
+
+
+def mp_member_forms(ctx: Ctx, person: np.ndarray, cols: list[pa.Array]) -> list[pa.Array]:
+    """The member export's openid, unionid, card and phone with a few cells in other Unicode forms
+    (XLSX holds any character); the truth keeps the plain openid, the key ingest lands."""
+    ids = ctx.world.ids
+    shown = list(cols)
+    for i, name in enumerate(("openid", "unionid", "card_no", "mobile")):
+        shown[i] = with_unicode_forms(ctx, f"mp_members.{name}", cols[i], ids.coin(person, f"uform:mp.{name}"))
+    return shown
 
 
 def _bound(ctx: Ctx, flag: int, join: str, stream: str) -> tuple:
