@@ -225,3 +225,11 @@ def test_ascii_values_are_left_untouched_and_forms_are_folded_once():
     out = normalise_identifier_forms(mixed)
     assert out.iloc[0] == out.iloc[1] == out.iloc[3] == "oUn1" and pd.isna(out.iloc[2])
     assert out.iloc[4] == "A 1"  # an inner space stays (a plain one); the ends are trimmed
+
+
+def test_a_series_indexed_otherwise_keeps_its_values():
+    """The Arrow round trip places values by position: a filtered series (index 7, 9) is no NA."""
+    values = pd.Series(["13572468135", "１３５７２４６８１３５"], index=[7, 9], dtype="str")
+    number, status = normalise_mobiles(values)
+    assert number.tolist() == ["13572468135"] * 2 and status.tolist() == ["valid"] * 2
+    assert normalise_identifier_forms(values).tolist() == ["13572468135"] * 2
