@@ -108,11 +108,13 @@ def write_identity_traps(world: World, truth: Truth, root: Path) -> None:
     rec = world.recycled
     if rec is not None:
         held = crm.person.astype(np.int64) * 10**11 + crm.mobile
-        on_old = np.isin(rec.old_person * 10**11 + rec.number, held)
+        customer = rec.old_person >= 0
+        on_old = customer & np.isin(np.maximum(rec.old_person, 0) * 10**11 + rec.number, held)
         on_new = np.isin(rec.new_person * 10**11 + rec.number, held)
         _csv(root / "recycled_numbers.csv", {
             "number": tx.mobile(rec.number),
-            "old_person_id": world.ids.person_id(rec.old_person),
+            "old_person_id": tx.where(customer, world.ids.person_id(np.maximum(rec.old_person, 0)), ""),
+            "old_staff": tx.where(customer, "", staff.employee_no.take(pa.array(np.maximum(rec.old_staff, 0)))),
             "old_owner_changed_on": tx.wall_date(cal.sec(rec.change_day, 0)),
             "recycled_on": tx.wall_date(cal.sec(rec.recycle_day, 0)),
             "new_person_id": world.ids.person_id(rec.new_person),
@@ -120,7 +122,8 @@ def write_identity_traps(world: World, truth: Truth, root: Path) -> None:
             "old_owner_crm_holds_it": tx.where(on_old, "1", "0"),
             "new_owner_crm_holds_it": tx.where(on_new, "1", "0"),
         })
-        truth.count("recycled_numbers", rec.n)
+        truth.count("recycled_numbers:customer", int(customer.sum()))
+        truth.count("recycled_numbers:staff_leaver", int((~customer).sum()))
         truth.count("recycled_numbers_on_two_crm_members", int((on_old & on_new).sum()))
     traps = world.phone_traps
     if traps is not None:
@@ -194,9 +197,10 @@ Nothing in this folder is under `landing/`: ingest never reads it.
   (relative to `landing/`, as ingest's `_source_file`), record number within the file (CSV
   header not counted; JSONL: the line), reason, record key.
 - `summary.json`: arguments, rows per table, anomaly counts, file counts.
-- `recycled_numbers.csv`: mobile numbers the carrier re-issued: the number, the old owner (who
-  changed phone on `old_owner_changed_on`), the day it was live again, the new owner (a different
-  person, first seen after that day, who uses it everywhere), and whether each one's CRM record holds it.
+- `recycled_numbers.csv`: mobile numbers the carrier re-issued: the number, the old owner (a person
+  who changed phone on `old_owner_changed_on`, or a staff member who left that day), the day it was
+  live again, the new owner (a different person, first seen after that day, who uses it everywhere),
+  and whether each one's CRM record holds it.
 - `phone_traps.csv`: phones typed on walk-in receipts (no card) that identify none of those shoppers:
   kind, number, the store (pattern number, lending member) or staff member (habit, new guide) it is
   typed for, the lending member's person_id, walk-in receipts carrying it, first and last day.
@@ -213,16 +217,18 @@ What they mean:
   (13800000000, 00000000000, 13888888888) on member and walk-in receipts, the store phone, the
   guide's own phone on walk-in receipts (one receipt = 1-4 lines).
 - `pos_receipts_walk_in_trap_phone:*`: walk-in receipts (no card, no true person) with a phone
-  typed by habit, none on any placeholder list (phone_traps.csv): `cashier_habit` a cashier's own
+  typed by habit, none of them the placeholders above (phone_traps.csv): `cashier_habit` a cashier's own
   made-up number (a plausible mobile, no pattern; ~10% of staff, half of the walk-ins they ring up
   without a phone), `pattern` a typed run such as 13912345678 or 13987654321 shared by 2-4 stores,
   `new_guide_unlisted` a newly hired guide's private phone that the staff master does not hold,
   `member_lends_phone` a member's own phone given to other shoppers for points (蹭积分) at her store.
   Every one of them is a hub: it joins strangers (and, for the lending member, strangers to her).
   `phone_trap_numbers:*`: distinct such numbers used.
-- `recycled_numbers`: old numbers of phone changers re-issued to another person 90-240 days after the
-  change (recycled_numbers.csv); `recycled_numbers_on_two_crm_members`: both owners' CRM records hold
-  it. Exact-key matching on the phone merges two different people.
+- `recycled_numbers:*`: old numbers re-issued to another person 90-240 days after their owner gave
+  them up (recycled_numbers.csv): `customer` a phone changer's old number, `staff_leaver` the number of
+  a guide who left (the staff master still lists it, with her leaving date);
+  `recycled_numbers_on_two_crm_members`: both owners' CRM records hold it. Exact-key matching on the
+  phone merges two different people; a staff-phone blocklist without dates refuses the new owner.
 - `unicode_form_identifiers:<table.column>` (cells written; a mini-program order written again next
   month counts twice) and `unicode_form_identifiers_by_form:*`: ~0.8% of identifier cells written
   in another Unicode form: full-width letters and digits, full-width digits, a trailing U+3000, a

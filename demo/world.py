@@ -568,13 +568,15 @@ def make_guides(persons: Persons, staff: Staff, rel: Relations, cal: Calendar, r
 
 @dataclass
 class Recycled:
-    """Mobile numbers the carrier re-issued: the old owner changed phone, months later a different
-    person got the number and uses it everywhere (CRM, mini-program, POS). Sorted by recycle day."""
+    """Mobile numbers the carrier re-issued: the old owner (a customer who changed phone, or a guide
+    who left: her number is in the staff master) gave it up; months later a different person got the
+    number and uses it everywhere (CRM, mini-program, POS). Sorted by recycle day."""
 
     number: np.ndarray
-    old_person: np.ndarray
+    old_person: np.ndarray  # -1 when the old owner is a staff member
+    old_staff: np.ndarray  # -1 when the old owner is a customer
     new_person: np.ndarray
-    change_day: np.ndarray  # the old owner's change to a new number
+    change_day: np.ndarray  # the old owner's change to a new number, or the guide's last day
     recycle_day: np.ndarray  # the number is live again (the new owner appears on or after it)
 
     @property
@@ -582,46 +584,57 @@ class Recycled:
         return len(self.number)
 
 
-RECYCLE_SHARE = 0.5  # of phone changers whose old number comes back inside the window
+RECYCLE_SHARE = 0.5  # of phone changers (and of leaving staff) whose old number comes back in the window
 RECYCLE_LAG = (90, 240)  # days: carriers freeze a cancelled number ~90 days, then re-issue it
 
 
-def recycle_numbers(persons: Persons, cal: Calendar, rng: Streams) -> Recycled:
-    """Give the old numbers of some phone changers to new persons; mutates ``persons.mobile1``.
+def recycle_numbers(persons: Persons, staff: Staff, cal: Calendar, rng: Streams) -> Recycled:
+    """Give the old numbers of some phone changers and leaving guides to new persons; mutates
+    ``persons.mobile1``.
 
-    A changer's old number is re-issued 90-240 days after the change (when that is at least 30 days
-    before the window ends) with probability ``RECYCLE_SHARE``. Its new owner is a different person
-    who never changes phone, is first seen after the re-issue and is a CRM, mini-program or POS
-    customer: all their records carry the number. Matching is vectorised: numbers sorted by recycle
-    day take candidates sorted by first day, each the first free one after its day (``j_i = i +
-    cummax(s_i - i)``), so no new owner gets two numbers. Must run before the CRM is drawn (members
-    register with the number they hold). The old owner's records from before the change keep it.
+    An old number is re-issued 90-240 days after the change or the guide's departure (when that is
+    at least 30 days before the window ends) with probability ``RECYCLE_SHARE`` (at least one guide's
+    when a guide leaves early enough: a staff blocklist without dates refuses the new owner's real
+    number). Its new owner is a different person who never changes phone, is first seen after the
+    re-issue and is a CRM, mini-program or POS customer: all their records carry the number.
+    Matching is vectorised: numbers sorted by recycle day take candidates sorted by first day, each
+    the first free one after its day (``j_i = i + cummax(s_i - i)``), so no new owner gets two
+    numbers. Must run before the CRM is drawn (members register with the number they hold). The old
+    owner's records from before the change keep it.
     """
     r = rng("recycled_numbers")
     D = cal.days
     changers = np.flatnonzero(persons.change_day < NEVER)
     day = persons.change_day[changers].astype(np.int64) + r.integers(*RECYCLE_LAG, len(changers))
     pick = (day < D - 30) & (r.random(len(changers)) < RECYCLE_SHARE)
-    old, day = changers[pick], day[pick]
+    leavers = np.flatnonzero(staff.left_day < D)
+    s_day = staff.left_day[leavers].astype(np.int64) + r.integers(*RECYCLE_LAG, len(leavers))
+    s_ok = s_day < D - 30
+    s_pick = s_ok & (r.random(len(leavers)) < RECYCLE_SHARE)
+    if s_ok.any() and not s_pick.any():
+        s_pick[np.flatnonzero(s_ok)[0]] = True
+    old = np.concatenate([changers[pick], np.full(int(s_pick.sum()), -1)])
+    old_staff = np.concatenate([np.full(int(pick.sum()), -1), leavers[s_pick]])
+    number = np.concatenate([persons.mobile1[changers[pick]], staff.mobile[leavers[s_pick]]])
+    gone = np.concatenate([persons.change_day[changers[pick]], staff.left_day[leavers[s_pick]]]).astype(np.int64)
+    day = np.concatenate([day[pick], s_day[s_pick]])
     order = np.argsort(day, kind="stable")
-    old, day = old[order], day[order]
+    old, old_staff, number, gone, day = old[order], old_staff[order], number[order], gone[order], day[order]
     wanted = (persons.flags & (CRM | MP | POS)) != 0
     eligible = np.flatnonzero(wanted & (persons.change_day == NEVER) & (persons.first_seen > 0))
     if len(old) == 0 or len(eligible) == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return Recycled(empty, empty, empty, empty, empty)
+        return Recycled(empty, empty, empty, empty, empty, empty)
     cand = r.choice(eligible, size=min(len(eligible), 3 * len(old)), replace=False)
     cand = cand[np.argsort(persons.first_seen[cand], kind="stable")]
-    first = persons.first_seen[cand]
-    s = np.searchsorted(first, day, side="right")
+    s = np.searchsorted(persons.first_seen[cand], day, side="right")
     i = np.arange(len(old))
     j = i + np.maximum.accumulate(s - i)
     ok = j < len(cand)
-    old, day, new = old[ok], day[ok], cand[j[ok]]
-    number = persons.mobile1[old].copy()
-    persons.mobile1[new] = number
-    return Recycled(number=number, old_person=old, new_person=new,
-                    change_day=persons.change_day[old].astype(np.int64), recycle_day=day)
+    new = cand[j[ok]]
+    persons.mobile1[new] = number[ok]
+    return Recycled(number=number[ok], old_person=old[ok], old_staff=old_staff[ok], new_person=new,
+                    change_day=gone[ok], recycle_day=day[ok])
 
 
 PHONE_TRAP_KINDS = ("cashier_habit", "pattern", "new_guide_unlisted", "member_lends_phone")
@@ -783,7 +796,7 @@ def build_world(n: int, cal: Calendar, seed: int) -> World:
     stores = make_stores(n, cal, rng, phones[2 * n :])
     staff = make_staff(stores, cal, rng, ids, phones[2 * n + n_stores :])
     persons = make_persons(n, cal, stores, rng, phones[: 2 * n])
-    recycled = recycle_numbers(persons, cal, rng)  # before the CRM: members register with the number they hold
+    recycled = recycle_numbers(persons, staff, cal, rng)  # before the CRM: members register with the number they hold
     crm = make_crm(persons, stores, staff, cal, rng)
     rel = make_relations(persons, stores, staff, cal, rng)
     guides = make_guides(persons, staff, rel, cal, rng)

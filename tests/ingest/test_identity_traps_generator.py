@@ -118,12 +118,30 @@ def test_habit_numbers_are_plausible_mobiles_on_no_list_and_nobody_holds_them(br
 
 def test_a_recycled_number_passes_from_a_phone_changer_to_another_person(brand):
     recycled, persons = brand["recycled"], brand["persons"].set_index("person_id")
+    customers = recycled[recycled["old_person_id"] != ""]
     changers = persons["mobile_2"].notna().sum()
-    assert 0.1 <= len(recycled) / changers <= 0.6 and len(recycled) == brand["anomalies"]["recycled_numbers"]
-    old, new = persons.loc[recycled["old_person_id"]], persons.loc[recycled["new_person_id"]]
-    assert (recycled["old_person_id"] != recycled["new_person_id"]).all()
-    assert (old["mobile_1"].to_numpy() == recycled["number"].to_numpy()).all()
-    assert (old["mobile_changed_on"].to_numpy() == recycled["old_owner_changed_on"].to_numpy()).all()
+    assert 0.1 <= len(customers) / changers <= 0.6
+    assert len(customers) == brand["anomalies"]["recycled_numbers:customer"]
+    old = persons.loc[customers["old_person_id"]]
+    assert (customers["old_person_id"] != customers["new_person_id"]).all()
+    assert (old["mobile_1"].to_numpy() == customers["number"].to_numpy()).all()
+    assert (old["mobile_changed_on"].to_numpy() == customers["old_owner_changed_on"].to_numpy()).all()
+    _new_owner_holds_it(recycled, persons)
+
+
+def test_a_leaving_guides_number_is_recycled_to_a_customer_while_the_staff_master_still_lists_it(brand):
+    recycled, persons = brand["recycled"], brand["persons"].set_index("person_id")
+    guides = recycled[recycled["old_staff"] != ""]
+    assert len(guides) == brand["anomalies"]["recycled_numbers:staff_leaver"] >= 1
+    staff = pd.read_excel(next((brand["landing"] / "master" / "staff").glob("*.xlsx")), dtype=str).set_index("工号")
+    gone = staff.loc[guides["old_staff"]]
+    assert (gone["手机号"].to_numpy() == guides["number"].to_numpy()).all() and (gone["在职状态"] == "离职").all()
+    assert (gone["离职日期"].str[:10].to_numpy() == guides["old_owner_changed_on"].to_numpy()).all()
+    _new_owner_holds_it(recycled, persons)
+
+
+def _new_owner_holds_it(recycled: pd.DataFrame, persons: pd.DataFrame) -> None:
+    new = persons.loc[recycled["new_person_id"]]
     assert (new["mobile_1"].to_numpy() == recycled["number"].to_numpy()).all() and new["mobile_2"].isna().all()
     assert (recycled["recycled_on"] > recycled["old_owner_changed_on"]).all()
     assert (recycled["new_owner_first_seen"] > recycled["recycled_on"]).all()
