@@ -11,6 +11,7 @@ import hmac
 import logging
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -136,14 +137,20 @@ def normalise_identifier_forms(values: pd.Series) -> pd.Series:
     not noted in ``_cell_issues``: the value is the same identifier, written in another form.
     """
     arrow = to_arrow(values)
+    folded = fold_forms(arrow)
+    return values if folded is arrow else to_text(folded, values.index)
+
+
+def fold_forms(arrow: pa.Array) -> pa.Array:
+    """``normalise_identifier_forms`` on an Arrow string array; the array itself when all is ASCII."""
     other = pc.invert(pc.fill_null(pc.string_is_ascii(arrow), True))
     if not pc.any(other).as_py():
-        return values
+        return arrow
     distinct = pc.unique(arrow.filter(other))
     fixed = pc.utf8_normalize(distinct, "NFKC")
     fixed = pc.utf8_trim_whitespace(pc.replace_substring_regex(fixed, ZERO_WIDTH_RE2, ""))
     mapped = pc.take(fixed, pc.index_in(arrow, value_set=distinct))
-    return to_text(pc.if_else(other, mapped, arrow), values.index)
+    return pc.if_else(other, mapped, arrow)
 
 
 def normalise_mobiles(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -207,6 +214,8 @@ def redact_text(text: object) -> str:
     text = str(text)
     if not any(c.isdigit() for c in text):
         return text
+    if not text.isascii():  # a phone in full-width digits or with a zero-width space is a phone
+        text = re.sub(ZERO_WIDTH_RE2, "", unicodedata.normalize("NFKC", text))
     for pattern, replacement in _MASKS:
         text = pattern.sub(replacement, text)
     return text
@@ -221,9 +230,10 @@ def mobiles_in_text(array: pa.Array) -> pa.Array:
     """Where a string array holds a mobile number (``MOBILE_IN_TEXT_RE2``; nulls are False).
 
     One RE2 pass per column. A cheap pre-filter first (a run of 11 digits anywhere) would not pay: a
-    column without digits is as fast to scan with the full pattern.
+    column without digits is as fast to scan with the full pattern. Non-ASCII values are folded first
+    (``fold_forms``): ``１３８１２３４５６７８`` or ``138\u200b12345678`` in a remark is a phone too.
     """
-    return pc.fill_null(pc.match_substring_regex(array, MOBILE_IN_TEXT_RE2), False)
+    return pc.fill_null(pc.match_substring_regex(fold_forms(array), MOBILE_IN_TEXT_RE2), False)
 
 
 def mobiles_as_numbers(array: pa.Array) -> pa.Array:

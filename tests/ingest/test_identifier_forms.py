@@ -21,7 +21,7 @@ import pytest
 from ingest.contract import load_contracts
 from ingest.engine import load_tables
 from ingest.lake import QUARANTINE, RAW, table_glob
-from ingest.pii import HashKey, keyed_hash, normalise_identifier_forms, normalise_mobiles
+from ingest.pii import HashKey, keyed_hash, normalise_identifier_forms, normalise_mobiles, redact_text
 
 KEY = HashKey(b"identifier-forms", "test")
 CONTRACTS = load_contracts()
@@ -233,3 +233,22 @@ def test_a_series_indexed_otherwise_keeps_its_values():
     number, status = normalise_mobiles(values)
     assert number.tolist() == ["13572468135"] * 2 and status.tolist() == ["valid"] * 2
     assert normalise_identifier_forms(values).tolist() == ["13572468135"] * 2
+
+
+@pytest.mark.parametrize("phone", ["１３８１２３４５６７１", "138\u200b1234 5671", "１３８ １２３４ ５６７１"])
+def test_a_phone_in_another_form_in_a_non_personal_column_refuses_the_file(tmp_path, phone):
+    """The scan for phones in columns that are not personal folds the forms too: a full-width phone
+    typed into the registration channel is a phone, and the file is refused by name, not landed."""
+    from ingest.settings import paths_from_env
+
+    paths = paths_from_env({"QUANYU_HOME": str(tmp_path)}).ensure()
+    _write(paths, "crm_members", "channel_phone", {**CRM, "register_channel": phone})
+    (report,) = load_tables([CONTRACTS["crm_members"]], paths, KEY, workers=1)["crm_members"].files
+    assert report.status == "rejected" and "register_channel" in report.message, report
+    assert "1234" not in report.message and "１２３４" not in report.message
+
+
+def test_a_phone_in_another_form_is_masked_in_messages():
+    assert redact_text("张三１３８１２３４５６７１") == "张三<mobile>"
+    assert redact_text("tel 138\u200b1234 5671") == "tel <mobile>"
+    assert redact_text("卡 ８８００１２３４５６７８") == "卡 880012345678"  # a card number stays readable
