@@ -177,6 +177,9 @@ def write_tmall_bindings(ctx: Ctx) -> None:
     cols = [t["omid"], t["ouid"], t["open_uid"], ids.taobao_nick(who), t["union_id"],
             tx.mobile(p.mobile_on(who, day)), tx.digits(crm.card_no[card_row], 12), tx.wall_time(sec),
             tx.pick(vocab.LEVELS, level_of(w, who)), tx.ints(points_of(w, who))]
+    # GB18030 encodes every character: all forms fit
+    for i, name in ((3, "buyer_nick"), (5, "mobile"), (6, "card_no")):
+        cols[i] = with_unicode_forms(ctx, f"tmall_member_bindings.{name}", cols[i], ids.coin(who, f"uform:tb.{name}"))
     path = ctx.path("tmall", "bindings", f"member_bind_{cal.end_label}.csv")
     write_csv(ctx.out, path, header, cols, encoding="gb18030", terminator="\r\n")
     ctx.truth.add("tmall_member_bindings", t["omid"], who)
@@ -190,6 +193,8 @@ def write_douyin_bindings(ctx: Ctx) -> None:
     open_id = ids.douyin_open_id(who)
     cols = [open_id, tx.mobile(p.mobile_on(who, day)), tx.digits(crm.card_no[card_row], 12), tx.wall_time(sec),
             tx.pick(vocab.LEVELS, level_of(w, who))]
+    for i, name in ((1, "mobile"), (2, "card_no")):
+        cols[i] = with_unicode_forms(ctx, f"douyin_member_bindings.{name}", cols[i], ids.coin(who, f"uform:dy.{name}"))
     path = ctx.path("douyin", "bindings", f"douyin_member_bind_{cal.end_label}.csv")
     write_csv(ctx.out, path, ["open_id", "手机号", "会员卡号", "绑定时间", "会员等级"], cols)
     ctx.truth.add("douyin_member_bindings", open_id, who)

@@ -234,7 +234,8 @@ What they mean:
   in another Unicode form: full-width letters and digits, full-width digits, a trailing U+3000, a
   U+200B inside, a trailing NBSP, a leading U+FEFF, mixed (U+200B + full-width digits + U+3000).
   Columns: CRM card_no and mobile, POS 会员卡号/会员手机号, mini-program member openid, unionid, card
-  and phone, mini-program order openid, WeCom contact and group-member unionid. The franchise POS
+  and phone, mini-program order openid, WeCom contact and group-member unionid, Tmall 会员通 nick,
+  mobile and card (GB18030 holds every form), Douyin binding mobile and card. The franchise POS
   file is GBK: it carries only the full-width forms and U+3000 (U+200B, NBSP and U+FEFF are not in
   GBK). They are the same identifiers: ingest folds them back, records.parquet keys are the plain form.
 - `wecom_contacts_listed_after_customer_deleted`: follow_info still listed though the customer

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import unicodedata
 from pathlib import Path
 
@@ -220,3 +221,40 @@ def test_the_traps_are_deterministic_per_seed(brand, tmp_path):
         assert (tmp_path / "truth" / name).read_bytes() == (brand["truth"] / name).read_bytes(), name
     for path in sorted((brand["landing"] / "pos" / "sales").glob("*.csv")):
         assert (tmp_path / "landing" / "pos" / "sales" / path.name).read_bytes() == path.read_bytes()
+
+
+def test_ingest_lands_every_generated_form_as_the_plain_identifier(brand, tmp_path):
+    """The generated forms through the real engine: no landed identifier keeps a non-ASCII character,
+    no row is quarantined or noted for one, and the forms' phones hash like the plain ones."""
+    import duckdb
+
+    from ingest.contract import load_contracts
+    from ingest.engine import load_tables
+    from ingest.lake import RAW, table_glob
+    from ingest.pii import HashKey
+    from ingest.settings import paths_from_env
+
+    tables = {"crm_members": ["card_no", "mobile_status"], "pos_sales": ["card_no", "mobile_status"],
+              "mp_members": ["openid", "unionid", "card_no", "mobile_status"],
+              "tmall_member_bindings": ["card_no", "mobile_status"], "douyin_member_bindings": ["card_no"],
+              "wecom_contacts": ["unionid"]}
+    paths = paths_from_env({"QUANYU_HOME": str(tmp_path)}).ensure()
+    for folder in ("crm", "pos", "mini_program", "tmall", "douyin", "wecom"):
+        shutil.copytree(brand["landing"] / folder, paths.landing / folder)
+    contracts = load_contracts()
+    reports = load_tables([contracts[t] for t in tables], paths, HashKey(b"forms", "t"), workers=1)
+    con = duckdb.connect()
+    for table, columns in tables.items():
+        files = reports[table].files
+        assert all(f.status == "loaded" for f in files), [(f.status, f.message) for f in files]
+        glob = table_glob(paths, RAW, table)
+        for column in columns:
+            odd = con.execute(f"select count(*) from read_parquet('{glob}') where {column} is not null "
+                              f"and regexp_matches({column}, '[^ -~]')").fetchone()[0]
+            assert odd == 0, (table, column)
+        noted = con.execute(f"select count(*) from read_parquet('{glob}') where _cell_issues is not null and "
+                            f"regexp_matches(_cell_issues, '(card_no|mobile|openid|unionid)')").fetchone()[0]
+        assert noted == 0, table
+    statuses = dict(con.execute(f"select mobile_status, count(*) from read_parquet("
+                                f"'{table_glob(paths, RAW, 'crm_members')}') group by 1").fetchall())
+    assert statuses.get("invalid", 0) == 0, statuses  # every full-width or zero-width phone is a phone
