@@ -215,10 +215,25 @@ def redact_text(text: object) -> str:
     if not any(c.isdigit() for c in text):
         return text
     if not text.isascii():  # a phone in full-width digits or with a zero-width space is a phone
-        text = re.sub(ZERO_WIDTH_RE2, "", unicodedata.normalize("NFKC", text))
+        text = _DIGIT_RUN.sub(_fold_digit_run, text)
     for pattern, replacement in _MASKS:
         text = pattern.sub(replacement, text)
     return text
+
+
+# A run of digits and what separates the digits of a number (spaces, hyphens, plus, zero-width
+# characters), ASCII or full-width: the only part of a message ``redact_text`` folds.
+_DIGIT_RUN = re.compile("[0-9\uff10-\uff19+\uff0b][0-9\uff10-\uff19 +\\-\uff0b\uff0d\u3000\u00a0"
+                        "\u200b-\u200d\u2060\ufeff]*")
+
+
+def _fold_digit_run(match: re.Match) -> str:
+    """A run folded to ASCII (NFKC, zero-width characters removed) when it then holds a number long
+    enough to be masked (11 digits and more); otherwise, and everywhere else, the text as it was (a
+    full-width header name in a message stays full-width)."""
+    run = match.group()
+    folded = re.sub(ZERO_WIDTH_RE2, "", unicodedata.normalize("NFKC", run))
+    return folded if sum(c.isdigit() for c in folded) >= 11 else run
 
 
 def personal_placeholder(kind: str) -> str:
