@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from demo import text as tx
+from demo.identity import UNICODE_FORMS, unicode_forms
 from demo.truth import Truth
 from demo.world import World
 from demo.writers import Written
@@ -84,3 +85,15 @@ class Ctx:
     def source_file(self, path: Path) -> str:
         """A landing file's path as ingest records it (relative to landing/)."""
         return path.relative_to(self.landing).as_posix()
+
+
+def with_unicode_forms(ctx: Ctx, column: str, values: pa.Array, u: np.ndarray,
+                       gbk: np.ndarray | bool = False) -> pa.Array:
+    """``identity.unicode_forms`` on an export column, counted in the truth as
+    ``unicode_form_identifiers:<table.column>`` and ``unicode_form_identifiers_by_form:<form>``."""
+    out, form = unicode_forms(values, u, gbk)
+    if (form >= 0).any():
+        ctx.truth.count(f"unicode_form_identifiers:{column}", int((form >= 0).sum()))
+        for k, count in zip(*np.unique(form[form >= 0], return_counts=True)):
+            ctx.truth.count(f"unicode_form_identifiers_by_form:{UNICODE_FORMS[k]}", int(count))
+    return out

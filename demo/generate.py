@@ -75,6 +75,7 @@ def generate(out: Path, members: int = 3000, seed: int = DEFAULT_SEED, end_date:
     vendors.write_stores(ctx)
 
     receivers.record_truth(world, ctx.truth)
+    report.write_identity_traps(world, ctx.truth, out / "truth")
     ctx.truth.close()
     _mark_exports_complete(out / "landing")
     segments = report.write_persons(world, out / "truth" / "persons.parquet")

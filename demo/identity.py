@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from demo import text as tx
 from demo import vocab
@@ -26,7 +27,16 @@ def mobile_pool(rng: np.random.Generator, size: int) -> np.ndarray:
     draw = rng.choice(space, size=size + 8, replace=False)
     numbers = MOBILE_PREFIXES[draw // 10**8] * 10**8 + draw % 10**8
     numbers = numbers[~np.isin(numbers, np.array(vocab.PLACEHOLDER_PHONES, dtype=np.int64))]
+    numbers = numbers[~is_pattern_phone(numbers)]
     return numbers[:size]
+
+
+def is_pattern_phone(numbers: np.ndarray) -> np.ndarray:
+    """Whether a number ends in a typed pattern (its last 8 digits a run or one digit 8 times):
+    what a person types to get past a phone field, never a phone a person holds here."""
+    tails = np.array([int(t) for t in vocab.PATTERN_PHONE_TAILS]
+                     + [d * 11111111 for d in range(10)] + [1234567, 76543210], dtype=np.int64)
+    return np.isin(np.asarray(numbers, dtype=np.int64) % 10**8, tails)
 
 
 def typo(numbers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -153,3 +163,53 @@ class Ids:
         sur, _, _ = self.name_parts(idx)
         title = np.where(self.coin(idx, "title") < 0.62, 0, 1)
         return tx.concat(tx.pick([s[0] for s in vocab.SURNAMES], sur), tx.pick(["女士", "先生"], title))
+
+
+# Unicode forms of an identifier as real exports carry them; ingest folds each back to the ASCII
+# form (ingest.pii.normalise_identifier_forms). Full-width ASCII (U+FF01..U+FF5E) and the ideographic
+# space U+3000 are in GBK; U+200B, NBSP and U+FEFF are not, so GBK exports get only the first three.
+UNICODE_FORMS = ("full_width", "full_width_digits", "ideographic_space", "zero_width_inside", "nbsp", "bom",
+                 "mixed")
+GBK_FORMS = 3
+UNICODE_FORM_RATE = 0.008  # of the non-empty identifier cells of a column that carries them
+
+
+def _full_width(values: pa.Array, chars: str) -> pa.Array:
+    """Each of ``chars`` (ASCII) replaced by its full-width twin: one Arrow pass per character."""
+    for c in chars:
+        values = pc.replace_substring(values, c, chr(ord(c) + 0xFEE0))
+    return values
+
+
+def unicode_forms(values: pa.Array, u: np.ndarray, gbk: np.ndarray | bool = False,
+                  rate: float = UNICODE_FORM_RATE) -> tuple[pa.Array, np.ndarray]:
+    """``values`` with a share ``rate`` of its non-empty cells written in another Unicode form, and the
+    form of each cell (index into ``UNICODE_FORMS``, -1 for none).
+
+    ``u``: one uniform draw per cell (it picks the cell and its form, so a writer passes a per-entity
+    coin where a record is written twice); ``gbk``: per cell or for all, the file is GBK (only the
+    GBK-encodable forms). Forms: full-width letters and digits (an IME in full-width mode), full-width
+    digits only, a trailing U+3000 (the IME's space), U+200B after the 4th character (a copy from a
+    chat), a trailing NBSP (a copy from a web page), a leading U+FEFF (a copy from a file), and mixed
+    (U+200B, full-width digits, U+3000). Only the chosen cells are rewritten.
+    """
+    values = tx._flat(values)
+    n = len(values)
+    u = np.asarray(u, dtype=np.float64)
+    present = np.asarray(pc.fill_null(pc.greater(pc.utf8_length(values), 0), False).to_numpy(zero_copy_only=False))
+    allowed = np.where(np.broadcast_to(np.asarray(gbk, dtype=bool), (n,)), GBK_FORMS, len(UNICODE_FORMS))
+    form = np.where(present & (u < rate), np.minimum((u / rate * allowed).astype(np.int64), allowed - 1), -1)
+    sel = np.flatnonzero(form >= 0)
+    if not len(sel):
+        return values, form
+    sub = values.take(pa.array(sel))
+    digits_fw = _full_width(sub, tx.DIGITS)
+    head, tail = pc.utf8_slice_codeunits(sub, 0, 4), pc.utf8_slice_codeunits(sub, 4)
+    variants = [_full_width(sub, tx.ALNUM), digits_fw, tx.concat(sub, "\u3000"), tx.concat(head, "\u200b", tail),
+                tx.concat(sub, "\u00a0"), tx.concat("\ufeff", sub), tx.concat("\u200b", digits_fw, "\u3000")]
+    chosen = variants[0]
+    for k in range(1, len(variants)):
+        chosen = tx.where(form[sel] == k, variants[k], chosen)
+    slot = np.arange(n)
+    slot[sel] = n + np.arange(len(sel))
+    return pa.concat_arrays([values, tx._flat(chosen)]).take(pa.array(slot)), form

@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from demo import text as tx
 from demo import vocab
-from demo.context import Ctx, coupon_code, scramble
+from demo.context import Ctx, coupon_code, scramble, with_unicode_forms
 from demo.orders import chunks, hour_seconds
 from demo.wecom import unionid_visible
 from demo.world import CRM, DOUYIN_BIND, DUP_KINDS, MOBILE_ISSUES, MP, REG_CHANNELS, TMALL_BIND, World, take
@@ -87,6 +87,8 @@ def write_crm_members(ctx: Ctx) -> None:
                 tx.wall_time(cal.sec(crm.reg_day[rows], crm.reg_sod[rows])),
                 ids.name(person),
             ]
+            cols[1] = with_unicode_forms(ctx, "crm_members.card_no", cols[1], ids.coin(rows, "uform:crm.card_no"))
+            cols[2] = with_unicode_forms(ctx, "crm_members.mobile", cols[2], ids.coin(rows, "uform:crm.mobile"))
             writer.write(cols)
             ctx.truth.add("crm_members", cols[0], person)
     ctx.truth.rows_written("crm_members", crm.n)
@@ -135,11 +137,22 @@ def write_mp_members(ctx: Ctx) -> None:
             tx.where(ids.coin(pw, "mp_real_name") < 0.7, ids.name(pw), ""),
         ]
         name = f"mp_members_{cal.end_label}_{k + 1:02d}.xlsx"
-        write_xlsx(ctx.out, ctx.path("mini_program", "members", name), header, cols, cal.stamp, sheet="会员列表")
+        shown = mp_member_forms(ctx, pw, cols)
+        write_xlsx(ctx.out, ctx.path("mini_program", "members", name), header, shown, cal.stamp, sheet="会员列表")
         ctx.truth.add("mp_members", cols[0], pw)
     ctx.truth.rows_written("mp_members", n)
     ctx.truth.count("mp_members_without_phone", int((~phone_ok).sum()))
     ctx.truth.count("mp_members_without_unionid", int((~vis).sum()))
+
+
+def mp_member_forms(ctx: Ctx, person: np.ndarray, cols: list[pa.Array]) -> list[pa.Array]:
+    """The member export's openid, unionid, card and phone with a few cells in other Unicode forms
+    (XLSX holds any character); the truth keeps the plain openid, the key ingest lands."""
+    ids = ctx.world.ids
+    shown = list(cols)
+    for i, name in enumerate(("openid", "unionid", "card_no", "mobile")):
+        shown[i] = with_unicode_forms(ctx, f"mp_members.{name}", cols[i], ids.coin(person, f"uform:mp.{name}"))
+    return shown
 
 
 def _bound(ctx: Ctx, flag: int, join: str, stream: str) -> tuple:
@@ -164,6 +177,9 @@ def write_tmall_bindings(ctx: Ctx) -> None:
     cols = [t["omid"], t["ouid"], t["open_uid"], ids.taobao_nick(who), t["union_id"],
             tx.mobile(p.mobile_on(who, day)), tx.digits(crm.card_no[card_row], 12), tx.wall_time(sec),
             tx.pick(vocab.LEVELS, level_of(w, who)), tx.ints(points_of(w, who))]
+    # GB18030 encodes every character: all forms fit
+    for i, name in ((3, "buyer_nick"), (5, "mobile"), (6, "card_no")):
+        cols[i] = with_unicode_forms(ctx, f"tmall_member_bindings.{name}", cols[i], ids.coin(who, f"uform:tb.{name}"))
     path = ctx.path("tmall", "bindings", f"member_bind_{cal.end_label}.csv")
     write_csv(ctx.out, path, header, cols, encoding="gb18030", terminator="\r\n")
     ctx.truth.add("tmall_member_bindings", t["omid"], who)
@@ -177,6 +193,8 @@ def write_douyin_bindings(ctx: Ctx) -> None:
     open_id = ids.douyin_open_id(who)
     cols = [open_id, tx.mobile(p.mobile_on(who, day)), tx.digits(crm.card_no[card_row], 12), tx.wall_time(sec),
             tx.pick(vocab.LEVELS, level_of(w, who))]
+    for i, name in ((1, "mobile"), (2, "card_no")):
+        cols[i] = with_unicode_forms(ctx, f"douyin_member_bindings.{name}", cols[i], ids.coin(who, f"uform:dy.{name}"))
     path = ctx.path("douyin", "bindings", f"douyin_member_bind_{cal.end_label}.csv")
     write_csv(ctx.out, path, ["open_id", "手机号", "会员卡号", "绑定时间", "会员等级"], cols)
     ctx.truth.add("douyin_member_bindings", open_id, who)

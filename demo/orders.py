@@ -16,10 +16,10 @@ import pyarrow as pa
 from demo import receivers, vocab
 from demo import text as tx
 from demo.calendar import Calendar, Month
-from demo.context import Ctx, coupon_code, scramble
+from demo.context import Ctx, coupon_code, scramble, with_unicode_forms
 from demo.identity import typo
 from demo.truth import BadRow
-from demo.world import CRM, DOUYIN, JD, MP_BUY, POS, SLOTS, TMALL, World, take
+from demo.world import CRM, DOUYIN, JD, MP_BUY, PHONE_TRAP_KINDS, POS, SLOTS, TMALL, World, take
 from demo.writers import CsvWriter, JsonlWriter
 
 # orders per year for a person of activity 1 (on top of the one guaranteed order)
@@ -221,6 +221,7 @@ def pos_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
          store_phone, placeholder, staff.mobile[serving_all]],
         -1,
     )
+    mobile = walk_in_phone_traps(ctx, m, walk, rec_store, rec_day, cashier, serving_all, mobile)
     owner = np.where(is_mem, w.guides.on(pidx, rec_day), -1)
     serving = np.where(r.random(n_rec) < 0.85, serving_all, -1)
     credit = np.where(walk, 0, np.where((owner >= 0) & (staff.store[np.maximum(owner, 0)] == rec_store), 2, 1))
@@ -263,6 +264,7 @@ def pos_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
     files = {0: (f"pos_sales_hq_{m.label}.csv", "utf-8", "\n"),
              1: (f"pos_sales_franchise_{m.label}.csv", "gbk", "\r\n")}
     writers: dict[int, CsvWriter] = {}
+    form_draw = w.rng("pos_forms", m.label).random((2, n_rec))
     for lo, hi in chunks(n_rec):
         l0, l1 = line_start[lo], line_start[hi]
         if l1 <= l0:
@@ -272,6 +274,9 @@ def pos_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
         code = take(stores.code, rec_store[rec])
         card = tx.where(show_card[rec], tx.digits(crm.card_no[np.maximum(card_row[rec], 0)], 12), None)
         mob = tx.where(mobile[rec] >= 0, tx.mobile(np.maximum(mobile[rec], 0)), None)
+        # the franchise system writes GBK: only full-width forms and U+3000 fit
+        card = with_unicode_forms(ctx, "pos_sales.card_no", card, form_draw[0, rec], system[rec] == 1)
+        mob = with_unicode_forms(ctx, "pos_sales.mobile", mob, form_draw[1, rec], system[rec] == 1)
         per_receipt = [code, receipt_no(rec), card, mob, employee(w, serving[rec]), employee(w, owner[rec]),
                        tx.pick(["门店", "服务导购", "专属导购"], credit[rec]), take(staff.employee_no, cashier[rec]),
                        tx.where(rec_ret[rec], "退货", "销售")]
@@ -305,6 +310,38 @@ def pos_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
     for wr in writers.values():
         wr.close()
     t.rows_written("pos_sales", n_lines)
+
+
+def walk_in_phone_traps(ctx: Ctx, m: Month, walk: np.ndarray, store: np.ndarray, day: np.ndarray,
+                        cashier: np.ndarray, serving: np.ndarray, mobile: np.ndarray) -> np.ndarray:
+    """Phones typed on walk-in receipts that had none (world.PhoneTraps), on a stream of their own.
+
+    In order, a receipt taking the first that applies: the cashier's habit number, the store's
+    pattern number, the serving new guide's private phone (from her hire), the phone a member of the
+    store lends (from her registration). None identifies the shopper: the truth keeps no person for
+    a walk-in receipt. Counted as ``pos_receipts_walk_in_trap_phone:<kind>``; per number in the traps.
+    """
+    w = ctx.world
+    traps = w.phone_traps
+    if traps is None or traps.n == 0:
+        return mobile
+    u = w.rng("pos_traps", m.label).random((len(PHONE_TRAP_KINDS), len(mobile)))
+    owners = {"cashier_habit": (w.staff.n, cashier), "pattern": (w.stores.n, store),
+              "new_guide_unlisted": (w.staff.n, serving), "member_lends_phone": (w.stores.n, store)}
+    free = walk & (mobile < 0)
+    out = mobile.copy()
+    for k, kind in enumerate(PHONE_TRAP_KINDS):
+        row = traps.row_of(kind, *owners[kind])
+        at = np.maximum(row, 0)
+        hit = free & (row >= 0) & (u[k] < traps.share[at]) & (day >= traps.from_day[at])
+        rows = row[hit]
+        out[hit] = traps.number[rows]
+        free &= ~hit
+        np.add.at(traps.receipts, rows, 1)
+        np.minimum.at(traps.first_day, rows, day[hit])
+        np.maximum.at(traps.last_day, rows, day[hit])
+        ctx.truth.count(f"pos_receipts_walk_in_trap_phone:{kind}", int(hit.sum()))
+    return out
 
 
 def _collect_coupons(ctx: Ctx, r: np.random.Generator, member_row: np.ndarray, redeemed_sec: np.ndarray,
@@ -429,7 +466,8 @@ def mp_month(ctx: Ctx, draws: Draws, m: Month, carry: Carry) -> None:
                                                                          tx.digits(pay_id[idx] % 10**10, 10)), None)),
             "delivery_type": tx.json_str(tx.where(ex, "EXPRESS", "SELF_PICKUP")),
             "update_time": tx.json_str(tx.wall_time(status_sec[status[idx], idx])),
-            "openid": tx.json_str(ids.mp_openid(p)),
+            "openid": tx.json_str(with_unicode_forms(ctx, "mp_orders.openid", ids.mp_openid(p),
+                                                     ids.coin(counter[idx], "uform:mp_orders.openid"))),
             "member_card_no": tx.json_value(tx.where(card_row[idx] >= 0,
                                                      tx.digits(crm.card_no[np.maximum(card_row[idx], 0)], 12), None)),
             "status": tx.json_str(tx.pick(MP_STATUS, status[idx])),

@@ -24,6 +24,7 @@ from demo.world import (
     MP,
     MP_BUY,
     OA,
+    PHONE_TRAP_KINDS,
     POS,
     TMALL,
     TMALL_BIND,
@@ -100,6 +101,55 @@ def write_persons(world: World, path: Path) -> dict[str, int]:
     return dict(sorted(seg_counts.items()))
 
 
+def write_identity_traps(world: World, truth: Truth, root: Path) -> None:
+    """``recycled_numbers.csv`` and ``phone_traps.csv`` (see README), and their counts in the truth.
+
+    Call after the POS months are written: the traps' receipt counts are filled while writing.
+    """
+    p, crm, cal, stores, staff = world.persons, world.crm, world.cal, world.stores, world.staff
+    rec = world.recycled
+    if rec is not None:
+        held = crm.person.astype(np.int64) * 10**11 + crm.mobile
+        customer = rec.old_person >= 0
+        on_old = customer & np.isin(np.maximum(rec.old_person, 0) * 10**11 + rec.number, held)
+        on_new = np.isin(rec.new_person * 10**11 + rec.number, held)
+        _csv(root / "recycled_numbers.csv", {
+            "number": tx.mobile(rec.number),
+            "old_person_id": tx.where(customer, world.ids.person_id(np.maximum(rec.old_person, 0)), ""),
+            "old_staff": tx.where(customer, "", staff.employee_no.take(pa.array(np.maximum(rec.old_staff, 0)))),
+            "old_owner_changed_on": tx.wall_date(cal.sec(rec.change_day, 0)),
+            "recycled_on": tx.wall_date(cal.sec(rec.recycle_day, 0)),
+            "new_person_id": world.ids.person_id(rec.new_person),
+            "new_owner_first_seen": tx.wall_date(cal.sec(p.first_seen[rec.new_person], 0)),
+            "old_owner_crm_holds_it": tx.where(on_old, "1", "0"),
+            "new_owner_crm_holds_it": tx.where(on_new, "1", "0"),
+        })
+        truth.count("recycled_numbers:customer", int(customer.sum()))
+        truth.count("recycled_numbers:staff_leaver", int((~customer).sum()))
+        truth.count("recycled_numbers_on_two_crm_members", int((on_old & on_new).sum()))
+    traps = world.phone_traps
+    if traps is not None:
+        used = traps.receipts > 0
+        _csv(root / "phone_traps.csv", {
+            "kind": tx.pick(PHONE_TRAP_KINDS, traps.kind),
+            "number": tx.mobile(traps.number),
+            "store": tx.where(traps.store >= 0, stores.code.take(pa.array(np.maximum(traps.store, 0))), ""),
+            "staff": tx.where(traps.staff >= 0, staff.employee_no.take(pa.array(np.maximum(traps.staff, 0))), ""),
+            "lending_person_id": tx.where(traps.person >= 0, world.ids.person_id(np.maximum(traps.person, 0)), ""),
+            "walk_in_receipts": tx.ints(traps.receipts),
+            "first_day": tx.where(used, tx.wall_date(cal.sec(np.where(used, traps.first_day, 0), 0)), ""),
+            "last_day": tx.where(used, tx.wall_date(cal.sec(np.where(used, traps.last_day, 0), 0)), ""),
+        })
+        for k, kind in enumerate(PHONE_TRAP_KINDS):
+            truth.count(f"phone_trap_numbers:{kind}", len(np.unique(traps.number[used & (traps.kind == k)])))
+
+
+def _csv(path: Path, columns: dict[str, pa.Array]) -> None:
+    """A small truth table as UTF-8 CSV (values hold no comma or quote)."""
+    lines = [",".join(columns)] + [",".join(row) for row in zip(*(c.to_pylist() for c in columns.values()))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def summary(world: World, truth: Truth, files: dict[str, int], segments: dict[str, int], args: dict) -> dict:
     """The run's summary: arguments, files with row counts, rows per table, anomalies."""
     return {
@@ -151,6 +201,13 @@ Nothing in this folder is under `landing/`: ingest never reads it.
   (relative to `landing/`, as ingest's `_source_file`), record number within the file (CSV
   header not counted; JSONL: the line), reason, record key.
 - `summary.json`: arguments, rows per table, anomaly counts, file counts.
+- `recycled_numbers.csv`: mobile numbers the carrier re-issued: the number, the old owner (a person
+  who changed phone on `old_owner_changed_on`, or a staff member who left that day), the day it was
+  live again, the new owner (a different person, first seen after that day, who uses it everywhere),
+  and whether each one's CRM record holds it.
+- `phone_traps.csv`: phones typed on walk-in receipts (no card) that identify none of those shoppers:
+  kind, number, the store (pattern number, lending member) or staff member (habit, new guide) it is
+  typed for, the lending member's person_id, walk-in receipts carrying it, first and last day.
 
 ## Identity defects and anomalies (counts for this run)
 {anomalies}
@@ -163,6 +220,28 @@ What they mean:
 - `pos_receipts_*`: member receipts typed with a one-digit typo (no card), cashier placeholders
   (13800000000, 00000000000, 13888888888) on member and walk-in receipts, the store phone, the
   guide's own phone on walk-in receipts (one receipt = 1-4 lines).
+- `pos_receipts_walk_in_trap_phone:*`: walk-in receipts (no card, no true person) with a phone
+  typed by habit, none of them the placeholders above (phone_traps.csv): `cashier_habit` a cashier's own
+  made-up number (a plausible mobile, no pattern; ~10% of staff, half of the walk-ins they ring up
+  without a phone), `pattern` a typed run such as 13912345678 or 13987654321 shared by 2-4 stores,
+  `new_guide_unlisted` a newly hired guide's private phone that the staff master does not hold,
+  `member_lends_phone` a member's own phone given to other shoppers for points (蹭积分) at her store.
+  Every one of them is a hub: it joins strangers (and, for the lending member, strangers to her).
+  `phone_trap_numbers:*`: distinct such numbers used.
+- `recycled_numbers:*`: old numbers re-issued to another person 90-240 days after their owner gave
+  them up (recycled_numbers.csv): `customer` a phone changer's old number, `staff_leaver` the number of
+  a guide who left (the staff master still lists it, with her leaving date);
+  `recycled_numbers_on_two_crm_members`: both owners' CRM records hold it. Exact-key matching on the
+  phone merges two different people; a staff-phone blocklist without dates refuses the new owner.
+- `unicode_form_identifiers:<table.column>` (cells written; a mini-program order written again next
+  month counts twice) and `unicode_form_identifiers_by_form:*`: ~0.8% of identifier cells written
+  in another Unicode form: full-width letters and digits, full-width digits, a trailing U+3000, a
+  U+200B inside, a trailing NBSP, a leading U+FEFF, mixed (U+200B + full-width digits + U+3000).
+  Columns: CRM card_no and mobile, POS 会员卡号/会员手机号, mini-program member openid, unionid, card
+  and phone, mini-program order openid, WeCom contact and group-member unionid, Tmall 会员通 nick,
+  mobile and card (GB18030 holds every form), Douyin binding mobile and card. The franchise POS
+  file is GBK: it carries only the full-width forms and U+3000 (U+200B, NBSP and U+FEFF are not in
+  GBK). They are the same identifiers: ingest folds them back, records.parquet keys are the plain form.
 - `wecom_contacts_listed_after_customer_deleted`: follow_info still listed though the customer
   deleted the guide (the events say so); `wecom_*_without_unionid`: no open-platform binding.
 - `wecom_events:*`: callbacks per ChangeType; transfers are del_external_contact with

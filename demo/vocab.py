@@ -12,6 +12,10 @@ CORP_ID = "ww5e3b4c7d8a9f0e12"
 TMALL_SHOP = "鹿角咖啡旗舰店"
 RARE_CHARS = ("𠮷", "䶮")
 PLACEHOLDER_PHONES = (13800000000, 13888888888, 0)  # 0 is printed as 00000000000
+# The last 8 digits of numbers people type to get past a phone field: a run up or down, one digit
+# repeated. No person's phone ends so (identity.mobile_pool); cashiers type them (world.PhoneTraps).
+PATTERN_PHONE_TAILS = ("12345678", "87654321", "23456789", "98765432", "01234567", "76543210", "00000000",
+                       "88888888", "66666666")
 
 # city, province, region, weight, landline area code, districts
 CITIES: list[tuple[str, str, str, float, str, tuple[str, ...]]] = [

@@ -14,7 +14,7 @@ import pyarrow as pa
 from demo import text as tx
 from demo import vocab
 from demo.calendar import Calendar
-from demo.context import Ctx
+from demo.context import Ctx, with_unicode_forms
 from demo.truth import BadRow
 from demo.world import (
     END_CHURN,
@@ -113,7 +113,7 @@ def write_contacts(ctx: Ctx) -> None:
             ("type", tx.ints(ctype[sel])),
             ("avatar", tx.json_str(ids.avatar(p))),
             ("gender", tx.ints(persons.gender[p])),
-            ("unionid", tx.where(vis[sel], tx.json_str(ids.unionid(p)), None)),
+            ("unionid", tx.where(vis[sel], tx.json_str(contact_unionid(ctx, p, ri, vis[sel])), None)),
         ], omit_null=True)
         guide = rel.guide[ri]
         userid = take(staff.userid, guide)
@@ -169,6 +169,14 @@ def write_contacts(ctx: Ctx) -> None:
             write_json(ctx.out, ctx.path("wecom", "contacts", "external_contact_get", f"{name}.json"), doc, int(b - a))
         ctx.truth.add("wecom_contacts", keys, ps)
     ctx.truth.rows_written("wecom_contacts", n)
+
+
+def contact_unionid(ctx: Ctx, person: np.ndarray, relation: np.ndarray, shown: np.ndarray) -> pa.Array:
+    """The unionid an external contact shows, a few in another Unicode form (JSON holds any character);
+    only the ``shown`` ones are drawn and counted."""
+    ids = ctx.world.ids
+    return with_unicode_forms(ctx, "wecom_contacts.unionid", ids.unionid(person),
+                              np.where(shown, ids.coin(relation, "uform:wecom_contacts.unionid"), 1.0))
 
 
 def page_spans(bounds: np.ndarray, rows: int = 200_000) -> list[tuple[int, int]]:
@@ -367,7 +375,9 @@ def write_groups(ctx: Ctx, gt: dict[str, np.ndarray]) -> None:
     members = tx.json_object([
         ("userid", tx.json_str(member_id)),
         ("type", tx.where(is_cust, "2", "1")),
-        ("unionid", tx.where(vis, tx.json_str(ids.unionid(pidx)), None)),
+        ("unionid", tx.where(vis, tx.json_str(with_unicode_forms(
+            ctx, "wecom_group_members.unionid", ids.unionid(pidx),
+            np.where(vis, ids.coin(pidx, "uform:wecom_group.unionid"), 1.0))), None)),
         ("join_time", tx.ints(Calendar.epoch(m_sec))),
         ("join_scene", tx.ints(m_scene)),
         ("invitor", tx.where((m_scene == 1) & ~m_owner, tx.concat('{"userid":', tx.json_str(owner_uid), "}"), None)),

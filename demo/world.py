@@ -564,6 +564,206 @@ def make_guides(persons: Persons, staff: Staff, rel: Relations, cal: Calendar, r
     return Guides(before=before, after=after, switch_day=switch)
 
 
+# =========================================================================== identity traps: phones
+
+
+@dataclass
+class Recycled:
+    """Mobile numbers the carrier re-issued: the old owner (a customer who changed phone, or a guide
+    who left: her number is in the staff master) gave it up; months later a different person got the
+    number and uses it everywhere (CRM, mini-program, POS). Sorted by recycle day."""
+
+    number: np.ndarray
+    old_person: np.ndarray  # -1 when the old owner is a staff member
+    old_staff: np.ndarray  # -1 when the old owner is a customer
+    new_person: np.ndarray
+    change_day: np.ndarray  # the old owner's change to a new number, or the guide's last day
+    recycle_day: np.ndarray  # the number is live again (the new owner appears on or after it)
+
+    @property
+    def n(self) -> int:
+        return len(self.number)
+
+
+RECYCLE_SHARE = 0.5  # of phone changers (and of leaving staff) whose old number comes back in the window
+RECYCLE_LAG = (90, 240)  # days: carriers freeze a cancelled number ~90 days, then re-issue it
+
+
+def recycle_numbers(persons: Persons, staff: Staff, cal: Calendar, rng: Streams) -> Recycled:
+    """Give the old numbers of some phone changers and leaving guides to new persons; mutates
+    ``persons.mobile1``.
+
+    An old number is re-issued 90-240 days after the change or the guide's departure (when that is
+    at least 30 days before the window ends) with probability ``RECYCLE_SHARE`` (at least one guide's
+    when a guide leaves early enough: a staff blocklist without dates refuses the new owner's real
+    number). Its new owner is a different person who never changes phone, is first seen after the
+    re-issue and is a CRM, mini-program or POS customer: all their records carry the number.
+    Matching is vectorised: numbers sorted by recycle day take candidates sorted by first day, each
+    the first free one after its day (``j_i = i + cummax(s_i - i)``), so no new owner gets two
+    numbers. Must run before the CRM is drawn (members register with the number they hold). The old
+    owner's records from before the change keep it.
+    """
+    r = rng("recycled_numbers")
+    D = cal.days
+    changers = np.flatnonzero(persons.change_day < NEVER)
+    day = persons.change_day[changers].astype(np.int64) + r.integers(*RECYCLE_LAG, len(changers))
+    pick = (day < D - 30) & (r.random(len(changers)) < RECYCLE_SHARE)
+    leavers = np.flatnonzero(staff.left_day < D)
+    s_day = staff.left_day[leavers].astype(np.int64) + r.integers(*RECYCLE_LAG, len(leavers))
+    s_ok = s_day < D - 30
+    s_pick = s_ok & (r.random(len(leavers)) < RECYCLE_SHARE)
+    if s_ok.any() and not s_pick.any():
+        s_pick[np.flatnonzero(s_ok)[0]] = True
+    old = np.concatenate([changers[pick], np.full(int(s_pick.sum()), -1)])
+    old_staff = np.concatenate([np.full(int(pick.sum()), -1), leavers[s_pick]])
+    number = np.concatenate([persons.mobile1[changers[pick]], staff.mobile[leavers[s_pick]]])
+    gone = np.concatenate([persons.change_day[changers[pick]], staff.left_day[leavers[s_pick]]]).astype(np.int64)
+    day = np.concatenate([day[pick], s_day[s_pick]])
+    order = np.argsort(day, kind="stable")
+    old, old_staff, number, gone, day = old[order], old_staff[order], number[order], gone[order], day[order]
+    wanted = (persons.flags & (CRM | MP | POS)) != 0
+    eligible = np.flatnonzero(wanted & (persons.change_day == NEVER) & (persons.first_seen > 0))
+    if len(old) == 0 or len(eligible) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Recycled(empty, empty, empty, empty, empty, empty)
+    cand = r.choice(eligible, size=min(len(eligible), 3 * len(old)), replace=False)
+    cand = cand[np.argsort(persons.first_seen[cand], kind="stable")]
+    s = np.searchsorted(persons.first_seen[cand], day, side="right")
+    i = np.arange(len(old))
+    j = i + np.maximum.accumulate(s - i)
+    ok = j < len(cand)
+    new = cand[j[ok]]
+    persons.mobile1[new] = number[ok]
+    return Recycled(number=number[ok], old_person=old[ok], old_staff=old_staff[ok], new_person=new,
+                    change_day=gone[ok], recycle_day=day[ok])
+
+
+PHONE_TRAP_KINDS = ("cashier_habit", "pattern", "new_guide_unlisted", "member_lends_phone")
+
+
+@dataclass
+class PhoneTraps:
+    """Phones typed on walk-in receipts (no card) that identify none of those shoppers.
+
+    One row per (number, store or staff member) it is typed for: a cashier's habit number (a
+    plausible mobile on no list, no pattern), a pattern number (13912345678-like) shared by several
+    stores, a new guide's private phone that the staff master does not hold, a member's own phone
+    lent to other shoppers for points (蹭积分). ``share``: of the walk-in receipts without a phone
+    that the row applies to, how many carry it. ``receipts``, ``first_day`` and ``last_day`` are
+    filled as POS months are written (orders.walk_in_phone_traps).
+    """
+
+    kind: np.ndarray  # index into PHONE_TRAP_KINDS
+    number: np.ndarray
+    store: np.ndarray  # the store (pattern, lending member); -1 when tied to a staff member
+    staff: np.ndarray  # the cashier (habit) or the new guide (unlisted); -1
+    person: np.ndarray  # the member who lends her phone; -1
+    share: np.ndarray
+    from_day: np.ndarray  # typed from this day on (the guide's hire, the member's registration)
+    receipts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    first_day: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    last_day: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        k = len(self.kind)
+        self.receipts = np.zeros(k, dtype=np.int64)
+        self.first_day = np.full(k, NEVER, dtype=np.int64)
+        self.last_day = np.full(k, -1, dtype=np.int64)
+
+    @property
+    def n(self) -> int:
+        return len(self.kind)
+
+    def row_of(self, kind: str, owners: int, owner: np.ndarray) -> np.ndarray:
+        """Per owner index (staff or store, ``owners`` of them): its trap row of ``kind``, or -1."""
+        rows = np.flatnonzero(self.kind == PHONE_TRAP_KINDS.index(kind))
+        of = np.full(owners, -1, dtype=np.int64)
+        keys = self.store[rows] if kind in ("pattern", "member_lends_phone") else self.staff[rows]
+        of[keys] = rows
+        return of[owner]
+
+
+HABIT_SHARE = 0.10  # of staff who type their own made-up number for walk-ins
+PATTERN_STORE_SHARE = 0.3  # of stores where a pattern number is typed
+LENDING_STORE_SHARE = 0.3  # of stores with a member who lends her phone
+
+
+def fresh_mobiles(r: np.random.Generator, k: int, taken: np.ndarray) -> np.ndarray:
+    """``k`` distinct plausible mobiles that nobody in the world holds (and no placeholder shape)."""
+    pool = mobile_pool(r, 2 * k + 16)
+    return pool[~np.isin(pool, taken)][:k]
+
+
+def make_phone_traps(persons: Persons, stores: Stores, staff: Staff, crm: Crm, cal: Calendar, rng: Streams,
+                     extra: np.ndarray) -> PhoneTraps:
+    """Draw the phone traps of walk-in receipts (see ``PhoneTraps``); at least one of each kind.
+
+    Rates: ~10% of staff have a habit number (half of their phone-less walk-in receipts get it); a
+    pattern number per ~12 stores, each typed at 2-4 stores (~30% of stores, 15% of their phone-less
+    walk-ins); the recent hires (in the window, or the latest one) have a private phone typed on 30% of
+    the walk-ins they serve; ~30% of stores have a member lending her phone (12% of walk-ins).
+    """
+    r = rng("phone_traps")
+    taken = np.concatenate([persons.mobile1, persons.mobile2, staff.mobile, stores.phone_mobile, extra])
+    kinds, numbers, store, who, person, share, from_day = [], [], [], [], [], [], []
+
+    def add(kind: str, num: np.ndarray, st: np.ndarray, sf: np.ndarray, pe: np.ndarray, sh: float,
+            day: np.ndarray) -> None:
+        k = len(num)
+        kinds.append(np.full(k, PHONE_TRAP_KINDS.index(kind)))
+        numbers.append(num)
+        store.append(st)
+        who.append(sf)
+        person.append(pe)
+        share.append(np.full(k, sh))
+        from_day.append(day)
+
+    none = np.full(0, -1, dtype=np.int64)
+    habit = np.flatnonzero(r.random(staff.n) < HABIT_SHARE)
+    if len(habit) == 0:
+        habit = r.choice(staff.n, size=1)
+    add("cashier_habit", fresh_mobiles(r, len(habit), taken), np.full(len(habit), -1), habit,
+        np.full(len(habit), -1), 0.5, np.full(len(habit), -(1 << 20)))
+
+    n_pattern = max(1, round(stores.n / 12))
+    prefixes = np.array([139, 138, 135, 136, 186, 188, 150, 137])
+    tails = np.array([int(t) for t in vocab.PATTERN_PHONE_TAILS])
+    pattern = prefixes[r.integers(0, len(prefixes), n_pattern)] * 10**8 + tails[r.integers(0, len(tails), n_pattern)]
+    at = np.flatnonzero(r.random(stores.n) < PATTERN_STORE_SHARE)
+    if len(at) < 2:
+        at = r.choice(stores.n, size=min(2, stores.n), replace=False)
+    # each pattern number at 2-4 of the chosen stores: store i of the shuffled list takes number i // size
+    at = r.permutation(at)
+    per = np.repeat(np.arange(n_pattern), r.integers(2, 5, n_pattern))[: len(at)]
+    at = at[: len(per)]
+    add("pattern", pattern[per], at, np.full(len(at), -1), np.full(len(at), -1), 0.15,
+        np.full(len(at), -(1 << 20)))
+
+    recent = np.flatnonzero((staff.hired_day >= 0) & (staff.hired_day < cal.days) & (staff.slot > 0))
+    if len(recent) == 0:
+        guides = np.flatnonzero(staff.slot > 0)
+        recent = guides[np.argsort(staff.hired_day[guides], kind="stable")[-1:]]
+    add("new_guide_unlisted", fresh_mobiles(rng("phone_traps", "guides"), len(recent), taken), np.full(len(recent), -1),
+        recent, np.full(len(recent), -1), 0.3, np.maximum(staff.hired_day[recent], 0).astype(np.int64))
+
+    # a member of the store (a POS customer with her phone on her card) lends it to other shoppers
+    lenders = np.flatnonzero(persons.has(CRM) & persons.has(POS))
+    row = crm.primary_row[lenders]
+    lenders = lenders[(crm.mobile[row] > 0) & (crm.mobile_issue[row] == 0)]
+    lenders = lenders[r.permutation(len(lenders))]
+    home = persons.home_store[lenders]
+    stores_with, first = np.unique(home, return_index=True)
+    chosen = r.random(len(stores_with)) < LENDING_STORE_SHARE
+    if not chosen.any() and len(chosen):
+        chosen[0] = True
+    lender = lenders[first[chosen]]
+    add("member_lends_phone", crm.mobile[crm.primary_row[lender]], stores_with[chosen], np.full(len(lender), -1),
+        lender, 0.12, np.maximum(crm.reg_day[crm.primary_row[lender]], 0).astype(np.int64))
+    cat = [np.concatenate(x).astype(np.int64) if x else none for x in (kinds, numbers, store, who, person, from_day)]
+    return PhoneTraps(kind=cat[0], number=cat[1], store=cat[2], staff=cat[3], person=cat[4],
+                      share=np.concatenate(share), from_day=cat[5])
+
+
 # =========================================================================== the world
 
 
@@ -582,6 +782,8 @@ class World:
     rel: Relations
     guides: Guides
     extra_phones: np.ndarray  # numbers of people outside the person table (gift receivers, leads)
+    recycled: Recycled | None = None  # numbers the carrier re-issued to another person
+    phone_traps: PhoneTraps | None = None  # phones typed on walk-in receipts that identify no shopper
     households: Households | None = None  # who lives with whom (demo/receivers.py)
 
 
@@ -596,10 +798,13 @@ def build_world(n: int, cal: Calendar, seed: int) -> World:
     stores = make_stores(n, cal, rng, phones[2 * n :])
     staff = make_staff(stores, cal, rng, ids, phones[2 * n + n_stores :])
     persons = make_persons(n, cal, stores, rng, phones[: 2 * n])
+    recycled = recycle_numbers(persons, staff, cal, rng)  # before the CRM: members register with the number they hold
     crm = make_crm(persons, stores, staff, cal, rng)
     households = make_households(persons, stores, rng)
     share_household_phones(households, persons, crm, rng)
     rel = make_relations(persons, stores, staff, cal, rng)
     guides = make_guides(persons, staff, rel, cal, rng)
     extra = phones[2 * n + n_stores + n_staff_max :]
-    return World(seed, cal, rng, ids, stores, staff, persons, crm, rel, guides, extra, households=households)
+    traps = make_phone_traps(persons, stores, staff, crm, cal, rng, extra)
+    return World(seed, cal, rng, ids, stores, staff, persons, crm, rel, guides, extra, recycled, traps,
+                 households=households)

@@ -12,10 +12,13 @@ def to_arrow(text: pd.Series) -> pa.Array:
 
 
 def to_text(array: pa.Array, index: pd.Index) -> pd.Series:
-    """An Arrow string array back as a pandas ``str`` column on ``index`` (nulls are NA)."""
-    return pd.Series(array.to_pandas(), index=index).astype("str")
+    """An Arrow string array back as a pandas ``str`` column on ``index`` (nulls are NA).
+
+    Placed on ``index`` by position (``set_axis``): ``pd.Series(series, index=...)`` would align the
+    array's 0..n-1 labels with ``index`` and turn every value of a series indexed otherwise into NA."""
+    return array.to_pandas().set_axis(index).astype("str")
 
 
 def to_mask(array: pa.Array, index: pd.Index) -> pd.Series:
-    """An Arrow boolean array as a pandas bool column on ``index`` (null is False)."""
-    return pd.Series(array.to_pandas(), index=index).fillna(False).astype(bool)
+    """An Arrow boolean array as a pandas bool column on ``index`` (null is False), by position."""
+    return array.to_pandas().set_axis(index).fillna(False).astype(bool)

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
-from ingest.pii import HashKey, keyed_hash
+from ingest.pii import HashKey, keyed_hash, normalise_identifier_forms
 from ingest.settings import Paths
 from ingest.values import clean_text
 
@@ -98,7 +98,8 @@ def entry_hash(key: HashKey, identifier_type: str, value: str) -> str:
 
 
 def clean(value: Any) -> str:
-    """An identifier as exported, the way the ``string`` type lands it (``ingest.values.clean_text``:
+    """An identifier as exported, the way the ``string`` type lands it (``ingest.pii.normalise_identifier_forms``:
+    full-width forms, zero-width characters and Unicode spaces; then ``ingest.values.clean_text``:
     trimmed, ``="..."``, leading apostrophes and tabs unwrapped; a null token is no identifier, ``""``).
     Quarantine evidence keeps the text as exported, so it is cleaned here exactly as ingest cleans it."""
     return clean_all([value])[0]
@@ -106,7 +107,7 @@ def clean(value: Any) -> str:
 
 def clean_all(values: list[Any]) -> list[str]:
     """``clean`` over many values in one Arrow pass."""
-    cleaned = clean_text(pd.Series([str(v) for v in values], dtype="str"))
+    cleaned = clean_text(normalise_identifier_forms(pd.Series([str(v) for v in values], dtype="str")))
     return cleaned.fillna("").tolist()
 
 

@@ -12,6 +12,10 @@ load + 1 day (unless the column is ``future_ok``, a coupon's expiry) or before 1
 identifier a spreadsheet turned into a number (``8.80029E+11``, ``12345.0``) or stripped of its
 leading zeros (``12345`` among a file's zero-padded ``000xxxxx``; see ``zero_stripped``, and the
 contract's ``zero_padded_to``, which pads back instead).
+Identifiers (phones, hashed ids, every contract identifier) are normalised first: full-width
+digits and letters, zero-width characters and Unicode spaces at the ends are another form of the
+same identifier, not an error (``ingest.pii.normalise_identifier_forms``); ``８.８E+11`` is then
+refused like ``8.8E+11``.
 Formula-like text (a cell starting with ``=``, ``+``, ``-`` or ``@`` that a spreadsheet would
 run when a BI user exports the table) is kept with a leading apostrophe, and noted.
 """
@@ -32,6 +36,7 @@ from ingest.pii import (
     Receiver,
     hash_identifiers,
     hash_mobiles,
+    normalise_identifier_forms,
     normalise_regions,
     receiver_names,
     redact_text,
@@ -392,6 +397,8 @@ def parse_column(column: Column, raw: pd.Series, key: HashKey, segments: list[in
     if kind == "json":
         text = raw.astype("str").where(raw.notna())
     else:
+        if is_identifier_column(column):
+            raw = normalise_identifier_forms(raw)
         text = clean_text(raw, _NUMERIC_NULL_TOKEN_SET if kind in NUMERIC_TYPES else None)
     damaged = damaged_identifiers(column, text)
     if column.zero_padded_to:
@@ -412,6 +419,12 @@ def parse_column(column: Column, raw: pd.Series, key: HashKey, segments: list[in
         parsed.errors = parsed.errors.fillna(reason)
         return parsed
     return _parse_typed(column, text, key)
+
+
+def is_identifier_column(column: Column) -> bool:
+    """Whether the column's values go through ``normalise_identifier_forms`` before anything else:
+    phones and hashed personal ids, and every column the contract makes an identifier."""
+    return column.identifier or column.type in ("mobile", "hash")
 
 
 def _padded_back(column: Column, text: pd.Series, damaged: pd.Series, key: HashKey) -> ParsedColumn:

@@ -70,7 +70,7 @@ def test_new_file_keeps_every_unaffected_one_id_and_hubs_merge_nothing(world):
                                  "select distinct card_no from staging.stg_crm__members where card_no is not null")]
     assert len(cards) > 100
     # a cashier's habit: one made-up phone (not on any placeholder list) typed for every member
-    pos_csv(world, "hub_202610.csv", [(card, "13912345678") for card in cards])
+    pos_csv(world, "hub_202610.csv", [(card, "13975318642") for card in cards])
     # and the classic placeholder on the same members
     pos_csv(world, "placeholder_202610.csv", [(card, "13800000000") for card in cards])
     crm_csv(world, "new_members_202611.csv", [
@@ -82,7 +82,7 @@ def test_new_file_keeps_every_unaffected_one_id_and_hubs_merge_nothing(world):
     changed = {node: (one_id, after.get(node)) for node, one_id in before.items() if after.get(node) != one_id}
     assert changed == {}
     assert query(world, "select count(distinct one_id) from identity.identity_registry")[0][0] == members_before + 3
-    hub = "mobile:" + keyed_hash(TEST_KEY, "13912345678")
+    hub = "mobile:" + keyed_hash(TEST_KEY, "13975318642")
     assert query(world, f"select refusal, widest_neighbour_count from identity.identity_graph_audit "
                         f"where node_id = '{hub}'") == [("hub", len(cards))]
     assert hub not in after  # a hub belongs to no member

@@ -18,9 +18,9 @@ TMALL_HEADER = ("订单编号,买家会员名,买家实付金额,订单状态,�
                 "宝贝标题,买家留言")
 TMALL_ROWS = [
     '="29871234567890123",小王,128.50元,交易成功,\'135****1234,2026-01-02 10:11:12,无退款申请,王小明,'
-    '"浙江省杭州市西湖区,文三路 13512345678 号",T恤,"请尽快发货,谢谢"',
-    '="29871234567890124",小李,88,"买家已付款，等待卖家发货",13512345678,2026/1/3 9:05,10.5,李四,北京,帽子,',
-    '="29871234567890125",小李,abc,交易关闭,13512345678,2026-01-03 09:05:00,0,李四,北京,帽子,',
+    '"浙江省杭州市西湖区,文三路 13572468135 号",T恤,"请尽快发货,谢谢"',
+    '="29871234567890124",小李,88,"买家已付款，等待卖家发货",13572468135,2026/1/3 9:05,10.5,李四,北京,帽子,',
+    '="29871234567890125",小李,abc,交易关闭,13572468135,2026-01-03 09:05:00,0,李四,北京,帽子,',
     '="29871234567890126",小张,1,交易成功,13800000000,2026-01-03 09:05:00,0,张三,上海',
     '="",小赵,5,交易成功,,2026-01-03 09:05:00,0,赵,上海,袜,',
     '="29871234567890127",小钱,9.9,交易成功,,not-a-date,0,钱,"上海\n浦东",袜,',
@@ -58,7 +58,7 @@ def test_gbk_tmall_export_with_quirks_loads_and_reconciles(home):
     assert str(first["paid_amount"]) == "128.50" and str(first["refund_amount"]) == "0.00"
     assert first["receiver_mobile_status"] == "masked" and first["receiver_mobile_hash"] is None
     assert second["status"] == "买家已付款，等待卖家发货" and str(second["refund_amount"]) == "10.50"
-    assert second["receiver_mobile_hash"] == keyed_hash(KEY, "13512345678")
+    assert second["receiver_mobile_hash"] == keyed_hash(KEY, "13572468135")
     assert second["created_at"].isoformat() == "2026-01-03T09:05:00"
     assert first["_source_file"] == "tmall/orders/ExportOrderList_202601.csv" and first["_source_row"] == 2
     assert "receiver_name" not in first and "receiver_address" not in first and "buyer_message" not in first
@@ -67,7 +67,7 @@ def test_gbk_tmall_export_with_quirks_loads_and_reconciles(home):
     assert bad[5]["reason"] == "expected 11 fields, found 9"
     assert bad[6]["reason"] == "order_id: required value is empty"
     assert bad[7]["reason"].startswith("created_at: cannot parse 'not-a-date'")  # quoted newline: one record
-    assert all("13512345678" not in r["raw_record"] and "王小明" not in r["raw_record"] for r in bad.values())
+    assert all("13572468135" not in r["raw_record"] and "王小明" not in r["raw_record"] for r in bad.values())
 
 
 def test_same_file_twice_or_renamed_changes_nothing(home):
@@ -124,7 +124,7 @@ def test_xlsx_with_title_row_numeric_phone_and_dates(home):
     sheet.append(["会员导出 2026-11-01"])
     sheet.append(["openid", "unionid", "会员卡号", "手机号", "注册时间", "生日", "姓名", "昵称"])
     import datetime as dt
-    sheet.append(["oA1", "uU1", 880001, 13512345678, dt.datetime(2026, 1, 2, 3, 4, 5), "1990-05-17", "王五", "w"])
+    sheet.append(["oA1", "uU1", 880001, 13572468135, dt.datetime(2026, 1, 2, 3, 4, 5), "1990-05-17", "王五", "w"])
     sheet.append([None, None, None, None, None, None, None, None])
     sheet.append(["oA2", None, "880002", "'135****0000", "2026-01-03 08:00:00", None, "赵六", "z"])
     path = home.landing / "mini_program" / "members" / "members.xlsx"
@@ -134,7 +134,7 @@ def test_xlsx_with_title_row_numeric_phone_and_dates(home):
     (file,) = report.files
     assert (file.rows_read, file.rows_loaded, file.blank_rows) == (2, 2, 1), file.message
     first, second = table_dicts(home, "raw", "mp_members")
-    assert first["card_no"] == "880001" and first["mobile_hash"] == keyed_hash(KEY, "13512345678")
+    assert first["card_no"] == "880001" and first["mobile_hash"] == keyed_hash(KEY, "13572468135")
     assert first["birthday_month"] == "1990-05" and first["_source_row"] == 3
     assert first["registered_at"].isoformat() == "2026-01-02T03:04:05"
     assert second["mobile_status"] == "masked" and "real_name" not in first
@@ -165,8 +165,8 @@ def test_wecom_json_both_api_shapes_explode_follow_users(home):
     folder.mkdir(parents=True)
     batch = {"errcode": 0, "errmsg": "ok", "next_cursor": "", "external_contact_list": [
         {"external_contact": {"external_userid": "wm1", "name": "张三", "type": 1, "unionid": "u1"},
-         "follow_info": {"userid": "g1", "createtime": 1767294245, "tag_id": ["t1"], "remark_mobiles": ["13512345678"],
-                         "add_way": 1, "state": "store_S001", "remark": "张三 13512345678"}}]}
+         "follow_info": {"userid": "g1", "createtime": 1767294245, "tag_id": ["t1"], "remark_mobiles": ["13572468135"],
+                         "add_way": 1, "state": "store_S001", "remark": "张三 13572468135"}}]}
     single = {"errcode": 0, "errmsg": "ok", "external_contact": {"external_userid": "wm2", "type": 1},
               "follow_user": [{"userid": "g1", "createtime": 1767294245, "tags": [{"tag_name": "VIP"}]},
                               {"userid": "g2", "createtime": "1767294246", "add_way": 202}]}
@@ -178,7 +178,7 @@ def test_wecom_json_both_api_shapes_explode_follow_users(home):
     assert "errcode 40001" in report.files[1].message
     rows = table_dicts(home, "raw", "wecom_contacts")
     assert [(r["external_userid"], r["guide_userid"]) for r in rows] == [("wm1", "g1"), ("wm2", "g1"), ("wm2", "g2")]
-    assert rows[0]["remark_mobile_hash"] == keyed_hash(KEY, "13512345678") and rows[0]["tags"] == '["t1"]'
+    assert rows[0]["remark_mobile_hash"] == keyed_hash(KEY, "13572468135") and rows[0]["tags"] == '["t1"]'
     assert rows[0]["added_at"].isoformat() == "2026-01-02T03:04:05" and rows[2]["add_way"] == 202
     assert "remark" not in rows[0] and "contact_name" not in rows[0]
 
