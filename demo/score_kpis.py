@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 import yaml
 
+from demo.score_identity import _linkable_groups, _load
 from ingest.settings import Paths, paths_from_env
 from orchestration.dbt_assets import DBT_PROJECT_DIR
 
@@ -39,13 +40,16 @@ NO_PERSON = None
 
 
 class KpiRow(NamedTuple):
-    """One figure of a mart beside the same definition over the true persons."""
+    """One figure of a mart beside the same definition over the true persons, and over the
+    linkable persons: each true person's records split where no chain of shared identifier
+    values joins them (what a perfect resolver could do with these exports: the ceiling)."""
 
     kpi: str
     scope: str  # 'brand' or a channel
     month: date
     mart: float | None
     truth: float | None
+    linkable: float | None
     unit: str  # 'pp': a share, compared in percentage points; '%': a count, relative difference
 
     @property
@@ -82,9 +86,11 @@ def _order_records_sql() -> str:
 
 
 def truth_orders(con: duckdb.DuckDBPyConnection, truth: Path) -> pd.DataFrame:
-    """fct_orders with the true person of each order in place of one_id: the person of its export
-    rows in truth/records.parquet (None for walk-ins: no row of the order has a person).
-    Columns: order_key, channel, is_online, is_valid_order, net_amount, month, one_id, person."""
+    """fct_orders with the true person of each order beside its one_id: the person of its export
+    rows in truth/records.parquet (None for walk-ins: no row of the order has a person), and its
+    linkable group (None when no row of the order carries an identifier; needs the temp table
+    `linkable` of demo.score_identity._linkable_groups). Columns: order_key, channel, is_online,
+    is_valid_order, net_amount, month, one_id, is_loyalty_member (the mart's), person, linkable."""
     records = truth / "records.parquet"
     if not records.exists():
         raise ScoreError(f"no truth records at {records}: generate the brand with demo.generate (its truth/ folder)")
@@ -97,15 +103,18 @@ def truth_orders(con: duckdb.DuckDBPyConnection, truth: Path) -> pd.DataFrame:
         order_persons as (
             select order_records.order_key,
                    max(truth_records.person_id) as person,
+                   max(linkable.grp) as linkable,
                    count(distinct truth_records.person_id) as persons,
                    count(*) - count(truth_records.record_key) as records_not_in_truth
             from order_records
             left join truth_records
               on truth_records.source_table = order_records.source_table
              and truth_records.record_key = order_records.record_key
+            left join linkable
+              on linkable.rec = order_records.source_table || ':' || order_records.record_key
             group by order_records.order_key)
         select o.order_key, o.channel, o.is_online, o.is_valid_order, o.net_amount, o.order_month as month,
-               o.one_id, p.person, coalesce(p.persons, 0) as persons,
+               o.one_id, o.is_loyalty_member, p.person, p.linkable, coalesce(p.persons, 0) as persons,
                coalesce(p.records_not_in_truth, 0) as records_not_in_truth, p.order_key is null as no_records
         from wh.marts.fct_orders as o
         left join order_persons as p on p.order_key = o.order_key""").df()
@@ -117,9 +126,10 @@ def truth_orders(con: duckdb.DuckDBPyConnection, truth: Path) -> pd.DataFrame:
         raise ScoreError(f"fct_orders cannot be mapped to truth: {problems} of {len(orders):,} orders")
     orders["month"] = pd.to_datetime(orders["month"]).dt.date
     orders["net_amount"] = orders["net_amount"].astype(float)
-    orders["person"] = orders["person"].astype(object).where(orders["person"].notna(), NO_PERSON)
-    return orders[["order_key", "channel", "is_online", "is_valid_order", "net_amount", "month", "one_id", "person",
-                   "records_not_in_truth"]]
+    for column in ("one_id", "person", "linkable"):
+        orders[column] = orders[column].astype(object).where(orders[column].notna(), NO_PERSON)
+    return orders[["order_key", "channel", "is_online", "is_valid_order", "net_amount", "month", "one_id",
+                   "is_loyalty_member", "person", "linkable", "records_not_in_truth"]]
 
 
 def truth_loyalty_members(truth: Path) -> set[str]:
@@ -192,19 +202,20 @@ def sales_shares(orders: pd.DataFrame, month: date, members: set[str], channel: 
     return _ratio(rows.loc[member, "net_amount"].sum(), gmv), _ratio(rows.loc[identified, "net_amount"].sum(), gmv)
 
 
-def truth_figures(orders: pd.DataFrame, members: set[str], month: date,
-                  channels: list[str]) -> dict[tuple[str, str], float | None]:
-    """Every scored figure over the true persons: {(kpi, scope): value}."""
+def truth_figures(orders: pd.DataFrame, members: set[str], month: date, channels: list[str],
+                  person: str = "person") -> dict[tuple[str, str], float | None]:
+    """Every scored figure with column `person` as the buyer: {(kpi, scope): value}. person is
+    the true person by default; 'linkable' gives the ceiling, 'one_id' the marts' own figures."""
     figures: dict[tuple[str, str], float | None] = {}
     for channel in [None, *channels]:
         scope = channel or "brand"
-        buyers, rate = ttm_repurchase(orders, month, channel)
+        buyers, rate = ttm_repurchase(orders, month, channel, person)
         figures["ttm_repurchase_rate", scope] = rate
         figures["ttm_buyers", scope] = buyers
-        figures["buyers", scope] = month_buyers(orders, month, channel)
-    for name, share in overlap_shares(orders, month).items():
+        figures["buyers", scope] = month_buyers(orders, month, channel, person)
+    for name, share in overlap_shares(orders, month, person).items():
         figures[f"overlap_{name}_share", "brand"] = share
-    member_share, identified_share = sales_shares(orders, month, members)
+    member_share, identified_share = sales_shares(orders, month, members, person=person)
     figures["loyalty_member_sales_share", "brand"] = member_share
     figures["identified_buyer_sales_share", "brand"] = identified_share
     return figures
@@ -263,21 +274,51 @@ def identity_graph(warehouse: Path) -> str:
     return ", ".join(sorted(str(r[0]) for r in rows))
 
 
-def score_kpis(truth: Path, warehouse: Path, month: str | date | None = None) -> list[KpiRow]:
-    """The marts' person-level figures of `month` beside the same definitions over true persons."""
+class Scoring(NamedTuple):
+    """What the figures are computed from: the orders with one_id, true person and linkable group,
+    the month scored, the channels, the loyalty members of each kind of buyer, the mart figures."""
+
+    orders: pd.DataFrame
+    month: date
+    channels: list[str]
+    members: dict[str, set[str]]  # buyer column of orders -> its loyalty members
+    mart: dict[tuple[str, str], float | None]
+
+
+def load_scoring(truth: Path, warehouse: Path, month: str | date | None = None) -> Scoring:
+    """Read the warehouse and the truth folder once for score_kpis (and for tests)."""
+    truth = Path(truth)
     con = duckdb.connect()
     try:
-        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        _load(con, truth, Path(warehouse))  # attaches the warehouse as wh
+        _linkable_groups(con)
         scored = _month(con, month)
         channels = [r[0] for r in con.execute(
             "select channel from wh.marts.mart_sales_monthly where scope = 'channel' group by channel "
             "order by channel").fetchall()]
-        orders = truth_orders(con, Path(truth))
-        true = truth_figures(orders, truth_loyalty_members(Path(truth)), scored, channels)
+        orders = truth_orders(con, truth)
+        # a linkable group is a member when it holds a CRM registration (dim_member: a crm_member_id)
+        linkable_members = {r[0] for r in con.execute(
+            "select distinct grp from linkable where rec like 'crm_members:%'").fetchall()}
         mart = mart_figures(con, scored)
     finally:
         con.close()
-    return [KpiRow(kpi, scope, scored, _float(mart.get((kpi, scope))), _float(value), KPI_UNITS[kpi])
+    members = {
+        "person": truth_loyalty_members(truth),
+        "linkable": linkable_members,
+        "one_id": set(orders.loc[orders["is_loyalty_member"] & orders["one_id"].notna(), "one_id"]),
+    }
+    return Scoring(orders, scored, channels, members, mart)
+
+
+def score_kpis(truth: Path, warehouse: Path, month: str | date | None = None) -> list[KpiRow]:
+    """The marts' person-level figures of `month` beside the same definitions over true persons
+    and over linkable persons (see KpiRow)."""
+    s = load_scoring(truth, warehouse, month)
+    true = truth_figures(s.orders, s.members["person"], s.month, s.channels)
+    linkable = truth_figures(s.orders, s.members["linkable"], s.month, s.channels, person="linkable")
+    return [KpiRow(kpi, scope, s.month, _float(s.mart.get((kpi, scope))), _float(value),
+                   _float(linkable[kpi, scope]), KPI_UNITS[kpi])
             for (kpi, scope), value in true.items()]
 
 
@@ -300,20 +341,21 @@ def _difference(row: KpiRow) -> str:
 
 
 def format_table(tables: dict[str, list[KpiRow]]) -> str:
-    """The rows of one or more warehouses ({label: rows}, same KPIs) side by side: KPI, scope,
-    month, then per warehouse the mart figure, the truth figure and their difference (pp for
-    shares, % of truth for counts)."""
+    """The rows of one or more warehouses of one brand ({label: rows}, same KPIs) side by side:
+    KPI, scope, month, the truth figure and the linkable ceiling (the same for every warehouse of
+    the brand), then per warehouse the mart figure and its difference from truth (pp for shares,
+    % of truth for counts)."""
     labels = list(tables)
     first = tables[labels[0]]
-    header = ["kpi", "scope", "month"]
+    header = ["kpi", "scope", "month", "truth", "linkable"]
     for label in labels:
-        header += [f"{label} mart", "truth", "diff"]
+        header += [label, "diff"]
     lines = [header]
     for i, row in enumerate(first):
-        line = [row.kpi, row.scope, f"{row.month:%Y-%m}"]
+        line = [row.kpi, row.scope, f"{row.month:%Y-%m}", _figure(row, row.truth), _figure(row, row.linkable)]
         for label in labels:
             other = tables[label][i]
-            line += [_figure(other, other.mart), _figure(other, other.truth), _difference(other)]
+            line += [_figure(other, other.mart), _difference(other)]
         lines.append(line)
     widths = [max(len(line[c]) for line in lines) for c in range(len(header))]
     text = ["  ".join(cell.ljust(w) if c < 3 else cell.rjust(w) for c, (cell, w) in enumerate(zip(line, widths)))
@@ -371,7 +413,10 @@ def main(argv: list[str] | None = None) -> int:
         truth = args.home / "truth"
     else:
         truth = args.truth or paths.home / "truth"
-        warehouses = {str(w): w for w in (args.warehouse or [paths.warehouse])}
+        files = args.warehouse or [paths.warehouse]
+        graphs = [identity_graph(w) for w in files]
+        labels = graphs if len(set(graphs)) == len(graphs) else [str(w) for w in files]
+        warehouses = dict(zip(labels, files))
     tables = {}
     for label, warehouse in warehouses.items():
         tables[label] = score_kpis(truth, warehouse, args.month)
