@@ -3,7 +3,22 @@
 ``python -m demo.score_kpis [--truth DIR] [--warehouse FILE] [--month YYYY-MM]``
 ``python -m demo.score_kpis --generate 3000 --home /tmp/kpi3k [--month YYYY-MM]``
 
-BUILD PLACEHOLDER
+Each figure is computed three ways for one month (default: the last complete month):
+* mart: as the mart reports it (mart_repurchase_monthly ttm_*, mart_sales_monthly buyers and
+  the two sales shares, mart_channel_overlap_monthly buyer_share);
+* truth: the same definition with the generator's true person in place of one_id. An order's
+  person is that of its export rows in truth/records.parquet (the staging rows rolled into it,
+  named by source table and record key as identity.bridge_record_member names them); an order
+  whose rows have no person (a walk-in) is unresolved, as in the marts: it counts in GMV but in
+  no buyer figure. A person is a loyalty member when truth gives them a CRM registration
+  (dim_member: as of the end of the data, not of the order);
+* linkable: the same with each true person split where no chain of shared identifier values
+  joins their records (demo.score_identity's linkable groups): what a perfect resolver could
+  do with these exports. A mart can pass it by merging wrongly, or by receiver matches.
+Only the order facts (validity, amount, month, channel) come from marts.fct_orders; the person
+logic is pandas here, not the marts' SQL. Shares differ in percentage points, counts in % of
+truth. --generate N builds a brand of N persons twice (identity_graph deterministic, then
+probabilistic) and prints both; at 3,000 members it takes under a minute.
 """
 from __future__ import annotations
 
@@ -283,6 +298,7 @@ class Scoring(NamedTuple):
     channels: list[str]
     members: dict[str, set[str]]  # buyer column of orders -> its loyalty members
     mart: dict[tuple[str, str], float | None]
+    registrations: pd.DataFrame  # person, linkable, one_id of each true person's CRM records
 
 
 def load_scoring(truth: Path, warehouse: Path, month: str | date | None = None) -> Scoring:
@@ -301,6 +317,12 @@ def load_scoring(truth: Path, warehouse: Path, month: str | date | None = None) 
         linkable_members = {r[0] for r in con.execute(
             "select distinct grp from linkable where rec like 'crm_members:%'").fetchall()}
         mart = mart_figures(con, scored)
+        # score_identity's scored: every record with a true person, one_id 'unresolved:...' if none
+        registrations = con.execute("""
+            select scored.person_id as person, linkable.grp as linkable, scored.one_id
+            from scored
+            left join linkable on linkable.rec = scored.source_table || ':' || scored.record_key
+            where scored.source_table = 'crm_members'""").df()
     finally:
         con.close()
     members = {
@@ -308,18 +330,75 @@ def load_scoring(truth: Path, warehouse: Path, month: str | date | None = None) 
         "linkable": linkable_members,
         "one_id": set(orders.loc[orders["is_loyalty_member"] & orders["one_id"].notna(), "one_id"]),
     }
-    return Scoring(orders, scored, channels, members, mart)
+    return Scoring(orders, scored, channels, members, mart, registrations)
 
 
 def score_kpis(truth: Path, warehouse: Path, month: str | date | None = None) -> list[KpiRow]:
     """The marts' person-level figures of `month` beside the same definitions over true persons
     and over linkable persons (see KpiRow)."""
-    s = load_scoring(truth, warehouse, month)
+    return kpi_rows(load_scoring(truth, warehouse, month))
+
+
+def kpi_rows(s: Scoring) -> list[KpiRow]:
+    """score_kpis' rows from loaded inputs."""
     true = truth_figures(s.orders, s.members["person"], s.month, s.channels)
     linkable = truth_figures(s.orders, s.members["linkable"], s.month, s.channels, person="linkable")
     return [KpiRow(kpi, scope, s.month, _float(s.mart.get((kpi, scope))), _float(value),
                    _float(linkable[kpi, scope]), KPI_UNITS[kpi])
             for (kpi, scope), value in true.items()]
+
+
+class ChannelLinkage(NamedTuple):
+    """Why brand figures miss truth: of a channel's valid orders in the trailing twelve months
+    placed by true persons who hold a CRM registration, the share whose buyer could be joined to
+    that registration through shared identifiers (linkable), and the share the warehouse joined
+    (the order's one_id is that of one of the person's CRM records)."""
+
+    channel: str
+    orders: int
+    linkable: float | None
+    mart: float | None
+
+
+def channel_linkage(s: Scoring) -> list[ChannelLinkage]:
+    """ChannelLinkage per channel of the scored month's window."""
+    window = _ttm(s.orders, s.month)
+    window = window[window["is_valid_order"] & window["person"].isin(set(s.registrations["person"]))]
+    linkable = set(zip(s.registrations["person"], s.registrations["linkable"]))
+    joined = set(zip(s.registrations["person"], s.registrations["one_id"]))
+    rows = []
+    for channel in s.channels:
+        orders = window[window["channel"] == channel]
+        n = len(orders)
+        rows.append(ChannelLinkage(
+            channel, n,
+            _ratio(sum((p, g) in linkable for p, g in zip(orders["person"], orders["linkable"])), n),
+            _ratio(sum((p, o) in joined for p, o in zip(orders["person"], orders["one_id"])), n)))
+    return rows
+
+
+def format_linkage(tables: dict[str, list[ChannelLinkage]]) -> str:
+    """ChannelLinkage of one or more warehouses of one brand side by side."""
+    labels = list(tables)
+    first = tables[labels[0]]
+    lines = [["channel", "orders of CRM members", "linkable to CRM", *[f"{label} joined" for label in labels]]]
+    for i, row in enumerate(first):
+        lines.append([row.channel, f"{row.orders:,}", _percent(row.linkable),
+                      *[_percent(tables[label][i].mart) for label in labels]])
+    return _columns(lines, left=1)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _columns(lines: list[list[str]], left: int) -> str:
+    """Lines of cells as aligned text: the first `left` columns left-aligned, the rest right."""
+    widths = [max(len(line[c]) for line in lines) for c in range(len(lines[0]))]
+    text = ["  ".join(cell.ljust(w) if c < left else cell.rjust(w) for c, (cell, w) in enumerate(zip(line, widths)))
+            for line in lines]
+    text.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(text)
 
 
 def _float(value: object) -> float | None:
@@ -357,11 +436,7 @@ def format_table(tables: dict[str, list[KpiRow]]) -> str:
             other = tables[label][i]
             line += [_figure(other, other.mart), _difference(other)]
         lines.append(line)
-    widths = [max(len(line[c]) for line in lines) for c in range(len(header))]
-    text = ["  ".join(cell.ljust(w) if c < 3 else cell.rjust(w) for c, (cell, w) in enumerate(zip(line, widths)))
-            for line in lines]
-    text.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(text)
+    return _columns(lines, left=3)
 
 
 def build_graphs(home: Path, members: int) -> dict[str, Path]:
@@ -417,11 +492,14 @@ def main(argv: list[str] | None = None) -> int:
         graphs = [identity_graph(w) for w in files]
         labels = graphs if len(set(graphs)) == len(graphs) else [str(w) for w in files]
         warehouses = dict(zip(labels, files))
-    tables = {}
+    tables, linkage = {}, {}
     for label, warehouse in warehouses.items():
-        tables[label] = score_kpis(truth, warehouse, args.month)
+        scoring = load_scoring(truth, warehouse, args.month)
+        tables[label], linkage[label] = kpi_rows(scoring), channel_linkage(scoring)
         print(f"{label}: {warehouse} (identity_graph {identity_graph(warehouse)})")
     print(format_table(tables))
+    print()
+    print(format_linkage(linkage))
     return 0
 
 

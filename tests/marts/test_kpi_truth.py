@@ -28,8 +28,10 @@ from demo.score_kpis import (
     KPI_UNITS,
     OVERLAP_CLASSES,
     KpiRow,
+    Scoring,
+    channel_linkage,
+    kpi_rows,
     load_scoring,
-    score_kpis,
     truth_figures,
     truth_loyalty_members,
     truth_orders,
@@ -149,6 +151,18 @@ def test_the_mart_figures_fed_one_id_are_those_of_fct_orders(tiny):
     assert figures["loyalty_member_sales_share", "brand"] == pytest.approx(100 / 250)
 
 
+def test_channel_linkage_counts_the_orders_joined_to_the_buyers_own_crm_registration(tiny):
+    con, truth = tiny
+    registrations = pd.DataFrame({"person": ["P1"], "linkable": ["g1"], "one_id": ["A"]})
+    scoring = Scoring(truth_orders(con, truth), OCT, CHANNELS, {}, {}, registrations)
+    linkage = {row.channel: row for row in channel_linkage(scoring)}
+    # P1's valid orders in the window: T1 and T2 (Tmall, group g1, one_id A) and R1 (POS, group g2:
+    # no identifier shared with the registration, yet the warehouse gave it one_id A)
+    assert linkage["tmall"] == ("tmall", 2, 1.0, 1.0)
+    assert linkage["pos"] == ("pos", 1, 0.0, 1.0)
+    assert linkage["jd"] == ("jd", 0, None, None)
+
+
 def test_a_difference_is_in_points_for_shares_and_in_percent_of_truth_for_counts():
     assert KpiRow("x", "brand", OCT, 0.62, 0.80, None, "pp").difference == pytest.approx(-18.0)
     assert KpiRow("x", "brand", OCT, 1100, 1000, None, "%").difference == pytest.approx(10.0)
@@ -159,7 +173,8 @@ def test_a_difference_is_in_points_for_shares_and_in_percent_of_truth_for_counts
 @pytest.fixture(scope="module")
 def demo(warehouse, demo_home):
     truth = demo_home.home / "truth"
-    return load_scoring(truth, warehouse.warehouse), score_kpis(truth, warehouse.warehouse)
+    scoring = load_scoring(truth, warehouse.warehouse)
+    return scoring, kpi_rows(scoring)
 
 
 def rows_of(rows: list[KpiRow]) -> dict[tuple[str, str], KpiRow]:
