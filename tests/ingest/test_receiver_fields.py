@@ -215,3 +215,12 @@ def test_each_export_lands_receiver_hashes_and_regions_and_never_the_text(home):
 
     report = scan_tree(home.home, NAMES + DETAILS + ["霁月", "鸢尾"], skip=[home.landing])
     assert report.found() == []
+
+
+def test_a_jd_address_without_spaces_or_province_suffix_splits_like_tmalls():
+    """JD writes 浙江杭州市西湖区... : the province by name, no 省, no space."""
+    jd = addresses(["浙江杭州市西湖区文三路100号华润小区3栋201室", "湖北武汉市洪山区珞喻路1号"])
+    tmall = addresses(["浙江省 杭州市 西湖区 文三路100号华润小区3栋201室 (310000)",
+                       "湖北省 武汉市 洪山区 珞喻路1号 (430000)"])
+    assert jd.to_dict("records") == tmall.to_dict("records")
+    assert list(jd["province"]) == ["浙江", "湖北"] and list(jd["city"]) == ["杭州", "武汉"]

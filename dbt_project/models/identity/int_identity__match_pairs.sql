@@ -1,7 +1,8 @@
 {#- Candidate pairs of deterministic members and their Fellegi-Sunter match probability, on the
     receiver profiles (int_identity__receiver_profiles).
     Blocking (which pairs are compared at all): the same detail address; the same full name in
-    the same district; the same surname and phone tail in the same city.
+    the same district; the same full name and phone tail (a CRM member, who has no address); the
+    same surname and phone tail in the same city.
     Comparison levels per part (seed identity_match_parameters): name exact / surname only /
     surname only at the same address (a family: u set as data, since families share surnames
     and addresses, which the independence of the parts would ignore) / different; phone tail last-4 / last-2 (where one side shows two) / different; address exact
@@ -58,6 +59,12 @@ blocked as (
     from profiles as a
     join profiles as b
         on b.name_hash = a.name_hash and b.district = a.district and b.city = a.city
+       and b.component_num > a.component_num
+    union
+    select a.component_num as a_num, b.component_num as b_num
+    from profiles as a
+    join profiles as b
+        on b.name_hash = a.name_hash and b.tail4_hash = a.tail4_hash
        and b.component_num > a.component_num
     union
     select a.component_num as a_num, b.component_num as b_num

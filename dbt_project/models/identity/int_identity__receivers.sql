@@ -1,11 +1,17 @@
 {#- The receiver of every order that carries one (var identity_receiver_tables; the columns come
     from macro receiver_columns: keyed hashes of the name, surname, masked phone's visible tail
-    and address; region names as text), with the deterministic component (int_identity__components)
+    and address; region names as text), and what a registration says of the same person where
+    the var maps its columns (a CRM member's name and phone tail), with the deterministic component (int_identity__components)
     of the order's record. The raw material of the probabilistic tier: what a brand's analyst
     matches by hand today (收货人 + 手机尾号 + 地址). Orders whose identifiers all failed (no
     component) are left out: the tier links members, not loose records. -#}
+{%- set receiver_columns = ['receiver_name_hash', 'receiver_surname_hash', 'receiver_mobile_tail4_hash',
+                            'receiver_mobile_tail2_hash', 'receiver_province', 'receiver_city', 'receiver_district',
+                            'receiver_address_hash', 'receiver_street_hash'] -%}
 {%- set parts = [] -%}
-{%- for table in var('identity_receiver_tables') -%}
+{%- for entry in var('identity_receiver_tables') -%}
+    {%- set table = entry.table -%}
+    {%- set mapped = entry.get('columns') -%}
     {%- set declared = var('identity_sources') | selectattr('table', 'equalto', table) | list -%}
     {%- if declared | length != 1 -%}
         {{ exceptions.raise_compiler_error("identity_receiver_tables: '" ~ table ~ "' is not one table of var('identity_sources')") }}
@@ -14,17 +20,22 @@
     {%- set part -%}
     select
         {{ record_hash("'" ~ table ~ "'", record_key(src.record_key)) }} as record_hash,
-        receiver_name_hash,
-        receiver_surname_hash,
-        receiver_mobile_tail4_hash,
-        receiver_mobile_tail2_hash,
-        receiver_province,
-        receiver_city,
-        receiver_district,
-        receiver_address_hash,
-        receiver_street_hash
+        {%- for column in receiver_columns %}
+        {% if mapped is none -%}
+        {{ column }}
+        {%- elif column in mapped -%}
+        {{ mapped[column] }} as {{ column }}
+        {%- else -%}
+        {{ dbt.cast('null', api.Column.translate_type('string')) }} as {{ column }}
+        {%- endif %}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from {{ ref(src.model) }}
-    where coalesce(receiver_name_hash, receiver_surname_hash, receiver_mobile_tail2_hash, receiver_address_hash) is not null
+    where coalesce(
+        {%- for column in ['receiver_name_hash', 'receiver_surname_hash', 'receiver_mobile_tail2_hash', 'receiver_address_hash'] %}
+        {{ mapped[column] if mapped is not none and column in mapped else ('null' if mapped is not none else column) }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) is not null
     {%- endset -%}
     {%- do parts.append(part) -%}
 {%- endfor %}

@@ -13,6 +13,8 @@ select
     source.card_no,
     source.mobile_hash,
     source.mobile_status,
+    source.mobile_tail4_hash,
+    source.mobile_tail2_hash,
     source.unionid,
     source.member_name_hash,
     source.member_name_surname_hash,
