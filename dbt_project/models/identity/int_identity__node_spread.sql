@@ -5,7 +5,11 @@
     names, on receipts that carry no other identifier) shows up many times a day, or in several
     stores on one day, on many days. An event is a distinct record time (the lines of one receipt
     are one event). A value is a placeholder when it exceeds either daily limit on at least
-    spread_min_days days; int_identity__node_verdicts then refuses it as a link.
+    spread_min_days days; int_identity__node_verdicts then refuses it as a link. It is one too
+    when it was never seen beside a person-scoped identifier (no card, no member id, no openid on
+    any of its records: a number no registration anywhere holds) yet on more than
+    spread_max_alone_days days: a cashier's habit number at a quiet till, one walk-in every few
+    days, which no daily limit catches.
     Only values with enough records to exceed a limit on that many days are looked at: the scan
     of the observations joins a short list of candidates. -#}
 with rules as (
@@ -14,7 +18,11 @@ with rules as (
         spread_max_events_per_day,
         spread_max_places_per_day,
         spread_min_days,
-        (least(spread_max_events_per_day, spread_max_places_per_day) + 1) * spread_min_days as min_records
+        spread_max_alone_days,
+        least(
+            (least(spread_max_events_per_day, spread_max_places_per_day) + 1) * spread_min_days,
+            coalesce(spread_max_alone_days + 1, 1000000000)
+        ) as min_records
     from {{ ref('identity_identifier_types') }}
     where spread_max_events_per_day is not null
       and spread_max_places_per_day is not null
@@ -50,7 +58,8 @@ per_node as (
         max(daily.places) as max_places_per_day,
         sum(case when daily.events > rules.spread_max_events_per_day then 1 else 0 end) as busy_days,
         sum(case when daily.places > rules.spread_max_places_per_day then 1 else 0 end) as crowded_days,
-        max(rules.spread_min_days) as spread_min_days
+        max(rules.spread_min_days) as spread_min_days,
+        max(rules.spread_max_alone_days) as spread_max_alone_days
     from daily
     join candidates on candidates.node_num = daily.node_num
     join rules on rules.identifier_type = candidates.identifier_type
@@ -58,11 +67,16 @@ per_node as (
 )
 
 select
-    node_num,
-    active_days,
-    max_events_per_day,
-    max_places_per_day,
-    busy_days,
-    crowded_days,
-    busy_days >= spread_min_days or crowded_days >= spread_min_days as is_placeholder
+    per_node.node_num,
+    per_node.active_days,
+    per_node.max_events_per_day,
+    per_node.max_places_per_day,
+    per_node.busy_days,
+    per_node.crowded_days,
+    hubs.node_num is null as is_alone,
+    per_node.busy_days >= per_node.spread_min_days
+    or per_node.crowded_days >= per_node.spread_min_days
+    or (hubs.node_num is null and per_node.active_days > per_node.spread_max_alone_days) as is_placeholder
 from per_node
+-- a node with no row in the hub scores has no person-scoped identifier beside it on any record
+left join {{ ref('int_identity__hub_scores') }} as hubs on hubs.node_num = per_node.node_num
