@@ -216,10 +216,10 @@ PER_PERSON_MARTS = {
 }
 
 
-def test_every_per_person_mart_states_the_default_deterministic_graph(warehouse):
+def test_every_per_person_mart_states_the_default_probabilistic_graph(warehouse):
     tables = query(warehouse, "select table_name from information_schema.columns "
                               "where table_schema = 'marts' and column_name = 'identity_graph'").table_name
     assert set(tables) == PER_PERSON_MARTS
     for table in PER_PERSON_MARTS:
         graphs = query(warehouse, f"select distinct identity_graph from marts.{table}").identity_graph
-        assert graphs.tolist() == ["deterministic"], table
+        assert graphs.tolist() == ["probabilistic"], table
