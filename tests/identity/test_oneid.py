@@ -153,7 +153,7 @@ def test_a_known_merge_is_explained_edge_by_edge(world):
     edges = query(world, f"""
         select from_identifier_type || ':' || from_identifier_value, to_identifier_type || ':' || to_identifier_value,
                example_source_table, example_record_key
-        from identity.identity_explanations where one_id = '{one_id}'""")
+        from identity.identity_explanations where one_id = '{one_id}' and link_type = 'deterministic'""")
     graph = defaultdict(set)
     for a, b, _, _ in edges:
         graph[a].add(b), graph[b].add(a)
