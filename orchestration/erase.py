@@ -66,6 +66,13 @@ class UnknownPersonError(ErasureError):
     exit_code = 2
 
 
+class RecycledNumberError(ErasureError):
+    """The mobile was held by two members one after the other (OneID split a recycled number):
+    erasing by the number alone could erase the wrong person."""
+
+    exit_code = 2
+
+
 class InvalidIdentifierError(ErasureError):
     """The identifier given is not one ingest could have stored."""
 
@@ -129,6 +136,18 @@ def resolve(paths: Paths, key: HashKey, *, mobile: str | None = None, member_id:
                                 "(identifier_type, identifier_value) in (select unnest(?), unnest(?))",
                                 [[t for t, _ in person.identifiers], [v for _, v in person.identifiers]]).fetchall()
             person.one_ids = {i for (i,) in found}
+            if person.given == "mobile":
+                # a recycled number is two nodes, '<hash>' and '<hash>@<day it changed hands>'
+                # (int_identity__recycled_values), each its own member's
+                (value,) = [v for _, v in person.identifiers]
+                later = con.execute("select count(distinct one_id) from identity.identity_registry where "
+                                    "identifier_type = 'mobile' and starts_with(identifier_value, ?)",
+                                    [value + "@"]).fetchall()[0][0]
+                if later:
+                    raise RecycledNumberError(
+                        f"{person.shown}: the carrier re-issued this number, and the identity graph holds it "
+                        f"for two members, one after the other; erasing by the number could erase the wrong "
+                        f"person. Erase by --member-id or --one-id (identity.identity_registry shows both)")
         rows = con.execute("select identifier_type, identifier_value from identity.identity_registry "
                            "where one_id in (select unnest(?))", [sorted(person.one_ids)]).fetchall()
     if person.given == "one_id" and not rows:
