@@ -164,8 +164,10 @@ def print_identity_score(paths) -> None:
     result, _ = score(truth.parent, paths.warehouse)
     print(f"\n== OneID vs ground truth: {result.persons:,} true persons -> {result.members:,} members; "
           f"pairwise precision {result.precision:.4f}, recall {result.recall:.4f} "
-          f"(linkable pairs: {result.linkable_recall:.4f}), F1 {result.f1:.4f}  "
-          f"[python -m demo.score_identity for details]")
+          f"(linkable pairs: {result.linkable_recall:.4f}), F1 {result.f1:.4f}; exact keys alone "
+          f"{result.deterministic_precision:.4f} / {result.deterministic_recall:.4f}; receiver matches added "
+          f"{result.probabilistic_pairs:,} pairs, precision {result.probabilistic_precision:.4f}; recall ceiling "
+          f"{result.ceiling_recall:.4f}  [python -m demo.score_identity for details]")
 
 
 def main(argv: list[str] | None = None) -> int:
