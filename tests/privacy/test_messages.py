@@ -112,7 +112,7 @@ def test_quarantine_evidence_shows_no_personal_value_and_no_misaligned_field(hom
                            f"{[str(p) for p in _files(home, QUARANTINE, 'crm_members')]}) order by 1").fetchall()
     assert rows == [
         (2, "member_id: required value is empty", json.dumps(
-            {"member_id": "", "mobile": "<mobile>", "name": "<personal>", "level": "金卡", "birthday": "<birthday>"},
+            {"member_id": "", "mobile": "<mobile>", "name": "<name>", "level": "金卡", "birthday": "<birthday>"},
             ensure_ascii=False)),
         (3, "expected 5 fields, found 7", "<7 fields, not shown: they do not line up with the 5 columns of the "
                                           "header>")]

@@ -30,12 +30,7 @@ joined_cores as (
     join core_members on core_members.core_num = holders.core_num
     join rules on rules.identifier_type = holders.identifier_type
     group by core_members.one_id, holders.identifier_type, rules.max_per_person
-    having count(*) > 1
-       and not (
-           count(*) <= rules.max_per_person
-           and count(holders.name_hash) = count(*)
-           and count(distinct holders.name_hash) = 1
-       )
+    having {{ holders_conflict() }}
 ),
 
 violations as (

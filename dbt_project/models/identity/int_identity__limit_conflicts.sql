@@ -65,13 +65,7 @@ counted as (
     join enforced_cores on enforced_cores.core_num = touched.core_num
     join rules on rules.identifier_type = enforced_cores.identifier_type
     group by touched.weak_num, enforced_cores.identifier_type, rules.max_per_person
-    having count(*) > 1
-       and not (
-           -- one person registered up to max_per_person times under one name
-           count(*) <= rules.max_per_person
-           and count(enforced_cores.name_hash) = count(*)
-           and count(distinct enforced_cores.name_hash) = 1
-       )
+    having {{ holders_conflict('enforced_cores') }}
 )
 
 select node_num, conflict_type, conflicting_groups, recycled_at

@@ -24,11 +24,7 @@ params as (
 
 enforced as (
     -- deterministic members holding an enforced type: two of them never link on receivers
-    select distinct components.component_num
-    from {{ ref('int_identity__components') }} as components
-    join {{ ref('int_identity__nodes') }} as nodes on nodes.node_num = components.node_num
-    join {{ ref('identity_identifier_types') }} as rules
-        on rules.identifier_type = nodes.identifier_type and rules.limit_policy = 'enforce'
+    {{ enforced_components() }}
 ),
 
 {%- set frequencies = {'name': 'name_hash', 'surname': 'surname_hash', 'tail4': 'tail4_hash',

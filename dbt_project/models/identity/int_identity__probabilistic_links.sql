@@ -26,11 +26,7 @@ groups as (
 ),
 
 enforced as (
-    select distinct components.component_num
-    from {{ ref('int_identity__components') }} as components
-    join {{ ref('int_identity__nodes') }} as nodes on nodes.node_num = components.node_num
-    join {{ ref('identity_identifier_types') }} as rules
-        on rules.identifier_type = nodes.identifier_type and rules.limit_policy = 'enforce'
+    {{ enforced_components() }}
 ),
 
 refused_groups as (
