@@ -30,7 +30,6 @@ NO_WECHAT = "17765520318"  # two registrations, two cards, no unionid: only the 
 SAME_NAME = "15967302281"  # registered twice under one name, two cards: the same person
 TWO_NAMES = "13758806143"  # two registrations under two names: a couple
 RECYCLED = "18857713390"  # a member's old number, re-issued by the carrier to a newcomer months later
-MOVED_OLD, MOVED_NEW = "13671924508", "15221390846"  # a member who changed her number in April
 
 CRM = [
     # member_id, card_no, mobile, unionid, name (keyed-hashed at ingest)
@@ -48,7 +47,6 @@ CRM = [
     ("M-TWO-2", "C-TWO-2", TWO_NAMES, "", "赵敏"),
     ("M-OLD-OWNER", "C-OLD-OWNER", RECYCLED, "", "孙丽"),
     ("M-NEW-OWNER", "C-NEW-OWNER", RECYCLED, "", "周杰"),
-    ("M-MOVED", "C-MOVED", MOVED_OLD, "", "吴芳"),
     # Unicode forms: a full-width card, a unionid with a zero-width space inside
     ("M-WIDE", "ＣＷ１２３", "", "oU-wi\u200bde", ""),
     ("M-SHEET", "880029000001", "", "", ""),  # a card a spreadsheet will damage on a receipt
@@ -80,8 +78,6 @@ def _receipts() -> list[tuple[str, str, str, str, str]]:
     add("S3", 10, 11, mobile=HOUSEHOLD)  # only the shared phone: whose?
     add("S3", 12, 11, card="C-MOTHER", mobile=HOUSEHOLD)  # the mother's card decides
     add("S3", 13, 11, mobile=DUPLICATE)
-    add("S1", 17, 12, mobile=MOVED_OLD)  # March: her old number, phone only
-    rows.append(("S1", "R-MOVED-NEW", "2026-06-03 12:00:00", "", MOVED_NEW))  # June: the new one
     rows.append(("S1", "R-WIDE", "2026-03-20 12:00:00", "CW123", ""))  # the ASCII card
     rows.append(("S1", "R-SHEET", "2026-03-21 12:00:00", "8.80029E+11", ""))  # Excel's number
     add("S2", 14, 9, card="C-OLD-OWNER", mobile=RECYCLED)  # the old owner in March, with her card
@@ -116,10 +112,6 @@ def brand(tmp_path_factory):
     lines += [f"{row[0]},{row[1]},{row[2]},{row[3]},{REGISTERED.get(row[0], f'2026-01-{i + 1:02d} 10:00:00')},"
               f"{row[4] if len(row) > 4 else ''}" for i, row in enumerate(CRM)]
     (crm / "members_202601.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    # May's export: the member who changed her number, with the new one
-    (crm / "members_202605.csv").write_text(
-        "member_id,card_no,mobile,unionid,registered_at,updated_at,name\n"
-        f"M-MOVED,C-MOVED,{MOVED_NEW},,2026-01-20 10:00:00,2026-05-01 09:00:00,吴芳\n", encoding="utf-8")
     pos = paths.landing / "pos" / "sales"
     pos.mkdir(parents=True)
     lines = ["店编,单号,行号,销售时间,货号,数量,结算单价,金额,会员卡号,会员手机号"]
@@ -244,16 +236,6 @@ def test_a_recycled_number_links_each_owner_to_the_records_of_their_time(brand):
     assert refusal(brand, mobile_node(RECYCLED)) is None
     assert query(brand, f"select cast(recycled_at as date) from identity.int_identity__nodes "
                         f"where node_id = '{mobile_node(RECYCLED)}'")[0][0].isoformat() == "2026-06-20"
-
-
-def test_an_earlier_number_stays_the_members_and_links_her_old_receipts(brand):
-    """The May export carries her new number; her March receipts carry the old one (history)."""
-    member = mint(crm_nodes("M-MOVED") + [mobile_node(MOVED_NEW)])
-    assert one_ids(brand, "record_key = 'M-MOVED'") == {"M-MOVED": member}
-    assert set(receipts_of(brand, MOVED_OLD).values()) == {(member, None)}
-    assert set(receipts_of(brand, MOVED_NEW).values()) == {(member, None)}
-    assert query(brand, "select record_key from identity.bridge_record_member where source_table = "
-                        f"'crm_member_phones' and one_id = '{member}' order by 1") == [("M-MOVED|1",), ("M-MOVED|2",)]
 
 
 def test_unicode_forms_of_an_identifier_are_one_node(brand):

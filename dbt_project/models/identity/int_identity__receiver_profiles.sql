@@ -1,7 +1,8 @@
 {#- One receiver profile per deterministic component that has orders with receivers: the value
     it uses most for each part (name, surname, phone tail, address with its street and region;
-    ties: the value on the record of smallest record_hash, never the smallest hash, which a
-    re-key of the lake would reorder), and how many of its orders carry a receiver. The most frequent
+    ties: the value of the first record by name, source table and key; never the smallest hash,
+    which a re-key of the lake would reorder, nor the record hash, which differs between DuckDB
+    and Spark), and how many of its orders carry a receiver. The most frequent
     value is the person's own: gifts and orders for a family member are the minority of a
     member's orders. -#}
 with receivers as (
@@ -29,7 +30,7 @@ with receivers as (
             {{ columns | join(',\n            ') }},
             row_number() over (
                 partition by component_num
-                order by count(*) desc, min(record_hash) asc
+                order by count(*) desc, min(record_name) asc
             ) as rank_in_component
         from receivers
         where {{ columns[0] }} is not null

@@ -20,6 +20,7 @@
     {%- set part -%}
     select
         {{ record_hash("'" ~ table ~ "'", record_key(src.record_key)) }} as record_hash,
+        {{ dbt.concat(["'" ~ table ~ "'", "':'", record_key(src.record_key)]) }} as record_name,
         {%- for column in receiver_columns %}
         {% if mapped is none -%}
         {{ column }}
