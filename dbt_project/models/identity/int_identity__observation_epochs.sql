@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 {#- int_identity__observation_nodes with a recycled phone's observations from the day it changed
     hands moved to its new node (int_identity__recycled_values). The form the member graph's
     edges, the record bridge and the explanations read. Grain: source_table x record_key x node. -#}
