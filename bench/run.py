@@ -37,7 +37,8 @@ DBT_LAYERS = {
 }
 # OneID's receiver-match tier (docs/identity.md): left out of the exact-keys-only build the identity
 # stage is compared with in the same run.
-RECEIVER_TIER = ["int_identity__receivers", "int_identity__receiver_profiles", "int_identity__match_pairs",
+RECEIVER_TIER = ["int_identity__receivers", "int_identity__receiver_profiles", "int_identity__receiver_values",
+                 "int_identity__match_candidates", "int_identity__match_pairs",
                  "int_identity__accepted_matches", "int_identity__probabilistic_links"]
 
 

@@ -1,35 +1,34 @@
 {#- Candidate pairs of deterministic members and their Fellegi-Sunter match probability, on the
-    receiver profiles (int_identity__receiver_profiles).
-    Blocking (which pairs are compared at all): the same detail address; the same full name in
-    the same district; the same full name and phone tail (a CRM member, who has no address); the
-    same surname and phone tail in the same city.
+    receiver profiles (int_identity__receiver_profiles: the most used name and surname) and on the
+    phone tails and places each member receives at under that name (int_identity__receiver_values:
+    home, office, parents' home, an earlier phone).
+    Candidates: int_identity__match_candidates (blocking).
     Comparison levels per part (seed identity_match_parameters): name exact / surname only /
-    surname only at the same address (a family: u set as data, since families share surnames
-    and addresses, which the independence of the parts would ignore) / different; phone tail last-4 / last-2 (where one side shows two) / different; address exact
-    / same street / same district / different; a part missing on either side weighs nothing.
+    surname only at a shared address (a family: u set as data, since families share surnames
+    and addresses, which the independence of the parts would ignore) / different; phone tail
+    prefix and last-4 (seven digits) / last-4 (a side shows no prefix) / last-2 (where one side
+    shows only two) / different (a last-four agreement whose prefixes all differ is another
+    phone); address exact / same street / same district / different; a part missing on either
+    side weighs nothing.
     The weight of a level is log2(m / u): m is set as data (how often a true pair agrees so);
-    for agreeing levels u is the value's own share among the profiles (term frequency: two 张伟
-    agree by chance far more often than two 欧阳翠), smoothed towards the seed's u (macro
-    fs_weight); for the other levels u is the seed's.
-    Prior odds of a pair: identity_match_prior / (profiles - 1). Probability = 2^w / (1 + 2^w).
-    Pairs where both members hold an enforced identifier type (a CRM member id, a unionid) are
-    not candidates: a probabilistic link never overrides an enforced limit. -#}
+    for agreeing levels u is the value's own share among the members (term frequency: two 张伟
+    agree by chance far more often than two 欧阳翠), smoothed towards the seed's u, and, where
+    sets of values meet, times the two set sizes (macro fs_weight); for the other levels u is
+    the seed's. Prior odds of a pair: identity_match_prior / (profiles - 1).
+    Probability = 2^w / (1 + 2^w). -#}
 with profiles as (
     select * from {{ ref('int_identity__receiver_profiles') }}
+),
+
+receiver_values as (
+    select component_num, part, value from {{ ref('int_identity__receiver_values') }}
 ),
 
 params as (
     select * from {{ ref('identity_match_parameters') }}
 ),
 
-enforced as (
-    -- deterministic members holding an enforced type: two of them never link on receivers
-    {{ enforced_components() }}
-),
-
-{%- set frequencies = {'name': 'name_hash', 'surname': 'surname_hash', 'tail4': 'tail4_hash',
-                       'tail2': 'tail2_hash', 'address': 'address_hash', 'street': 'street_hash'} %}
-{%- for part, column in frequencies.items() %}
+{%- for part, column in {'name': 'name_hash', 'surname': 'surname_hash'}.items() %}
 
 {{ part }}_freq as (
     select {{ column }} as value, count(*) as holders, sum(count(*)) over () as total
@@ -39,81 +38,96 @@ enforced as (
 ),
 {%- endfor %}
 
-district_freq as (
-    select province, city, district, count(*) as holders, sum(count(*)) over () as total
-    from profiles
-    where district is not null
-    group by province, city, district
-),
-
-blocked as (
-    select a.component_num as a_num, b.component_num as b_num
-    from profiles as a
-    join profiles as b on b.address_hash = a.address_hash and b.component_num > a.component_num
-    union
-    select a.component_num as a_num, b.component_num as b_num
-    from profiles as a
-    join profiles as b
-        on b.name_hash = a.name_hash and b.district = a.district and b.city = a.city
-       and b.component_num > a.component_num
-    union
-    select a.component_num as a_num, b.component_num as b_num
-    from profiles as a
-    join profiles as b
-        on b.name_hash = a.name_hash and b.tail4_hash = a.tail4_hash
-       and b.component_num > a.component_num
-    union
-    select a.component_num as a_num, b.component_num as b_num
-    from profiles as a
-    join profiles as b
-        on b.surname_hash = a.surname_hash and b.tail4_hash = a.tail4_hash and b.city = a.city
-       and b.component_num > a.component_num
+value_freq as (
+    -- how many members hold each value of a part, and how many hold the part at all
+    select part, value, count(*) as holders, sum(count(*)) over (partition by part) as total
+    from receiver_values
+    group by part, value
 ),
 
 candidates as (
-    select blocked.a_num, blocked.b_num
-    from blocked
-    left join enforced as ea on ea.component_num = blocked.a_num
-    left join enforced as eb on eb.component_num = blocked.b_num
-    where ea.component_num is null or eb.component_num is null
+    select a_num, b_num from {{ ref('int_identity__match_candidates') }}
+),
+
+{%- set set_parts = ['prefix_tail4', 'tail4', 'tail2', 'address', 'street', 'district'] %}
+
+set_sizes as (
+    -- per member: how many values it holds of each part
+    select
+        component_num,
+        {%- for part in set_parts %}
+        sum(case when part = '{{ part }}' then 1 else 0 end) as {{ part }}_n{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from receiver_values
+    group by component_num
+),
+
+agreed as (
+    -- per pair and part: the rarest value both sides hold (how many members hold it, and how
+    -- many hold the part)
+    select
+        candidates.a_num,
+        candidates.b_num,
+        {%- for part in set_parts %}
+        min(case when va.part = '{{ part }}' then value_freq.holders end) as {{ part }}_holders,
+        min(case when va.part = '{{ part }}' then value_freq.total end) as {{ part }}_total{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from candidates
+    join receiver_values as va on va.component_num = candidates.a_num
+    join receiver_values as vb on vb.component_num = candidates.b_num and vb.part = va.part and vb.value = va.value
+    join value_freq on value_freq.part = va.part and value_freq.value = va.value
+    group by candidates.a_num, candidates.b_num
+),
+
+sides as (
+    select
+        candidates.a_num,
+        candidates.b_num,
+        {%- for part in set_parts %}
+        agreed.{{ part }}_holders,
+        agreed.{{ part }}_total,
+        nullif(sa.{{ part }}_n * sb.{{ part }}_n, 0) as {{ part }}_sets,
+        {%- endfor %}
+        a.name_hash as a_name,
+        b.name_hash as b_name,
+        a.surname_hash as a_surname,
+        b.surname_hash as b_surname,
+        a.name_hash,
+        a.surname_hash
+    from candidates
+    join profiles as a on a.component_num = candidates.a_num
+    join profiles as b on b.component_num = candidates.b_num
+    left join agreed on agreed.a_num = candidates.a_num and agreed.b_num = candidates.b_num
+    left join set_sizes as sa on sa.component_num = candidates.a_num
+    left join set_sizes as sb on sb.component_num = candidates.b_num
 ),
 
 compared as (
     select
-        candidates.a_num,
-        candidates.b_num,
+        sides.*,
         case
-            when a.name_hash = b.name_hash then 'exact'
-            when a.surname_hash = b.surname_hash and a.address_hash = b.address_hash then 'surname_at_address'
-            when a.surname_hash = b.surname_hash then 'surname'
-            when coalesce(a.surname_hash, a.name_hash) is null or coalesce(b.surname_hash, b.name_hash) is null then null
+            when a_name = b_name then 'exact'
+            when a_surname = b_surname and address_holders is not null then 'surname_at_address'
+            when a_surname = b_surname then 'surname'
+            when coalesce(a_surname, a_name) is null or coalesce(b_surname, b_name) is null then null
             else 'different'
         end as name_level,
         case
-            when a.tail4_hash = b.tail4_hash then 'tail4'
-            when a.tail4_hash is not null and b.tail4_hash is not null then 'different'
-            when a.tail2_hash = b.tail2_hash then 'tail2'
-            when a.tail2_hash is not null and b.tail2_hash is not null then 'different'
+            when prefix_tail4_holders is not null then 'prefix_tail4'
+            -- the last four agree but both sides show a prefix and no prefix agrees: another phone
+            when tail4_holders is not null and prefix_tail4_sets is not null then 'different'
+            when tail4_holders is not null then 'tail4'
+            when tail4_sets is not null then 'different'
+            when tail2_holders is not null then 'tail2'
+            when tail2_sets is not null then 'different'
         end as phone_level,
         case
-            when a.address_hash = b.address_hash then 'address'
-            when a.street_hash = b.street_hash then 'street'
-            when a.district = b.district and a.city = b.city
-                 and coalesce(a.province, '') = coalesce(b.province, '') then 'district'
-            when a.district is not null and b.district is not null then 'different'
-        end as address_level,
-        a.name_hash,
-        a.surname_hash,
-        a.tail4_hash,
-        a.tail2_hash,
-        a.address_hash,
-        a.street_hash,
-        a.province,
-        a.city,
-        a.district
-    from candidates
-    join profiles as a on a.component_num = candidates.a_num
-    join profiles as b on b.component_num = candidates.b_num
+            when address_holders is not null then 'address'
+            when street_holders is not null then 'street'
+            when district_holders is not null then 'district'
+            when district_sets is not null then 'different'
+        end as address_level
+    from sides
 ),
 
 weighed as (
@@ -127,12 +141,14 @@ weighed as (
             'exact': ['name_freq.holders', 'name_freq.total'],
             'surname': ['surname_freq.holders', 'surname_freq.total']}) }}, 0) as name_weight,
         coalesce({{ fs_weight('phone_param', 'compared.phone_level', {
-            'tail4': ['tail4_freq.holders', 'tail4_freq.total'],
-            'tail2': ['tail2_freq.holders', 'tail2_freq.total']}) }}, 0) as phone_weight,
+            'prefix_tail4': ['compared.prefix_tail4_holders', 'compared.prefix_tail4_total', 'compared.prefix_tail4_sets'],
+            'tail4': ['compared.tail4_holders', 'compared.tail4_total', 'compared.tail4_sets'],
+            'tail2': ['compared.tail2_holders', 'compared.tail2_total', 'compared.tail2_sets']}) }}, 0) as phone_weight,
         coalesce({{ fs_weight('address_param', 'compared.address_level', {
-            'address': ['address_freq.holders', 'address_freq.total'],
-            'street': ['street_freq.holders', 'street_freq.total'],
-            'district': ['district_freq.holders', 'district_freq.total']}) }}, 0) as address_weight
+            'address': ['compared.address_holders', 'compared.address_total', 'compared.address_sets'],
+            'street': ['compared.street_holders', 'compared.street_total', 'compared.street_sets'],
+            'district': ['compared.district_holders', 'compared.district_total', 'compared.district_sets']}) }}, 0)
+            as address_weight
     from compared
     left join params as name_param on name_param.comparison = 'name' and name_param.level = compared.name_level
     left join params as phone_param on phone_param.comparison = 'phone_tail' and phone_param.level = compared.phone_level
@@ -140,14 +156,6 @@ weighed as (
         on address_param.comparison = 'address' and address_param.level = compared.address_level
     left join name_freq on name_freq.value = compared.name_hash
     left join surname_freq on surname_freq.value = compared.surname_hash
-    left join tail4_freq on tail4_freq.value = compared.tail4_hash
-    left join tail2_freq on tail2_freq.value = compared.tail2_hash
-    left join address_freq on address_freq.value = compared.address_hash
-    left join street_freq on street_freq.value = compared.street_hash
-    left join district_freq
-        on coalesce(district_freq.province, '') = coalesce(compared.province, '')
-       and district_freq.city = compared.city
-       and district_freq.district = compared.district
 ),
 
 prior_odds as (

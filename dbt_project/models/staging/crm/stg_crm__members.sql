@@ -13,6 +13,7 @@ select
     source.card_no,
     source.mobile_hash,
     source.mobile_status,
+    source.mobile_prefix,
     source.mobile_tail4_hash,
     source.mobile_tail2_hash,
     source.unionid,
