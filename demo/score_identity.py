@@ -38,7 +38,6 @@ import duckdb
 
 from ingest.settings import paths_from_env
 
-
 # what --generate builds: the identity layer's outputs and everything upstream
 IDENTITY_OUTPUTS = ["+bridge_record_member", "+identity_registry", "+identity_explanations", "+identity_graph_audit",
                     "+identity_limit_violations"]
@@ -257,13 +256,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warehouse", type=Path, default=paths.warehouse)
     parser.add_argument("--generate", type=int, metavar="MEMBERS",
                         help="generate a brand of MEMBERS persons into --home, build its identity layer, score it")
-    parser.add_argument("--home", type=Path, help="scratch home for --generate (its landing, lake, truth and warehouse are replaced)")
+    parser.add_argument("--home", type=Path,
+                        help="scratch home for --generate (its landing, lake, truth and warehouse are replaced)")
     parser.add_argument("--graph", default="probabilistic", choices=["deterministic", "probabilistic"],
                         help="var identity_graph of the --generate build")
     args = parser.parse_args(argv)
     if args.generate:
         if not args.home:
-            parser.error("--generate needs --home (a scratch folder: its landing, lake, truth and warehouse are replaced)")
+            parser.error("--generate needs --home (a scratch folder: its landing, lake, truth and warehouse "
+                         "are replaced)")
         args.truth, args.warehouse = build_identity(args.home, args.generate, args.graph)
     result, largest = score(args.truth, args.warehouse)
     print(f"records scored        {result.records:>10,}   (with a true person, in tables OneID reads)")
