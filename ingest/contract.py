@@ -43,8 +43,9 @@ TYPE_OUTPUTS: dict[str, list[tuple[str, pa.DataType]] | None] = {
     # (plain) and keyed hashes of the last four and last two visible digits
     "masked_mobile": [("_hash", pa.string()), ("_status", pa.string()), ("_prefix", pa.string()),
                       ("_tail4_hash", pa.string()), ("_tail2_hash", pa.string())],
-    # a receiver's name: keyed hashes of the normalised full name and of the surname
-    "person_name": [("_hash", pa.string()), ("_surname_hash", pa.string())],
+    # a receiver's name: keyed hashes of the normalised full name, of the surname and of the full
+    # name's toneless pinyin (homophone typos and names typed in pinyin)
+    "person_name": [("_hash", pa.string()), ("_surname_hash", pa.string()), ("_phonetic_hash", pa.string())],
     # a whole address: province, city, district (plain, normalised) and keyed hashes of the
     # normalised detail and of its street token
     "address": [("_province", pa.string()), ("_city", pa.string()), ("_district", pa.string()),

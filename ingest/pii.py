@@ -347,7 +347,8 @@ def _hash_array(key: HashKey, array: pa.Array) -> pa.Array:
 
 
 def receiver_names(key: HashKey, values: pd.Series) -> Receiver:
-    """Keyed hashes of a receiver's normalised full name (``name``) and surname (``surname``).
+    """Keyed hashes of a receiver's normalised full name (``name``), surname (``surname``) and of the
+    full name's sound (``phonetic``, toneless pinyin: ``_phonetic``).
 
     Normalised: NFKC (full-width forms), lower case, no spaces, punctuation or zero-width characters,
     so ``王 芳``, ``王芳`` and ``王\u200b芳`` hash equal. A Chinese name's surname is its first character,
@@ -376,8 +377,21 @@ def receiver_names(key: HashKey, values: pd.Series) -> Receiver:
     full = _empty_to_null(full)
     unusable = _back(pc.invert(letters), codes, values.index).fillna(False).astype(bool)
     return Receiver({"name": _back(_hash_array(key, full), codes, values.index),
-                     "surname": _back(_hash_array(key, _empty_to_null(surname)), codes, values.index)},
+                     "surname": _back(_hash_array(key, _empty_to_null(surname)), codes, values.index),
+                     "phonetic": _back(_hash_array(key, _phonetic(full)), codes, values.index)},
                     unusable, pd.Series(False, index=values.index))
+
+
+def _phonetic(full: pa.Array) -> pa.Array:
+    """The sound of a normalised full name: toneless pinyin syllables run together (王芳, 王方 and a
+    name typed as ``Wang Fang`` all give ``wangfang``). A homophone typo or a name typed in pinyin then
+    still compares with the name as registered. pypinyin reads a character as it reads it in common
+    words (单 as dan, not the surname's shan): the same characters always give the same sound, which
+    is what equality needs."""
+    from pypinyin import lazy_pinyin
+
+    return pa.array([None if name is None else "".join(lazy_pinyin(name)) for name in full.to_pylist()],
+                    type=pa.string())
 
 
 def visible_phone_digits(key: HashKey, values: pd.Series) -> Receiver:

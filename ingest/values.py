@@ -499,7 +499,7 @@ def _parse_typed(column: Column, text: pd.Series, key: HashKey) -> ParsedColumn:
 # contract type -> (the helper in ingest/pii.py, its outputs in the order of the contract type's suffixes,
 # what an unusable value is, what a value used in part is)
 RECEIVER_TYPES = {
-    "person_name": (receiver_names, ("name", "surname"), "{value} has no letter: no name to hash", ""),
+    "person_name": (receiver_names, ("name", "surname", "phonetic"), "{value} has no letter: no name to hash", ""),
     "masked_mobile": (visible_phone_digits, ("hash", "status", "prefix", "tail4", "tail2"),
                       "{value} is masked in a form whose visible digits cannot be read", ""),
     "address": (split_addresses, ("province", "city", "district", "hash", "street"),

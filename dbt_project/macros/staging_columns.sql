@@ -20,6 +20,7 @@
 {% macro receiver_columns(relation, name, mobile, address=none, detail=none, region=none) -%}
     {{ relation }}.{{ name }}_hash as receiver_name_hash,
     {{ relation }}.{{ name }}_surname_hash as receiver_surname_hash,
+    {{ relation }}.{{ name }}_phonetic_hash as receiver_name_phonetic_hash,
     {{ relation }}.{{ mobile }}_prefix as receiver_mobile_prefix,
     {{ relation }}.{{ mobile }}_tail4_hash as receiver_mobile_tail4_hash,
     {{ relation }}.{{ mobile }}_tail2_hash as receiver_mobile_tail2_hash,

@@ -67,6 +67,15 @@ def test_a_latin_name_is_lower_cased_and_hashed_whole_without_a_surname():
     assert names(["Tom Li", "tom li", "ＴＯＭ　ＬＩ"]) == [(h("tomli"), None)] * 3
 
 
+def test_a_homophone_typo_and_a_name_typed_in_pinyin_sound_like_the_name():
+    found = receiver_names(KEY, series(["王芳", "王方", "Wang Fang", "WANGFANG", "汪芳", "王芬", "王女士", "欧阳娜娜"]))
+    names_, sounds = plain(found.values["name"]), plain(found.values["phonetic"])
+    assert len(set(names_[:4])) == 3  # three written names (the two latin forms fold) ...
+    assert set(sounds[:5]) == {h("wangfang")}  # ... one sound, with 汪芳 (wāng, not wáng: tones are dropped)
+    assert sounds[5] == h("wangfen") and sounds[6] is None  # another sound; no full name, no sound
+    assert sounds[7] == h("ouyangnana")
+
+
 def test_an_empty_name_is_null_and_a_name_without_letters_is_unusable():
     found = receiver_names(KEY, series(["", None, "-", "123", "李四"]))
     assert found.values["name"].isna().tolist() == [True, True, True, True, False]

@@ -1,7 +1,7 @@
 {#- The pairs of deterministic members the Fellegi-Sunter model (int_identity__match_pairs)
     compares at all: blocking. A pair is a candidate when the two members share a detail address
     (one held by at most var identity_match_max_block members: an office tower's or a parcel
-    locker's address seeds nothing), or the same full name with a shared phone tail (last four,
+    locker's address seeds nothing), or the same full name (by its sound: 王芳, 王方, Wang Fang) with a shared phone tail (last four,
     or last two where a side shows only two: a CRM member has no address, a Douyin order no
     address and two digits) or a shared district, or the same surname in the same city with a
     shared last-four tail. Values are the sets of int_identity__receiver_values (the tails and
@@ -30,13 +30,13 @@ enforced as (
 ),
 
 keyed as (
-    -- each member under its blocking keys: name or surname with one of its tails or districts
-    -- (a composite key, so that the self-joins below pair 张伟 with the 张伟 of the same tail, not
-    -- with every 张伟)
-    select profiles.component_num, profiles.name_hash as k1, v.part, v.value as k2
+    -- each member under its blocking keys: the name's sound (王芳 also finds 王方 and Wang Fang)
+    -- or surname and city, with one of its tails or districts (a composite key, so that the
+    -- self-joins below pair 张伟 with the 张伟 of the same tail, not with every 张伟)
+    select profiles.component_num, profiles.phonetic_hash as k1, v.part, v.value as k2
     from profiles
     join receiver_values as v on v.component_num = profiles.component_num
-    where profiles.name_hash is not null and v.part in ('tail4', 'tail2', 'district')
+    where profiles.phonetic_hash is not null and v.part in ('tail4', 'tail2', 'district')
     union all
     select profiles.component_num, {{ dbt.concat(['profiles.surname_hash', "'|'", 'profiles.city']) }} as k1,
            'surname_city_tail4' as part, v.value as k2

@@ -3,7 +3,8 @@
     phone tails and places each member receives at under that name (int_identity__receiver_values:
     home, office, parents' home, an earlier phone).
     Candidates: int_identity__match_candidates (blocking).
-    Comparison levels per part (seed identity_match_parameters): name exact / surname only /
+    Comparison levels per part (seed identity_match_parameters): name exact / the same sound
+    (toneless pinyin: a homophone typo, a name typed in pinyin) / surname only /
     surname only at a shared address (a family: u set as data, since families share surnames
     and addresses, which the independence of the parts would ignore) / different; phone tail
     prefix and last-4 (seven digits) / last-4 (a side shows no prefix) / last-2 (where one side
@@ -28,7 +29,7 @@ params as (
     select * from {{ ref('identity_match_parameters') }}
 ),
 
-{%- for part, column in {'name': 'name_hash', 'surname': 'surname_hash'}.items() %}
+{%- for part, column in {'name': 'name_hash', 'phonetic': 'phonetic_hash', 'surname': 'surname_hash'}.items() %}
 
 {{ part }}_freq as (
     select {{ column }} as value, count(*) as holders, sum(count(*)) over () as total
@@ -92,7 +93,10 @@ sides as (
         b.name_hash as b_name,
         a.surname_hash as a_surname,
         b.surname_hash as b_surname,
+        a.phonetic_hash as a_phonetic,
+        b.phonetic_hash as b_phonetic,
         a.name_hash,
+        a.phonetic_hash,
         a.surname_hash
     from candidates
     join profiles as a on a.component_num = candidates.a_num
@@ -107,6 +111,7 @@ compared as (
         sides.*,
         case
             when a_name = b_name then 'exact'
+            when a_phonetic = b_phonetic then 'phonetic'
             when a_surname = b_surname and address_holders is not null then 'surname_at_address'
             when a_surname = b_surname then 'surname'
             when coalesce(a_surname, a_name) is null or coalesce(b_surname, b_name) is null then null
@@ -139,6 +144,7 @@ weighed as (
         compared.address_level,
         coalesce({{ fs_weight('name_param', 'compared.name_level', {
             'exact': ['name_freq.holders', 'name_freq.total'],
+            'phonetic': ['phonetic_freq.holders', 'phonetic_freq.total'],
             'surname': ['surname_freq.holders', 'surname_freq.total']}) }}, 0) as name_weight,
         coalesce({{ fs_weight('phone_param', 'compared.phone_level', {
             'prefix_tail4': ['compared.prefix_tail4_holders', 'compared.prefix_tail4_total', 'compared.prefix_tail4_sets'],
@@ -155,6 +161,7 @@ weighed as (
     left join params as address_param
         on address_param.comparison = 'address' and address_param.level = compared.address_level
     left join name_freq on name_freq.value = compared.name_hash
+    left join phonetic_freq on phonetic_freq.value = compared.phonetic_hash
     left join surname_freq on surname_freq.value = compared.surname_hash
 ),
 

@@ -1,6 +1,6 @@
 {#- One receiver profile per deterministic component that has orders with receivers: the value
-    it uses most for each part (name, surname, phone tail, address with its street and region;
-    ties: the value of the first record by name, source table and key; never the smallest hash,
+    it uses most for each part (name, surname, the name's sound, phone tail, address with its
+    street and region; ties: the value of the first record by name, source table and key; never the smallest hash,
     which a re-key of the lake would reorder, nor the record hash, which differs between DuckDB
     and Spark), and how many of its orders carry a receiver. The most frequent
     value is the person's own: gifts and orders for a family member are the minority of a
@@ -12,6 +12,7 @@ with receivers as (
 {%- set parts = {
     'name': ['receiver_name_hash'],
     'surname': ['receiver_surname_hash'],
+    'phonetic': ['receiver_name_phonetic_hash'],
     'tail4': ['receiver_mobile_tail4_hash'],
     'tail2': ['receiver_mobile_tail2_hash'],
     'address': ['receiver_address_hash', 'receiver_street_hash', 'receiver_province', 'receiver_city',
@@ -53,6 +54,7 @@ select
     orders.receiver_orders,
     name_mode.receiver_name_hash as name_hash,
     surname_mode.receiver_surname_hash as surname_hash,
+    phonetic_mode.receiver_name_phonetic_hash as phonetic_hash,
     tail4_mode.receiver_mobile_tail4_hash as tail4_hash,
     tail2_mode.receiver_mobile_tail2_hash as tail2_hash,
     address_mode.receiver_address_hash as address_hash,
@@ -63,6 +65,7 @@ select
 from orders
 left join name_mode on name_mode.component_num = orders.component_num
 left join surname_mode on surname_mode.component_num = orders.component_num
+left join phonetic_mode on phonetic_mode.component_num = orders.component_num
 left join tail4_mode on tail4_mode.component_num = orders.component_num
 left join tail2_mode on tail2_mode.component_num = orders.component_num
 left join address_mode on address_mode.component_num = orders.component_num

@@ -5,7 +5,8 @@
     of the order's record. The raw material of the probabilistic tier: what a brand's analyst
     matches by hand today (收货人 + 手机尾号 + 地址). Orders whose identifiers all failed (no
     component) are left out: the tier links members, not loose records. -#}
-{%- set receiver_columns = ['receiver_name_hash', 'receiver_surname_hash', 'receiver_mobile_prefix', 'receiver_mobile_tail4_hash',
+{%- set receiver_columns = ['receiver_name_hash', 'receiver_surname_hash', 'receiver_name_phonetic_hash',
+                            'receiver_mobile_prefix', 'receiver_mobile_tail4_hash',
                             'receiver_mobile_tail2_hash', 'receiver_province', 'receiver_city', 'receiver_district',
                             'receiver_address_hash', 'receiver_street_hash'] -%}
 {%- set parts = [] -%}

@@ -19,6 +19,7 @@ select
     source.unionid,
     source.member_name_hash,
     source.member_name_surname_hash,
+    source.member_name_phonetic_hash,
     source.register_channel,
     source.register_store_code,
     source.exclusive_guide_id as owner_guide_employee_no,
