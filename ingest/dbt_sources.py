@@ -13,8 +13,12 @@ From the contracts: the raw tables (one per contract, sorted by table), their de
 channel, business key and the columns that tell a record's versions (``versioned_by``, as
 ``meta.versioned_by`` for the staging dedup), and the lineage columns named in the raw source's description
 (``contract.LINEAGE_FIELDS``). From the lake layout (``ingest.lake``): the folder of each
-source. From the dbt project: the staging model that deduplicates each raw table (the model
-under models/staging that calls ``source('raw', '<table>')``). Kept as data here, because no
+source. From the dbt project: the staging models that read each raw table (the models under
+models/staging that call ``source('raw', '<table>')``): exactly one of them deduplicates it
+(``deduplicate(source('raw', '<table>'), ...)``, one row per business key, the newest version);
+any other reads every version for a history (``stg_crm__member_phones``: a member's earlier
+phones). A raw table read by staging with no deduplicating model, or with two, is refused
+(``StagingReadersError``, naming the table and the files). Kept as data here, because no
 contract says them: the prose of the two sources, the ledger and quarantine tables (they are
 ingest's own output, not a channel's), and the DuckDB ``external_location`` / Spark
 ``meta.lake_glob`` templates (macros/spark/register_lake_sources.sql reads the latter).
@@ -26,6 +30,7 @@ import difflib
 import re
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from ingest.contract import CONTRACTS_DIR, LINEAGE_FIELDS, Contract, ContractError, load_contracts
 from ingest.lake import LEDGER, QUARANTINE, RAW
@@ -54,19 +59,53 @@ LAKE_META_DESCRIPTION = "Load ledger and quarantine written by ingest, one Parqu
 LEDGER_DESCRIPTION = "One row per loaded landing file (rows read / loaded / quarantined, encoding, header mapping)."
 QUARANTINE_DESCRIPTION = "Rows rejected by ingest with the reason and a redacted copy of the record."
 SOURCE_CALL = re.compile(r"""source\(\s*['"]raw['"]\s*,\s*['"](\w+)['"]\s*\)""")
+DEDUPLICATE_CALL = re.compile(r"""deduplicate\(\s*""" + SOURCE_CALL.pattern)
+
+
+class StagingReadersError(ValueError):
+    """A raw table's staging readers break the rule: exactly one of them deduplicates it."""
+
+
+class StagingReaders(NamedTuple):
+    """The staging models that read one raw table."""
+
+    deduplicating: str  # one row per business key, the newest version (deduplicate(source(...)))
+    every_version: tuple[str, ...] = ()  # the others, sorted: they read every version (a history)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return (self.deduplicating, *self.every_version)
 
 
 def _location(glob: str, *options: str) -> str:
     return f"\"read_parquet('{LAKE_ROOT}/{glob}/*.parquet', {', '.join(options)})\""
 
 
-def staging_models(folder: Path = DBT_STAGING_DIR) -> dict[str, list[str]]:
-    """Raw table -> the staging models that read it (``source('raw', '<table>')``), sorted."""
-    readers: dict[str, list[str]] = {}
+def staging_models(folder: Path = DBT_STAGING_DIR) -> dict[str, StagingReaders]:
+    """Raw table -> the staging models that read it (``source('raw', '<table>')``): the one that
+    deduplicates it and the others. Raises ``StagingReadersError`` for a table read by staging
+    that none or several models deduplicate: staging's grain and _sources.yml rest on that one."""
+    readers: dict[str, dict[str, bool]] = {}
+    files: dict[str, list[str]] = {}
     for path in sorted(folder.rglob("*.sql")):
-        for table in SOURCE_CALL.findall(path.read_text(encoding="utf-8")):
-            readers.setdefault(table, []).append(path.stem)
-    return readers
+        text = path.read_text(encoding="utf-8")
+        deduplicated = set(DEDUPLICATE_CALL.findall(text))
+        for table in SOURCE_CALL.findall(text):
+            models = readers.setdefault(table, {})
+            models[path.stem] = models.get(path.stem, False) or table in deduplicated
+            files.setdefault(table, []).append(path.relative_to(folder).as_posix())
+    found = {}
+    for table, models in sorted(readers.items()):
+        deduplicating = sorted(m for m, dedup in models.items() if dedup)
+        if len(deduplicating) != 1:
+            raise StagingReadersError(
+                f"raw table {table!r} is read by the staging models {', '.join(sorted(set(files[table])))} "
+                f"(under {folder}), {len(deduplicating)} of which deduplicate it "
+                f"({', '.join(deduplicating) or 'none'}); expected exactly one that calls "
+                f"deduplicate(source('raw', '{table}'), ...): staging holds one row per business key of each "
+                f"raw table, the other readers read every version (a history)")
+        found[table] = StagingReaders(deduplicating[0], tuple(sorted(m for m, dedup in models.items() if not dedup)))
+    return found
 
 
 def _folded(text: str, indent: str) -> list[str]:
@@ -74,21 +113,23 @@ def _folded(text: str, indent: str) -> list[str]:
     return [f"{indent}description: >", *(f"{indent}  {line}" for line in text.splitlines())]
 
 
-def _table_description(contract: Contract, readers: list[str]) -> str:
+def _table_description(contract: Contract, readers: StagingReaders | None) -> str:
     if any(mark in contract.description for mark in ("{{", "{%", "{#")):
         raise ContractError(f"{contract.path}: the description contains Jinja ({{{{, {{% or {{#}}), which dbt would "
                             "try to render in _sources.yml; reword it")
     path = contract.path.relative_to(REPO_ROOT).as_posix() if contract.path else f"{contract.table}.yml"
     if readers:
         staged = ("not unique here because overlapping exports are kept as loaded; "
-                  f"deduplicated in {', '.join(readers)}.")
+                  f"deduplicated in {readers.deduplicating}.")
+        if readers.every_version:
+            staged += f" Every version is also read by {', '.join(readers.every_version)}."
     else:
         staged = "not unique here because overlapping exports are kept as loaded; no staging model reads it yet."
     facts = f"Contract {path} (channel {contract.channel}); business key ({', '.join(contract.key)}), {staged}"
     return f"{contract.description}\n{facts}" if contract.description else facts
 
 
-def render(contracts: dict[str, Contract], readers: dict[str, list[str]]) -> str:
+def render(contracts: dict[str, Contract], readers: dict[str, StagingReaders]) -> str:
     """The whole _sources.yml for ``contracts`` (table -> contract) and their staging ``readers``."""
     lineage = ", ".join(name for name, _ in LINEAGE_FIELDS)
     lines = [HEADER.rstrip("\n"), "version: 2", "", "sources:", "  - name: raw"]
@@ -102,7 +143,7 @@ def render(contracts: dict[str, Contract], readers: dict[str, list[str]]) -> str
     ]
     for table in sorted(contracts):
         lines.append(f"      - name: {table}")
-        lines += _folded(_table_description(contracts[table], readers.get(table, [])), "        ")
+        lines += _folded(_table_description(contracts[table], readers.get(table)), "        ")
         # read by macro newest_version_first (macros/deduplicate.sql)
         lines += ["        config:",
                   f"          meta: {{versioned_by: [{', '.join(contracts[table].versioned_by)}]}}"]

@@ -47,27 +47,36 @@ _loaded_at desc, _source_file desc, _source_row desc
 
 {#- The order in which deduplicate() keeps one version of a record of raw table `table`:
 
-    1. the version time, newest first: the latest of the record's own times the contract lists
-       (`versioned_by`, in _sources.yml as meta.versioned_by; dates count as their midnight);
-       a version with none of them set takes its file's export time (_exported_at) instead;
+    1. the version time, newest first (version_time(table) below);
     2. at an equal version time, the later export (_exported_at);
     3. then the later load, file name and row (latest_loaded_first), so the choice is
        deterministic.
 
-    greatest() skips nulls on DuckDB and Spark: a version that lost a time another version has
-    (a column its export did not carry) is ranked by the times it has. Rows written before
-    _exported_at existed have it null and rank after those with one (nulls last). -#}
+    Rows written before _exported_at existed have it null and rank after those with one
+    (nulls last). -#}
 {% macro newest_version_first(table) -%}
+{{ version_time(table) }} desc nulls last, _exported_at desc nulls last, {{ latest_loaded_first() }}
+{%- endmacro %}
+
+{#- When a row of raw table `table` was the record's current version: the latest of the record's
+    own times the contract lists (`versioned_by`, in _sources.yml as meta.versioned_by; dates
+    count as their midnight); a version with none of them set takes its file's export time
+    (_exported_at) instead. One definition for the newest version (newest_version_first) and for
+    when a value was first and last seen (stg_crm__member_phones).
+
+    greatest() skips nulls on DuckDB and Spark: a version that lost a time another version has
+    (a column its export did not carry) is dated by the times it has. -#}
+{% macro version_time(table) -%}
     {%- set columns = [] -%}
     {%- if execute -%}
         {%- set node = graph.sources.get('source.' ~ project_name ~ '.raw.' ~ table) -%}
         {%- if node is none -%}
             {%- do exceptions.raise_compiler_error(
-                "newest_version_first: no raw source named '" ~ table ~ "' (see ingest/contracts)") -%}
+                "version_time: no raw source named '" ~ table ~ "' (see ingest/contracts)") -%}
         {%- endif -%}
         {%- if 'versioned_by' not in node.config.meta -%}
             {%- do exceptions.raise_compiler_error(
-                "newest_version_first: source raw." ~ table ~ " has no meta.versioned_by; "
+                "version_time: source raw." ~ table ~ " has no meta.versioned_by; "
                 ~ "regenerate _sources.yml with `python -m ingest.dbt_sources`") -%}
         {%- endif -%}
         {%- set columns = node.config.meta['versioned_by'] -%}
@@ -77,11 +86,10 @@ _loaded_at desc, _source_file desc, _source_row desc
         {%- do times.append('cast(' ~ column ~ ' as ' ~ dbt.type_timestamp() ~ ')') -%}
     {%- endfor -%}
     {%- if times | length > 1 -%}
-        {%- set record_time = 'greatest(' ~ times | join(', ') ~ ')' -%}
+coalesce(greatest({{ times | join(', ') }}), _exported_at)
     {%- elif times -%}
-        {%- set record_time = times[0] -%}
+coalesce({{ times[0] }}, _exported_at)
+    {%- else -%}
+_exported_at
     {%- endif -%}
-    {%- if times -%}
-coalesce({{ record_time }}, _exported_at) desc nulls last, {% endif -%}
-_exported_at desc nulls last, {{ latest_loaded_first() }}
 {%- endmacro %}

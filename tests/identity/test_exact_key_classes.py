@@ -30,6 +30,8 @@ NO_WECHAT = "17765520318"  # two registrations, two cards, no unionid: only the 
 SAME_NAME = "15967302281"  # registered twice under one name, two cards: the same person
 TWO_NAMES = "13758806143"  # two registrations under two names: a couple
 RECYCLED = "18857713390"  # a member's old number, re-issued by the carrier to a newcomer months later
+MOVED_OLD, MOVED_NEW = "13671924508", "15221390846"  # a member who changed her number
+RE_ISSUED, GONE_NEW = "13916285047", "18217364095"  # she changed hers; the carrier re-issued the old one
 
 CRM = [
     # member_id, card_no, mobile, unionid, name (keyed-hashed at ingest)
@@ -50,8 +52,14 @@ CRM = [
     # Unicode forms: a full-width card, a unionid with a zero-width space inside
     ("M-WIDE", "ＣＷ１２３", "", "oU-wi\u200bde", ""),
     ("M-SHEET", "880029000001", "", "", ""),  # a card a spreadsheet will damage on a receipt
+    ("M-MOVED", "C-MOVED", MOVED_NEW, "", "吴芳"),  # the current export: her new number only
+    ("M-GONE", "C-GONE", GONE_NEW, "", "郑雪"),
+    ("M-NEWCOMER", "C-NEWCOMER", RE_ISSUED, "", "王磊"),  # the number M-GONE gave up, from September
 ]
-REGISTERED = {"M-NEW-OWNER": "2026-06-20 10:00:00"}  # everyone else registers in January
+REGISTERED = {"M-NEW-OWNER": "2026-06-20 10:00:00", "M-NEWCOMER": "2026-09-01 10:00:00",
+              "M-MOVED": "2026-01-10 10:00:00", "M-GONE": "2026-01-10 10:00:00"}  # the others: in January
+# An older export (its date in its name): the two who have since changed their number, with the old one
+OLDER_CRM = [("M-MOVED", "C-MOVED", MOVED_OLD, "", "吴芳"), ("M-GONE", "C-GONE", RE_ISSUED, "", "郑雪")]
 
 
 def _receipts() -> list[tuple[str, str, str, str, str]]:
@@ -84,6 +92,11 @@ def _receipts() -> list[tuple[str, str, str, str, str]]:
     add("S2", 16, 9, mobile=RECYCLED)  # and without it
     rows.append(("S2", "R-NEW-1", "2026-07-02 18:00:00", "", RECYCLED))  # the newcomer in July, phone only
     rows.append(("S2", "R-NEW-2", "2026-07-09 18:00:00", "C-NEW-OWNER", RECYCLED))
+    add("S1", 17, 12, mobile=MOVED_OLD)  # March: her old number, phone only
+    rows.append(("S1", "R-MOVED-NEW", "2026-06-03 12:00:00", "", MOVED_NEW))  # June: the new one
+    add("S3", 18, 12, mobile=RE_ISSUED)  # March: M-GONE's old number, phone only
+    rows.append(("S3", "R-GONE-NEW", "2026-06-05 12:00:00", "", GONE_NEW))  # June: her new one
+    rows.append(("S3", "R-NEWCOMER", "2026-09-15 12:00:00", "", RE_ISSUED))  # September: the newcomer's
     return rows
 
 
@@ -97,6 +110,7 @@ def mobile_node(number: str) -> str:
 
 
 def crm_nodes(member_id: str, with_mobile: bool = True) -> list[str]:
+    """The nodes of a member's current CRM record (the January export)."""
     member, card, mobile, unionid = next(row for row in CRM if row[0] == member_id)[:4]
     nodes = [f"crm_member_id:{member}", f"card_no:{card}"]
     nodes += [mobile_node(mobile)] if with_mobile else []
@@ -111,7 +125,11 @@ def brand(tmp_path_factory):
     lines = ["member_id,card_no,mobile,unionid,registered_at,name"]
     lines += [f"{row[0]},{row[1]},{row[2]},{row[3]},{REGISTERED.get(row[0], f'2026-01-{i + 1:02d} 10:00:00')},"
               f"{row[4] if len(row) > 4 else ''}" for i, row in enumerate(CRM)]
+    # the current export (no date in its name, no updated_at: dated by the file, today)
     (crm / "members_202601.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines = ["member_id,card_no,mobile,unionid,registered_at,name"]
+    lines += [f"{m},{c},{p},{u},{REGISTERED[m]},{n}" for m, c, p, u, n in OLDER_CRM]
+    (crm / "members_20260115.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     pos = paths.landing / "pos" / "sales"
     pos.mkdir(parents=True)
     lines = ["店编,单号,行号,销售时间,货号,数量,结算单价,金额,会员卡号,会员手机号"]
@@ -153,6 +171,9 @@ def test_a_cashiers_number_is_a_placeholder_by_its_daily_volume(brand):
     assert set(receipts_of(brand, CASHIER).values()) == {(None, "blocked: placeholder by spread")}
     assert one_ids(brand, "source_table = 'crm_members' and record_key = 'M-CASHIER'") == {
         "M-CASHIER": mint(crm_nodes("M-CASHIER", with_mobile=False))}
+    # her phone history carries the number too, under the same node rules: it links nothing
+    assert one_ids(brand, "source_table = 'crm_member_phones' and record_key like 'M-CASHIER|%'") == {
+        "M-CASHIER|1": mint(crm_nodes("M-CASHIER", with_mobile=False))}
 
 
 def test_a_number_in_three_stores_on_one_day_is_a_placeholder(brand):
@@ -236,6 +257,51 @@ def test_a_recycled_number_links_each_owner_to_the_records_of_their_time(brand):
     assert refusal(brand, mobile_node(RECYCLED)) is None
     assert query(brand, f"select cast(recycled_at as date) from identity.int_identity__nodes "
                         f"where node_id = '{mobile_node(RECYCLED)}'")[0][0].isoformat() == "2026-06-20"
+
+
+def phone_history(paths, member_id: str) -> list[tuple[int, str, str]]:
+    """(phone_seq, mobile_hash, held_since as text) of a member's phones."""
+    return [(seq, phone, str(since)) for seq, phone, since in query(
+        paths, f"select phone_seq, mobile_hash, held_since from staging.stg_crm__member_phones "
+               f"where member_id = '{member_id}' order by phone_seq")]
+
+
+def test_an_earlier_number_stays_the_members_and_links_her_old_receipts(brand):
+    """The current export carries her new number, an older one her old number (history): her March
+    receipt on the old number and her June receipt on the new one are both hers."""
+    member = mint(crm_nodes("M-MOVED") + [mobile_node(MOVED_OLD)])
+    assert one_ids(brand, "source_table = 'crm_members' and record_key = 'M-MOVED'") == {"M-MOVED": member}
+    assert set(receipts_of(brand, MOVED_OLD).values()) == {(member, None)}
+    assert set(receipts_of(brand, MOVED_NEW).values()) == {(member, None)}
+    assert query(brand, "select record_key from identity.bridge_record_member where source_table = "
+                        f"'crm_member_phones' and one_id = '{member}' order by 1") == [("M-MOVED|1",), ("M-MOVED|2",)]
+    # the old number from her registration (the older export is her first), the new one from today's export
+    (first, old, since), (second, new, _) = phone_history(brand, "M-MOVED")
+    assert (first, old, since) == (1, keyed_hash(TEST_KEY, MOVED_OLD), "2026-01-10 10:00:00")
+    assert (second, new) == (2, keyed_hash(TEST_KEY, MOVED_NEW))
+
+
+def test_an_earlier_number_re_issued_to_a_newer_registration_stops_linking_her_from_the_hand_over(brand):
+    """M-GONE gave up a number (the older export has it, the current one her new number); the carrier
+    re-issued it to M-NEWCOMER, who registered on 1 September. Her March receipt on it stays hers
+    through her phone history; the September one is the newcomer's: the number is split on the day
+    it changed hands, as when both registrations still hold it."""
+    gone = mint(crm_nodes("M-GONE") + [mobile_node(RE_ISSUED)])
+    epoch = f"{mobile_node(RE_ISSUED)}@2026-09-01"
+    newcomer = mint(["crm_member_id:M-NEWCOMER", "card_no:C-NEWCOMER", epoch])
+    assert one_ids(brand, "source_table = 'crm_members' and record_key in ('M-GONE', 'M-NEWCOMER')") == {
+        "M-GONE": gone, "M-NEWCOMER": newcomer}
+    assert one_ids(brand, "source_table = 'crm_member_phones' and record_key in "
+                          "('M-GONE|1', 'M-GONE|2', 'M-NEWCOMER|1')") == {
+        "M-GONE|1": gone, "M-GONE|2": gone, "M-NEWCOMER|1": newcomer}
+    owner = {f"{s}|{r}|1": (gone if t < "2026-09-01" else newcomer, None)
+             for s, r, t, _, m in _receipts() if m == RE_ISSUED}
+    assert sorted(v[0] for v in owner.values()) == sorted([gone, newcomer])
+    assert receipts_of(brand, RE_ISSUED) == owner
+    assert set(receipts_of(brand, GONE_NEW).values()) == {(gone, None)}
+    assert refusal(brand, mobile_node(RE_ISSUED)) is None
+    assert query(brand, f"select cast(recycled_at as date) from identity.int_identity__nodes "
+                        f"where node_id = '{mobile_node(RE_ISSUED)}'")[0][0].isoformat() == "2026-09-01"
 
 
 def test_unicode_forms_of_an_identifier_are_one_node(brand):

@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from ingest import dbt_sources
@@ -34,7 +35,38 @@ def test_every_contract_is_a_raw_source_read_by_its_staging_model():
         contract = contracts[table["name"]]
         assert table["description"].startswith(contract.description)
         assert f"business key ({', '.join(contract.key)})" in table["description"]
-        assert readers[table["name"]] and f"deduplicated in {readers[table['name']][0]}." in table["description"]
+        assert f"deduplicated in {readers[table['name']].deduplicating}." in table["description"]
+        for model in readers[table["name"]].every_version:
+            assert model in table["description"].split("Every version is also read by ", 1)[1]
+
+
+def test_a_raw_table_has_one_deduplicating_staging_reader_and_may_have_history_readers():
+    readers = dbt_sources.staging_models()
+    assert readers["crm_members"] == dbt_sources.StagingReaders("stg_crm__members", ("stg_crm__member_phones",))
+    assert readers["pos_sales"] == dbt_sources.StagingReaders("stg_pos__sales")
+    assert all(r.deduplicating.startswith("stg_") for r in readers.values())
+
+
+def _staging(tmp_path, **models: str):
+    for name, sql in models.items():
+        (tmp_path / f"{name}.sql").write_text(sql, encoding="utf-8")
+    return tmp_path
+
+
+def test_a_raw_table_read_by_staging_that_no_model_deduplicates_is_refused_naming_it(tmp_path):
+    folder = _staging(tmp_path, stg_crm__member_phones="select * from {{ source('raw', 'crm_members') }}")
+    with pytest.raises(dbt_sources.StagingReadersError) as refused:
+        dbt_sources.staging_models(folder)
+    message = str(refused.value)
+    assert "'crm_members'" in message and "stg_crm__member_phones.sql" in message and "0 of which" in message
+    assert "deduplicate(source('raw', 'crm_members'), ...)" in message
+
+
+def test_a_raw_table_two_staging_models_deduplicate_is_refused_naming_both(tmp_path):
+    dedup = "{{ deduplicate(source('raw', 'coupons'), partition_by='coupon_code', order_by='1') }}"
+    folder = _staging(tmp_path, stg_a=dedup, stg_b=dedup)
+    with pytest.raises(dbt_sources.StagingReadersError, match=r"2 of which deduplicate it \(stg_a, stg_b\)"):
+        dbt_sources.staging_models(folder)
 
 
 def test_a_contract_without_a_staging_model_is_still_a_source(tmp_path):

@@ -5,6 +5,7 @@ from dagster import AssetKey, DagsterInstance
 
 from ingest.audit import raw_mobiles_in
 from ingest.contract import load_contracts
+from ingest.dbt_sources import staging_models
 from ingest.settings import paths_from_env
 from tests.orchestration.baseline import session_build
 
@@ -50,11 +51,15 @@ def test_the_build_is_published_and_the_build_folder_is_gone(built, baseline):
 
 
 def test_one_lineage_graph_from_files_to_staging(definitions):
+    """A raw table feeds staging only: the model that deduplicates it (the one _sources.yml
+    names) and any that read every version of it (a member's phone history)."""
     graph = definitions.resolve_asset_graph()
+    readers = staging_models()
     for table in CONTRACTS:
         children = graph.get(AssetKey(["raw", table])).child_keys
         assert children, f"raw/{table} feeds no dbt model"
         assert all(k.path[0] == "staging" for k in children)
+        assert sorted(k.path[-1] for k in children) == sorted(readers[table].models), table
 
 
 def test_staging_tables_hold_the_loaded_rows(built, baseline):
