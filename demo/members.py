@@ -9,6 +9,7 @@ from demo import text as tx
 from demo import vocab
 from demo.context import Ctx, coupon_code, scramble, with_unicode_forms
 from demo.orders import chunks, hour_seconds
+from demo.receivers import true_name
 from demo.wecom import unionid_visible
 from demo.world import CRM, DOUYIN_BIND, DUP_KINDS, MOBILE_ISSUES, MP, REG_CHANNELS, TMALL_BIND, World, take
 from demo.writers import CsvWriter, write_csv, write_xlsx
@@ -85,7 +86,7 @@ def write_crm_members(ctx: Ctx) -> None:
                 tx.pick(vocab.GENDER_TEXT, w.persons.gender[person]),
                 tx.where(ids.coin(person, "opt_out") < 0.03, "1", "0"),
                 tx.wall_time(cal.sec(crm.reg_day[rows], crm.reg_sod[rows])),
-                ids.name(person),
+                true_name(w, person),
             ]
             cols[1] = with_unicode_forms(ctx, "crm_members.card_no", cols[1], ids.coin(rows, "uform:crm.card_no"))
             cols[2] = with_unicode_forms(ctx, "crm_members.mobile", cols[2], ids.coin(rows, "uform:crm.mobile"))
@@ -134,7 +135,7 @@ def write_mp_members(ctx: Ctx) -> None:
             tx.pick(vocab.GENDER_TEXT, p.gender[pw]),
             birthday_text(w, pw, 0.6, "mp"),
             ids.nickname(pw),
-            tx.where(ids.coin(pw, "mp_real_name") < 0.7, ids.name(pw), ""),
+            tx.where(ids.coin(pw, "mp_real_name") < 0.7, true_name(w, pw), ""),
         ]
         name = f"mp_members_{cal.end_label}_{k + 1:02d}.xlsx"
         shown = mp_member_forms(ctx, pw, cols)

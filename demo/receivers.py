@@ -152,6 +152,14 @@ def name_parts(world: World, person: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return (np.where(common, c_sur[pick], sur), np.where(common, c_g1[pick], g1), np.where(common, c_g2[pick], g2))
 
 
+def true_name(world: World, person: np.ndarray) -> pa.Array:
+    """A person's true full name as the person writes it: the same in every export (a CRM or
+    mini-program registration, the receiver of her own orders before any typing variant)."""
+    person = np.asarray(person, dtype=np.int64)
+    sur, g1, g2 = name_parts(world, person)
+    return _render_name(sur, g1, g2, np.zeros(len(person), dtype=np.int64), world.persons.gender[person])
+
+
 def _render_name(sur: np.ndarray, g1: np.ndarray, g2: np.ndarray, variant: np.ndarray,
                  gender: np.ndarray) -> pa.Array:
     """The name as typed: ``variant`` indexes VARIANT_NAMES."""

@@ -1,14 +1,18 @@
 {#- The pairs of deterministic members the Fellegi-Sunter model (int_identity__match_pairs)
-    compares at all: blocking. A pair is a candidate when the two members share a detail address
-    (one held by at most var identity_match_max_block members: an office tower's or a parcel
-    locker's address seeds nothing), or the same full name (by its sound: 王芳, 王方, Wang Fang) with a shared phone tail (last four,
-    or last two where a side shows only two: a CRM member has no address, a Douyin order no
-    address and two digits) or a shared district, or the same surname in the same city with a
-    shared last-four tail. Values are the sets of int_identity__receiver_values (the tails and
-    places a member receives at under its own name). Pairs where both members hold an enforced
-    identifier type (a CRM member id, a unionid) are no candidates: a probabilistic link never
-    overrides an enforced limit. A table of its own, so that the comparisons read it rather than
-    recompute the blocking joins. -#}
+    compares at all: blocking. A pair is a candidate when the two members share
+    - a detail address (held by at most var identity_match_max_block members: an office
+      tower's or a parcel locker's address seeds nothing);
+    - the same full name by its sound (王芳, 王方, Wang Fang) with a shared phone tail (last
+      four, or last two where a side shows only two: a CRM member has no address, a Douyin
+      order no address and two digits) or a shared district;
+    - the same surname in the same city with a shared last-four tail;
+    - the same surname with a shared carrier prefix and last four (a CRM member against the
+      orders of 王先生).
+    Values are the sets of int_identity__receiver_values (the tails and places a member
+    receives at under its own name). Pairs where both members hold an enforced identifier type
+    (a CRM member id, a unionid) are no candidates: a probabilistic link never overrides an
+    enforced limit. A table of its own, so that the comparisons read it rather than recompute
+    the blocking joins. -#}
 with profiles as (
     select * from {{ ref('int_identity__receiver_profiles') }}
 ),
@@ -43,6 +47,12 @@ keyed as (
     from profiles
     join receiver_values as v on v.component_num = profiles.component_num
     where profiles.surname_hash is not null and profiles.city is not null and v.part = 'tail4'
+    union all
+    -- the surname with seven phone digits: a CRM member (no address, no city) against 王先生's orders
+    select profiles.component_num, profiles.surname_hash as k1, 'surname_prefix_tail4' as part, v.value as k2
+    from profiles
+    join receiver_values as v on v.component_num = profiles.component_num
+    where profiles.surname_hash is not null and v.part = 'prefix_tail4'
 ),
 
 blocked as (

@@ -4,8 +4,9 @@
     home, office, parents' home, an earlier phone).
     Candidates: int_identity__match_candidates (blocking).
     Comparison levels per part (seed identity_match_parameters): name exact / the same sound
-    (toneless pinyin: a homophone typo, a name typed in pinyin) / surname only /
-    surname only at a shared address (a family: u set as data, since families share surnames
+    (toneless pinyin: a homophone typo, a name typed in pinyin) / surname only, where one side
+    shows no more (王女士) / surname only, the given names differing / surname only at a shared
+    address (a family: u set as data, since families share surnames
     and addresses, which the independence of the parts would ignore) / different; phone tail
     prefix and last-4 (seven digits) / last-4 (a side shows no prefix) / last-2 (where one side
     shows only two) / different (a last-four agreement whose prefixes all differ is another
@@ -113,6 +114,8 @@ compared as (
             when a_name = b_name then 'exact'
             when a_phonetic = b_phonetic then 'phonetic'
             when a_surname = b_surname and address_holders is not null then 'surname_at_address'
+            -- one side names the surname only (王女士, 小王, 王**): nothing says the given names differ
+            when a_surname = b_surname and (a_name is null or b_name is null) then 'surname_only_known'
             when a_surname = b_surname then 'surname'
             when coalesce(a_surname, a_name) is null or coalesce(b_surname, b_name) is null then null
             else 'different'
@@ -145,7 +148,8 @@ weighed as (
         coalesce({{ fs_weight('name_param', 'compared.name_level', {
             'exact': ['name_freq.holders', 'name_freq.total'],
             'phonetic': ['phonetic_freq.holders', 'phonetic_freq.total'],
-            'surname': ['surname_freq.holders', 'surname_freq.total']}) }}, 0) as name_weight,
+            'surname': ['surname_freq.holders', 'surname_freq.total'],
+            'surname_only_known': ['surname_freq.holders', 'surname_freq.total']}) }}, 0) as name_weight,
         coalesce({{ fs_weight('phone_param', 'compared.phone_level', {
             'prefix_tail4': ['compared.prefix_tail4_holders', 'compared.prefix_tail4_total', 'compared.prefix_tail4_sets'],
             'tail4': ['compared.tail4_holders', 'compared.tail4_total', 'compared.tail4_sets'],
