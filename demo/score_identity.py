@@ -157,6 +157,23 @@ def _linkable_groups(con: duckdb.DuckDBPyConnection) -> None:
         from scored s left join linkable l on l.rec = s.source_table || ':' || s.record_key""")
 
 
+def _evidence_groups(con: duckdb.DuckDBPyConnection) -> None:
+    """Label each linkable record with its evidence group (temp table `evidence`: rec, grp): a
+    person's linkable groups that carry receiver data (a record in int_identity__receivers) are
+    one group, since a receiver match could join them; the others stay as they are. Needs the
+    tables of _linkable_groups."""
+    con.execute("""
+        create temp table evidence as
+        with with_receiver as (
+            select distinct g.grp
+            from scored_groups g
+            join wh.identity.int_identity__receivers r on r.record_name = g.source_table || ':' || g.record_key)
+        select l.rec, case when w.grp is null then l.grp else 'receivers:' || s.person_id end as grp
+        from linkable l
+        join scored_groups s on s.source_table || ':' || s.record_key = l.rec
+        left join with_receiver w on w.grp = l.grp""")
+
+
 def _deterministic(con: duckdb.DuckDBPyConnection, pairs: str) -> tuple[int, int, int, int]:
     """(predicted, correct) pairs of the exact-key graph alone, and (pairs, correct) that receiver
     matches added on top: a record's deterministic member is its int_identity__components component."""
@@ -212,16 +229,13 @@ def score(truth: Path, warehouse: Path) -> tuple[Score, list[tuple]]:
         f"select {pairs} from (select count(*) n from scored_groups group by person_id, grp)").fetchall()[0][0]
     linkable_correct = con.execute(
         f"select {pairs} from (select count(*) n from scored_groups group by person_id, grp, one_id)").fetchall()[0][0]
+    _evidence_groups(con)
     evidence = con.execute(f"""
         select {pairs} from (
             select count(*) n
             from scored_groups s
-            left join (
-                select distinct g.grp
-                from scored_groups g
-                join wh.identity.int_identity__receivers r on r.record_name = g.source_table || ':' || g.record_key
-            ) with_receiver on with_receiver.grp = s.grp
-            group by s.person_id, case when with_receiver.grp is null then s.grp end)""").fetchall()[0][0]
+            left join evidence e on e.rec = s.source_table || ':' || s.record_key
+            group by s.person_id, coalesce(e.grp, s.grp))""").fetchall()[0][0]
     result = Score(int(records), int(true_pairs or 0), int(predicted or 0), int(correct or 0), int(persons),
                    int(members), int(split), int(merged), int(strays), int(linkable or 0), int(linkable_correct or 0),
                    int(identified or 0), det_predicted, det_correct, prob_pairs, prob_correct, int(evidence or 0))

@@ -14,7 +14,10 @@ Each figure is computed three ways for one month (default: the last complete mon
   (dim_member: as of the end of the data, not of the order);
 * linkable: the same with each true person split where no chain of shared identifier values
   joins their records (demo.score_identity's linkable groups): what a perfect resolver could
-  do with these exports. A mart can pass it by merging wrongly, or by receiver matches.
+  do with these exports. A mart can pass it by merging wrongly, or by receiver matches;
+* evidence: the same with the linkable groups of a person that both carry receiver data (a name,
+  a phone tail, an address) joined, as a perfect receiver match would join them
+  (demo.score_identity's evidence groups): the ceiling of both tiers together.
 Only the order facts (validity, amount, month, channel) come from marts.fct_orders; the person
 logic is pandas here, not the marts' SQL. Shares differ in percentage points, counts in % of
 truth. --generate N builds a brand of N persons twice (identity_graph deterministic, then
@@ -33,7 +36,7 @@ import duckdb
 import pandas as pd
 import yaml
 
-from demo.score_identity import _linkable_groups, _load
+from demo.score_identity import _evidence_groups, _linkable_groups, _load
 from ingest.settings import Paths, paths_from_env
 from orchestration.dbt_assets import DBT_PROJECT_DIR
 
@@ -67,6 +70,7 @@ class KpiRow(NamedTuple):
     truth: float | None
     linkable: float | None
     unit: str  # 'pp': a share, compared in percentage points; '%': a count, relative difference
+    evidence: float | None = None  # over evidence persons: linkable groups joined where both carry receiver data
 
     @property
     def difference(self) -> float | None:
@@ -120,6 +124,7 @@ def truth_orders(con: duckdb.DuckDBPyConnection, truth: Path) -> pd.DataFrame:
             select order_records.order_key,
                    max(truth_records.person_id) as person,
                    max(linkable.grp) as linkable,
+                   max(evidence.grp) as evidence,
                    count(distinct truth_records.person_id) as persons,
                    count(*) - count(truth_records.record_key) as records_not_in_truth
             from order_records
@@ -128,9 +133,11 @@ def truth_orders(con: duckdb.DuckDBPyConnection, truth: Path) -> pd.DataFrame:
              and truth_records.record_key = order_records.record_key
             left join linkable
               on linkable.rec = order_records.source_table || ':' || order_records.record_key
+            left join evidence
+              on evidence.rec = order_records.source_table || ':' || order_records.record_key
             group by order_records.order_key)
         select o.order_key, o.channel, o.is_online, o.is_valid_order, o.net_amount, o.order_month as month,
-               o.one_id, o.is_loyalty_member, p.person, p.linkable, coalesce(p.persons, 0) as persons,
+               o.one_id, o.is_loyalty_member, p.person, p.linkable, p.evidence, coalesce(p.persons, 0) as persons,
                coalesce(p.records_not_in_truth, 0) as records_not_in_truth, p.order_key is null as no_records
         from wh.marts.fct_orders as o
         left join order_persons as p on p.order_key = o.order_key""").df()
@@ -142,10 +149,10 @@ def truth_orders(con: duckdb.DuckDBPyConnection, truth: Path) -> pd.DataFrame:
         raise ScoreError(f"fct_orders cannot be mapped to truth: {problems} of {len(orders):,} orders")
     orders["month"] = pd.to_datetime(orders["month"]).dt.date
     orders["net_amount"] = orders["net_amount"].astype(float)
-    for column in ("one_id", "person", "linkable"):
+    for column in ("one_id", "person", "linkable", "evidence"):
         orders[column] = orders[column].astype(object).where(orders[column].notna(), NO_PERSON)
     return orders[["order_key", "channel", "is_online", "is_valid_order", "net_amount", "month", "one_id",
-                   "is_loyalty_member", "person", "linkable", "records_not_in_truth"]]
+                   "is_loyalty_member", "person", "linkable", "evidence", "records_not_in_truth"]]
 
 
 def truth_loyalty_members(truth: Path) -> set[str]:
@@ -309,6 +316,7 @@ def load_scoring(truth: Path, warehouse: Path, month: str | date | None = None) 
     try:
         _load(con, truth, Path(warehouse))  # attaches the warehouse as wh
         _linkable_groups(con)
+        _evidence_groups(con)
         scored = _month(con, month)
         channels = [r[0] for r in con.execute(
             "select channel from wh.marts.mart_sales_monthly where scope = 'channel' group by channel "
@@ -317,6 +325,8 @@ def load_scoring(truth: Path, warehouse: Path, month: str | date | None = None) 
         # a linkable group is a member when it holds a CRM registration (dim_member: a crm_member_id)
         linkable_members = {r[0] for r in con.execute(
             "select distinct grp from linkable where rec like 'crm_members:%'").fetchall()}
+        evidence_members = {r[0] for r in con.execute(
+            "select distinct grp from evidence where rec like 'crm_members:%'").fetchall()}
         mart = mart_figures(con, scored)
         # score_identity's scored: every record with a true person, one_id 'unresolved:...' if none
         registrations = con.execute("""
@@ -329,6 +339,7 @@ def load_scoring(truth: Path, warehouse: Path, month: str | date | None = None) 
     members = {
         "person": truth_loyalty_members(truth),
         "linkable": linkable_members,
+        "evidence": evidence_members,
         "one_id": set(orders.loc[orders["is_loyalty_member"] & orders["one_id"].notna(), "one_id"]),
     }
     return Scoring(orders, scored, channels, members, mart, registrations)
@@ -344,8 +355,10 @@ def kpi_rows(s: Scoring) -> list[KpiRow]:
     """score_kpis' rows from loaded inputs."""
     true = truth_figures(s.orders, s.members["person"], s.month, s.channels)
     linkable = truth_figures(s.orders, s.members["linkable"], s.month, s.channels, person="linkable")
+    evidence = (truth_figures(s.orders, s.members["evidence"], s.month, s.channels, person="evidence")
+                if "evidence" in s.members else {})
     return [KpiRow(kpi, scope, s.month, _float(s.mart.get((kpi, scope))), _float(value),
-                   _float(linkable[kpi, scope]), KPI_UNITS[kpi])
+                   _float(linkable[kpi, scope]), KPI_UNITS[kpi], _float(evidence.get((kpi, scope))))
             for (kpi, scope), value in true.items()]
 
 
@@ -422,17 +435,18 @@ def _difference(row: KpiRow) -> str:
 
 def format_table(tables: dict[str, list[KpiRow]]) -> str:
     """The rows of one or more warehouses of one brand ({label: rows}, same KPIs) side by side:
-    KPI, scope, month, the truth figure and the linkable ceiling (the same for every warehouse of
-    the brand), then per warehouse the mart figure and its difference from truth (pp for shares,
+    KPI, scope, month, the truth figure, the linkable and evidence ceilings (the same for every
+    warehouse of the brand), then per warehouse the mart figure and its difference from truth (pp for shares,
     % of truth for counts)."""
     labels = list(tables)
     first = tables[labels[0]]
-    header = ["kpi", "scope", "month", "truth", "linkable"]
+    header = ["kpi", "scope", "month", "truth", "linkable", "evidence"]
     for label in labels:
         header += [label, "diff"]
     lines = [header]
     for i, row in enumerate(first):
-        line = [row.kpi, row.scope, f"{row.month:%Y-%m}", _figure(row, row.truth), _figure(row, row.linkable)]
+        line = [row.kpi, row.scope, f"{row.month:%Y-%m}", _figure(row, row.truth), _figure(row, row.linkable),
+                _figure(row, row.evidence)]
         for label in labels:
             other = tables[label][i]
             line += [_figure(other, other.mart), _difference(other)]

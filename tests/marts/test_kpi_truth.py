@@ -76,6 +76,9 @@ PERSONS = [("P1", False), ("P2", True), ("P3", False)]
 # linkable groups: P1's Tmall orders and store receipt share no identifier
 LINKABLE = [("tmall_orders:T1", "g1"), ("tmall_orders:T2", "g1"), ("pos_sales:S01|R1|1", "g2"),
             ("jd_orders:J1|S2", "g3")]
+# evidence groups: P1's Tmall group carries receiver data, her store receipt none
+EVIDENCE = [("tmall_orders:T1", "receivers:P1"), ("tmall_orders:T2", "receivers:P1"), ("pos_sales:S01|R1|1", "g2"),
+            ("jd_orders:J1|S2", "receivers:P3")]
 
 
 @pytest.fixture
@@ -100,6 +103,8 @@ def tiny(tmp_path) -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
     con.execute(f"attach '{warehouse}' as wh (read_only)")
     con.execute("create temp table linkable (rec varchar, grp varchar)")
     con.executemany("insert into linkable values (?, ?)", LINKABLE)
+    con.execute("create temp table evidence (rec varchar, grp varchar)")
+    con.executemany("insert into evidence values (?, ?)", EVIDENCE)
     yield con, truth
     con.close()
 
@@ -112,6 +117,8 @@ def test_each_order_takes_the_true_person_and_linkable_group_of_its_export_rows(
         "douyin:D1": "P1", "pos:S01-R1": "P1", "pos:S01-R2": None, "pos:S01-R3": "P3"}
     assert orders["linkable"].dropna().to_dict() == {
         "tmall:T1": "g1", "tmall:T2": "g1", "pos:S01-R1": "g2", "jd:J1": "g3"}
+    assert orders["evidence"].dropna().to_dict() == {
+        "tmall:T1": "receivers:P1", "tmall:T2": "receivers:P1", "pos:S01-R1": "g2", "jd:J1": "receivers:P3"}
 
 
 def test_the_truth_figures_of_a_hand_made_brand_are_the_ones_worked_out_by_hand(tiny):
