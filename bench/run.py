@@ -57,7 +57,11 @@ class Stage:
 
 
 def _env(home: Path) -> dict[str, str]:
-    return {**os.environ, **paths_from_env({"QUANYU_HOME": str(home)}).as_env()}
+    """A stage's environment: the bench home's folders; dbt writes its warehouse directly through the
+    profile's writing target (a bench home serves nobody; the default target only reads)."""
+    paths = paths_from_env({"QUANYU_HOME": str(home)})
+    return {**os.environ, **paths.as_env(),
+            "QUANYU_DBT_TARGET": "duckdb", "QUANYU_DBT_BUILD_FILE": str(paths.warehouse)}
 
 
 def _children() -> dict[int, list[int]]:

@@ -38,6 +38,7 @@ from ingest.settings import Paths, business_now
 META_SCHEMA = "meta"
 KEEP_FAILED_BUILDS = 1  # the last failed build stays for inspection; each is a full copy
 PROFILE_NAME = "quanyu"
+BUILD_TARGET = "duckdb"  # the output of dbt_project/profiles.yml that writes (the default, `served`, reads)
 WAREHOUSE_POOL = "quanyu_warehouse"
 
 
@@ -95,11 +96,17 @@ def _prune_old_builds(paths: Paths, keep: int = KEEP_FAILED_BUILDS) -> None:
 
 
 def write_profiles(build: Build, project_profiles: Path) -> Path:
-    """The project's dbt profile with every DuckDB output pointed at the build file."""
+    """The project's dbt profile writing the build file: its target is the writing DuckDB output
+    (``BUILD_TARGET``), pointed at the copy. The project's default target (``served``) opens the
+    served file read-only, so a run on it could not build; QUANYU_DBT_TARGET is not consulted
+    either (only a DuckDB build can be published). The other outputs are left out."""
     document = yaml.safe_load(project_profiles.read_text(encoding="utf-8"))
-    for output in document[PROFILE_NAME]["outputs"].values():
-        if output.get("type") == "duckdb":
-            output["path"] = str(build.file)
+    output = document[PROFILE_NAME]["outputs"][BUILD_TARGET]
+    if output.get("type") != "duckdb":
+        raise ValueError(f"{project_profiles}: output {BUILD_TARGET!r} of profile {PROFILE_NAME!r} is of type "
+                         f"{output.get('type')!r}; the build copy is a DuckDB file, expected type 'duckdb'")
+    output["path"] = str(build.file)
+    document[PROFILE_NAME] = {"target": BUILD_TARGET, "outputs": {BUILD_TARGET: output}}
     build.profiles_dir.mkdir(parents=True, exist_ok=True)
     target = build.profiles_dir / "profiles.yml"
     target.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")

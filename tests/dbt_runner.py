@@ -11,8 +11,11 @@ TEST_KEY = HashKey(b"quanyu-test-key", "test")
 
 
 def env_for(paths) -> dict[str, str]:
+    """dbt's environment for a test home: its folders, and the profile's writing target pointed at
+    its warehouse (a test home serves nobody; the profile's default target only reads)."""
     env = os.environ.copy()
     env.update(paths.as_env())
+    env.update(QUANYU_DBT_TARGET="duckdb", QUANYU_DBT_BUILD_FILE=str(paths.warehouse))
     return env
 
 

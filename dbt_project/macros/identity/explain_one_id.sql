@@ -1,6 +1,8 @@
 {#- dbt run-operation explain_one_id --args '{one_id: QY...}'
     Prints how a member was assembled: its identifiers, the edges that joined them with their
-    evidence, and its merge/split history. -#}
+    evidence, and its merge/split history. On the profile's default target it reads the served
+    file read-only; python -m orchestration.explain QY... prints the same (and the member's
+    records) without dbt. -#}
 {% macro explain_one_id(one_id) %}
     {%- set quoted = "'" ~ one_id | replace("'", "''") ~ "'" -%}
     {%- set identifiers = run_query("select identifier_type, identifier_value from " ~ ref('identity_registry')
