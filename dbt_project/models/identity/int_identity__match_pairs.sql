@@ -95,10 +95,7 @@ sides as (
         a.surname_hash as a_surname,
         b.surname_hash as b_surname,
         a.phonetic_hash as a_phonetic,
-        b.phonetic_hash as b_phonetic,
-        a.name_hash,
-        a.phonetic_hash,
-        a.surname_hash
+        b.phonetic_hash as b_phonetic
     from candidates
     join profiles as a on a.component_num = candidates.a_num
     join profiles as b on b.component_num = candidates.b_num
@@ -164,9 +161,9 @@ weighed as (
     left join params as phone_param on phone_param.comparison = 'phone_tail' and phone_param.level = compared.phone_level
     left join params as address_param
         on address_param.comparison = 'address' and address_param.level = compared.address_level
-    left join name_freq on name_freq.value = compared.name_hash
-    left join phonetic_freq on phonetic_freq.value = compared.phonetic_hash
-    left join surname_freq on surname_freq.value = compared.surname_hash
+    left join name_freq on name_freq.value = compared.a_name
+    left join phonetic_freq on phonetic_freq.value = compared.a_phonetic
+    left join surname_freq on surname_freq.value = compared.a_surname
 ),
 
 prior_odds as (

@@ -25,30 +25,25 @@ own as (
        or coalesce(receivers.receiver_name_hash, profiles.name_hash) = profiles.name_hash
 ),
 
+{#- part -> (the value's SQL, the condition a record must meet to give one) -#}
+{%- set parts = {
+    'tail4': ['receiver_mobile_tail4_hash', 'true'],
+    'tail2': ['receiver_mobile_tail2_hash', 'true'],
+    'prefix_tail4': [dbt.concat(['receiver_mobile_prefix', "'|'", 'receiver_mobile_tail4_hash']),
+                     dbt.length('receiver_mobile_prefix') ~ ' = 3'],
+    'address': ['receiver_address_hash', 'true'],
+    'street': ['receiver_street_hash', 'true'],
+    'district': [dbt.concat(["coalesce(receiver_province, '')", "'|'", "receiver_city", "'|'", "receiver_district"]),
+                 'receiver_city is not null and receiver_district is not null'],
+} %}
+
 parts as (
-    select component_num, 'tail4' as part, receiver_mobile_tail4_hash as value from own
+    {%- for part, (value, condition) in parts.items() %}
+    select component_num, '{{ part }}' as part, {{ value }} as value from own where {{ condition }}
+    {%- if not loop.last %}
     union all
-    select component_num, 'tail2' as part, receiver_mobile_tail2_hash as value from own
-    union all
-    -- seven of eleven digits: a carrier prefix (138) with the last four
-    select
-        component_num,
-        'prefix_tail4' as part,
-        {{ dbt.concat(['receiver_mobile_prefix', "'|'", 'receiver_mobile_tail4_hash']) }} as value
-    from own
-    where {{ dbt.length('receiver_mobile_prefix') }} = 3
-    union all
-    select component_num, 'address' as part, receiver_address_hash as value from own
-    union all
-    select component_num, 'street' as part, receiver_street_hash as value from own
-    union all
-    select
-        component_num,
-        'district' as part,
-        {{ dbt.concat(["coalesce(receiver_province, '')", "'|'", "receiver_city", "'|'", "receiver_district"]) }}
-            as value
-    from own
-    where receiver_city is not null and receiver_district is not null
+    {%- endif %}
+    {%- endfor %}
 )
 
 select component_num, part, value, count(*) as records
