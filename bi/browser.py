@@ -25,8 +25,10 @@ CHROMIUM = os.environ.get("QUANYU_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CHART = '[data-test="chart-grid-component"]'
-DRAWN = "canvas, svg, table, .header-line"  # ECharts, other SVG charts, tables, big numbers
+DRAWN = "canvas, table, .header-line"  # ECharts, tables, big numbers (not any svg: the spinner is one)
+LOADING = '[data-test="loading-indicator"], .loading, [aria-label="Loading"]'
 FAILED = '[role="alert"], .alert, [data-test="chart-error"]'
+SETTLE_MS = 5000  # ECharts animates bars and lines in; on two busy cores that takes seconds
 
 
 def open_dashboard(base_url: str, slug: str, username: str, password: str, screenshot: Path | None = None,
@@ -50,12 +52,13 @@ def open_dashboard(base_url: str, slug: str, username: str, password: str, scree
             holders = page.locator(CHART)
             deadline = time.monotonic() + timeout_s
             while True:
-                state = [(holders.nth(i).locator(DRAWN).count() > 0, holders.nth(i).locator(FAILED).count() > 0)
+                state = [(holders.nth(i).locator(DRAWN).count() > 0 and holders.nth(i).locator(LOADING).count() == 0,
+                          holders.nth(i).locator(FAILED).count() > 0)
                          for i in range(holders.count())]
                 if all(drawn or failed for drawn, failed in state) or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)
-            page.wait_for_timeout(1500)  # let the charts' entry animation finish before the picture
+            page.wait_for_timeout(SETTLE_MS)  # the charts' entry animation, before the picture
             titles = [holders.nth(i).locator('[data-test="editable-title"], .header-title').first.inner_text()
                       if holders.nth(i).locator('[data-test="editable-title"], .header-title').count() else f"chart {i}"
                       for i in range(holders.count())]

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import yaml
 
+from ingest.settings import paths_from_env
+
 ASSETS = Path(__file__).resolve().parent / "assets"
 DATABASE_NAME = "Quanyu warehouse"
 URI_PLACEHOLDER = "duckdb:///QUANYU_WAREHOUSE"
@@ -65,12 +67,13 @@ def with_metadata_type(contents: dict[str, str], kind: str) -> dict[str, str]:
     return {**contents, "metadata.yaml": yaml.safe_dump({**metadata, "type": kind})}
 
 
-def provision(warehouse: Path, assets: Path = ASSETS, username: str = "admin") -> dict[str, int]:
-    """Import the bundle into the Superset of SUPERSET_CONFIG_PATH; returns counts of what it holds."""
+def provision(warehouse: Path, assets: Path = ASSETS, username: str = "admin",
+              password: str = "admin") -> dict[str, int]:
+    """Import the bundle into the Superset of SUPERSET_CONFIG_PATH (creating ``username`` with ``password``
+    when Superset has no such user yet); returns counts of what it then holds."""
     if not warehouse.exists():
         raise ProvisionError(f"{warehouse}: no published warehouse; run `make demo` (or the build_all job) first")
     from flask import g
-
     from superset.app import create_app
 
     app = create_app()
@@ -84,8 +87,11 @@ def provision(warehouse: Path, assets: Path = ASSETS, username: str = "admin") -
         from superset.models.slice import Slice
 
         user = security_manager.find_user(username=username)
-        if user is None:
-            raise ProvisionError(f"Superset has no user {username!r}: run `superset fab create-admin` first")
+        if user is None:  # the first provisioning of this home: the owner of what is imported, an Admin
+            user = security_manager.add_user(username, "Quanyu", "Admin", f"{username}@localhost",
+                                             security_manager.find_role("Admin"), password=password)
+            if not user:
+                raise ProvisionError(f"Superset could not create the user {username!r}; has `superset init` run?")
         g.user = user
         contents = bundle_contents(assets, warehouse)
         # Superset's dashboard import overwrites dashboards only, keeping an existing dataset or
@@ -104,14 +110,16 @@ def provision(warehouse: Path, assets: Path = ASSETS, username: str = "admin") -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    default = os.environ.get("QUANYU_WAREHOUSE") or str(Path(os.environ.get("QUANYU_HOME", "var"))
-                                                        / "warehouse" / "quanyu.duckdb")
+    default = str(paths_from_env().warehouse)  # stdlib only: the same settings module runs in .venv-bi
     parser.add_argument("--warehouse", default=default, help=f"the served DuckDB file (default {default})")
     parser.add_argument("--assets", default=str(ASSETS), help="the dashboard bundle (default bi/assets)")
-    parser.add_argument("--username", default="admin", help="Superset user owning the imported objects")
+    parser.add_argument("--username", default=os.environ.get("QUANYU_SUPERSET_USER", "admin"),
+                        help="Superset admin owning the imported objects (created when missing)")
+    parser.add_argument("--password", default=os.environ.get("QUANYU_SUPERSET_PASSWORD", "admin"),
+                        help="its password when it is created (default: the demo's 'admin'; set it when shared)")
     args = parser.parse_args(argv)
     try:
-        counts = provision(Path(args.warehouse), Path(args.assets), args.username)
+        counts = provision(Path(args.warehouse), Path(args.assets), args.username, args.password)
     except ProvisionError as exc:
         print(f"bi provision: {exc}", file=sys.stderr)
         return 2

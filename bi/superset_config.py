@@ -11,12 +11,15 @@ bundle in bi/assets.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from cachelib.file import FileSystemCache
 
-HOME = Path(os.environ.get("QUANYU_HOME") or Path(__file__).resolve().parents[1] / "var")
-STATE = HOME / "superset"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Superset loads this file by path, not as bi.*
+from ingest.settings import paths_from_env  # noqa: E402 - stdlib only, so it runs in .venv-bi too
+
+STATE = paths_from_env().home / "superset"
 STATE.mkdir(parents=True, exist_ok=True)
 
 # Superset's own metadata (users, dashboards, charts): SQLite is enough for one team's dashboards
