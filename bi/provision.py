@@ -82,6 +82,7 @@ def provision(warehouse: Path, assets: Path = ASSETS, username: str = "admin",
         from superset.commands.chart.importers.dispatcher import ImportChartsCommand
         from superset.commands.dashboard.importers.dispatcher import ImportDashboardsCommand
         from superset.commands.dataset.importers.dispatcher import ImportDatasetsCommand
+        from superset.commands.exceptions import CommandException, CommandInvalidError
         from superset.connectors.sqla.models import SqlaTable
         from superset.models.dashboard import Dashboard
         from superset.models.slice import Slice
@@ -99,7 +100,13 @@ def provision(warehouse: Path, assets: Path = ASSETS, username: str = "admin",
         # edited chart in the repo replaces the one in Superset too.
         for command, kind in ((ImportDatasetsCommand, "SqlaTable"), (ImportChartsCommand, "Slice"),
                               (ImportDashboardsCommand, "Dashboard")):
-            command(with_metadata_type(contents, kind), overwrite=True).run()
+            try:
+                command(with_metadata_type(contents, kind), overwrite=True).run()
+            except CommandInvalidError as exc:  # a YAML file the importer's schema refuses: name the files
+                raise ProvisionError(f"{assets}: Superset refused the bundle ({kind} import): "
+                                     f"{exc.normalized_messages()}") from exc
+            except CommandException as exc:  # e.g. a chart whose dataset is missing; Superset hides the cause
+                raise ProvisionError(f"{assets}: the {kind} import failed: {exc.__cause__ or exc}") from exc
         datasets = db.session.query(SqlaTable).filter(SqlaTable.schema == "bi").all()
         for dataset in datasets:
             dataset.fetch_metadata()
