@@ -61,7 +61,7 @@ $(SUPERSET_HOME)/.initialized: $(VENV_BI)/.installed
 	touch $@
 
 ## Superset on http://localhost:8088 over the published warehouse (read-only) with the six dashboards
-## of bi/assets imported again (idempotent). Run `make demo` first. Log in as admin / $$QUANYU_SUPERSET_PASSWORD
+## of bi/assets imported again (idempotent). Run `make demo` first. Log in as admin / $QUANYU_SUPERSET_PASSWORD
 ## (default admin, for the demo only).
 bi: $(SUPERSET_HOME)/.initialized
 	$(SUPERSET_ENV) $(BIN_BI)/python -m bi.provision
