@@ -69,6 +69,9 @@ HEADER_YML = """\
 """
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the models' yml parse in 0.3 s instead of 2 s
+
+
 class BiViewsError(ValueError):
     """A served model the generator cannot describe (no yml entry, no columns, an unknown column left out)."""
 
@@ -88,7 +91,7 @@ def _model_docs() -> dict[str, tuple[Path, dict]]:
     for path in sorted(MODELS_DIR.rglob("*.yml")):
         if path.is_relative_to(BI_DIR):
             continue
-        for entry in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models") or []:
+        for entry in (yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}).get("models") or []:
             found[entry["name"]] = (path, entry)
     return found
 
