@@ -99,7 +99,7 @@ def snapshot(api, superset) -> dict:
 def test_provisioning_again_changes_nothing(api, superset):
     before = snapshot(api, superset)
     result = superset.provision()
-    assert "6 dashboards, 29 charts, 15 datasets" in result.stdout, result.stdout
+    assert "6 dashboards, 32 charts, 16 datasets" in result.stdout, result.stdout
     assert snapshot(api, superset) == before
 
 
