@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export QUANYU_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(QUANYU_HOME)/dagster_home
 
-.PHONY: setup setup-spark manifest demo test test-spark lint lint-sql dev bench clean
+.PHONY: setup setup-spark setup-bi manifest demo test test-spark test-bi bi lint lint-sql dev bench clean
 BENCH_MEMBERS ?= 100000 1000000
 
 setup: $(VENV)/.installed
@@ -28,6 +28,51 @@ $(VENV)/.installed-spark: $(VENV)/.installed requirements-spark.txt
 	fi
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-spark.txt
 	touch $@
+
+## Optional: Apache Superset in its own environment (.venv-bi: its pins disagree with Dagster's), and
+## Debian's Chromium (plus a CJK font) for the browser test and screenshots, installed only where missing
+## and only as root with apt (elsewhere it says what to install).
+VENV_BI := .venv-bi
+BIN_BI  := $(VENV_BI)/bin
+SUPERSET_ENV := SUPERSET_CONFIG_PATH=$(CURDIR)/bi/superset_config.py FLASK_APP=superset
+SUPERSET_HOME := $(QUANYU_HOME)/superset
+BI_PORT ?= 8088
+
+setup-bi: $(VENV_BI)/.installed
+
+$(VENV_BI)/.installed: requirements-bi.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'
+	$(PYTHON) -m venv $(VENV_BI)
+	$(BIN_BI)/pip install --quiet --disable-pip-version-check -r requirements-bi.txt
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi -e wqy -e cjk; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei; \
+		else \
+			echo "The browser test needs Debian's chromium and a CJK font: sudo apt-get install -y chromium fonts-wqy-microhei"; \
+		fi; \
+	fi
+	touch $@
+
+## Superset's metadata database and roles, once per Superset version (superset init takes ~45 s).
+$(SUPERSET_HOME)/.initialized: $(VENV_BI)/.installed
+	mkdir -p $(SUPERSET_HOME)
+	$(SUPERSET_ENV) $(BIN_BI)/superset db upgrade
+	$(SUPERSET_ENV) $(BIN_BI)/superset init
+	touch $@
+
+## Superset on http://localhost:8088 over the published warehouse (read-only) with the six dashboards
+## of bi/assets imported again (idempotent). Run `make demo` first. Log in as admin / $QUANYU_SUPERSET_PASSWORD
+## (default admin, for the demo only).
+bi: $(SUPERSET_HOME)/.initialized
+	$(SUPERSET_ENV) $(BIN_BI)/python -m bi.provision
+	@echo "Superset: http://localhost:$(BI_PORT)/superset/dashboard/overview/ (Ctrl-C stops it)"
+	$(SUPERSET_ENV) $(BIN_BI)/gunicorn --workers 1 --threads 8 --timeout 120 --bind 127.0.0.1:$(BI_PORT) \
+		--access-logfile - "superset.app:create_app()"
+
+## The BI group: builds the demo, provisions a private Superset, runs every chart's query through its API
+## and opens the overview dashboard in headless Chromium.
+test-bi: setup setup-bi
+	$(BIN)/python -m pytest -q -m bi tests/bi
 
 ## Parse the dbt project into dbt_project/target/manifest.json with dagster-dbt's preparer
 ## (what a deployment runs when it is built; `make demo`, `make test` and `make dev` do it themselves).
