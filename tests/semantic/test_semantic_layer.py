@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from ingest.settings import REPO_ROOT
 from orchestration.dbt_assets import DBT_PROJECT_DIR
 from tests.semantic.semantic import primary_entity
 
@@ -237,8 +238,44 @@ def test_exposures_are_the_six_superset_dashboards(manifest):
         assert exposure["type"] == "dashboard" and exposure["maturity"] and exposure["owner"]["name"]
         assert exposure["url"] == f"http://localhost:8088/superset/dashboard/{name}/"
         nodes = exposure["depends_on"]["nodes"]
-        assert any(n.startswith("model.quanyu.") for n in nodes), name
+        assert any(n.startswith("model.quanyu.") for n in nodes) and any(n.startswith("metric.") for n in nodes)
         assert all(n in manifest["nodes"] or n in manifest["metrics"] for n in nodes), name
+
+
+def dashboard_datasets() -> dict[str, set[str]]:
+    """slug -> the tables (bi view names) its charts read, from the Superset bundle in bi/assets/."""
+    assets = REPO_ROOT / "bi" / "assets"
+    load = [yaml.safe_load(f.read_text(encoding="utf-8")) for f in sorted(assets.glob("*/**/*.yaml"))]
+    datasets = {d["uuid"]: d["table_name"] for d in load if "table_name" in d and "uuid" in d}
+    charts = {c["uuid"]: datasets[c["dataset_uuid"]] for c in load if "dataset_uuid" in c}
+
+    def chart_uuids(node) -> set[str]:
+        if isinstance(node, dict):
+            found = {node["meta"]["uuid"]} if node.get("type") == "CHART" and "meta" in node else set()
+            return found.union(*(chart_uuids(v) for v in node.values()))
+        if isinstance(node, list):
+            return set().union(*(chart_uuids(v) for v in node))
+        return set()
+
+    return {d["slug"]: {charts[u] for u in chart_uuids(d.get("position", {}))} for d in load if "slug" in d}
+
+
+def test_exposures_depend_on_what_each_dashboard_reads(manifest):
+    """Each dashboard's datasets are bi views; its exposure names those views (meta.bi_views) and
+    depends on the models the views serve (refs to the views would fail the Spark parse, where
+    the bi models are disabled)."""
+    if not (REPO_ROOT / "bi" / "assets").exists():
+        pytest.skip("no Superset bundle in bi/assets")
+    views = {n["alias"]: n for n in manifest["nodes"].values()
+             if n["resource_type"] == "model" and n["schema"] == "bi"}
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    read = dashboard_datasets()
+    assert set(read) == SIX_DASHBOARDS
+    for slug, tables in read.items():
+        exposure = exposures[slug]
+        assert set(exposure["config"]["meta"]["bi_views"]) == {f"bi.{t}" for t in tables}, slug
+        served = {parent for t in tables for parent in views[t]["depends_on"]["nodes"]}
+        assert served and served <= set(exposure["depends_on"]["nodes"]), (slug, sorted(served))
 
 
 def test_the_time_spine_is_every_day_of_its_range(semantic_manifest, warehouse):
