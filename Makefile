@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export QUANYU_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(QUANYU_HOME)/dagster_home
 
-.PHONY: setup setup-spark setup-bi manifest demo test test-spark test-bi bi lint lint-sql dev bench clean
+.PHONY: setup setup-spark setup-bi setup-metrics manifest demo test test-spark test-bi bi lint lint-sql dev bench clean
 BENCH_MEMBERS ?= 100000 1000000
 
 setup: $(VENV)/.installed
@@ -27,6 +27,18 @@ $(VENV)/.installed-spark: $(VENV)/.installed requirements-spark.txt
 		exit 1; \
 	fi
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-spark.txt
+	touch $@
+
+## MetricFlow (`mf`, the dbt semantic layer's CLI: docs/metrics.md) in its own environment: dbt-metricflow
+## pins dbt-core and dbt-semantic-interfaces itself. Small (installs in ~15-55 s); `make test` uses it to
+## validate the semantic layer and query its metrics against the marts (tests/semantic/test_metricflow.py).
+VENV_METRICS := .venv-metrics
+
+setup-metrics: $(VENV_METRICS)/.installed
+
+$(VENV_METRICS)/.installed: requirements-metrics.txt
+	$(PYTHON) -m venv $(VENV_METRICS)
+	$(VENV_METRICS)/bin/pip install --quiet --disable-pip-version-check -r requirements-metrics.txt
 	touch $@
 
 ## Optional: Apache Superset in its own environment (.venv-bi: its pins disagree with Dagster's), and
@@ -85,7 +97,7 @@ demo: setup
 	$(BIN)/python -m orchestration.demo
 
 ## The whole test suite (real dbt, Dagster and DuckDB on small generated data).
-test: setup
+test: setup setup-metrics
 	$(BIN)/python -m pytest -q
 
 ## The Spark group only: builds the project on DuckDB and on Spark and compares every table.

@@ -34,7 +34,7 @@ from tests.spark.parity import Table, differences, duckdb_tables, spark_tables
 pytestmark = pytest.mark.spark
 
 MEMBERS = 300
-SCHEMAS = ["seeds", "staging", "intermediate", "identity", "marts"]
+SCHEMAS = ["seeds", "staging", "intermediate", "identity", "marts", "semantic"]
 RUN_CLOCK = {"one_id_created_at", "assigned_at", "run_at", "invocation_id"}
 NOT_COMPARED = RUN_CLOCK | {"record_hash"}
 # Every table of the marts schema (README "Metrics"): the comparison must see each of them.
