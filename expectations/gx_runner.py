@@ -18,9 +18,11 @@ import shutil
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pandas as pd
 
+from expectations.data_docs import make_offline
 from expectations.spec import Expect, Finding, SuiteSpec
 from ingest.locks import exclusive
 from ingest.pii import redact_text
@@ -147,7 +149,28 @@ class GxSession:
         store = self.context.validation_results_store
         keys = [k for k in store.list_keys() if getattr(k.run_id, "run_name", None) == self.run_name]
         self.context.build_data_docs(resource_identifiers=keys or None)
+        make_offline(data_docs_index(self.home).parent)
         return data_docs_index(self.home)
+
+    def pages(self) -> dict[str, Path]:
+        """Render this session's validation results; returns suite name -> its page.
+
+        A check's metadata links to the page of the validation that judged it. Rendering only
+        this session's results (and the index) takes well under a second.
+        """
+        store = self.context.validation_results_store
+        keys = [k for k in store.list_keys() if k.run_id == self.run_id]
+        if not keys:
+            return {}
+        self.context.build_data_docs(resource_identifiers=keys)
+        make_offline(data_docs_index(self.home).parent)
+        found = {}
+        for key in keys:
+            for site in self.context.get_docs_sites_urls(resource_identifier=key, only_if_exists=True):
+                url = site.get("site_url") or ""
+                if url.startswith("file://"):
+                    found[key.expectation_suite_identifier.name] = Path(unquote(url[len("file://"):]))
+        return found
 
     def _findings(self, spec: SuiteSpec, expect: Expect, result: Any, frame: pd.DataFrame, table: str,
                   batch_definition: Any) -> list[Finding]:
