@@ -6,10 +6,11 @@ jQuery and Popper from five CDNs, and the logo from GX's S3 bucket with the proj
 the pages then wait on requests that fail, and the logo request tells a third party that a
 project opened its docs. ``make_offline`` rewrites the site after each render:
 
-* every ``<script src>``, ``<link href>`` and ``<img src>`` on an ``http(s)://`` address, and
-  every ``url(http...)`` in a style, is replaced by a file of the site (GX's own logo, which
-  GX ships and copies into ``static/images``) or removed; references to the site's ``static/``
-  folder are made relative to the page (GX 1.24 writes the favicon's one ``../`` short);
+* every ``<script src>`` and ``<link href>`` on an ``http(s)://`` address is removed, an
+  ``<img src>`` on one shows GX's own logo (GX ships it and copies it into ``static/images``),
+  and a ``url(http...)`` in a style becomes ``none`` (the dark theme's logo background);
+  references to the site's ``static/`` folder are made relative to the page (GX 1.24 writes
+  the favicon's one ``../`` short);
 * ``static/styles/quanyu_offline.css`` (this folder's ``data_docs_offline.css``) is linked in
   its place: the few layout rules the pages need (tables, cards, badges, the navigation) so
   that a validation page reads well without Bootstrap.
@@ -51,7 +52,7 @@ def offline_html(text: str, page: Path, site: Path) -> str:
     text = REMOTE_SCRIPT.sub("", text)
     text = REMOTE_LINK.sub("", text)
     text = REMOTE_IMG_SRC.sub(lambda m: f"{m.group(1)}{logo}{m.group(2)}", text)
-    text = REMOTE_CSS_URL.sub(f"url('{logo}')", text)
+    text = REMOTE_CSS_URL.sub("none", text)
     text = SITE_STATIC.sub(lambda m: f"{m.group(1)}{_relative(site / m.group(2), page)}{m.group(3)}", text)
     if MARKER not in text and "</head>" in text:
         link = f'<link rel="stylesheet" href="{_relative(site / OFFLINE_CSS_TARGET, page)}">\n'
@@ -59,21 +60,26 @@ def offline_html(text: str, page: Path, site: Path) -> str:
     return text
 
 
-def make_offline(site: Path) -> int:
-    """Rewrite every page and stylesheet of the Data Docs ``site`` that refers to a remote asset.
+def make_offline(site: Path, pages: list[Path] | None = None) -> int:
+    """Rewrite the Data Docs ``site``'s pages (``pages``, default every page and stylesheet) that
+    refer to a remote asset; returns how many files changed.
 
-    Idempotent; pages already rewritten are read and left as they are (the site keeps 30 days
-    of pages, and GX rewrites only the ones it renders). Returns how many files changed.
+    Idempotent: a rewritten page is read and left as it is. GX rewrites only the pages it
+    renders, so after a render only those (and the index) need it; the whole site is a few
+    thousand pages at most (results are kept 30 days).
     """
     site = Path(site)
     target = site / OFFLINE_CSS_TARGET
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(OFFLINE_CSS, target)
     changed = 0
-    for path in [*site.rglob("*.html"), *(site / "static").rglob("*.css")]:
+    files = [*(site.rglob("*.html") if pages is None else pages), *(site / "static").rglob("*.css")]
+    for path in files:
+        if not path.exists():
+            continue
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".css":
-            new = REMOTE_CSS_URL.sub(f"url('{_relative(site / LOGO, path)}')", text)
+            new = REMOTE_CSS_URL.sub("none", text)
         else:
             new = offline_html(text, path, site)
         if new != text:

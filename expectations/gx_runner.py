@@ -155,21 +155,22 @@ class GxSession:
     def pages(self) -> dict[str, Path]:
         """Render this session's validation results; returns suite name -> its page.
 
-        A check's metadata links to the page of the validation that judged it. Rendering only
-        this session's results (and the index) takes well under a second.
+        A check's metadata links to the page of the validation that judged it. Only this
+        session's pages are rendered, not the index (which lists every kept result and is
+        rebuilt once per run by ``build_docs``): a few tenths of a second.
         """
         store = self.context.validation_results_store
         keys = [k for k in store.list_keys() if k.run_id == self.run_id]
         if not keys:
             return {}
-        self.context.build_data_docs(resource_identifiers=keys)
-        make_offline(data_docs_index(self.home).parent)
+        self.context.build_data_docs(resource_identifiers=keys, build_index=False)
         found = {}
         for key in keys:
             for site in self.context.get_docs_sites_urls(resource_identifier=key, only_if_exists=True):
                 url = site.get("site_url") or ""
                 if url.startswith("file://"):
                     found[key.expectation_suite_identifier.name] = Path(unquote(url[len("file://"):]))
+        make_offline(data_docs_index(self.home).parent, list(found.values()))
         return found
 
     def _findings(self, spec: SuiteSpec, expect: Expect, result: Any, frame: pd.DataFrame, table: str,
