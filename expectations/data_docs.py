@@ -16,8 +16,9 @@ project opened its docs. ``make_offline`` rewrites the site after each render:
   that a validation page reads well without Bootstrap.
 
 What is lost offline: the index's sorting and filtering (bootstrap-table), Font Awesome's
-icons (the status column still says success / failure in words) and Vega charts (used by
-profiling pages, which Quanyu does not build). Navigation links to docs.greatexpectations.io
+icons (the offline stylesheet writes the status icons as "✔ ok" and "✘ failed", which
+would otherwise be blank) and Vega charts (used by profiling pages, which Quanyu does not
+build). Navigation links to docs.greatexpectations.io
 stay: they are links, not assets, and fetch nothing until clicked.
 """
 from __future__ import annotations

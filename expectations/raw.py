@@ -418,7 +418,8 @@ def judge_raw_table(contract: Contract, paths: Paths, plan: GatePlan, run_name: 
             result.unmapped_codes = unmapped_codes(paths, contract, shas)
         result.findings += session.validate(table_spec, table_frame(paths, contract, entries, now), contract.table)
         result.suites.append(table_spec.name)
-        result.pages = session.pages()
+        # pages for the checks to link (0.5-1 s per table): when files were judged or something failed
+        result.pages = session.pages() if shas or result.findings else {}
     by_file: dict[str, list[Finding]] = {}
     for finding in result.findings:
         by_file.setdefault(finding.subject, []).append(finding)
