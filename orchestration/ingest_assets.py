@@ -172,7 +172,7 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
                     "landing_days": "all" if days is None else f"{days[0]} .. {days[1]}",
                     "failed_landing_days": ", ".join(key_of(d.day) for d in days_seen if d.failed) or "none",
                     "data_docs": MetadataValue.path(str(docs))}
-        yield from _day_materializations(context, key, days_seen, days, metadata, refused=stop)
+        yield from _day_materializations(context, key, days_seen, days, metadata, stopped=stop)
         reconciliation = reconcile(paths, contract.table)
         yield AssetCheckResult(check_name=RECONCILES, asset_key=key, passed=reconciliation.ok,
                                severity=AssetCheckSeverity.ERROR,
@@ -191,7 +191,7 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
             raise Failure(description=rejection_message(contract, report, gate),
                           metadata={"rejected_files": MetadataValue.json(refused),
                                     "failed_landing_days": [key_of(d.day) for d in days_seen if d.failed],
-                                    "data_docs": MetadataValue.path(str(docs))},
+                                    "files": metadata["files"], "data_docs": MetadataValue.path(str(docs))},
                           allow_retries=False)
 
     return _load
@@ -203,11 +203,12 @@ def _in_lake(report: TableReport, gate: RawGateResult) -> set[str]:
 
 
 def _day_materializations(context: AssetExecutionContext, key: AssetKey, days_seen: list[DayOutcome],
-                          days, metadata: dict, refused: bool):
+                          days, metadata: dict, stopped: bool):
     """The run's materialisations, so that each landing day's partition shows what the lake holds.
 
     A run over a range that refused nothing yields its output: Dagster records one materialisation
-    per day of the range, each with that day's metadata. A run that refused a file yields no output
+    per day of the range, each with that day's metadata. A run that stops (a file refused, a blocking
+    gate failed) yields no output
     (no green materialisation over the refused day); each day without a refused file gets its own
     event, and the refused days stay unmaterialised, which Dagster shows as failed partitions. A run
     without partitions yields its output (unpartitioned) and an event per landing day it saw.
@@ -215,12 +216,12 @@ def _day_materializations(context: AssetExecutionContext, key: AssetKey, days_se
     for outcome in days_seen:
         if outcome.failed:
             continue
-        if days is not None and not refused:
+        if days is not None and not stopped:
             context.add_asset_metadata(outcome.metadata(), asset_key=key, partition_key=key_of(outcome.day))
         else:
             context.log_event(AssetMaterialization(asset_key=key, partition=key_of(outcome.day),
-                                                   metadata={**outcome.metadata(), "run_refused_files": refused}))
-    if not refused:
+                                                   metadata={**outcome.metadata(), "run_stopped": stopped}))
+    if not stopped:
         yield MaterializeResult(asset_key=key, metadata=metadata)
 
 

@@ -7,8 +7,10 @@ export's data period (``ExportOrderList_202610.csv``), not when it arrived.
 
 Materialising the raw assets for a range of days loads the files that landed in those days
 (new contents only, unless the run asks for a reload, e.g. after a contract fix); a backfill
-is that over a range. The nightly run covers every day that still has an unloaded file up to
-today, so a file that arrived late or was rejected yesterday is picked up again.
+is that over a range. The nightly run covers the days from the earliest to the latest that
+still has an unloaded file, so a file that arrived late or was rejected yesterday is picked up
+again. A run shows each day it covered as a partition (``day_outcomes``): materialised when
+nothing of the day was refused, failed when a file of it was.
 """
 from __future__ import annotations
 
