@@ -10,12 +10,14 @@ seeds) and exceptions such as signed amounts. Three suites per table:
   count against the recent files of the same export);
 * ``raw.<table>.table``: one row for the whole table (freshness).
 
-Gating is per landing file. Every file in the ledger is gated once (a verdict is kept under
-``$QUANYU_HOME/gx/verdicts``), whether Dagster or the ingest CLI loaded it. A file that fails
-a blocking expectation is taken back out of the lake (moved to ``lake/rejected/<table>/``
-with its verdict), so the lake only ever holds gated files and dbt never reads a rejected
-export; its landing file stays where it is and is rejected again on every run until it is
-fixed or removed, which keeps publication stopped until a person has looked.
+Gating is per landing file. Every file in the ledger is gated once, whether Dagster or the
+ingest CLI loaded it. The gate judges and the lake acts: ``judge_raw_table`` returns a verdict
+per file and touches no lake file; the acting step (``orchestration.ingest_steps``) keeps a
+passing verdict (``$QUANYU_HOME/gx/verdicts``) and has the lake take a failing file back out
+(``lake/rejected/<table>/`` with its verdict), both through ``ingest.lake``, which owns the
+lake's files. So the lake only ever holds gated files and dbt never reads a rejected export;
+its landing file stays where it is and is rejected again on every run until it is fixed or
+removed, which keeps publication stopped until a person has looked.
 """
 from __future__ import annotations
 
@@ -33,7 +35,6 @@ from expectations.gx_runner import GxSession
 from expectations.rules import RawRules, raw_rules
 from expectations.spec import Expect, Finding, GateFindings, SuiteSpec
 from ingest import lake
-from ingest.atomic import write_json
 from ingest.contract import Contract
 from ingest.coverage import absent_reason
 from ingest.settings import Paths, business_now, declared_channels
@@ -314,11 +315,7 @@ def table_frame(paths: Paths, contract: Contract, entries: pd.DataFrame, now: dt
     return pd.DataFrame([row]).astype({k: "float64" for k in row if k != "table"})
 
 
-# ---------------------------------------------------------------- verdicts and rejection
-
-
-def verdict_path(paths: Paths, table: str, sha: str) -> Path:
-    return paths.home / "gx" / "verdicts" / table / f"{lake.stem(sha)}.json"
+# ---------------------------------------------------------------- verdicts
 
 
 def _stamp(value: object) -> str:
@@ -326,11 +323,8 @@ def _stamp(value: object) -> str:
 
 
 def _passed(paths: Paths, table: str, sha: str, loaded_at: object) -> bool:
-    path = verdict_path(paths, table, sha)
-    if not path.exists():
-        return False
-    verdict = json.loads(path.read_text(encoding="utf-8"))
-    return verdict.get("loaded_at") == _stamp(loaded_at) and verdict.get("passed", False)
+    verdict = lake.read_verdict(paths, table, sha)
+    return bool(verdict) and verdict.get("loaded_at") == _stamp(loaded_at) and verdict.get("passed", False)
 
 
 def ungated(paths: Paths, table: str, entries: pd.DataFrame) -> list[str]:
@@ -345,38 +339,73 @@ def gated(paths: Paths, table: str) -> list[str]:
             if _passed(paths, table, e.file_sha256, e.loaded_at)]
 
 
-def _reject(paths: Paths, contract: Contract, sha: str, source_file: str, findings: list[Finding]) -> None:
-    """The lake takes the file back out, keeping why beside it."""
-    lake.reject(paths, contract.table, sha, {
-        "table": contract.table, "source_file": source_file, "file_sha256": sha,
-        "rejected_at": business_now().isoformat(sep=" "),
-        "failures": [f.message() for f in findings if f.blocking],
-        "warnings": [f.message() for f in findings if not f.blocking],
-    })
+@dataclass(frozen=True)
+class FileVerdict:
+    """The gate's judgement on one landing file; ``record`` is what the lake keeps about it
+    (``ingest.lake.record_verdict`` for a pass, beside the rejected rows for a failure)."""
+
+    source_file: str
+    file_sha256: str
+    passed: bool
+    record: dict
+
+
+class GateError(RuntimeError):
+    """The gate was asked to judge files it cannot see whole."""
+
+
+@dataclass
+class GatePlan:
+    """Which files of a table the gate must judge, read from the ledger and the verdicts.
+
+    ``compacted``: those of them inside a segment. The gate reads files one by one, so the
+    acting step writes them back per file (``ingest.lake.loosen``) before the gate judges.
+    """
+
+    table: str
+    entries: pd.DataFrame
+    shas: list[str]
+    compacted: list[str]
+
+
+def plan_raw_gate(contract: Contract, paths: Paths) -> GatePlan:
+    """Every file of the table without a passing verdict for its current load."""
+    entries = lake.ledger_entries(paths, contract.table)
+    shas = ungated(paths, contract.table, entries)
+    in_segments = lake.segment_of(paths, contract.table)
+    return GatePlan(contract.table, entries, shas, [sha for sha in shas if sha in in_segments])
 
 
 @dataclass
 class RawGateResult(GateFindings):
-    """What the gate did for one table in one run."""
+    """What the gate found for one table in one run: its verdicts, for the acting step to carry out."""
 
     table: str
     gated_files: list[str] = field(default_factory=list)
     rejected_files: list[str] = field(default_factory=list)
-    passed: list[str] = field(default_factory=list)  # SHA-256 of every file with a passing verdict now
+    passed: list[str] = field(default_factory=list)  # SHA-256 of every file with a passing verdict after this run
     findings: list[Finding] = field(default_factory=list)
     suites: list[str] = field(default_factory=list)
     unmapped_codes: list[dict] = field(default_factory=list)  # column, value, rows, files, example_file
+    verdicts: list[FileVerdict] = field(default_factory=list)  # one per gated file
+    pages: dict[str, Path] = field(default_factory=dict)  # suite name -> its Data Docs page for this run
 
 
-def gate_raw_table(contract: Contract, paths: Paths, run_name: str) -> RawGateResult:
-    """Validate every not-yet-gated file of the table and the table's freshness; reject failures."""
+def judge_raw_table(contract: Contract, paths: Paths, plan: GatePlan, run_name: str) -> RawGateResult:
+    """Validate the planned files and the table's freshness; return a verdict per file.
+
+    Judges only: it moves, deletes and writes no lake file and no verdict (the acting step,
+    ``orchestration.ingest_steps``, does, through ``ingest.lake``). Refuses a plan whose files
+    are still compacted, since their rows would silently be missing from the validation.
+    """
+    still_compacted = sorted(set(plan.shas) & set(lake.segment_of(paths, contract.table)))
+    if still_compacted:
+        raise GateError(f"{contract.table}: {len(still_compacted)} file(s) to gate are still in a segment "
+                        f"(e.g. {still_compacted[0][:20]}); write them back per file (ingest.lake.loosen) "
+                        f"before judging them")
     now = business_now()
     rows_spec, files_spec, table_spec = suites(contract, now)
-    entries = lake.ledger_entries(paths, contract.table)
-    shas = ungated(paths, contract.table, entries)
-    compacted = lake.segment_of(paths, contract.table)
-    # gated on their own (and maybe taken out of the lake): out of a segment first (verdicts lost or stale)
-    lake.loosen(paths, contract.table, [sha for sha in shas if sha in compacted])
+    entries, shas = plan.entries, plan.shas
     pending = set(shas)
     result = RawGateResult(contract.table, passed=[sha for sha in entries["file_sha256"] if sha not in pending])
     labels = dict(zip(entries["file_sha256"], entries["source_file"]))
@@ -389,6 +418,8 @@ def gate_raw_table(contract: Contract, paths: Paths, run_name: str) -> RawGateRe
             result.unmapped_codes = unmapped_codes(paths, contract, shas)
         result.findings += session.validate(table_spec, table_frame(paths, contract, entries, now), contract.table)
         result.suites.append(table_spec.name)
+        # pages for the checks to link (0.5-1 s per table): when files were judged or something failed
+        result.pages = session.pages() if shas or result.findings else {}
     by_file: dict[str, list[Finding]] = {}
     for finding in result.findings:
         by_file.setdefault(finding.subject, []).append(finding)
@@ -396,14 +427,15 @@ def gate_raw_table(contract: Contract, paths: Paths, run_name: str) -> RawGateRe
     for sha in shas:
         label = labels[sha]
         findings = by_file.get(label, [])
-        if any(f.blocking for f in findings):
-            _reject(paths, contract, sha, label, findings)
-            verdict_path(paths, contract.table, sha).unlink(missing_ok=True)
+        failures = [f.message() for f in findings if f.blocking]
+        warnings = [f.message() for f in findings if not f.blocking]
+        if failures:
+            record = {"table": contract.table, "source_file": label, "file_sha256": sha,
+                      "rejected_at": now.isoformat(sep=" "), "failures": failures, "warnings": warnings}
             result.rejected_files.append(label)
         else:
-            write_json(verdict_path(paths, contract.table, sha), {
-                "source_file": label, "file_sha256": sha, "loaded_at": loaded_at[sha], "passed": True,
-                "gated_at": now.isoformat(sep=" "), "run": run_name,
-                "warnings": [f.message() for f in findings]})
+            record = {"source_file": label, "file_sha256": sha, "loaded_at": loaded_at[sha], "passed": True,
+                      "gated_at": now.isoformat(sep=" "), "run": run_name, "warnings": warnings}
             result.passed.append(sha)
+        result.verdicts.append(FileVerdict(label, sha, not failures, record))
     return result

@@ -183,6 +183,37 @@ def all_ledger_rows(paths: Paths, columns: str, tail: str = "") -> list[tuple]:
                            f"union_by_name = true) {tail}").fetchall()
 
 
+def verdict_path(paths: Paths, table: str, sha: str) -> Path:
+    """Where the raw gate's passing verdict on a landing file's current load is kept.
+
+    Beside the GX project (``$QUANYU_HOME/gx/verdicts``), where installations already keep them:
+    moving them would re-gate, and first loosen, every compacted file once. The gate reads them
+    (``expectations.raw``); only the acting step writes them, through ``record_verdict``.
+    """
+    return paths.home / "gx" / "verdicts" / table / f"{stem(sha)}.json"
+
+
+def read_verdict(paths: Paths, table: str, sha: str) -> dict[str, Any] | None:
+    """The kept verdict on a file, or None when it has none (never gated, or rejected since)."""
+    path = verdict_path(paths, table, sha)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def record_verdict(paths: Paths, table: str, sha: str, verdict: dict[str, Any]) -> None:
+    """Keep a passing verdict: the file stays in the lake, and compaction may merge it."""
+    write_json(verdict_path(paths, table, sha), verdict)
+
+
+def reject_with_verdict(paths: Paths, table: str, sha: str, verdict: dict[str, Any]) -> Path:
+    """A file the gate failed: out of the lake (``reject``, keeping ``verdict`` beside it), and any
+    passing verdict of an earlier load forgotten, so that compaction never takes it."""
+    target = reject(paths, table, sha, verdict)
+    verdict_path(paths, table, sha).unlink(missing_ok=True)
+    return target
+
+
 def reject(paths: Paths, table: str, sha: str, verdict: dict[str, Any]) -> Path:
     """Take a loaded file back out of the lake, keeping it (and ``verdict``, why) under ``rejected/``.
 

@@ -10,11 +10,12 @@ duplicated order_id``; gate rejections are final for the run (no retry).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
 
 from expectations.checks import CHECKS
-from expectations.spec import Finding
+from expectations.spec import Finding, SuiteSpec
 
 MAX_LISTED = 30
 
@@ -64,3 +65,16 @@ def check_results(key: AssetKey, findings: Iterable[Finding], metadata: dict | N
 def failure_message(headline: str, lines: list[str]) -> str:
     shown = lines[:MAX_LISTED] + ([f"... and {len(lines) - MAX_LISTED} more"] if len(lines) > MAX_LISTED else [])
     return headline + "\n" + "\n".join(f"- {line}" for line in shown)
+
+
+def check_page(check: str, findings: Iterable[Finding], specs: list[SuiteSpec], pages: dict[str, Path]) -> Path | None:
+    """The Data Docs page a check's result links to: the validation of its first failure, else
+    the first validation of this run holding one of its expectations; None if none was rendered."""
+    suite_of_rule = {e.rule: spec.name for spec in specs for e in spec.expectations}
+    for finding in findings:
+        if finding.check == check and suite_of_rule.get(finding.rule) in pages:
+            return pages[suite_of_rule[finding.rule]]
+    for spec in specs:
+        if spec.name in pages and any(e.check == check for e in spec.expectations):
+            return pages[spec.name]
+    return None

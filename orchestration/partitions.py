@@ -7,8 +7,10 @@ export's data period (``ExportOrderList_202610.csv``), not when it arrived.
 
 Materialising the raw assets for a range of days loads the files that landed in those days
 (new contents only, unless the run asks for a reload, e.g. after a contract fix); a backfill
-is that over a range. The nightly run covers every day that still has an unloaded file up to
-today, so a file that arrived late or was rejected yesterday is picked up again.
+is that over a range. The nightly run covers the days from the earliest to the latest that
+still has an unloaded file, so a file that arrived late or was rejected yesterday is picked up
+again. A run shows each day it covered as a partition (``day_outcomes``): materialised when
+nothing of the day was refused, failed when a file of it was.
 """
 from __future__ import annotations
 
@@ -142,6 +144,77 @@ def pending_files(contracts: list[Contract], paths: Paths, settle_seconds: float
 
 
 def pending_range(contracts: list[Contract], paths: Paths, today: dt.date) -> tuple[dt.date, dt.date]:
-    """From the earliest landing day with an unloaded file (or today) to today."""
+    """From the earliest to the latest landing day with an unloaded file; with none, the latest
+    landing day of any file (today if the landing folder is empty).
+
+    A run materialises every day of its range (orchestration/ingest_assets.py), so the range
+    stops at the last day that has a file: a nightly run on a day when nothing landed used to
+    cover today and show it materialised, though no file of it exists (the demo run on three
+    days showed three materialised days for files that all landed on the first).
+    """
     days = [p.day for p in pending_files(contracts, paths)]
-    return (min(min(days), today) if days else today), today
+    if days:
+        return min(days), max(days)
+    landed = [landing_day(f, paths.landing, today) for c in contracts for f in landing_files(c, paths.landing)]
+    latest = max(landed) if landed else today
+    return latest, latest
+
+
+# ---------------------------------------------------------------- what a run shows per landing day
+
+
+@dataclass(frozen=True)
+class DayOutcome:
+    """One landing day of a raw asset after a run: its files in the lake and its refused files.
+
+    Shown in Dagster as that day's partition: materialised when nothing of the day was refused
+    (also a day of the run's range on which nothing landed: there is nothing missing, and its
+    metadata says so), failed when a file of the day was refused by the contract or the gate.
+    """
+
+    day: dt.date
+    in_lake: tuple[str, ...] = ()  # landing files of the day whose content the lake holds
+    refused: tuple[str, ...] = ()  # landing files of the day refused in this run
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.refused)
+
+    def metadata(self) -> dict[str, object]:
+        """What the day's materialisation says (file names are paths under landing, never personal)."""
+        note = (f"{len(self.in_lake)} landing file(s) of this day in the lake" if self.in_lake
+                else "nothing landed this day for this table: nothing is missing")
+        return {"landing_day": key_of(self.day), "files_in_lake": len(self.in_lake), "note": note}
+
+
+def day_outcomes(paths: Paths, files: list[Path], in_lake: set[str], refused: set[str],
+                 days: tuple[dt.date, dt.date] | None, today: dt.date | None = None) -> list[DayOutcome]:
+    """The landing days a run touched, by partition key order.
+
+    ``files``: the run's landing files; ``in_lake`` / ``refused``: labels (paths under landing)
+    whose content the lake holds / that were refused. A refused file outside ``files`` (the gate
+    judges every file not gated yet, also one the CLI loaded) counts for its own day if it is
+    still in the landing folder. A run over ``days`` has an outcome for every day of the range.
+    """
+    today = today or business_today()
+    in_lake_by_day: dict[dt.date, list[str]] = {}
+    refused_by_day: dict[dt.date, list[str]] = {}
+    seen = set()
+    for path in files:
+        label = landing_label(path, paths.landing)
+        seen.add(label)
+        day = landing_day(path, paths.landing, today)
+        if label in refused:
+            refused_by_day.setdefault(day, []).append(label)
+        elif label in in_lake:
+            in_lake_by_day.setdefault(day, []).append(label)
+    for label in sorted(refused - seen):
+        path = paths.landing / label
+        if path.exists() or path.is_symlink():
+            refused_by_day.setdefault(landing_day(path, paths.landing, today), []).append(label)
+    touched = set(in_lake_by_day) | set(refused_by_day)
+    if days is not None:
+        first, last = days
+        touched |= {first + dt.timedelta(days=n) for n in range((last - first).days + 1)}
+    return [DayOutcome(day, tuple(in_lake_by_day.get(day, ())), tuple(refused_by_day.get(day, ())))
+            for day in sorted(touched)]

@@ -86,16 +86,16 @@ def test_the_gate_reports_every_failed_check_of_a_file_and_keeps_evidence(copied
     """Checks are evaluated file by file; the rejected file's verdict is kept beside its rows."""
     import json
 
-    from expectations.raw import gate_raw_table
     from ingest.contract import load_contracts
     from ingest.engine import file_sha256, load_table
     from ingest.lake import rejected_dir
+    from orchestration.ingest_steps import gate_table
 
     paths = copied_home
     target = corrupt.duplicate_orders(paths.landing / GOOD_EXPORT, paths.landing / NEW_EXPORT)
     contract = load_contracts()["tmall_orders"]
     load_table(contract, paths)
-    result = gate_raw_table(contract, paths, run_name="test")
+    result = gate_table(contract, paths, run_name="test")
     assert result.gated_files == [NEW_EXPORT] and result.rejected_files == [NEW_EXPORT]
     assert [f.rule for f in result.blocking] == ["key_unique_within_file"]
     evidence = rejected_dir(paths, "tmall_orders", file_sha256(target))
@@ -107,10 +107,10 @@ def test_the_gate_reports_every_failed_check_of_a_file_and_keeps_evidence(copied
 def test_a_header_only_file_without_a_history_of_rows_loads_with_a_warning(copied_home, definitions):
     """A new export series (a shop's first export, a month without sales on a small channel) whose
     file has only its header: nothing says it failed, so it loads; the warning names it."""
-    from expectations.raw import gate_raw_table
     from ingest.contract import load_contracts
     from ingest.engine import load_table
     from ingest.lake import ledger_entries
+    from orchestration.ingest_steps import gate_table
 
     paths = copied_home
     new_series = "tmall/orders/second_shop/订单报表_202611.csv"
@@ -118,7 +118,7 @@ def test_a_header_only_file_without_a_history_of_rows_loads_with_a_warning(copie
     corrupt.header_only(paths.landing / GOOD_EXPORT, paths.landing / new_series)
     contract = load_contracts()["tmall_orders"]
     load_table(contract, paths)
-    result = gate_raw_table(contract, paths, run_name="test")
+    result = gate_table(contract, paths, run_name="test")
     assert result.gated_files == [new_series] and result.rejected_files == []
     assert [(f.check, f.rule, f.blocking) for f in result.findings if f.subject == new_series] == [
         ("gx_volume_change", "file_has_rows", False)]
