@@ -36,14 +36,14 @@ from dagster import (
 
 from ingest.contract import load_contracts
 from ingest.settings import BUSINESS_TIMEZONE, Paths, business_today, paths_from_env
-from orchestration.dbt_assets import build_dbt_assets, dbt_project, dbt_resource
+from orchestration.dbt_assets import build_dbt_assets, dbt_resource, prepare_if_dev
 from orchestration.ingest_assets import build_raw_asset
 from orchestration.partitions import pending_range, range_tags
 from orchestration.resources import QuanyuPaths
 from orchestration.sensors import build_landing_sensor
 from orchestration.warehouse_assets import build_mart_gates, build_published_asset
 
-dbt_project.prepare_if_dev()  # under `dagster dev`, once per change of the project; elsewhere `make manifest` did
+prepare_if_dev()  # under `dagster dev`, once per change of the project; elsewhere `make manifest` did
 
 contracts = list(load_contracts().values())
 raw_assets = [build_raw_asset(c) for c in contracts]
