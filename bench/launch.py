@@ -25,7 +25,6 @@ from typing import Any, NamedTuple
 from ingest.settings import REPO_ROOT, Paths
 
 WORKSPACE = REPO_ROOT / "workspace.yaml"
-LOCATION = "orchestration.definitions"
 REPOSITORY = "__repository__"
 
 LAUNCH_RUN = """
@@ -89,6 +88,12 @@ class Deployment:
         self._request_context = request_context_factory
         self.dagster_home = dagster_home
 
+    @property
+    def location(self) -> str:
+        """The workspace's one code location (workspace.yaml names it after the module and attribute)."""
+        (name,) = self._request_context().get_code_location_entries()
+        return name
+
     def _graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         from dagster_graphql.test.utils import execute_dagster_graphql
 
@@ -100,7 +105,7 @@ class Deployment:
     def launch_job(self, job: str, tags: Mapping[str, str] | None = None) -> str:
         """Launch ``job`` as the UI's Launchpad does; returns the run id."""
         data = self._graphql(LAUNCH_RUN, {"executionParams": {
-            "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "pipelineName": job},
+            "selector": {"repositoryLocationName": self.location, "repositoryName": REPOSITORY, "pipelineName": job},
             "runConfigData": {},
             "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}}})
         answer = data["launchPipelineExecution"]
