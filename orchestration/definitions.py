@@ -23,6 +23,8 @@ holds to one run at a time (orchestration/resources.py, docs/serving.md, "Serial
 from __future__ import annotations
 
 import datetime as dt
+import importlib.machinery
+import sys
 
 from dagster import (
     AssetSelection,
@@ -44,6 +46,25 @@ from orchestration.sensors import build_landing_sensor
 from orchestration.warehouse_assets import build_mart_gates, build_published_asset
 
 prepare_if_dev()  # under `dagster dev`, once per change of the project; elsewhere `make manifest` did
+
+
+def _give_spawned_main_a_spec() -> None:
+    """Let ``import great_expectations`` live in a process that multiprocessing spawned.
+
+    Dagster starts each launched run (and, with a multiprocess executor, each step) in a process
+    spawned from ``python -m dagster``, whose ``__main__`` has neither ``__spec__`` nor ``__file__``.
+    When pyspark is installed without its ``connect`` extra (``make setup-spark``: no
+    ``google.rpc``), ``import great_expectations`` imports ``pyspark.sql.connect``, which takes such
+    a process for a doctest run and exits it: every raw step of a launched ``build_all`` failed with
+    ``SystemExit: 0``. A spec named ``__main__`` is what multiprocessing itself skips when it
+    prepares children, so nothing else changes.
+    """
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+        main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+
+
+_give_spawned_main_a_spec()
 
 contracts = list(load_contracts().values())
 raw_assets = [build_raw_asset(c) for c in contracts]
