@@ -16,8 +16,9 @@ step of its own, with its materialisation and check results. The multiprocess ex
 started a process per step, each importing Dagster, the definitions and Great Expectations,
 opening the GX context again and, under ``dagster dev``, parsing the dbt project again:
 ``build_all`` launched from the UI took 3.3x the CLI's time (613 s against 187 s, 24 steps,
-3,000 members; the issue measured 7.2x). In process it takes 1.18x (181 s against 154 s;
-``python -m bench.ui_ratio``, docs/serving.md, "The Dagster UI and the executor").
+3,000 members; the issue measured 7.2x). In process it takes 1.18x and 1.27x in two runs (181 s
+and 195 s against 154 s; ``python -m bench.ui_ratio``, docs/serving.md, "The Dagster UI and the
+executor").
 
 Writers of the lake and the warehouse are in one pool, ``WRITER_POOL``, which the instance
 holds to one run at a time (orchestration/resources.py, docs/serving.md, "Serialising writers").
