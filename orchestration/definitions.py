@@ -8,10 +8,26 @@ Jobs:
   of the warehouse -> mart gates -> atomic publication. The nightly schedule runs it.
 * ``ingest``: the raw assets alone, partitioned by landing day: what the landing sensor runs
   per channel, and what a backfill of a range of days runs.
+
+Every run, whoever launches it (the UI, a backfill, the schedule, the sensor), executes its
+steps one after the other in its run worker (``in_process_executor``, the default executor of
+these definitions, so the UI's ad-hoc asset jobs and backfills use it too). Each asset stays a
+step of its own, with its materialisation and check results. The multiprocess executor
+started a process per step, each importing Dagster, the definitions and Great Expectations,
+opening the GX context again and, under ``dagster dev``, parsing the dbt project again:
+``build_all`` launched from the UI took 3.3x the CLI's time (613 s against 187 s, 24 steps,
+3,000 members; the issue measured 7.2x). In process it takes 1.18x and 1.27x in two runs (181 s
+and 195 s against 154 s; ``python -m bench.ui_ratio``, docs/serving.md, "The Dagster UI and the
+executor").
+
+Writers of the lake and the warehouse are in one pool, ``WRITER_POOL``, which the instance
+holds to one run at a time (orchestration/resources.py, docs/serving.md, "Serialising writers").
 """
 from __future__ import annotations
 
 import datetime as dt
+import importlib.machinery
+import sys
 
 from dagster import (
     AssetSelection,
@@ -19,6 +35,7 @@ from dagster import (
     RunRequest,
     ScheduleEvaluationContext,
     define_asset_job,
+    in_process_executor,
     schedule,
 )
 
@@ -31,10 +48,26 @@ from orchestration.resources import QuanyuPaths
 from orchestration.sensors import build_landing_sensor
 from orchestration.warehouse_assets import build_mart_gates, build_published_asset
 
-LAKE_WRITER_TAG = {"quanyu/lake": "writer"}  # limit runs with this tag to 1 (see docs/serving.md)
+prepare_if_dev()  # under `dagster dev`, once per change of the project; elsewhere `make manifest` did
 
 
-prepare_if_dev(paths_from_env())  # `dagster dev` parses the dbt project; elsewhere prepare_manifest() did
+def _give_spawned_main_a_spec() -> None:
+    """Let ``import great_expectations`` live in a process that multiprocessing spawned.
+
+    Dagster starts each launched run (and, with a multiprocess executor, each step) in a process
+    spawned from ``python -m dagster``, whose ``__main__`` has neither ``__spec__`` nor ``__file__``.
+    When pyspark is installed without its ``connect`` extra (``make setup-spark``: no
+    ``google.rpc``), ``import great_expectations`` imports ``pyspark.sql.connect``, which takes such
+    a process for a doctest run and exits it: every raw step of a launched ``build_all`` failed with
+    ``SystemExit: 0``. A spec named ``__main__`` is what multiprocessing itself skips when it
+    prepares children, so nothing else changes.
+    """
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+        main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+
+
+_give_spawned_main_a_spec()
 
 contracts = list(load_contracts().values())
 raw_assets = [build_raw_asset(c) for c in contracts]
@@ -45,7 +78,6 @@ published = build_published_asset(quanyu_dbt)
 build_all = define_asset_job(
     "build_all",
     selection=AssetSelection.all(),
-    tags=LAKE_WRITER_TAG,
     description="Load and gate new landing files, build and test the dbt project into a copy of the "
                 "warehouse, gate the marts, and publish the copy if every blocking check passed.",
 )
@@ -53,7 +85,6 @@ build_all = define_asset_job(
 ingest = define_asset_job(
     "ingest",
     selection=AssetSelection.groups("raw"),
-    tags=LAKE_WRITER_TAG,
     description="Load and gate the landing files of a range of days (sensor runs, backfills).",
 )
 
@@ -83,4 +114,5 @@ defs = Definitions(
     schedules=[nightly],
     sensors=[landing_files],
     resources=resources,
+    executor=in_process_executor,
 )

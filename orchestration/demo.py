@@ -18,21 +18,15 @@ from pathlib import Path
 
 from ingest.pii import redact_text
 from ingest.settings import paths_from_env
+from orchestration.resources import INSTANCE_SETTINGS
 
-# One run at a time writes the lake, one step at a time the warehouse build (docs/serving.md).
-DAGSTER_CONFIG = """telemetry:
-  enabled: false
-concurrency:
-  pools:
-    default_limit: 1
-  runs:
-    tag_concurrency_limits:
-      - key: quanyu/lake
-        limit: 1
-"""
+# One run at a time writes the lake or the warehouse (docs/serving.md, "Serialising writers").
+DAGSTER_CONFIG = "telemetry:\n  enabled: false\n" + INSTANCE_SETTINGS
 
 
 def _prepare_dagster_home(home: Path) -> None:
+    """Write $DAGSTER_HOME/dagster.yaml if there is none; say what an existing one lacks (runs
+    launched from the UI refuse to start on an instance that would let two writers overlap)."""
     if not os.environ.get("DAGSTER_HOME"):
         os.environ["DAGSTER_HOME"] = str(home / "dagster_home")
     dagster_home = Path(os.environ["DAGSTER_HOME"])
@@ -40,6 +34,15 @@ def _prepare_dagster_home(home: Path) -> None:
     config = dagster_home / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_CONFIG)
+        return
+    from dagster import DagsterInstance
+
+    from orchestration.resources import serialisation_problems
+
+    problems = serialisation_problems(DagsterInstance.get())
+    if problems:
+        print(f"warning: {config}: " + "; ".join(problems) + f". Runs launched from the UI will refuse to start "
+              f"until it has:\n{INSTANCE_SETTINGS}")
 
 
 def generate_if_needed(members: int, regenerate: bool) -> None:

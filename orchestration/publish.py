@@ -15,7 +15,8 @@ BI tools read ``$QUANYU_WAREHOUSE`` (the served file) read-only while the nightl
 
 A failed build never reaches the served path; the latest failed one is kept to look at.
 Each run has its own build folder, so two runs can never write one file; the publish lock
-and the Dagster pool ``quanyu_warehouse`` (limit it to 1) serialise the rest.
+and the Dagster pool of every writer (``orchestration.resources.WRITER_POOL``: one run at a
+time) serialise the rest.
 """
 from __future__ import annotations
 
@@ -39,7 +40,6 @@ META_SCHEMA = "meta"
 KEEP_FAILED_BUILDS = 1  # the last failed build stays for inspection; each is a full copy
 PROFILE_NAME = "quanyu"
 BUILD_TARGET = "duckdb"  # the output of dbt_project/profiles.yml that writes (the default, `served`, reads)
-WAREHOUSE_POOL = "quanyu_warehouse"
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from ingest.contract import load_contracts
 from ingest.coverage import absent_exports
 from orchestration import gates
 from orchestration.dbt_assets import QuanyuTranslator, load_manifest
-from orchestration.publish import WAREHOUSE_POOL, Build, publish
-from orchestration.resources import QuanyuPaths
+from orchestration.publish import Build, publish
+from orchestration.resources import WRITER_POOL, QuanyuPaths
 
 PUBLISHED = AssetKey(["warehouse", "published"])
 
@@ -45,7 +45,7 @@ def build_mart_gates():
     keys = mart_keys(load_manifest())
     specs = [spec for key in keys.values() for spec in gates.check_specs(key)]
 
-    @multi_asset_check(specs=specs, name="mart_gates", can_subset=True, pool=WAREHOUSE_POOL,
+    @multi_asset_check(specs=specs, name="mart_gates", can_subset=True, pool=WRITER_POOL,
                        description="Great Expectations suites for every table of the build's marts schema.")
     def mart_gates(context: AssetCheckExecutionContext, quanyu: QuanyuPaths):
         paths = quanyu.paths
@@ -95,7 +95,7 @@ def _per_check(result: MartGateResult, table: str) -> dict[str, dict]:
 
 
 def build_published_asset(dbt_assets: AssetsDefinition):
-    @asset(key=PUBLISHED, deps=list(dbt_assets.keys), group_name="serving", kinds={"duckdb"}, pool=WAREHOUSE_POOL,
+    @asset(key=PUBLISHED, deps=list(dbt_assets.keys), group_name="serving", kinds={"duckdb"}, pool=WRITER_POOL,
            retry_policy=RetryPolicy(max_retries=2, delay=10),
            description="The served warehouse ($QUANYU_WAREHOUSE): this run's build, moved into place atomically "
                        "after dbt, its tests and every blocking gate passed. BI tools read it read-only.")
