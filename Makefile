@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export QUANYU_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(QUANYU_HOME)/dagster_home
 
-.PHONY: setup setup-spark setup-bi setup-metrics manifest demo test test-spark test-bi bi lint lint-sql dev bench clean
+.PHONY: setup setup-spark setup-bi setup-metrics manifest demo test test-spark test-bi test-launched bi lint lint-sql dev bench clean
 BENCH_MEMBERS ?= 100000 1000000
 
 setup: $(VENV)/.installed
@@ -104,6 +104,11 @@ test: setup setup-metrics
 test-spark: setup-spark
 	$(BIN)/python -m pytest -q -m spark tests/spark
 
+## The launched group: a Dagster daemon and code server launch build_all and a UI-style backfill together;
+## the writer pool runs them one after the other and both succeed (~8 min).
+test-launched: setup
+	$(BIN)/python -m pytest -q -m launched tests/orchestration
+
 ## Style is configuration: ruff (pyproject.toml) over the Python, sqlfluff (.sqlfluff) over the dbt SQL.
 lint: setup lint-sql
 	$(BIN)/ruff check .
@@ -114,6 +119,7 @@ lint-sql: setup
 ## Open the Dagster UI on http://127.0.0.1:3000 with the demo's runs and the nightly schedule.
 dev: setup
 	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -c 'from orchestration.demo import prepare_dagster_home; prepare_dagster_home()'
 	$(BIN)/dagster dev -w workspace.yaml
 
 ## Per-stage wall time, peak memory and rows/s at several brand sizes; OneID vs union-find.

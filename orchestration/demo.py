@@ -24,9 +24,11 @@ from orchestration.resources import INSTANCE_SETTINGS
 DAGSTER_CONFIG = "telemetry:\n  enabled: false\n" + INSTANCE_SETTINGS
 
 
-def _prepare_dagster_home(home: Path) -> None:
+def prepare_dagster_home(home: Path | None = None) -> None:
     """Write $DAGSTER_HOME/dagster.yaml if there is none; say what an existing one lacks (runs
-    launched from the UI refuse to start on an instance that would let two writers overlap)."""
+    launched from the UI refuse to start on an instance that would let two writers overlap).
+    ``make demo`` and ``make dev`` call it, so a fresh UI can launch runs."""
+    home = home or paths_from_env().home
     if not os.environ.get("DAGSTER_HOME"):
         os.environ["DAGSTER_HOME"] = str(home / "dagster_home")
     dagster_home = Path(os.environ["DAGSTER_HOME"])
@@ -179,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regenerate", action="store_true")
     args = parser.parse_args(argv)
     paths = paths_from_env().ensure()
-    _prepare_dagster_home(paths.home)
+    prepare_dagster_home(paths.home)
     generate_if_needed(args.members, args.regenerate)
 
     from dagster import DagsterInstance

@@ -60,7 +60,7 @@ from orchestration.partitions import (
     key_of,
     run_days,
 )
-from orchestration.resources import QuanyuPaths
+from orchestration.resources import WRITER_POOL, QuanyuPaths
 
 RECONCILES = "reconciles_with_landing_files"
 NO_RAW_MOBILES = "no_raw_mobile_numbers"
@@ -141,6 +141,7 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
         ],
         partitions_def=daily_partitions,
         backfill_policy=BackfillPolicy.single_run(),
+        pool=WRITER_POOL,  # one writer of the lake or the warehouse at a time (docs/serving.md)
         retry_policy=RetryPolicy(max_retries=2, delay=5),
     )
     def _load(context: AssetExecutionContext, config: IngestConfig, quanyu: QuanyuPaths):
