@@ -45,6 +45,25 @@ def home(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def definitions(demo_home):
+    """The Dagster definitions, imported once the session's environment is set."""
+    from orchestration.definitions import defs
+
+    return defs
+
+
+@pytest.fixture(scope="session")
+def published(demo_home):
+    """Paths of the session installation after the one successful build_all that every test reading a
+    published warehouse shares (tests/orchestration/baseline.py); read it, never write it."""
+    from tests.orchestration.baseline import session_build
+
+    built = session_build(demo_home)
+    assert built.result.success, [e.step_key for e in built.result.all_events if e.is_failure]
+    return built.paths
+
+
+@pytest.fixture(scope="session")
 def demo_home():
     """The session installation with demo exports generated once (small brand)."""
     from demo.generate import generate

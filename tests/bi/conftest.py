@@ -14,18 +14,10 @@ import pytest
 import requests
 
 from ingest.settings import REPO_ROOT
-from tests.orchestration.baseline import session_build
 
 BI_PYTHON = REPO_ROOT / ".venv-bi" / "bin" / "python"
 SLUGS = ("overview", "fans_churn", "guides_stores", "repurchase_cohorts", "oneid_health", "data_quality")
 USER, PASSWORD = "admin", "quanyu-test-password"
-
-
-@pytest.fixture(scope="session")
-def published(demo_home):
-    built = session_build(demo_home)
-    assert built.result.success, [e.step_key for e in built.result.all_events if e.is_failure]
-    return built.paths
 
 
 @dataclass

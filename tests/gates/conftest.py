@@ -9,20 +9,9 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def definitions(demo_home):
-    from orchestration.definitions import defs
-
-    return defs
-
-
-@pytest.fixture(scope="session")
-def baseline(definitions, demo_home):
+def baseline(published):
     """The session home after one successful build_all: a published warehouse and a gated lake."""
-    from tests.orchestration.baseline import session_build
-
-    built = session_build(demo_home)
-    assert built.result.success, [e.step_key for e in built.result.all_events if e.is_failure]
-    return built.paths
+    return published
 
 
 def copy_home(source, target: Path):

@@ -15,14 +15,6 @@ from ingest.settings import REPO_ROOT
 from orchestration import explain
 from orchestration.dbt_assets import DBT_PROJECT_DIR, dbt_executable
 from tests.dbt_runner import env_for
-from tests.orchestration.baseline import session_build
-
-
-@pytest.fixture(scope="module")
-def published(demo_home):
-    built = session_build(demo_home)
-    assert built.result.success
-    return built.paths
 
 
 @pytest.fixture(scope="module")

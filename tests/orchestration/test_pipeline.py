@@ -13,13 +13,6 @@ CONTRACTS = load_contracts()
 
 
 @pytest.fixture(scope="session")
-def definitions(demo_home):
-    from orchestration.definitions import defs
-
-    return defs
-
-
-@pytest.fixture(scope="session")
 def baseline(definitions, demo_home):
     return session_build(demo_home)
 

@@ -16,13 +16,6 @@ from orchestration.demo import DAGSTER_CONFIG
 from orchestration.resources import WRITER_POOL, serialisation_problems
 
 
-@pytest.fixture(scope="module")
-def definitions(demo_home):
-    from orchestration.definitions import defs
-
-    return defs
-
-
 def instance_with(tmp_path, dagster_yaml: str) -> DagsterInstance:
     home = tmp_path / "dagster_home"
     home.mkdir()

@@ -11,23 +11,6 @@ from tests.semantic.semantic import Metrics, load_semantic_manifest
 
 
 @pytest.fixture(scope="session")
-def definitions(demo_home):
-    from orchestration.definitions import defs
-
-    return defs
-
-
-@pytest.fixture(scope="session")
-def published(definitions, demo_home):
-    """Paths of the session's installation after one successful build_all (shared, read only)."""
-    from tests.orchestration.baseline import session_build
-
-    built = session_build(demo_home)
-    assert built.result.success, [e.step_key for e in built.result.all_events if e.is_failure]
-    return built.paths
-
-
-@pytest.fixture(scope="session")
 def semantic_manifest():
     return load_semantic_manifest()
 
