@@ -10,9 +10,12 @@ project, so the run workers it launches do not parse again); the demo, the tests
 ``python -m orchestration.rekey`` call ``prepare_manifest()``; a deployment runs ``make
 manifest`` (``dagster-dbt project prepare-and-package``) when it is built.
 
-Each model's materialisation carries its row count and column schema (dagster-dbt's
-``fetch_row_counts`` / ``fetch_column_metadata``), read through the dbt adapter from the run's
-build copy once the dbt process has closed it (dagster-dbt waits for it with DuckDB).
+Each model's materialisation carries its row count and column schema (``dagster/row_count``,
+``dagster/column_schema``, the keys dagster-dbt's ``fetch_row_counts`` / ``fetch_column_metadata``
+write), read from the run's build copy once the dbt process has closed it, in one DuckDB
+connection and three catalog queries (``table_metadata``). dagster-dbt's own fetchers open a dbt
+adapter connection per model and per query: 21.7 s of a 56.7 s dbt step on the 600-member test
+brand, the same metadata in well under a second here.
 
 dbt never writes the served warehouse: each run builds into its own copy of it
 (orchestration/publish.py), which is published only after every blocking check passed.
@@ -28,11 +31,11 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, Failure
+from dagster import AssetExecutionContext, Failure, Output
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from expectations.gx_runner import build_data_docs
@@ -119,24 +122,75 @@ def dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
 
 
-def close_adapter(adapter: Any) -> None:
-    """Close the DuckDB database dagster-dbt's adapter opened in this process.
+def with_table_metadata(events: Iterable[Any], database: Path, manifest: Mapping[str, Any]) -> Iterator[Any]:
+    """The dbt events, each model's Output with its row count and column schema from ``database``.
 
-    ``fetch_row_counts`` and ``fetch_column_metadata`` read the build copy through dbt-duckdb once
-    the dbt process has exited. dbt-duckdb keeps that database open (read-only, with the
-    profile's settings) after releasing its connections, and the mart gates and publication,
-    which run next in the same process, then fail to open the file: "Can't open a connection to
-    same database file with a different configuration than existing connections" (every
-    build_all failed so; releasing the adapter's connections alone did not help).
+    DuckDB lets no other process open the file while dbt writes it, so the events are held until
+    the dbt process has exited; if dbt fails, the events it produced are yielded and its error
+    raised, as dagster-dbt does. Views get their columns but no row count (counting runs their
+    query), like dagster-dbt's ``fetch_row_counts``. Column descriptions come from the manifest.
     """
-    if adapter is None:
-        return
-    adapter.cleanup_connections()
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    held: list[Any] = []
+    try:
+        for event in events:
+            held.append(event)
+    except BaseException:
+        yield from held
+        raise
+    built = [_unique_id(event) for event in held]
+    nodes = [manifest["nodes"][unique_id] for unique_id in built if unique_id in manifest["nodes"]]
+    facts = _catalog(database, nodes) if nodes else {}
+    for event, unique_id in zip(held, built, strict=True):
+        if unique_id in facts:
+            event = event.with_metadata({**event.metadata, **facts[unique_id]})
+        yield event
 
-    with contextlib.suppress(Exception):  # no environment: nothing was opened
-        DuckDBConnectionManager.env().close()
-    DuckDBConnectionManager.close_all_connections()
+
+def _unique_id(event: Any) -> str | None:
+    """The dbt node of a model's Output (dagster-dbt puts its unique_id in the metadata)."""
+    if not isinstance(event, Output) or "unique_id" not in event.metadata:
+        return None
+    value = event.metadata["unique_id"]
+    return getattr(value, "value", value)
+
+
+def _catalog(database: Path, nodes: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """unique_id -> ``dagster/row_count`` (tables) and ``dagster/column_schema`` of each node's relation."""
+    import duckdb
+    from dagster import MetadataValue, TableColumn, TableSchema
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        columns: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for schema, table, column, data_type in con.execute(
+                "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+                "where database_name = current_database() order by schema_name, table_name, column_index"
+        ).fetchall():
+            columns.setdefault((schema, table), []).append((column, data_type))
+        tables = {(s, t) for s, t in con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = current_database()").fetchall()}
+        wanted = [(n["schema"], n["alias"]) for n in nodes if (n["schema"], n["alias"]) in tables]
+        counts: dict[tuple[str, str], int] = {}
+        if wanted:  # one statement: DuckDB answers count(*) of a table from its storage
+            sql = " union all ".join(
+                f"select {i} as i, count(*) as n from {_quoted(s)}.{_quoted(t)}" for i, (s, t) in enumerate(wanted))
+            counts = {wanted[i]: n for i, n in con.execute(sql).fetchall()}
+    facts: dict[str, dict[str, Any]] = {}
+    for node in nodes:
+        relation = (node["schema"], node["alias"])
+        if relation not in columns:
+            continue
+        documented = node.get("columns", {})
+        schema = TableSchema(columns=[
+            TableColumn(name=name, type=data_type, description=(documented.get(name) or {}).get("description") or None)
+            for name, data_type in columns[relation]])
+        facts[node["unique_id"]] = {"dagster/column_schema": MetadataValue.table_schema(schema)}
+        if relation in counts:
+            facts[node["unique_id"]]["dagster/row_count"] = MetadataValue.int(counts[relation])
+    return facts
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def build_dbt_assets():
@@ -160,10 +214,7 @@ def build_dbt_assets():
                 check_build_keys(paths, build.file, log=context.log.warning)  # one hash key, lake and registry
                 with dbt_environment(paths):
                     invocation = builder.cli(["build"], context=context)
-                try:  # column lineage (sqlglot over every model's SQL, its parents' columns queried again) left off
-                    yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
-                finally:
-                    close_adapter(invocation.adapter)
+                yield from with_table_metadata(invocation.stream(), build.file, invocation.manifest)
         except HashKeyError as exc:
             raise Failure(description=str(exc), allow_retries=False) from None
         except Exception:
