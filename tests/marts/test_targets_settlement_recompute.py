@@ -1,0 +1,168 @@
+"""Recompute target attainment (and guide settlement) in pandas, independently of the SQL, and compare.
+
+Reads the session's published build (fixture ``published``, no build of its own) and, as
+tests/marts/test_marts_recompute.py does, the raw Parquet of the lake: the plans' newest version
+per month and store or guide, orders of every channel, CRM registrations and WeCom relationship
+spells. Shared inputs, on purpose: member identity (identity.bridge_record_member) and the
+member's own guide (marts.dim_member, whose survivorship rules are tested with OneID): a guide's
+sales are her own members' orders. Counts compare exactly, ratios to 1e-9, amounts to 0.01 CNY.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.marts.test_guide_ops_recompute import acquisitions, guides_of, member_scopes
+from tests.marts.test_marts_recompute import CNY, months_of, orders_from_raw, query, raw
+
+RATE = 1e-9
+
+
+def plan(paths, table: str, key: str) -> pd.DataFrame:
+    """The plan's newest version per (month, store or guide), months of the window only."""
+    targets = raw(paths, table, ["target_month", key])
+    targets["month"] = pd.to_datetime(targets.target_month).dt.to_period("M").dt.to_timestamp()
+    targets = targets.sort_values("updated_at", ascending=False).drop_duplicates(["month", key])
+    return targets[targets.month.isin(months_of(paths))].set_index(["month", key])
+
+
+def in_month(times: pd.Series) -> pd.Series:
+    return pd.to_datetime(times).dt.to_period("M").dt.to_timestamp()
+
+
+def store_actuals(paths) -> pd.DataFrame:
+    """sales (POS + mini-program served by the store), cards opened, friend adds per (month, store)."""
+    orders = orders_from_raw(paths)
+    served = orders[orders.channel.isin(["pos", "mini_program"]) & orders.store.notna()]
+    sales = served.groupby(["month", "store"]).net.sum().rename("sales")
+    scopes = member_scopes(paths)
+    stores = scopes[(scopes.scope == "store") & scopes.registered_at.notna()]
+    members = stores.groupby([in_month(stores.registered_at), stores.key_store]).size().rename("new_members")
+    adds = acquisitions(paths)
+    adds = adds.assign(store=adds.guide_userid.map(guides_of(paths).store_code), month=in_month(adds.start))
+    friends = adds[adds.store.notna()].groupby(["month", "store"]).size().rename("new_friends")
+    frame = pd.concat([sales, members, friends], axis=1).fillna(0)
+    frame.index = frame.index.set_names(["month", "store_code"])
+    return frame
+
+
+def guide_actuals(paths) -> pd.DataFrame:
+    """sales (own members' orders), new members (primary registrations naming her), adds per (month, guide)."""
+    orders = orders_from_raw(paths)
+    owner = query(paths, "select one_id, owner_guide_employee_no from marts.dim_member "
+                         "where owner_guide_employee_no is not null")
+    credited = orders.merge(owner, on="one_id")
+    sales = credited.groupby(["month", "owner_guide_employee_no"]).net.sum().rename("sales")
+    scopes = member_scopes(paths)
+    guides = scopes[(scopes.scope == "guide") & scopes.registered_at.notna()]
+    members = guides.groupby([in_month(guides.registered_at), guides.key_guide]).size().rename("new_members")
+    adds = acquisitions(paths)
+    employee = guides_of(paths).employee_no
+    adds = adds.assign(guide=adds.guide_userid.map(employee), month=in_month(adds.start))
+    friends = adds[adds.guide.notna()].groupby(["month", "guide"]).size().rename("new_friends")
+    frame = pd.concat([sales, members, friends], axis=1).fillna(0)
+    frame.index = frame.index.set_names(["month", "guide_employee_no"])
+    return frame
+
+
+def assert_close(mart: pd.Series, mine: pd.Series, tolerance: float, what: str) -> None:
+    both = pd.DataFrame({"mart": mart.astype(float), "mine": mine.astype(float)})
+    assert (both.mart.isna() == both.mine.isna()).all(), (what, both[both.mart.isna() != both.mine.isna()].head())
+    known = both.dropna()
+    bad = known[~np.isclose(known.mart, known.mine, rtol=0, atol=tolerance)]
+    assert bad.empty, (what, bad.head())
+
+
+def assert_attainment(mart: pd.DataFrame, targets: pd.DataFrame, actuals: pd.DataFrame, what: str) -> None:
+    """Targets, actuals, attainment and gap of every measure, row by row."""
+    for name, tolerance in (("sales", CNY), ("new_members", 0), ("new_friends", 0)):
+        target = targets[f"{name}_target"].reindex(mart.index)
+        actual = actuals[name].reindex(mart.index).fillna(0)
+        assert_close(mart[f"{name}_target"], target, CNY, f"{what} {name}_target")
+        assert_close(mart[f"{name}_actual"], actual, tolerance + 1e-9, f"{what} {name}_actual")
+        ratio = (actual / target.astype(float)).where(target.astype(float) > 0)
+        assert_close(mart[f"{name}_attainment"], ratio, RATE, f"{what} {name}_attainment")
+        assert_close(mart[f"{name}_gap"], actual - target.astype(float), CNY, f"{what} {name}_gap")
+
+
+# --------------------------------------------------------------------------- the demo plan has the cases
+
+
+def test_the_demo_plan_has_the_cases_real_plans_have(published):
+    stores = raw(published, "store_targets", ["target_month", "store_code"])
+    guides = raw(published, "guide_targets", ["target_month", "guide_employee_no"])
+    files = (published.lake / "quarantine" / "store_targets").glob("*.parquet")
+    quarantined = pd.concat(pd.read_parquet(f) for f in files)
+    assert quarantined.reason.str.contains("target_month: cannot parse").any(), "the totals row 合计 is quarantined"
+    versions = pd.concat([raw(published, "store_targets", ["target_month", "store_code", "_source_file"]),
+                          raw(published, "guide_targets", ["target_month", "guide_employee_no", "_source_file"])])
+    assert versions.duplicated(["target_month", "store_code", "guide_employee_no"], keep=False).any(), "a revision"
+    master = raw(published, "stores", ["store_code"])
+    assert set(master.store_code) - set(stores.store_code), "a store without any target"
+    staff = raw(published, "staff", ["employee_no"]).set_index("employee_no")
+    left = pd.to_datetime(staff.left_on.reindex(guides.guide_employee_no).values)
+    assert (pd.to_datetime(guides.target_month).values >= left).any(), "a leaver keeps targets after her last day"
+    months = len(months_of(published))
+    planned = guides.groupby("guide_employee_no").size()
+    assert (planned < months).any(), "guide-months without a target"
+
+
+# --------------------------------------------------------------------------- attainment
+
+
+def test_store_target_attainment_is_recomputed_from_the_plan_and_the_raw_exports(published):
+    mart = query(published, "select * from marts.mart_store_target_attainment_monthly")
+    mart["month"] = pd.to_datetime(mart.month)
+    mart = mart.set_index(["month", "store_code"]).sort_index()
+    targets = plan(published, "store_targets", "store_code")
+    actuals = store_actuals(published)
+    months = months_of(published)
+    stores = set(raw(published, "stores", ["store_code"]).store_code) | set(
+        actuals.index.get_level_values(1)) | set(targets.index.get_level_values(1))
+    assert set(mart.index) == {(m, s) for m in months for s in stores}
+    assert (mart.has_target == mart.index.isin(targets.index)).all()
+    assert_attainment(mart, targets, actuals, "store")
+    # year to date: like with like, the months with a sales target
+    with_target = mart.sales_target.notna()
+    by_store = mart.index.get_level_values("store_code")
+    so_far = with_target.groupby(by_store).cumsum() > 0
+    for column, values in (("sales_target_ytd", mart.sales_target), ("sales_actual_ytd", mart.sales_actual)):
+        expected = values.where(with_target, 0).astype(float).groupby(by_store).cumsum().where(so_far)
+        assert_close(mart[column], expected, CNY, column)
+    assert_close(mart.sales_attainment_ytd, (mart.sales_actual_ytd / mart.sales_target_ytd).astype(float),
+                 RATE, "sales_attainment_ytd")
+    assert mart.has_target.any() and (~mart.has_target).any()
+
+
+def test_guide_target_attainment_is_recomputed_from_the_plan_and_the_raw_exports(published):
+    mart = query(published, "select * from marts.mart_guide_target_attainment_monthly")
+    mart["month"] = pd.to_datetime(mart.month)
+    mart = mart.set_index(["month", "guide_employee_no"]).sort_index()
+    targets = plan(published, "guide_targets", "guide_employee_no")
+    actuals = guide_actuals(published)
+    active = actuals[(actuals.sales != 0) | (actuals.new_members > 0) | (actuals.new_friends > 0)]
+    guides = set(targets.index.get_level_values(1)) | set(active.index.get_level_values(1))
+    assert set(mart.index) == {(m, g) for m in months_of(published) for g in guides}
+    assert_attainment(mart, targets, actuals, "guide")
+    staff = raw(published, "staff", ["employee_no"]).set_index("employee_no")
+    left = pd.to_datetime(staff.left_on.reindex(mart.index.get_level_values(1)).values)
+    gone = pd.notna(left) & (left <= mart.index.get_level_values(0))
+    assert not mart.is_on_staff[gone].any()
+    assert (mart.has_target & ~mart.is_on_staff).any(), "a leaver's targets after her last day"
+
+
+@pytest.mark.parametrize("level", ["store", "guide"])
+def test_attainment_actuals_are_the_existing_marts_figures(published, level):
+    """The actuals reconcile with the marts that define them (a change to one shows in the other)."""
+    if level == "store":
+        sql = """select count(*) from marts.mart_store_target_attainment_monthly a
+                 join marts.mart_store_kpis_monthly k using (month, store_code)
+                 where a.sales_actual <> k.store_gmv or a.new_members_actual <> k.cards_opened
+                    or a.new_friends_actual <> k.new_wecom_friends"""
+    else:
+        sql = """select count(*) from marts.mart_guide_target_attainment_monthly a
+                 join (select month, guide_employee_no, sum(gmv) as gmv from marts.mart_guide_attribution_monthly
+                       where credit_type = 'owner_guide' group by all) g using (month, guide_employee_no)
+                 where a.sales_actual <> g.gmv"""
+    assert query(published, sql).iloc[0, 0] == 0
