@@ -17,6 +17,7 @@ from demo import receivers, vocab
 from demo import text as tx
 from demo.calendar import Calendar, Month
 from demo.context import Ctx, coupon_code, scramble, with_unicode_forms
+from demo.credit import credit_to
 from demo.identity import typo
 from demo.truth import BadRow
 from demo.world import CRM, DOUYIN, JD, MP_BUY, PHONE_TRAP_KINDS, POS, SLOTS, TMALL, World, take
@@ -265,6 +266,7 @@ def pos_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
              1: (f"pos_sales_franchise_{m.label}.csv", "gbk", "\r\n")}
     writers: dict[int, CsvWriter] = {}
     form_draw = w.rng("pos_forms", m.label).random((2, n_rec))
+    credit_text = credit_to(ctx, m.label, credit, walk, rec_store, rec_day, serving)
     for lo, hi in chunks(n_rec):
         l0, l1 = line_start[lo], line_start[hi]
         if l1 <= l0:
@@ -278,7 +280,7 @@ def pos_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
         card = with_unicode_forms(ctx, "pos_sales.card_no", card, form_draw[0, rec], system[rec] == 1)
         mob = with_unicode_forms(ctx, "pos_sales.mobile", mob, form_draw[1, rec], system[rec] == 1)
         per_receipt = [code, receipt_no(rec), card, mob, employee(w, serving[rec]), employee(w, owner[rec]),
-                       tx.pick(["门店", "服务导购", "专属导购"], credit[rec]), take(staff.employee_no, cashier[rec]),
+                       take(credit_text, rec), take(staff.employee_no, cashier[rec]),
                        tx.where(rec_ret[rec], "退货", "销售")]
         code_l, receipt_l, card_l, mob_l, serving_l, owner_l, credit_l, cashier_l, doc_l = (
             take(a, lrec) for a in per_receipt)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from tests.marts.test_guide_ops_recompute import acquisitions, guides_of, member_scopes
-from tests.marts.test_marts_recompute import CNY, months_of, orders_from_raw, query, raw
+from tests.marts.test_marts_recompute import CNY, SEEDS, code_map, mapped, months_of, orders_from_raw, query, raw
 
 RATE = 1e-9
 
@@ -166,3 +166,88 @@ def test_attainment_actuals_are_the_existing_marts_figures(published, level):
                        where credit_type = 'owner_guide' group by all) g using (month, guide_employee_no)
                  where a.sales_actual <> g.gmv"""
     assert query(published, sql).iloc[0, 0] == 0
+
+
+# --------------------------------------------------------------------------- settlement
+
+
+def pos_credit(paths) -> pd.DataFrame:
+    """Per POS receipt: the guide 业绩归属方 credits (role, typed employee, else serving then own guide)."""
+    lines = raw(paths, "pos_sales", ["store_code", "receipt_no", "line_no"])
+    lines["order_id"] = lines.store_code + "-" + lines.receipt_no
+    receipts = lines.groupby("order_id").agg(store=("store_code", "max"), credit_to=("credit_to", "max"),
+                                             serving=("serving_guide_id", "max"), owner=("owner_guide_id", "max"))
+    roles = code_map("pos_credit_to")
+    staff = raw(paths, "staff", ["employee_no"]).set_index("employee_no").store_code
+    role = mapped(receipts.credit_to, roles)
+    typed = receipts.credit_to.str.strip().map(lambda v: v if v in staff.index else None)
+    default = receipts.serving.fillna(receipts.owner)
+    guide = np.select(
+        [role == "store", role == "serving_guide", role == "owner_guide", typed.notna()],
+        [None, receipts.serving, receipts.owner, typed], default)
+    status = np.select(
+        [receipts.credit_to.isna(), role.notna(), typed.notna() & (typed.map(staff) == receipts.store), typed.notna()],
+        ["blank", "role", "employee", "employee_other_store"], "unknown_code")
+    return receipts.assign(guide=guide, status=status)
+
+
+def commission(net: pd.Series, valid: pd.Series, kind: pd.Series, value: pd.Series) -> pd.Series:
+    """percent: net x rate rounded to the fen half away from zero; fixed: the amount per valid order."""
+    value = value.astype(float)
+    percent = np.sign(net * value) * np.floor((net * value).abs() * 100 + 0.5) / 100
+    return pd.Series(np.select([kind == "percent", (kind == "fixed") & valid], [percent, value], 0.0), index=net.index)
+
+
+def settlement_credits(paths) -> pd.DataFrame:
+    """One row per credited order x role with its rule and commission, from the lake and the rules seed."""
+    orders = orders_from_raw(paths)
+    credit = pos_credit(paths)
+    orders["credited"] = np.where(orders.channel == "pos", orders.order_id.map(credit.guide),
+                                  np.where(orders.channel == "mini_program", orders.serving_guide, None))
+    owner = query(paths, "select one_id, owner_guide_employee_no as owner from marts.dim_member")
+    orders = orders.merge(owner, on="one_id", how="left")
+    rules = pd.read_csv(SEEDS / "guide_commission_rules.csv", parse_dates=["valid_from", "valid_to"])
+    orders["day"] = orders.booked_at.dt.normalize()
+    fits = orders.reset_index()[["index", "channel", "day"]].merge(rules, how="cross", suffixes=("", "_rule"))
+    fits = fits[((fits.channel_rule == fits.channel) | (fits.channel_rule == "*")) & (fits.valid_from <= fits.day)
+                & (fits.valid_to.isna() | (fits.day <= fits.valid_to))]
+    first_fit = fits.sort_values(["index", "priority", "rule_id"]).drop_duplicates("index").set_index("index")
+    orders["rule_id"] = first_fit.rule_id.reindex(orders.index)
+    orders = orders.merge(rules, on="rule_id", how="left", suffixes=("", "_rule"))
+    first = orders[orders.credited.notna()].assign(role="credited_guide", guide=lambda f: f.credited)
+    first["commission"] = commission(first.net, first.is_valid, first.commission_type, first.commission_value)
+    double = orders[orders.double_credit.eq(True) & orders.owner.notna() & (orders.owner != orders.credited)]
+    double = double.assign(role="store_guide", guide=double.owner)
+    double["commission"] = commission(double.net, double.is_valid, double.double_credit_commission_type,
+                                      double.double_credit_commission_value)
+    return pd.concat([first, double], ignore_index=True)
+
+
+def test_the_demo_receipts_credit_guides_the_ways_real_receipts_do(published):
+    status = pos_credit(published).status.value_counts()
+    for case in ("role", "employee", "employee_other_store", "unknown_code", "blank"):
+        assert status.get(case, 0) > 0, case
+    settled = query(published, "select credit_to_status, count(*) as n from marts.fct_guide_settlement_orders "
+                               "where channel = 'pos' group by 1").set_index("credit_to_status").n
+    assert settled.get("unknown_code", 0) > 0 and settled.get("employee_other_store", 0) > 0
+
+
+def test_monthly_settlement_is_recomputed_from_the_lake_and_the_rules(published):
+    credits = settlement_credits(published)
+    assert {"pos_618", "pos_base_2025", "pos_base_2026", "mini_program_base", "online_own_guide"} <= set(
+        credits.rule_id.dropna()), "every rule applies to some order of the demo"
+    mine = credits.pivot_table(index=["month", "guide"], columns="role", values=["net", "commission"],
+                               aggfunc="sum", fill_value=0)
+    mart = query(published, "select * from marts.mart_guide_settlement_monthly")
+    mart["month"] = pd.to_datetime(mart.month)
+    mart = mart.groupby(["month", "guide_employee_no"])[
+        ["credited_sales", "credited_commission", "store_guide_sales", "store_guide_commission"]].sum()
+    assert set(mine.index) <= set(mart.index)
+    mine = mine.reindex(mart.index, fill_value=0)
+    for column, (value, role) in {"credited_sales": ("net", "credited_guide"),
+                                  "credited_commission": ("commission", "credited_guide"),
+                                  "store_guide_sales": ("net", "store_guide"),
+                                  "store_guide_commission": ("commission", "store_guide")}.items():
+        assert_close(mart[column], mine[(value, role)], CNY, column)
+    # the whole: credited sales add up to the orders that credit a guide
+    assert abs(mart.credited_sales.sum() - credits[credits.role == "credited_guide"].net.sum()) < CNY
