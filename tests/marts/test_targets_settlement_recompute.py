@@ -9,6 +9,8 @@ sales are her own members' orders. Counts compare exactly, ratios to 1e-9, amoun
 """
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -192,10 +194,16 @@ def pos_credit(paths) -> pd.DataFrame:
 
 
 def commission(net: pd.Series, valid: pd.Series, kind: pd.Series, value: pd.Series) -> pd.Series:
-    """percent: net x rate rounded to the fen half away from zero; fixed: the amount per valid order."""
-    value = value.astype(float)
-    percent = np.sign(net * value) * np.floor((net * value).abs() * 100 + 0.5) / 100
-    return pd.Series(np.select([kind == "percent", (kind == "fixed") & valid], [percent, value], 0.0), index=net.index)
+    """percent: net x rate in decimals, rounded to the fen half away from zero; fixed: the amount per valid order."""
+    def percent(n: float, rate: float) -> float:
+        if pd.isna(rate):
+            return 0.0
+        exact = Decimal(f"{n:.2f}") * Decimal(str(rate))
+        return float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+    percents = pd.Series([percent(n, r) for n, r in zip(net, value)], index=net.index)
+    fixed = value.astype(float).fillna(0.0)
+    return pd.Series(np.select([kind == "percent", (kind == "fixed") & valid], [percents, fixed], 0.0), index=net.index)
 
 
 def settlement_credits(paths) -> pd.DataFrame:

@@ -47,6 +47,8 @@ MARTS = {
     "mart_guide_attribution_monthly", "mart_member_wecom_friends_monthly", "mart_outbound_calls_monthly",
     "mart_referrals_monthly", "mart_repurchase_monthly", "mart_sales_decomposition_monthly", "mart_sales_monthly",
     "mart_store_kpis_monthly", "mart_private_domain_gmv_by_rule_monthly", "quality_unmapped_codes",
+    "mart_store_target_attainment_monthly", "mart_guide_target_attainment_monthly", "fct_guide_settlement_orders",
+    "mart_guide_settlement_monthly", "mart_private_domain_attribution_rules_monthly",
 }
 
 

@@ -110,12 +110,14 @@ select
     credits.applied_commission_type as commission_type,
     credits.applied_commission_value as commission_value,
     credits.double_credit,
+    -- in decimals, so the fen is rounded half away from zero alike on every engine
     case
         when credits.applied_commission_type = 'percent'
-            then round(cast(credits.net_amount as {{ quanyu.type_double() }}) * credits.applied_commission_value, 2)
+            then cast(round(credits.net_amount * cast(credits.applied_commission_value as decimal(18, 6)), 2)
+                      as decimal(18, 2))
         when credits.applied_commission_type = 'fixed' and credits.is_valid_order
-            then cast(credits.applied_commission_value as {{ quanyu.type_double() }})
-        else cast(0 as {{ quanyu.type_double() }})
+            then cast(credits.applied_commission_value as decimal(18, 2))
+        else cast(0 as decimal(18, 2))
     end as commission_amount
 from credits
 left join {{ ref('stg_master__staff') }} as staff
