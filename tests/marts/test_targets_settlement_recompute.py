@@ -167,6 +167,20 @@ def test_attainment_actuals_are_the_existing_marts_figures(published, level):
                  join (select month, guide_employee_no, sum(gmv) as gmv from marts.mart_guide_attribution_monthly
                        where credit_type = 'owner_guide' group by all) g using (month, guide_employee_no)
                  where a.sales_actual <> g.gmv"""
+        friends = """select count(*) from marts.mart_guide_target_attainment_monthly a
+                     join (select month, guide_employee_no, sum(friend_adds) as adds
+                           from marts.mart_guide_activity_monthly where scope = 'guide' group by all) f
+                       using (month, guide_employee_no)
+                     where a.new_friends_actual <> f.adds"""
+        # after the first month, a guide's new members are the growth of her member stock
+        members = """select count(*) from marts.mart_guide_target_attainment_monthly a
+                     join (select month, guide_employee_no, members_at_end - lag(members_at_end) over (
+                               partition by guide_employee_no order by month) as growth
+                           from marts.mart_member_wecom_friends_monthly where scope = 'guide') m
+                       using (month, guide_employee_no)
+                     where m.growth is not null and a.new_members_actual <> m.growth"""
+        assert query(published, friends).iloc[0, 0] == 0
+        assert query(published, members).iloc[0, 0] == 0
     assert query(published, sql).iloc[0, 0] == 0
 
 
