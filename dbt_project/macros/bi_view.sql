@@ -4,9 +4,10 @@
     generated from the served model's, so a column documented there but lost by the model fails
     the build here instead of vanishing from dashboards. At parse time dbt has not attached the yml
     yet (no columns): the select is then never run, only its ref recorded. -#}
-{%- set columns = model.columns.keys() | list -%}
+{%- set columns = (model.columns.keys() | list) if model is defined else [] -%}
 {%- if execute and not columns -%}
-    {{ exceptions.raise_compiler_error(model.name ~ ": its yml documents no columns; regenerate models/bi with `python -m bi.dbt_views`") }}
+    {{ exceptions.raise_compiler_error(
+        model.name ~ ": its yml documents no columns; regenerate models/bi with python -m bi.dbt_views") }}
 {%- endif %}
 select
 {%- for name in columns %}
