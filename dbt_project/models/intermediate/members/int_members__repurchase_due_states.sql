@@ -11,7 +11,8 @@
     * brand interval: the median of every member's gaps up to the as-of date - the fallback for
       members with one purchase day (interval_basis brand_median);
     * typical_interval_days: the interval rounded half up to whole days; due_date = the last
-      purchase day + typical_interval_days; due when as_of_date < due_date <= as_of_date +
+      purchase day + typical_interval_days (null while no member has bought twice: due_status
+      no_interval, never due); due when as_of_date < due_date <= as_of_date +
       var repurchase_due_window_days (7);
     * RFM as mart_member_rfm_lifecycle scores it, on that date: recency from the last purchase
       day, frequency and monetary over the seed metric_parameters window (365 days), each high
@@ -154,12 +155,16 @@ select
     scored.due_date,
     {{ dbt.datediff('scored.as_of_date', 'scored.due_date', 'day') }} as days_until_due,
     case
+        when scored.due_date is null then 'no_interval'
         when scored.due_date <= scored.as_of_date then 'overdue'
         when scored.due_date <= cast({{ dbt.dateadd('day', window_days, 'scored.as_of_date') }} as date) then 'due'
         else 'not_yet_due'
     end as due_status,
-    scored.due_date > scored.as_of_date
-    and scored.due_date <= cast({{ dbt.dateadd('day', window_days, 'scored.as_of_date') }} as date) as is_due,
+    coalesce(
+        scored.due_date > scored.as_of_date
+        and scored.due_date <= cast({{ dbt.dateadd('day', window_days, 'scored.as_of_date') }} as date),
+        false
+    ) as is_due,
     scored.recency_days,
     scored.frequency,
     scored.monetary,
