@@ -3,8 +3,9 @@
 Reads the session's published build (fixture ``published``): the facts the marts start from
 (``marts.fct_orders``, ``marts.fct_wecom_relationships``, ``marts.dim_member``) and the rule
 seeds as CSV files, never the operation marts' own intermediate tables. The cohorts, the
-intervals, the due dates and the list are derived here from those rows with pandas (medians by
-``Series.median``, months by ``Period`` arithmetic), following the definitions written in
+intervals, the due dates, the list and the back-test (RFM classes on past dates included) are
+derived here from those rows with pandas (medians by ``Series.median``, months by ``Period``
+arithmetic), following the definitions written in
 ``models/marts/operations/_operations__models.yml``. Counts compare exactly, rates to 1e-9.
 """
 from __future__ import annotations
@@ -31,7 +32,8 @@ def read(warehouse: Path, sql: str) -> pd.DataFrame:
 def facts(published) -> dict[str, pd.DataFrame]:
     """The facts and marts of the published build, read once for the module."""
     warehouse = published.warehouse
-    orders = read(warehouse, "select order_key, one_id, channel, is_valid_order, booked_at from marts.fct_orders")
+    orders = read(warehouse, "select order_key, one_id, channel, is_valid_order, booked_at, "
+                             "cast(net_amount as double) as net_amount from marts.fct_orders")
     orders["booked_at"] = pd.to_datetime(orders.booked_at)
     spells = read(warehouse, "select spell_id, one_id, started_at, ended_at, acquisition_channel, store_code "
                              "from marts.fct_wecom_relationships")
@@ -195,23 +197,59 @@ def test_the_callback_list_agrees_with_a_pandas_recomputation_from_the_facts(fac
     assert (due.is_due == states.is_due.reindex(due.index)).all()
 
 
-def test_the_hit_rate_back_test_lists_and_hits_as_recomputed(facts):
-    """The listed members of every month end and their purchases in the next 14 days (the
-    control group's RFM classes are checked by the dbt test against mart_member_rfm_lifecycle)."""
+def rfm_classes(facts, as_of: pd.Timestamp) -> pd.Series:
+    """Each buyer's RFM class on ``as_of`` (mart_member_rfm_lifecycle's rule: R, F, M high against the
+    average of the members who had bought by then, F and M over the last rfm_window_days days)."""
+    window_days = pd.read_csv(SEEDS / "metric_parameters.csv").set_index("parameter").value["rfm_window_days"]
+    valid = valid_orders(facts)
+    valid = valid[valid.day <= as_of]
+    recent = valid[valid.day > as_of - pd.Timedelta(days=int(window_days))]
+    recency = (as_of - valid.groupby("one_id").day.max()).dt.days
+    frequency = recent.groupby("one_id").size().reindex(recency.index, fill_value=0)
+    monetary = recent.groupby("one_id").net_amount.sum().reindex(recency.index, fill_value=0.0)
+    flags = pd.DataFrame({"r_high": recency <= recency.mean(), "f_high": frequency >= frequency.mean(),
+                          "m_high": monetary >= monetary.mean()})
+    classes = pd.read_csv(SEEDS / "rfm_classes.csv").set_index(["r_high", "f_high", "m_high"]).rfm_class
+    return pd.Series([classes[tuple(row)] for row in flags.itertuples(index=False)], index=flags.index)
+
+
+def test_the_hit_rate_back_test_agrees_with_a_pandas_recomputation_from_the_facts(facts):
+    """Every month end: the listed members per RFM class and their purchases in the next 14 days,
+    against the unlisted, not-due members of the same class; the 'all' row weighs the classes'
+    control rates by their listed members."""
     valid = valid_orders(facts)
     members = facts["members"].set_index("one_id")
     opted_out = set(members.index[members.is_opted_out.astype(bool)])
     data_end = facts["orders"].booked_at.max().normalize()
-    mart = facts["mart_repurchase_due_hit_rate"]
-    mart = mart[mart.rfm_class == "all"].set_index(pd.to_datetime(mart[mart.rfm_class == "all"].as_of_date))
+    mart = facts["mart_repurchase_due_hit_rate"].copy()
+    mart["as_of_date"] = pd.to_datetime(mart.as_of_date)
+    mart = mart.set_index(["as_of_date", "rfm_class"])
     month_ends = [m.to_timestamp(how="end").normalize() for m in window(facts)]
     month_ends = [d for d in month_ends if d <= data_end]
-    assert sorted(mart.index) == month_ends
+    assert sorted(mart.index.get_level_values("as_of_date").unique()) == month_ends
     for as_of in month_ends:
         states = due_states(facts, as_of)
-        listed = states[states.is_due & ~states.index.isin(opted_out)].index
+        states = states[~states.index.isin(opted_out)].copy()
+        states["rfm_class"] = rfm_classes(facts, as_of).reindex(states.index)
         bought = set(valid[(valid.day > as_of) & (valid.day <= as_of + pd.Timedelta(days=HIT_DAYS))].one_id)
-        row = mart.loc[as_of]
-        assert row.listed_members == len(listed), as_of
-        assert row.listed_buyers == sum(one_id in bought for one_id in listed), as_of
-        assert row.is_complete == (as_of + pd.Timedelta(days=HIT_DAYS) <= data_end)
+        states["hit"] = states.index.isin(bought)
+        complete = as_of + pd.Timedelta(days=HIT_DAYS) <= data_end
+        weighted, weights = 0.0, 0
+        for rfm_class, group in states.groupby("rfm_class"):
+            row = mart.loc[(as_of, rfm_class)]
+            listed, control = group[group.is_due], group[~group.is_due]
+            found = (row.listed_members, row.listed_buyers, row.control_members, row.control_buyers)
+            assert found == (len(listed), listed.hit.sum(), len(control), control.hit.sum()), (as_of, rfm_class)
+            assert row.is_complete == complete
+            if len(control):
+                weighted += len(listed) * control.hit.mean()
+                weights += len(listed)
+        assert len(mart.loc[as_of]) == states.rfm_class.nunique() + 1  # the classes and 'all'
+        overall = mart.loc[(as_of, "all")]
+        assert overall.listed_members == states.is_due.sum()
+        assert overall.listed_buyers == (states.is_due & states.hit).sum()
+        if complete and weights:
+            assert abs(overall.control_hit_rate - weighted / weights) < RATE, as_of
+            assert abs(overall.hit_rate - (states.is_due & states.hit).sum() / states.is_due.sum()) < RATE
+        elif not complete:
+            assert pd.isna(overall.hit_rate) and pd.isna(overall.control_hit_rate)
