@@ -2,27 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_callback_list') }}
 
-select
-    as_of_date,
-    guide_employee_no,
-    guide_userid,
-    guide_source,
-    is_wecom_friend_of_guide,
-    store_code,
-    one_id,
-    due_date,
-    days_until_due,
-    typical_interval_days,
-    interval_basis,
-    purchase_days,
-    rfm_class,
-    fan_status,
-    last_order_key,
-    last_order_channel,
-    last_order_at,
-    last_order_net_amount,
-    last_order_store_code,
-    reason_code,
-    reason,
-    identity_graph
-from {{ ref('mart_callback_list') }}
+{{ bi_view(ref('mart_callback_list')) }}

@@ -2,17 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_cohort_retention') }}
 
-select
-    cohort_kind,
-    measure,
-    dimension,
-    dimension_value,
-    cohort_month,
-    months_since,
-    activity_month,
-    cohort_size,
-    retained,
-    rate,
-    is_complete,
-    identity_graph
-from {{ ref('mart_cohort_retention') }}
+{{ bi_view(ref('mart_cohort_retention')) }}

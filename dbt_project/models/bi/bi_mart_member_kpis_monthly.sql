@@ -2,21 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_member_kpis_monthly') }}
 
-select
-    month,
-    loyalty_buyers,
-    loyalty_repeat_buyers,
-    loyalty_repurchase_rate,
-    buyers,
-    repeat_buyers,
-    repurchase_rate,
-    loyalty_buyer_share,
-    fans_in_month,
-    referring_fans,
-    fan_invites,
-    converted_fan_invites,
-    fan_referral_rate,
-    invites_per_fan,
-    converted_invites_per_fan,
-    identity_graph
-from {{ ref('mart_member_kpis_monthly') }}
+{{ bi_view(ref('mart_member_kpis_monthly')) }}

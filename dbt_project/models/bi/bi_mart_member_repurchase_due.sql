@@ -2,28 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_member_repurchase_due') }}
 
-select
-    one_id,
-    as_of_date,
-    orders_to_date,
-    purchase_days,
-    first_order_date,
-    last_order_date,
-    own_median_gap_days,
-    brand_median_gap_days,
-    interval_basis,
-    typical_interval_days,
-    due_date,
-    days_until_due,
-    due_status,
-    is_due,
-    rfm_class,
-    owner_guide_employee_no,
-    owner_guide_userid,
-    owner_guide_source,
-    home_store_code,
-    fan_status,
-    is_opted_out,
-    is_listed,
-    identity_graph
-from {{ ref('mart_member_repurchase_due') }}
+{{ bi_view(ref('mart_member_repurchase_due')) }}

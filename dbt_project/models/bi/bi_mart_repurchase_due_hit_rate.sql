@@ -2,17 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_repurchase_due_hit_rate') }}
 
-select
-    as_of_date,
-    rfm_class,
-    listed_members,
-    listed_buyers,
-    hit_rate,
-    control_members,
-    control_buyers,
-    control_hit_rate,
-    hit_rate_lift,
-    hit_window_days,
-    is_complete,
-    identity_graph
-from {{ ref('mart_repurchase_due_hit_rate') }}
+{{ bi_view(ref('mart_repurchase_due_hit_rate')) }}
