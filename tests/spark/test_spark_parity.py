@@ -47,6 +47,9 @@ MARTS = {
     "mart_guide_attribution_monthly", "mart_member_wecom_friends_monthly", "mart_outbound_calls_monthly",
     "mart_referrals_monthly", "mart_repurchase_monthly", "mart_sales_decomposition_monthly", "mart_sales_monthly",
     "mart_store_kpis_monthly", "mart_private_domain_gmv_by_rule_monthly", "quality_unmapped_codes",
+    "fct_order_lines", "dim_product", "dim_product_channel_ids", "quality_unmapped_products",
+    "quality_order_line_reconciliation", "mart_product_mix_monthly", "mart_private_buyer_aov_monthly",
+    "mart_product_launches", "mart_category_cross_buy",
 }
 
 
