@@ -90,15 +90,14 @@ def lines_from_raw(paths, orders: pd.DataFrame) -> pd.DataFrame:
 def with_products(paths, lines: pd.DataFrame) -> pd.DataFrame:
     """The master's merchant code and category of each line (exported code, else JD listing id)."""
     master = raw(paths, "products", ["merchant_code"])
-    by_key = dict(zip(code_key(master.merchant_code), zip(master.merchant_code, master.category)))
+    master_keys = code_key(master.merchant_code)
+    code_of, category_of = dict(zip(master_keys, master.merchant_code)), dict(zip(master_keys, master.category))
     listing = raw(paths, "product_channel_ids", ["sales_channel", "channel_product_id"])
     listing = listing[listing.sales_channel == "京东"]
     jd_map = dict(zip(listing.channel_product_id, code_key(listing.merchant_code)))
     keys = code_key(lines.code.astype("string"))
     keys = keys.where(lines.code.notna(), lines.listing_id.map(jd_map).where(lines.channel == "jd"))
-    found = keys.map(lambda k: by_key.get(k) if isinstance(k, str) else None)
-    return lines.assign(merchant_code=found.map(lambda f: f[0] if f else None),
-                        category=found.map(lambda f: f[1] if f else None))
+    return lines.assign(merchant_code=keys.map(code_of), category=keys.map(category_of))
 
 
 @pytest.fixture(scope="module")
