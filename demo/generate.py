@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from demo import members as member_files
-from demo import orders, receivers, report, vendors, wecom
+from demo import orders, products, receivers, report, vendors, wecom
 from demo.calendar import Calendar
 from demo.context import Ctx
 from demo.truth import Truth
@@ -73,6 +73,7 @@ def generate(out: Path, members: int = 3000, seed: int = DEFAULT_SEED, end_date:
     vendors.write_marketing(ctx, calls)
     vendors.write_staff(ctx)
     vendors.write_stores(ctx)
+    products.write_master(ctx)
 
     receivers.record_truth(world, ctx.truth)
     report.write_identity_traps(world, ctx.truth, out / "truth")

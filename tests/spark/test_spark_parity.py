@@ -49,6 +49,9 @@ MARTS = {
     "mart_store_kpis_monthly", "mart_private_domain_gmv_by_rule_monthly", "quality_unmapped_codes",
     "mart_cohort_retention", "mart_member_kpis_monthly", "mart_member_repurchase_due", "mart_callback_list",
     "mart_repurchase_due_hit_rate", "mart_member_360",
+    "fct_order_lines", "dim_product", "dim_product_channel_ids", "quality_unmapped_products",
+    "quality_order_line_reconciliation", "mart_product_mix_monthly", "mart_private_buyer_aov_monthly",
+    "mart_product_launches", "mart_category_cross_buy",
 }
 
 
