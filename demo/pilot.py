@@ -42,7 +42,7 @@ class Pilot:
 PILOT = Pilot(name="greeting_script_2026", test_stores=("S0002", "S0004"),
               control_stores=("S0001", "S0003", "S0005"), pre_start=date(2026, 3, 1), start=date(2026, 7, 1),
               end=date(2026, 10, 31), kpis=("friend_applications", "friend_acceptance_rate", "chats"))
-AVOIDED_DECLINES = 0.5  # share of would-be-declined applications the script avoids
+AVOIDED_DECLINES = 0.8  # share of would-be-declined applications the script avoids
 
 
 @dataclass
