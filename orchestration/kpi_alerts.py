@@ -17,6 +17,9 @@ warehouse and BI hold them too; the rules are the seed kpi_alert_rules. Here:
   logged and recorded there, never raised: a notice must not fail a published build. The
   message names stores and guides by store code and employee number, never a member, and
   the URL (its key is a secret) is never logged.
+
+Both are in the writer pool with every step of a build: the checks read the build file that
+publication moves, the notice writes beside the served file.
 """
 import csv
 import json
@@ -45,7 +48,7 @@ from ingest.settings import Paths
 from orchestration import gates
 from orchestration.dbt_assets import DBT_PROJECT_DIR
 from orchestration.publish import Build, read_build_info
-from orchestration.resources import QuanyuPaths
+from orchestration.resources import WRITER_POOL, QuanyuPaths
 
 WEBHOOK_ENV = "QUANYU_WECOM_WEBHOOK_URL"
 RULES_SEED = DBT_PROJECT_DIR / "seeds" / "kpi_alert_rules.csv"
@@ -151,7 +154,7 @@ def build_kpi_alert_checks(key: AssetKey, rules: list[Rule] | None = None):
                             description=f"KPI alert ({r.severity}, never blocks publication): {r.description}")
              for r in rules]
 
-    @multi_asset_check(specs=specs, name="kpi_alerts", can_subset=True,
+    @multi_asset_check(specs=specs, name="kpi_alerts", can_subset=True, pool=WRITER_POOL,
                        description="KPI alerts of the latest month (mart_kpi_alerts, rules in "
                                    "seeds/kpi_alert_rules.csv); non-blocking.")
     def kpi_alerts(context: AssetCheckExecutionContext, quanyu: QuanyuPaths):
@@ -233,7 +236,7 @@ def notify(paths: Paths, environ: dict[str, str] | None = None) -> dict[str, Any
 
 
 def build_alert_notice(published: AssetKey):
-    @asset(key=NOTICE, deps=[published], group_name="serving",
+    @asset(key=NOTICE, deps=[published], group_name="serving", pool=WRITER_POOL,
            description=f"The latest month's KPI alerts of the published build sent to the WeCom group robot at "
                        f"${WEBHOOK_ENV} (unset: a dry run); warehouse/alerts/<build id>.json keeps what was sent. "
                        f"Never fails the build.")
