@@ -135,3 +135,20 @@ def test_the_notice_reaches_the_robot_and_survives_an_unreachable_one(spiked):
     failed = notify(paths, environ={WEBHOOK_ENV: f"http://127.0.0.1:{closed}/send?key=secret"})
     assert failed["mode"] == "failed" and "error" in failed
     assert "secret" not in json.dumps(failed)
+
+
+def test_a_long_notice_is_cut_to_the_robots_4096_bytes_and_says_how_many_more():
+    import datetime as dt
+
+    from orchestration.kpi_alerts import message
+
+    alerts = [{"month": dt.date(2026, 10, 1), "rule_id": "guide_inactivity", "metric": "active_day_rate",
+               "scope": "guide", "store_code": f"S{i:04d}", "guide_employee_no": f"E{i:06d}",
+               "comparison": "trailing_mean", "window_months": 3, "change_kind": "absolute", "direction": "drop",
+               "metric_value": 0.1, "baseline": 0.6, "change": -0.5, "threshold": 0.4, "severity": "warning"}
+              for i in range(200)]
+    content = message(alerts, "b" * 32)
+    assert len(content.encode("utf-8")) <= 4096
+    shown = content.count("guide_inactivity:")
+    assert 10 < shown < 200 and content.endswith(f"... and {200 - shown} more (marts.mart_kpi_alerts)")
+    assert message([], "b" * 32) is None
