@@ -47,6 +47,7 @@ MARTS = {
     "mart_guide_attribution_monthly", "mart_member_wecom_friends_monthly", "mart_outbound_calls_monthly",
     "mart_referrals_monthly", "mart_repurchase_monthly", "mart_sales_decomposition_monthly", "mart_sales_monthly",
     "mart_store_kpis_monthly", "mart_private_domain_gmv_by_rule_monthly", "quality_unmapped_codes",
+    "mart_kpi_alerts", "mart_pilot_did",
 }
 
 
