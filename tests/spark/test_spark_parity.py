@@ -52,6 +52,7 @@ MARTS = {
     "fct_order_lines", "dim_product", "dim_product_channel_ids", "quality_unmapped_products",
     "quality_order_line_reconciliation", "mart_product_mix_monthly", "mart_private_buyer_aov_monthly",
     "mart_product_launches", "mart_category_cross_buy",
+    "mart_kpi_alerts", "mart_pilot_did",
 }
 
 
