@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export QUANYU_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(QUANYU_HOME)/dagster_home
 
-.PHONY: setup setup-spark setup-bi setup-metrics manifest demo test test-spark test-bi test-launched bi lint lint-sql dev bench clean
+.PHONY: setup setup-spark setup-bi setup-metrics manifest demo test test-spark test-bi test-launched test-alerts bi lint lint-sql dev bench clean
 BENCH_MEMBERS ?= 100000 1000000
 
 setup: $(VENV)/.installed
@@ -108,6 +108,11 @@ test-spark: setup-spark
 ## the writer pool runs them one after the other and both succeed (~8 min).
 test-launched: setup
 	$(BIN)/python -m pytest -q -m launched tests/orchestration
+
+## KPI alerts end to end: a churn spike in the exports, build_all, the failed non-blocking check and the
+## dry-run notice (~3 minutes beyond the session build; tests/orchestration/test_kpi_alerts_build.py).
+test-alerts: setup
+	$(BIN)/python -m pytest -q -m alerts tests/orchestration
 
 ## Style is configuration: ruff (pyproject.toml) over the Python, sqlfluff (.sqlfluff) over the dbt SQL.
 lint: setup lint-sql

@@ -18,8 +18,9 @@ published with, and an erasure (orchestration/erase.py, which rewrites base tabl
 without a step of its own.
 
 Generated, because a copied description drifts from its model's: this module reads the yml of
-the served models and writes one SQL file per view (an explicit column list, so a column the
-yml documents but the model lost fails the build) and ``_bi__models.yml``. A test
+the served models and writes ``_bi__models.yml`` (each view's columns and descriptions) and one
+two-line SQL file per view; the ``bi_view`` macro selects the columns the yml lists (explicitly,
+so a column the yml documents but the model lost fails the build). A test
 (tests/bi/test_bi_views.py) keeps the committed folder equal to this output; dbt's docs test
 (tests/gates/test_dbt_docs.py) checks that every built column of the views is described.
 """
@@ -133,9 +134,10 @@ def served_models() -> list[Served]:
 
 
 def view_sql(served: Served) -> str:
-    columns = ",\n".join(f"    {c['name']}" for c in served.columns)
+    """Two lines: the view's name and ``bi_view`` (macros/bi_view.sql), which selects the columns the
+    generated yml lists; the column list lives once, in the yml, beside its descriptions."""
     return (HEADER_SQL % served.model
-            + f"{{{{ config(alias='{served.alias}') }}}}\n\nselect\n{columns}\nfrom {{{{ ref('{served.model}') }}}}\n")
+            + f"{{{{ config(alias='{served.alias}') }}}}\n\n{{{{ bi_view(ref('{served.model}')) }}}}\n")
 
 
 def models_yml(models: list[Served]) -> str:

@@ -18,9 +18,10 @@ from datetime import date
 from pathlib import Path
 
 from demo import members as member_files
-from demo import orders, receivers, report, targets, vendors, wecom
+from demo import orders, products, receivers, report, targets, vendors, wecom
 from demo.calendar import Calendar
 from demo.context import Ctx
+from demo.pilot import PilotRecorder
 from demo.truth import Truth
 from demo.world import build_world
 from demo.writers import Written
@@ -62,7 +63,9 @@ def generate(out: Path, members: int = 3000, seed: int = DEFAULT_SEED, end_date:
     events = wecom.event_table(world)
     wecom.write_contacts(ctx)
     wecom.write_events(ctx, events)
-    wecom.write_guide_stats(ctx, events)
+    pilot = PilotRecorder(world)
+    wecom.write_guide_stats(ctx, events, pilot)
+    pilot.write(out / "truth")
     groups = wecom.group_table(world)
     wecom.write_groups(ctx, groups)
     wecom.write_group_stats(ctx, groups)
@@ -73,6 +76,7 @@ def generate(out: Path, members: int = 3000, seed: int = DEFAULT_SEED, end_date:
     vendors.write_marketing(ctx, calls)
     vendors.write_staff(ctx)
     vendors.write_stores(ctx)
+    products.write_master(ctx)
     targets.write_targets(ctx)
 
     receivers.record_truth(world, ctx.truth)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from demo import receivers, vocab
+from demo import products, receivers, vocab
 from demo import text as tx
 from demo.calendar import Calendar, Month
 from demo.context import Ctx, coupon_code, scramble, with_unicode_forms
@@ -376,6 +376,7 @@ class Carry:
     """Mini-program orders to write again, in their final state, at the top of the next month's file."""
 
     lines: pa.Array | None = None
+    items: pa.Array | None = None
     keys: pa.Array | None = None
     person: np.ndarray | None = None
 
@@ -410,7 +411,9 @@ def mp_month(ctx: Ctx, draws: Draws, m: Month, carry: Carry) -> None:
     gw = np.array([s[3] for s in vocab.ONLINE_SKUS])
     items = np.where(express, r.choice([1, 2, 3], size=n, p=[0.7, 0.22, 0.08]),
                      r.choice([1, 2, 3, 4], size=n, p=[0.5, 0.3, 0.12, 0.08]))
-    unit = np.where(express, goods[r.choice(len(goods), size=n, p=gw / gw.sum())], drinks[r.integers(0, 8, n)])
+    goods_pick = r.choice(len(goods), size=n, p=gw / gw.sum())
+    drink_pick = r.integers(0, 8, n)
+    unit = np.where(express, goods[goods_pick], drinks[drink_pick])
     total = unit * items
     use_coupon = (card_row >= 0) & (r.random(n) < 0.15)
     member_disc = total * r.choice([0, 0, 5, 10], size=n) // 100
@@ -490,19 +493,33 @@ def mp_month(ctx: Ctx, draws: Draws, m: Month, carry: Carry) -> None:
         }
         return tx.json_object([(k2, values[k2]) for k2 in MP_FIELDS])
 
+    goods_code = products.mp_goods(ctx, m, express, goods_pick, drink_pick, day)
+
+    def render_items(idx: np.ndarray, status: np.ndarray) -> pa.Array:
+        return products.mp_item_lines(goods_code[idx], items[idx], total[idx], discount[idx], pay[idx],
+                                      np.where(np.isin(status[idx], [1, 2]), 0, refund[idx]), order_no(idx),
+                                      tx.wall_time(status_sec[status[idx], idx]))
+
     writer = JsonlWriter(ctx.out, ctx.path("mini_program", "orders", f"mp_orders_{m.label}.jsonl"))
+    item_writer = JsonlWriter(ctx.out, ctx.path("mini_program", "order_items", f"mp_order_items_{m.label}.jsonl"))
     if carry.lines is not None:
         writer.write(carry.lines)
+        item_writer.write(carry.items)
         ctx.truth.add("mp_orders", carry.keys, carry.person)
         ctx.truth.rows_written("mp_orders", len(carry.lines))
+        ctx.truth.rows_written("mp_order_items", len(carry.items))
     for lo, hi in chunks(n):
         idx = np.arange(lo, hi)
         writer.write(render(idx, interim))
+        item_writer.write(render_items(idx, interim))
         ctx.truth.add("mp_orders", order_no(idx), person[idx])
     writer.close()
+    item_writer.close()
     ctx.truth.rows_written("mp_orders", n)
+    ctx.truth.rows_written("mp_order_items", n)
     sel = np.flatnonzero(in_flight)
     carry.lines = render(sel, final) if len(sel) else None
+    carry.items = render_items(sel, final) if len(sel) else None
     carry.keys, carry.person = order_no(sel), person[sel]
     ctx.truth.count("mp_orders_written_again_next_month", len(sel))
 
@@ -636,6 +653,8 @@ def tmall_month(ctx: Ctx, draws: Draws, m: Month, mi: int) -> None:
                 ctx.truth.bad(BadRow("tmall_orders", ctx.source_file(path), first + int(j - lo),
                                      f"{h_created} '########'", str(order_id[j])))
     ctx.truth.rows_written("tmall_orders", n)
+    products.tmall_items(ctx, m, mi, products.TmallMonth(order_id, sku1, sku2, two, q1, goods, postage, payable,
+                                                          np.where(paid, refund, 0), status, TMALL_STATUS))
 
 
 # =========================================================================== JD

@@ -15,6 +15,7 @@ from demo import text as tx
 from demo import vocab
 from demo.calendar import Calendar
 from demo.context import Ctx, with_unicode_forms
+from demo.pilot import PilotRecorder
 from demo.truth import BadRow
 from demo.world import (
     END_CHURN,
@@ -478,7 +479,7 @@ def write_group_stats(ctx: Ctx, gt: dict[str, np.ndarray]) -> None:
 # =========================================================================== guide statistics
 
 
-def write_guide_stats(ctx: Ctx, ev: dict[str, np.ndarray]) -> None:
+def write_guide_stats(ctx: Ctx, ev: dict[str, np.ndarray], pilot: PilotRecorder | None = None) -> None:
     """get_user_behavior_data per guide: one file per guide and month (per guide when that is too many).
 
     Guides are processed in blocks; new_contact_cnt and negative_feedback_cnt (customers who
@@ -487,6 +488,8 @@ def write_guide_stats(ctx: Ctx, ev: dict[str, np.ndarray]) -> None:
     with friends and callbacks) never get a statistics row (the exporter skips accounts outside
     the app's visible range), and ~1% of the other guide-days are missing (a failed daily pull).
     A missing day is no activity in the statistics, though the callbacks may still show adds.
+    ``pilot`` (demo/pilot.py) lowers the applications of its test stores' guides during the
+    pilot, from its own stream, and records what was written with and without it.
     """
     w = ctx.world
     cal, staff, rel = w.cal, w.staff, w.rel
@@ -535,6 +538,10 @@ def write_guide_stats(ctx: Ctx, ev: dict[str, np.ndarray]) -> None:
         g_idx = gl + g0
         nc = new_contact[gl, d_idx]
         apply = np.ceil(nc / acc_rate[g_idx]).astype(np.int64) + r.poisson(0.2, n)
+        without_pilot = apply
+        if pilot is not None:
+            apply = pilot.treat(b, g_idx, d_idx, nc, apply)
+            employed_months = pilot.employed_months(g_idx, d_idx, month_of_day)
         chat = r.poisson(fans[gl, d_idx] * 0.03 + 0.5)
         talked = chat > 0
         tenths = np.round(r.uniform(55, 100, n) * 10).astype(np.int64)
@@ -552,6 +559,9 @@ def write_guide_stats(ctx: Ctx, ev: dict[str, np.ndarray]) -> None:
         ], omit_null=True)
         keep = ~silent[g_idx] & (w.rng("guide_stats_missing", b).random(n) >= 0.01)
         items = items.filter(pa.array(keep))
+        if pilot is not None:
+            pilot.record(g_idx[keep], d_idx[keep], employed_months, apply[keep], without_pilot[keep], nc[keep],
+                         chat[keep])
         g_idx, d_idx, n = g_idx[keep], d_idx[keep], int(keep.sum())
         if n == 0:
             continue

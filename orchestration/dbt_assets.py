@@ -213,7 +213,10 @@ def build_dbt_assets():
             with lake.reading(paths):  # healed, and no compaction until dbt has read it
                 check_build_keys(paths, build.file, log=context.log.warning)  # one hash key, lake and registry
                 with dbt_environment(paths):
-                    invocation = builder.cli(["build"], context=context)
+                    # dbt's artifacts and log in the build folder: kept with a failed build, removed
+                    # with a published one (dagster-dbt's default, a new folder under the project's
+                    # target/ per run, left 39 MB behind every run, forever)
+                    invocation = builder.cli(["build"], context=context, target_path=build.folder / "dbt")
                 yield from with_table_metadata(invocation.stream(), build.file, invocation.manifest)
         except HashKeyError as exc:
             raise Failure(description=str(exc), allow_retries=False) from None

@@ -41,12 +41,13 @@ from dagster import (
 
 from ingest.contract import load_contracts
 from ingest.settings import BUSINESS_TIMEZONE, Paths, business_today, paths_from_env
-from orchestration.dbt_assets import build_dbt_assets, dbt_resource, prepare_if_dev
+from orchestration.dbt_assets import build_dbt_assets, dbt_resource, load_manifest, prepare_if_dev
 from orchestration.ingest_assets import build_raw_asset
+from orchestration.kpi_alerts import build_alert_notice, build_kpi_alert_checks
 from orchestration.partitions import pending_range, range_tags
 from orchestration.resources import QuanyuPaths
 from orchestration.sensors import build_landing_sensor
-from orchestration.warehouse_assets import build_mart_gates, build_published_asset
+from orchestration.warehouse_assets import PUBLISHED, build_mart_gates, build_published_asset, mart_keys
 
 prepare_if_dev()  # under `dagster dev`, once per change of the project; elsewhere `make manifest` did
 
@@ -74,6 +75,8 @@ raw_assets = [build_raw_asset(c) for c in contracts]
 quanyu_dbt = build_dbt_assets()
 mart_gates = build_mart_gates()
 published = build_published_asset(quanyu_dbt)
+kpi_alerts = build_kpi_alert_checks(mart_keys(load_manifest())["marts.mart_kpi_alerts"])
+kpi_alert_notice = build_alert_notice(PUBLISHED)
 
 build_all = define_asset_job(
     "build_all",
@@ -108,8 +111,8 @@ landing_files = build_landing_sensor(contracts, ingest, build_all.name)
 resources = {"dbt": dbt_resource(), "quanyu": QuanyuPaths()}
 
 defs = Definitions(
-    assets=[*raw_assets, quanyu_dbt, published],
-    asset_checks=[mart_gates],
+    assets=[*raw_assets, quanyu_dbt, published, kpi_alert_notice],
+    asset_checks=[mart_gates, kpi_alerts],
     jobs=[build_all, ingest],
     schedules=[nightly],
     sensors=[landing_files],

@@ -217,6 +217,8 @@ PER_PERSON_MARTS = {
     "mart_fans_monthly", "mart_groups_monthly", "mart_referrals_monthly", "mart_acquisition_qqc_monthly",
     "mart_guide_attribution_monthly", "mart_store_kpis_monthly", "mart_member_wecom_friends_monthly",
     "mart_sales_decomposition_monthly", "mart_outbound_calls_monthly", "mart_private_domain_gmv_by_rule_monthly",
+    "mart_cohort_retention", "mart_member_kpis_monthly", "mart_member_repurchase_due", "mart_callback_list",
+    "mart_repurchase_due_hit_rate", "mart_member_360",
 }
 
 

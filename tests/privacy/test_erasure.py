@@ -133,18 +133,18 @@ class Flow:
 
 
 @pytest.fixture(scope="module")
-def flow(demo_home, tmp_path_factory) -> Flow:
+def flow(demo_home, published, tmp_path_factory) -> Flow:
+    """The first build is the session's (a copy of its installation: landing, lake, published warehouse)."""
     from ingest.contract import load_contracts
     from ingest.engine import load_tables
     from ingest.erasure import ledger
     from ingest.settings import paths_from_env
 
     root = tmp_path_factory.mktemp("erasure")
-    shutil.copytree(demo_home.landing, root / "landing")
+    shutil.copytree(published.home, root, dirs_exist_ok=True)  # keeps modification times (landing days)
     paths = paths_from_env({"QUANYU_HOME": str(root)}).ensure()
     a, b = linkable_people(demo_home.home / "truth")[:2]
     with active_home(paths):
-        run_build(paths)
         registry = query(paths.warehouse, "select identifier_type, identifier_value, one_id "
                                           "from identity.identity_registry")
         one_ids = {p.person_id: registry[registry.identifier_value.isin(p.values)].one_id.unique().tolist()

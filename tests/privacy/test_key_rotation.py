@@ -213,35 +213,77 @@ def test_rows_of_two_key_versions_in_the_lake_stop_the_build_before_dbt(v1_home,
     assert build_id(home) == served
 
 
+class Killed(BaseException):
+    """The process dies between the swap's two renames of the lake."""
+
+
 @pytest.fixture(scope="module")
 def rekeyed(v1_home, tmp_path_factory):
-    """A copy of the v1 installation, before and after ``python -m orchestration.rekey`` to v2."""
+    """A copy of the v1 installation re-keyed to v2 the hard way, each step's state recorded:
+    ``rekey --no-build`` killed between the swap's two renames of the lake; run again, it finishes the
+    swap; the nightly ``build_all`` under the new key only starts from the re-keyed registry and
+    publishes; a third run cleans up. (The command's default path, re-key and build in one go, is
+    ``rekeyed_after_erasure`` below: one rebuild per fixture, each a full build of the brand.)"""
+    from orchestration import rekey as rekeying
     from orchestration.hash_key_guard import warehouse_key
     from orchestration.publish import rekey_seed
-    from orchestration.rekey import Workspace, main
 
     home = copy_home(v1_home, tmp_path_factory.mktemp("rotation-rekey"))
     before = {"members": members(home), "registry": registry(home), "rows": row_key_versions(home),
               "mobiles": raw_column(home, "crm_members", "mobile_hash"), "warehouse_key": warehouse_key(home.warehouse),
-              "served": home.warehouse.read_bytes()}
+              "served": home.warehouse.read_bytes(), "build_id": build_id(home)}
+    work = rekeying.Workspace(home)
+    steps: dict[str, dict] = {}
+    rename = os.rename
+
+    def dies_before_the_fresh_lake_moves_in(source, target):
+        if Path(source) == work.fresh.lake:
+            raise Killed()
+        rename(source, target)
+
     mp = pytest.MonkeyPatch()
     _keys(mp, {**V2, **PREVIOUS_V1})
     try:
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(os, "rename", dies_before_the_fresh_lake_moves_in)
+            with active_home(home), pytest.raises(Killed):
+                rekeying.rekey(home, build=False, log=lambda _: None)
+        steps["killed"] = {"lake": home.lake.exists(), "retired": work.retired.exists(),
+                           "fresh": work.fresh.lake.exists(), "state": work.state()["state"],
+                           "build_id": build_id(home)}
         with active_home(home):
-            code = main([])
+            code = rekeying.rekey(home, build=False, log=lambda _: None)
+        steps["finished"] = {"code": code, "lake_key": recorded_key(home), "rows": set(row_key_versions(home)),
+                             "seed": rekey_seed(home).exists(), "warehouse_key": warehouse_key(home.warehouse),
+                             "build_id": build_id(home)}
+        mp.delenv("QUANYU_HASH_KEY_PREVIOUS")
+        mp.delenv("QUANYU_HASH_KEY_PREVIOUS_VERSION")
+        result = build_all(home)  # the nightly run, with the new key only
+        steps["built"] = {"success": result.success, "failures": failures(result),
+                          "warehouse_key": warehouse_key(home.warehouse), "seed": rekey_seed(home).exists(),
+                          "workspace": work.folder.exists()}
+        with active_home(home):
+            code = rekeying.rekey(home, build=False, log=lambda _: None)
+        steps["cleaned"] = {"code": code, "workspace": work.folder.exists()}
     finally:
         mp.undo()
-    return home, before, code, Workspace(home), rekey_seed(home)
+    return home, before, steps
 
 
-def test_the_rekey_rebuilds_and_publishes_and_cleans_up(rekeyed):
-    from orchestration.hash_key_guard import warehouse_key
-
-    home, before, code, work, seed = rekeyed
-    assert code == 0
+def test_a_rekey_killed_in_the_swap_is_finished_by_a_rerun_and_the_next_build_publishes_it(rekeyed):
+    home, before, steps = rekeyed
     assert before["warehouse_key"] == FP1
-    assert recorded_key(home) == FP2 and warehouse_key(home.warehouse) == FP2
-    assert not work.folder.exists() and not seed.exists()  # old lake and mapping deleted, seed retired
+    killed = steps["killed"]  # the old lake moved aside, the fresh one not yet in; nothing served changed
+    assert not killed["lake"] and killed["retired"] and killed["fresh"]
+    assert killed["state"] == "prepared" and killed["build_id"] == before["build_id"]
+    finished = steps["finished"]  # the rerun finished the swap; the warehouse waits for the next build
+    assert finished["code"] == 0 and finished["lake_key"] == FP2 and finished["rows"] == {"v2"}
+    assert finished["seed"] and finished["warehouse_key"] == FP1 and finished["build_id"] == before["build_id"]
+    built = steps["built"]  # the nightly build started from the re-keyed registry and published
+    assert built["success"], built["failures"]
+    assert built["warehouse_key"] == FP2 and not built["seed"]
+    assert built["workspace"]  # the previous lake waits until the command is run again
+    assert steps["cleaned"] == {"code": 0, "workspace": False}
 
 
 def test_after_the_rekey_every_one_id_resolves_the_same_records(rekeyed):
@@ -333,50 +375,6 @@ def test_the_rekey_refuses_keys_that_do_not_fit_the_lake(v1_home, monkeypatch, e
     assert lake_listing(v1_home) == before and not Workspace(v1_home).folder.exists()
 
 
-def test_a_rekey_killed_in_the_swap_is_finished_by_a_rerun_and_the_next_build_publishes_it(v1_home, tmp_path,
-                                                                                          monkeypatch):
-    """--no-build: the swap is interrupted between its renames; a second run finishes it, the next
-    ordinary build_all starts from the re-keyed registry and publishes, a third run cleans up."""
-    from orchestration import rekey as rekeying
-    from orchestration.hash_key_guard import warehouse_key
-    from orchestration.publish import rekey_seed
-
-    home = copy_home(v1_home, tmp_path / "home")
-    people, served = members(home), build_id(home)
-    work = rekeying.Workspace(home)
-    _keys(monkeypatch, {**V2, **PREVIOUS_V1})
-    rename = os.rename
-
-    class Killed(BaseException):
-        """The process dies between the swap's two renames of the lake."""
-
-    def dies_before_the_fresh_lake_moves_in(source, target):
-        if Path(source) == work.fresh.lake:
-            raise Killed()
-        rename(source, target)
-
-    with monkeypatch.context() as patched:
-        patched.setattr(os, "rename", dies_before_the_fresh_lake_moves_in)
-        with active_home(home), pytest.raises(Killed):
-            rekeying.rekey(home, build=False, log=lambda _: None)
-    assert not home.lake.exists() and work.retired.exists() and work.fresh.lake.exists()
-    assert work.state()["state"] == "prepared" and build_id(home) == served
-    with active_home(home):
-        assert rekeying.rekey(home, build=False, log=lambda _: None) == 0
-    assert recorded_key(home) == FP2 and set(row_key_versions(home)) == {"v2"}
-    assert rekey_seed(home).exists() and warehouse_key(home.warehouse) == FP1 and build_id(home) == served
-    monkeypatch.delenv("QUANYU_HASH_KEY_PREVIOUS")
-    monkeypatch.delenv("QUANYU_HASH_KEY_PREVIOUS_VERSION")
-    result = build_all(home)  # the nightly run, with the new key only
-    assert result.success, failures(result)
-    assert warehouse_key(home.warehouse) == FP2 and not rekey_seed(home).exists()
-    assert members(home) == people
-    assert work.folder.exists()  # the previous lake waits until the command is run again
-    with active_home(home):
-        assert rekeying.rekey(home, build=False, log=lambda _: None) == 0
-    assert not work.folder.exists()
-
-
 def test_map_hashes_rekeys_a_list_and_names_what_it_cannot(tmp_path):
     from orchestration.rekey import map_hashes
 
@@ -461,11 +459,14 @@ def _plain_values(person) -> set[str]:
 def test_a_rekey_after_an_erasure_succeeds_and_the_person_stays_out_of_the_lake_and_the_warehouse(
         rekeyed_after_erasure):
     from orchestration.hash_key_guard import warehouse_key
+    from orchestration.publish import rekey_seed
+    from orchestration.rekey import Workspace
     from tests.privacy.test_erasure import _raw_record_keys, lake_hits, warehouse_hits
 
     home, person, erased, before, code = rekeyed_after_erasure
-    assert erased[0] == 0 and code == 0
+    assert erased[0] == 0 and code == 0  # the command's default path: re-key, rebuild, publish, clean up
     assert recorded_key(home) == FP2 and warehouse_key(home.warehouse) == FP2
+    assert not Workspace(home).folder.exists() and not rekey_seed(home).exists()  # old lake deleted, seed retired
     new_mobile = keyed(V2["QUANYU_HASH_KEY"], person.mobile)  # computed here, not by the loader
     values = _plain_values(person) | {new_mobile, keyed(V1["QUANYU_HASH_KEY"], person.mobile), person.mobile}
     assert len(values) > 3

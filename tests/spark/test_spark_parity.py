@@ -47,6 +47,12 @@ MARTS = {
     "mart_guide_attribution_monthly", "mart_member_wecom_friends_monthly", "mart_outbound_calls_monthly",
     "mart_referrals_monthly", "mart_repurchase_monthly", "mart_sales_decomposition_monthly", "mart_sales_monthly",
     "mart_store_kpis_monthly", "mart_private_domain_gmv_by_rule_monthly", "quality_unmapped_codes",
+    "mart_cohort_retention", "mart_member_kpis_monthly", "mart_member_repurchase_due", "mart_callback_list",
+    "mart_repurchase_due_hit_rate", "mart_member_360",
+    "fct_order_lines", "dim_product", "dim_product_channel_ids", "quality_unmapped_products",
+    "quality_order_line_reconciliation", "mart_product_mix_monthly", "mart_private_buyer_aov_monthly",
+    "mart_product_launches", "mart_category_cross_buy",
+    "mart_kpi_alerts", "mart_pilot_did",
     "mart_store_target_attainment_monthly", "mart_guide_target_attainment_monthly", "fct_guide_settlement_orders",
     "mart_guide_settlement_monthly", "mart_private_domain_attribution_rules_monthly",
 }

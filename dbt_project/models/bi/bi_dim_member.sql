@@ -2,38 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='dim_member') }}
 
-select
-    one_id,
-    one_id_created_at,
-    first_seen_at,
-    last_seen_at,
-    source_records,
-    crm_member_id,
-    card_no,
-    crm_records,
-    member_level,
-    points,
-    crm_registered_at,
-    register_channel,
-    is_opted_out,
-    gender,
-    birth_month,
-    owner_guide_employee_no,
-    owner_guide_userid,
-    owner_guide_source,
-    home_store_code,
-    fan_status,
-    is_wecom_fan,
-    is_group_member,
-    fan_since,
-    live_wecom_relationships,
-    in_crm,
-    in_mini_program,
-    in_official_account,
-    in_wecom,
-    in_tmall,
-    in_jd,
-    in_douyin,
-    in_store_pos,
-    channel_count
-from {{ ref('dim_member') }}
+{{ bi_view(ref('dim_member')) }}

@@ -2,28 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='fct_coupons') }}
 
-select
-    coupon_code,
-    template_id,
-    coupon_name,
-    face_value,
-    threshold_amount,
-    issue_channel,
-    member_id,
-    one_id,
-    issued_at,
-    issue_month,
-    expires_at,
-    coupon_status,
-    is_voided,
-    is_redeemed,
-    redeemed_at,
-    redeem_month,
-    redeem_order_id,
-    redeem_store_code,
-    redeem_order_key,
-    redeem_order_channel,
-    redeem_order_net_amount,
-    is_redemption_reversed,
-    is_net_redeemed
-from {{ ref('fct_coupons') }}
+{{ bi_view(ref('fct_coupons')) }}

@@ -2,18 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='fct_group_membership') }}
 
-select
-    chat_id,
-    member_userid,
-    member_kind,
-    one_id,
-    joined_at,
-    join_month,
-    join_scene,
-    join_scene_name,
-    invitor_userid,
-    owner_userid,
-    owner_employee_no,
-    store_code,
-    chat_created_at
-from {{ ref('fct_group_membership') }}
+{{ bi_view(ref('fct_group_membership')) }}

@@ -2,22 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='fct_guide_settlement_orders') }}
 
-select
-    order_key,
-    order_id,
-    channel,
-    order_month,
-    booked_at,
-    credit_role,
-    guide_employee_no,
-    guide_store_code,
-    order_store_code,
-    credit_to_status,
-    net_amount,
-    is_valid_order,
-    rule_id,
-    commission_type,
-    commission_value,
-    double_credit,
-    commission_amount
-from {{ ref('fct_guide_settlement_orders') }}
+{{ bi_view(ref('fct_guide_settlement_orders')) }}

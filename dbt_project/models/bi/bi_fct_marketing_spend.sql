@@ -2,13 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='fct_marketing_spend') }}
 
-select
-    spend_date,
-    spend_month,
-    spend_channel,
-    state_code,
-    campaign,
-    spend_amount,
-    impressions,
-    clicks
-from {{ ref('fct_marketing_spend') }}
+{{ bi_view(ref('fct_marketing_spend')) }}

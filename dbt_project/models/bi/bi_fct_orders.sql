@@ -2,42 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='fct_orders') }}
 
-select
-    order_key,
-    order_id,
-    channel,
-    domain,
-    is_online,
-    order_status,
-    source_status,
-    refund_status,
-    is_paid,
-    is_cancelled,
-    is_return,
-    is_valid_order,
-    ordered_at,
-    paid_at,
-    booked_at,
-    order_month,
-    paid_amount,
-    refund_amount,
-    net_amount,
-    has_unmapped_status,
-    unmapped_status_amount,
-    item_qty,
-    source_records,
-    one_id,
-    is_identified,
-    is_loyalty_member,
-    serving_store_code,
-    serving_guide_employee_no,
-    serving_guide_userid,
-    owner_guide_employee_no,
-    owner_guide_userid,
-    home_store_code,
-    coupon_code,
-    is_fan_at_order,
-    is_wecom_attributed,
-    is_private_domain,
-    private_domain_rule
-from {{ ref('fct_orders') }}
+{{ bi_view(ref('fct_orders')) }}

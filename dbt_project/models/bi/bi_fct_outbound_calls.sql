@@ -2,19 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='fct_outbound_calls') }}
 
-select
-    call_id,
-    task_name,
-    called_at,
-    call_month,
-    one_id,
-    duration_seconds,
-    is_answered,
-    intent_level,
-    is_friend_request_sent,
-    is_friend_added,
-    guide_userid,
-    guide_employee_no,
-    store_code,
-    hangup_reason
-from {{ ref('fct_outbound_calls') }}
+{{ bi_view(ref('fct_outbound_calls')) }}

@@ -2,18 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='fct_referrals') }}
 
-select
-    referral_id,
-    inviter_member_id,
-    inviter_one_id,
-    invitee_member_id,
-    invitee_one_id,
-    invited_at,
-    invite_month,
-    invitee_registered_at,
-    first_order_id,
-    referral_status,
-    is_registered,
-    is_converted,
-    reward_points
-from {{ ref('fct_referrals') }}
+{{ bi_view(ref('fct_referrals')) }}

@@ -2,28 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='fct_wecom_relationships') }}
 
-select
-    spell_id,
-    relationship_id,
-    spell_no,
-    external_userid,
-    one_id,
-    guide_userid,
-    guide_employee_no,
-    store_code,
-    started_at,
-    start_month,
-    start_source,
-    ended_at,
-    end_month,
-    end_reason,
-    is_live,
-    is_churn,
-    is_transfer_in,
-    is_acquisition,
-    state_code,
-    acquisition_channel,
-    add_way,
-    add_way_name,
-    is_listed
-from {{ ref('fct_wecom_relationships') }}
+{{ bi_view(ref('fct_wecom_relationships')) }}

@@ -2,16 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='identity_explanations') }}
 
-select
-    one_id,
-    link_type,
-    link_kind,
-    match_probability,
-    from_identifier_type,
-    from_identifier_value,
-    to_identifier_type,
-    to_identifier_value,
-    evidence_records,
-    example_source_table,
-    example_record_key
-from {{ ref('identity_explanations') }}
+{{ bi_view(ref('identity_explanations')) }}

@@ -2,20 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='identity_graph_audit') }}
 
-select
-    node_id,
-    identifier_type,
-    identifier_value,
-    records,
-    source_tables,
-    widest_neighbour_type,
-    widest_neighbour_count,
-    refusal,
-    max_events_per_day,
-    max_places_per_day,
-    busy_days,
-    crowded_days,
-    conflicting_groups,
-    first_observed_at,
-    last_observed_at
-from {{ ref('identity_graph_audit') }}
+{{ bi_view(ref('identity_graph_audit')) }}

@@ -2,11 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='identity_id_changes') }}
 
-select
-    change_type,
-    one_id,
-    other_one_id,
-    identifiers_moved,
-    run_at,
-    invocation_id
-from {{ ref('identity_id_changes') }}
+{{ bi_view(ref('identity_id_changes')) }}

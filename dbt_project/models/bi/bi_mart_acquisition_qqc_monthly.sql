@@ -2,20 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_acquisition_qqc_monthly') }}
 
-select
-    month,
-    acquisition_channel,
-    state_code,
-    acquired_fans,
-    spend_amount,
-    cost_per_fan,
-    gmv_90d,
-    buyers_90d,
-    repeat_buyers_90d,
-    gmv_per_fan_90d,
-    conversion_rate_90d,
-    repurchase_rate_90d,
-    roi_90d,
-    is_90d_complete,
-    identity_graph
-from {{ ref('mart_acquisition_qqc_monthly') }}
+{{ bi_view(ref('mart_acquisition_qqc_monthly')) }}

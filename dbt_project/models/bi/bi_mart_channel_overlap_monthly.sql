@@ -2,22 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_channel_overlap_monthly') }}
 
-select
-    month,
-    ttm_months,
-    overlap_class,
-    buyers,
-    buyer_share,
-    orders,
-    gmv,
-    gmv_per_buyer,
-    orders_per_buyer,
-    gmv_per_buyer_vs_offline_only,
-    all_orders,
-    all_gmv,
-    unresolved_orders,
-    unresolved_gmv,
-    unresolved_gmv_share,
-    unresolved_order_share,
-    identity_graph
-from {{ ref('mart_channel_overlap_monthly') }}
+{{ bi_view(ref('mart_channel_overlap_monthly')) }}

@@ -2,18 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_coupons_monthly') }}
 
-select
-    month,
-    scope,
-    issue_channel,
-    issued_coupons,
-    voided_coupons,
-    redeemed_coupons,
-    net_redeemed_coupons,
-    open_coupons,
-    redemptions_in_month,
-    reversed_redemptions_in_month,
-    net_redeemed_face_value,
-    redemption_rate,
-    net_redemption_rate
-from {{ ref('mart_coupons_monthly') }}
+{{ bi_view(ref('mart_coupons_monthly')) }}

@@ -2,20 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_fan_buyers_monthly') }}
 
-select
-    month,
-    segment,
-    buyers,
-    orders,
-    gmv,
-    aov,
-    frequency,
-    gmv_per_buyer,
-    all_orders,
-    all_gmv,
-    unresolved_orders,
-    unresolved_gmv,
-    unresolved_gmv_share,
-    unresolved_order_share,
-    identity_graph
-from {{ ref('mart_fan_buyers_monthly') }}
+{{ bi_view(ref('mart_fan_buyers_monthly')) }}

@@ -2,22 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_fan_contribution_monthly') }}
 
-select
-    month,
-    gmv,
-    private_domain_gmv,
-    fans_at_start,
-    fans_at_end,
-    average_fans,
-    per_fan_monthly_contribution,
-    ttm_months,
-    ttm_private_domain_gmv,
-    ttm_average_fans,
-    per_fan_yearly_contribution,
-    orders,
-    unresolved_orders,
-    unresolved_order_share,
-    unresolved_gmv,
-    unresolved_gmv_share,
-    identity_graph
-from {{ ref('mart_fan_contribution_monthly') }}
+{{ bi_view(ref('mart_fan_contribution_monthly')) }}

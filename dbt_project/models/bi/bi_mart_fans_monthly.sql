@@ -2,30 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_fans_monthly') }}
 
-select
-    month,
-    scope,
-    store_code,
-    guide_userid,
-    guide_employee_no,
-    fans_at_start,
-    fans_at_end,
-    average_fans,
-    fan_change,
-    wecom_fans_at_start,
-    wecom_fans_at_end,
-    group_fans_at_end,
-    relationships_at_start,
-    relationships_at_end,
-    friend_adds,
-    transfers_in,
-    customer_deletions,
-    guide_deletions,
-    transfers_out,
-    net_new_fans,
-    churn_rate,
-    friend_applications,
-    friend_acceptances,
-    friend_acceptance_rate,
-    identity_graph
-from {{ ref('mart_fans_monthly') }}
+{{ bi_view(ref('mart_fans_monthly')) }}

@@ -2,18 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_groups_monthly') }}
 
-select
-    month,
-    scope,
-    store_code,
-    guide_userid,
-    guide_employee_no,
-    groups_at_end,
-    group_customers_at_end,
-    customers_joined,
-    member_days,
-    active_member_days,
-    group_activity_rate,
-    messages,
-    identity_graph
-from {{ ref('mart_groups_monthly') }}
+{{ bi_view(ref('mart_groups_monthly')) }}

@@ -2,16 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_guide_activity_daily') }}
 
-select
-    day,
-    month,
-    scope,
-    store_code,
-    guides_on_staff,
-    reporting_guides,
-    active_guides,
-    active_guides_on_staff,
-    daily_active_rate,
-    chats,
-    friend_adds
-from {{ ref('mart_guide_activity_daily') }}
+{{ bi_view(ref('mart_guide_activity_daily')) }}

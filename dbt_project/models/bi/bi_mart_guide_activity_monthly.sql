@@ -2,28 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_guide_activity_monthly') }}
 
-select
-    month,
-    scope,
-    store_code,
-    guide_userid,
-    guide_employee_no,
-    days_in_month,
-    guides_on_staff,
-    reporting_guides,
-    active_guides,
-    active_guides_on_staff,
-    monthly_active_rate,
-    guide_days_on_staff,
-    active_guide_days,
-    average_daily_active_guides,
-    friend_applications,
-    friend_acceptances,
-    friend_acceptance_rate,
-    friend_adds,
-    chats,
-    messages,
-    reply_rate,
-    avg_reply_minutes,
-    negative_feedback
-from {{ ref('mart_guide_activity_monthly') }}
+{{ bi_view(ref('mart_guide_activity_monthly')) }}

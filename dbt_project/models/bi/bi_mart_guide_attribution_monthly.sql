@@ -2,22 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_guide_attribution_monthly') }}
 
-select
-    month,
-    credit_type,
-    store_code,
-    guide_employee_no,
-    guide_userid,
-    orders,
-    gmv,
-    in_store_gmv,
-    mini_program_gmv,
-    marketplace_gmv,
-    private_domain_gmv,
-    buyers,
-    unresolved_orders,
-    unresolved_gmv,
-    unresolved_gmv_share,
-    unresolved_order_share,
-    identity_graph
-from {{ ref('mart_guide_attribution_monthly') }}
+{{ bi_view(ref('mart_guide_attribution_monthly')) }}

@@ -2,20 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_guide_settlement_monthly') }}
 
-select
-    month,
-    guide_employee_no,
-    store_code,
-    guide_userid,
-    credited_orders,
-    credited_sales,
-    credited_commission,
-    credited_sales_other_stores,
-    store_guide_orders,
-    store_guide_sales,
-    store_guide_commission,
-    total_credited_sales,
-    total_commission,
-    credits_without_rule,
-    unknown_credit_to_orders
-from {{ ref('mart_guide_settlement_monthly') }}
+{{ bi_view(ref('mart_guide_settlement_monthly')) }}

@@ -2,24 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_guide_target_attainment_monthly') }}
 
-select
-    month,
-    guide_employee_no,
-    guide_userid,
-    store_code,
-    target_store_code,
-    is_on_staff,
-    has_target,
-    sales_target,
-    sales_actual,
-    sales_attainment,
-    sales_gap,
-    new_members_target,
-    new_members_actual,
-    new_members_attainment,
-    new_members_gap,
-    new_friends_target,
-    new_friends_actual,
-    new_friends_attainment,
-    new_friends_gap
-from {{ ref('mart_guide_target_attainment_monthly') }}
+{{ bi_view(ref('mart_guide_target_attainment_monthly')) }}

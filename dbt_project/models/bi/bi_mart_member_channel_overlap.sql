@@ -2,19 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_member_channel_overlap') }}
 
-select
-    one_id,
-    online_orders,
-    offline_orders,
-    orders,
-    online_gmv,
-    offline_gmv,
-    gmv,
-    channels,
-    first_order_at,
-    last_order_at,
-    overlap_class,
-    fan_status,
-    home_store_code,
-    identity_graph
-from {{ ref('mart_member_channel_overlap') }}
+{{ bi_view(ref('mart_member_channel_overlap')) }}

@@ -2,29 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_member_rfm_lifecycle') }}
 
-select
-    one_id,
-    as_of_date,
-    fan_status,
-    owner_guide_employee_no,
-    home_store_code,
-    first_order_at,
-    last_order_at,
-    lifetime_orders,
-    lifetime_net_amount,
-    days_since_first_order,
-    recency_days,
-    frequency,
-    monetary,
-    r_high,
-    f_high,
-    m_high,
-    rfm_class,
-    rfm_class_zh,
-    lifecycle_stage,
-    lifecycle_stage_zh,
-    aov,
-    yearly_frequency,
-    ltv,
-    identity_graph
-from {{ ref('mart_member_rfm_lifecycle') }}
+{{ bi_view(ref('mart_member_rfm_lifecycle')) }}

@@ -2,14 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_member_wecom_friends_monthly') }}
 
-select
-    month,
-    scope,
-    store_code,
-    guide_employee_no,
-    guide_userid,
-    members_at_end,
-    friend_members_at_end,
-    friend_rate,
-    identity_graph
-from {{ ref('mart_member_wecom_friends_monthly') }}
+{{ bi_view(ref('mart_member_wecom_friends_monthly')) }}

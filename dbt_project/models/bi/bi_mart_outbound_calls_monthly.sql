@@ -2,16 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_outbound_calls_monthly') }}
 
-select
-    month,
-    calls,
-    answered_calls,
-    answer_rate,
-    high_intent_calls,
-    friend_requests_sent,
-    friends_added,
-    friend_acceptance_rate,
-    friend_request_acceptance_rate,
-    members_called,
-    identity_graph
-from {{ ref('mart_outbound_calls_monthly') }}
+{{ bi_view(ref('mart_outbound_calls_monthly')) }}

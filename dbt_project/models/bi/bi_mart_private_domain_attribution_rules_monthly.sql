@@ -2,18 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_private_domain_attribution_rules_monthly') }}
 
-select
-    month,
-    attribution_rule,
-    window_days,
-    attributed_orders,
-    attributed_gmv,
-    credited_guides,
-    attributed_buyers,
-    private_channel_gmv,
-    private_domain_gmv,
-    gmv,
-    private_domain_share,
-    attributed_gmv_vs_friend_at_order,
-    identity_graph
-from {{ ref('mart_private_domain_attribution_rules_monthly') }}
+{{ bi_view(ref('mart_private_domain_attribution_rules_monthly')) }}

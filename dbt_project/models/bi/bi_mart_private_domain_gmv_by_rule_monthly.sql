@@ -2,15 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_private_domain_gmv_by_rule_monthly') }}
 
-select
-    month,
-    scope,
-    channel,
-    domain,
-    private_domain_rule,
-    orders,
-    gmv,
-    private_domain_gmv,
-    share_of_private_domain_gmv,
-    identity_graph
-from {{ ref('mart_private_domain_gmv_by_rule_monthly') }}
+{{ bi_view(ref('mart_private_domain_gmv_by_rule_monthly')) }}

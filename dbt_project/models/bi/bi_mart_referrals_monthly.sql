@@ -2,15 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_referrals_monthly') }}
 
-select
-    month,
-    new_customers,
-    referred_new_customers,
-    referral_rate,
-    invites,
-    inviters,
-    registered_invitees,
-    converted_invitees,
-    invite_conversion_rate,
-    identity_graph
-from {{ ref('mart_referrals_monthly') }}
+{{ bi_view(ref('mart_referrals_monthly')) }}

@@ -2,28 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_repurchase_monthly') }}
 
-select
-    month,
-    scope,
-    channel,
-    buyers,
-    repeat_buyers,
-    repurchase_rate,
-    ttm_months,
-    ttm_buyers,
-    ttm_repeat_buyers,
-    ttm_repurchase_rate,
-    new_buyers,
-    repurchased_30d,
-    is_30d_complete,
-    repurchase_rate_30d,
-    repurchased_90d,
-    is_90d_complete,
-    repurchase_rate_90d,
-    all_orders,
-    unresolved_orders,
-    unresolved_order_share,
-    unresolved_gmv,
-    unresolved_gmv_share,
-    identity_graph
-from {{ ref('mart_repurchase_monthly') }}
+{{ bi_view(ref('mart_repurchase_monthly')) }}

@@ -2,26 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_sales_decomposition_monthly') }}
 
-select
-    month,
-    scope,
-    store_code,
-    guide_employee_no,
-    guide_userid,
-    reachable_members,
-    friend_members,
-    buyers,
-    orders,
-    sales,
-    friend_rate,
-    conversion_rate,
-    aov,
-    previous_sales,
-    sales_change,
-    sales_growth,
-    reachable_members_growth,
-    friend_rate_growth,
-    conversion_rate_growth,
-    aov_growth,
-    identity_graph
-from {{ ref('mart_sales_decomposition_monthly') }}
+{{ bi_view(ref('mart_sales_decomposition_monthly')) }}

@@ -2,34 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_sales_monthly') }}
 
-select
-    month,
-    scope,
-    channel,
-    domain,
-    orders,
-    paid_orders,
-    cancelled_orders,
-    fully_refunded_orders,
-    partially_refunded_orders,
-    return_receipts,
-    paid_amount,
-    refund_amount,
-    gmv,
-    private_domain_gmv,
-    wecom_attributed_gmv,
-    identified_buyer_gmv,
-    loyalty_member_gmv,
-    buyers,
-    unmapped_status_orders,
-    unmapped_status_amount,
-    private_domain_share,
-    loyalty_member_sales_share,
-    identified_buyer_sales_share,
-    share_of_brand_gmv,
-    unresolved_orders,
-    unresolved_gmv,
-    unresolved_gmv_share,
-    unresolved_order_share,
-    identity_graph
-from {{ ref('mart_sales_monthly') }}
+{{ bi_view(ref('mart_sales_monthly')) }}

@@ -2,27 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='mart_store_kpis_monthly') }}
 
-select
-    month,
-    store_code,
-    store_name,
-    city,
-    region,
-    store_type,
-    in_store_orders,
-    in_store_gmv,
-    mini_program_orders,
-    mini_program_gmv,
-    store_gmv,
-    cards_opened,
-    new_wecom_friends,
-    wecom_fans_at_end,
-    fans_at_end,
-    groups_at_end,
-    group_customers_at_end,
-    unresolved_orders,
-    unresolved_gmv,
-    unresolved_gmv_share,
-    unresolved_order_share,
-    identity_graph
-from {{ ref('mart_store_kpis_monthly') }}
+{{ bi_view(ref('mart_store_kpis_monthly')) }}

@@ -2,28 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='quality_loads') }}
 
-select
-    load_id,
-    table_name,
-    source_file,
-    file_sha256,
-    file_bytes,
-    file_format,
-    encoding,
-    header_row,
-    rows_read,
-    rows_loaded,
-    rows_quarantined,
-    rows_suppressed,
-    rows_erased,
-    blank_rows,
-    mapped_columns_json,
-    absent_columns_json,
-    has_unmapped_columns,
-    contract_sha256,
-    hash_key_version,
-    loaded_at,
-    exported_at,
-    exported_at_from,
-    load_seconds
-from {{ ref('stg_lake__loads') }}
+{{ bi_view(ref('stg_lake__loads')) }}

@@ -2,13 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='quality_quarantine') }}
 
-select
-    table_name,
-    _load_id,
-    _source_file,
-    _source_row,
-    _file_sha256,
-    _loaded_at,
-    reason,
-    failed_columns
-from {{ ref('stg_lake__quarantine') }}
+{{ bi_view(ref('stg_lake__quarantine')) }}

@@ -2,13 +2,4 @@
     do not edit (python -m bi.dbt_views). -#}
 {{ config(alias='quality_unmapped_codes') }}
 
-select
-    source_table,
-    source_column,
-    seed,
-    source_value,
-    records,
-    unmapped_amount,
-    source_files,
-    example_source_file
-from {{ ref('quality_unmapped_codes') }}
+{{ bi_view(ref('quality_unmapped_codes')) }}

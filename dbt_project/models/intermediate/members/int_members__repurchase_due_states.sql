@@ -1,0 +1,178 @@
+{#- One row per as-of date x member who had bought by then: the member's typical repurchase
+    interval, due date and RFM class as they stood on that date. As-of dates: every month's last
+    day up to the latest business date (the hit-rate back-test, mart_repurchase_due_hit_rate)
+    and the list's own as-of date (macro repurchase_due_as_of: var repurchase_due_as_of, else the
+    latest business date).
+    * purchases: valid orders (fct_orders.is_valid_order) of identified members booked on or
+      before the as-of date; a purchase day is a date with at least one, so two orders of one day
+      are one occasion (a split basket is not a repurchase after 0 days);
+    * own interval: the median of the gaps in days between the member's consecutive purchase
+      days (macro median: interpolated, 10/20/40/50 -> 30), for members with >= 2 purchase days;
+    * brand interval: the median of every member's gaps up to the as-of date - the fallback for
+      members with one purchase day (interval_basis brand_median);
+    * typical_interval_days: the interval rounded half up to whole days; due_date = the last
+      purchase day + typical_interval_days (null while no member has bought twice: due_status
+      no_interval, never due); due when as_of_date < due_date <= as_of_date +
+      var repurchase_due_window_days (7);
+    * RFM as mart_member_rfm_lifecycle scores it, on that date: recency from the last purchase
+      day, frequency and monetary over the seed metric_parameters window (365 days), each high
+      against the average of the members who had bought by then, class from seed rfm_classes.
+    Opt-out and owner guide are not applied here (they are known as of the end of the data
+    only): the marts that list members do it. -#}
+{%- set window_days = var('repurchase_due_window_days', 7) -%}
+with months as (
+    select month, next_month_start_at, data_end_at from {{ ref('int_calendar__months') }}
+),
+
+params as (
+    select max(case when parameter = 'rfm_window_days' then value end) as rfm_window_days
+    from {{ ref('metric_parameters') }}
+),
+
+current_as_of as (
+    select max({{ repurchase_due_as_of('cast(data_end_at as date)') }}) as as_of_date
+    from months
+),
+
+month_ends as (
+    select cast({{ dbt.dateadd('day', -1, 'next_month_start_at') }} as date) as as_of_date
+    from months
+    where cast({{ dbt.dateadd('day', -1, 'next_month_start_at') }} as date) <= cast(data_end_at as date)
+),
+
+candidate_dates as (
+    select as_of_date from month_ends
+    union
+    select as_of_date from current_as_of
+),
+
+as_of_dates as (
+    select
+        candidate_dates.as_of_date,
+        candidate_dates.as_of_date = current_as_of.as_of_date as is_current_as_of,
+        month_ends.as_of_date is not null as is_month_end
+    from candidate_dates
+    cross join current_as_of
+    left join month_ends
+        on month_ends.as_of_date = candidate_dates.as_of_date
+),
+
+purchase_days as (
+    select one_id, cast(booked_at as date) as booked_date, count(*) as orders, sum(net_amount) as net_amount
+    from {{ ref('fct_orders') }}
+    where is_valid_order and one_id is not null
+    group by one_id, cast(booked_at as date)
+),
+
+gaps as (
+    select
+        purchase_days.*,
+        {{ dbt.datediff('lag(booked_date) over (partition by one_id order by booked_date)', 'booked_date', 'day') }}
+            as gap_days
+    from purchase_days
+),
+
+dated_gaps as (
+    select as_of_dates.as_of_date, gaps.*
+    from as_of_dates
+    join gaps
+        on gaps.booked_date <= as_of_dates.as_of_date
+),
+
+brand_intervals as (
+    select as_of_date, {{ median('gap_days') }} as brand_median_gap_days
+    from dated_gaps
+    group by as_of_date
+),
+
+member_states as (
+    select
+        dated_gaps.as_of_date,
+        dated_gaps.one_id,
+        sum(dated_gaps.orders) as orders_to_date,
+        count(*) as purchase_days,
+        count(dated_gaps.gap_days) as gaps,
+        min(dated_gaps.booked_date) as first_order_date,
+        max(dated_gaps.booked_date) as last_order_date,
+        {{ median('dated_gaps.gap_days') }} as own_median_gap_days,
+        sum(case when dated_gaps.booked_date > {{ dbt.dateadd('day', '-1 * params.rfm_window_days', 'dated_gaps.as_of_date') }}
+                 then dated_gaps.orders else 0 end) as frequency,
+        sum(case when dated_gaps.booked_date > {{ dbt.dateadd('day', '-1 * params.rfm_window_days', 'dated_gaps.as_of_date') }}
+                 then dated_gaps.net_amount else 0 end) as monetary
+    from dated_gaps
+    cross join params
+    group by dated_gaps.as_of_date, dated_gaps.one_id
+),
+
+intervals as (
+    select
+        member_states.*,
+        {{ dbt.datediff('member_states.last_order_date', 'member_states.as_of_date', 'day') }} as recency_days,
+        brand_intervals.brand_median_gap_days,
+        case when member_states.gaps > 0 then 'own_history' else 'brand_median' end as interval_basis,
+        cast(floor(coalesce(member_states.own_median_gap_days, brand_intervals.brand_median_gap_days) + 0.5) as integer)
+            as typical_interval_days
+    from member_states
+    join brand_intervals
+        on brand_intervals.as_of_date = member_states.as_of_date
+),
+
+averages as (
+    select
+        as_of_date,
+        avg(cast(recency_days as {{ type_double() }})) as average_recency_days,
+        avg(cast(frequency as {{ type_double() }})) as average_frequency,
+        avg(cast(monetary as {{ type_double() }})) as average_monetary
+    from intervals
+    group by as_of_date
+),
+
+scored as (
+    select
+        intervals.*,
+        intervals.recency_days <= averages.average_recency_days as r_high,
+        intervals.frequency >= averages.average_frequency as f_high,
+        intervals.monetary >= averages.average_monetary as m_high,
+        cast({{ dbt.dateadd('day', 'intervals.typical_interval_days', 'intervals.last_order_date') }} as date) as due_date
+    from intervals
+    join averages
+        on averages.as_of_date = intervals.as_of_date
+)
+
+select
+    scored.as_of_date,
+    as_of_dates.is_current_as_of,
+    as_of_dates.is_month_end,
+    scored.one_id,
+    scored.orders_to_date,
+    scored.purchase_days,
+    scored.first_order_date,
+    scored.last_order_date,
+    scored.own_median_gap_days,
+    scored.brand_median_gap_days,
+    scored.interval_basis,
+    scored.typical_interval_days,
+    scored.due_date,
+    {{ dbt.datediff('scored.as_of_date', 'scored.due_date', 'day') }} as days_until_due,
+    case
+        when scored.due_date is null then 'no_interval'
+        when scored.due_date <= scored.as_of_date then 'overdue'
+        when scored.due_date <= cast({{ dbt.dateadd('day', window_days, 'scored.as_of_date') }} as date) then 'due'
+        else 'not_yet_due'
+    end as due_status,
+    coalesce(
+        scored.due_date > scored.as_of_date
+        and scored.due_date <= cast({{ dbt.dateadd('day', window_days, 'scored.as_of_date') }} as date),
+        false
+    ) as is_due,
+    scored.recency_days,
+    scored.frequency,
+    scored.monetary,
+    classes.rfm_class
+from scored
+join as_of_dates
+    on as_of_dates.as_of_date = scored.as_of_date
+left join {{ ref('rfm_classes') }} as classes
+    on classes.r_high = scored.r_high
+   and classes.f_high = scored.f_high
+   and classes.m_high = scored.m_high

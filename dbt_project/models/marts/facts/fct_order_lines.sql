@@ -1,0 +1,226 @@
+{#- One row per order line of every channel that exports lines, amounts in CNY, joined to its
+    order in fct_orders (same order_key) and to the product master (dim_product).
+    Where each channel's lines come from, and what line_paid_amount is:
+    * Tmall: the item sheet (stg_tmall__order_items), one row per sub-order; 分摊后实付金额 as
+      exported (Tmall allocates the order's discounts to lines; postage is on no line);
+    * JD: the order export's rows (one per order x SKU). JD prints only order-level amounts, so
+      the order's paid amount minus freight is allocated here as JD does: in proportion to the
+      line's 京东价 x 订购数量, rounded down to the fen, the remainder on the order's last line;
+    * Douyin: one row per sub-order with its own 订单应付金额 (discounts already allocated);
+    * mini-program: the order-lines API (stg_mini_program__order_items), pay_fee per line;
+    * POS: one row per receipt line, 金额 as the line's amount (a return line's refund in
+      refund_amount, paid 0).
+    line_paid_amount is 0 on lines of orders never paid (fct_orders.is_paid false), as the order's.
+    Refunds: Tmall, mini-program and POS export them per line; JD and Douyin refund in full, so a
+    refunded order's refund is spread over its lines in line order, each line at most its paid
+    amount (a refund of freight stays on no line). The product: the exported merchant code
+    (商家编码 / 货号, compared on merchant_code_key), or for a JD SKU id the channel product-id
+    map; merchant_code is null where neither finds the master (quality_unmapped_products). -#}
+with orders as (
+    select order_key, channel, order_id, domain, order_month, booked_at, is_paid, is_valid_order, is_return,
+           one_id, is_private_domain
+    from {{ ref('fct_orders') }}
+),
+
+tmall as (
+    select
+        'tmall' as channel,
+        items.order_id,
+        items.sub_order_id as line_id,
+        row_number() over (partition by items.order_id order by items.sub_order_id) as line_number,
+        items.merchant_code as exported_code,
+        cast(null as {{ dbt.type_string() }}) as channel_product_id,
+        items.item_title,
+        items.qty,
+        items.list_amount,
+        items.line_paid_amount,
+        items.refund_amount as exported_refund_amount,
+        cast(null as {{ dbt.type_numeric() }}) as order_refund_amount
+    from {{ ref('stg_tmall__order_items') }} as items
+),
+
+jd_lines as (
+    select
+        lines.*,
+        -- fen, so that the allocation is exact integer arithmetic on every engine
+        cast(round((lines.order_paid_amount - case when lines.order_paid_amount > 0
+                                                   then coalesce(lines.order_freight_amount, 0) else 0 end) * 100)
+             as {{ dbt.type_bigint() }}) as goods_paid_fen,
+        cast(round(lines.line_amount * 100) as {{ dbt.type_bigint() }}) as line_fen,
+        sum(cast(round(lines.line_amount * 100) as {{ dbt.type_bigint() }}))
+            over (partition by lines.order_id) as order_line_fen,
+        max(lines.order_line_number) over (partition by lines.order_id) as last_line_number
+    from {{ ref('stg_jd__orders') }} as lines
+),
+
+jd_shares as (
+    select
+        jd_lines.*,
+        case when order_line_fen > 0
+             then floor(cast(goods_paid_fen * line_fen as {{ quanyu.type_double() }}) / order_line_fen)
+             else 0 end as share_fen
+    from jd_lines
+),
+
+jd as (
+    select
+        'jd' as channel,
+        order_id,
+        {{ dbt.concat(['order_id', "'|'", 'sku_id']) }} as line_id,
+        order_line_number as line_number,
+        cast(null as {{ dbt.type_string() }}) as exported_code,
+        sku_id as channel_product_id,
+        item_title,
+        qty,
+        line_amount as list_amount,
+        cast(case
+            when order_line_number = last_line_number
+                then goods_paid_fen - sum(share_fen) over (partition by order_id) + share_fen
+            else share_fen
+        end as {{ dbt.type_numeric() }}) / 100 as line_paid_amount,
+        cast(null as {{ dbt.type_numeric() }}) as exported_refund_amount,
+        order_refund_amount
+    from jd_shares
+),
+
+douyin as (
+    select
+        'douyin' as channel,
+        order_id,
+        sub_order_id as line_id,
+        row_number() over (partition by order_id order by sub_order_id) as line_number,
+        merchant_sku as exported_code,
+        product_id as channel_product_id,
+        item_title,
+        qty,
+        item_amount as list_amount,
+        payable_amount as line_paid_amount,
+        refund_amount as exported_refund_amount,
+        cast(null as {{ dbt.type_numeric() }}) as order_refund_amount
+    from {{ ref('stg_douyin__orders') }}
+),
+
+mini_program as (
+    select
+        'mini_program' as channel,
+        order_id,
+        {{ dbt.concat(['order_id', "'|'", dbt.cast('line_number', dbt.type_string())]) }} as line_id,
+        line_number,
+        merchant_code as exported_code,
+        cast(null as {{ dbt.type_string() }}) as channel_product_id,
+        item_title,
+        qty,
+        list_amount,
+        line_paid_amount,
+        refund_amount as exported_refund_amount,
+        cast(null as {{ dbt.type_numeric() }}) as order_refund_amount
+    from {{ ref('stg_mini_program__order_items') }}
+),
+
+pos as (
+    select
+        'pos' as channel,
+        receipt_id as order_id,
+        {{ dbt.concat(['receipt_id', "'|'", dbt.cast('line_no', dbt.type_string())]) }} as line_id,
+        line_no as line_number,
+        sku as exported_code,
+        cast(null as {{ dbt.type_string() }}) as channel_product_id,
+        cast(null as {{ dbt.type_string() }}) as item_title,
+        qty,
+        unit_price * qty as list_amount,
+        paid_amount as line_paid_amount,
+        refund_amount as exported_refund_amount,
+        cast(null as {{ dbt.type_numeric() }}) as order_refund_amount
+    from {{ ref('stg_pos__sales') }}
+),
+
+unioned as (
+    select * from tmall
+    union all
+    select * from jd
+    union all
+    select * from douyin
+    union all
+    select * from mini_program
+    union all
+    select * from pos
+),
+
+paid as (
+    select
+        unioned.*,
+        {{ dbt.concat(['unioned.channel', "':'", 'unioned.order_id']) }} as order_key,
+        case when orders.is_paid or unioned.channel = 'pos' then coalesce(unioned.line_paid_amount, 0) else 0 end
+            as paid_amount
+    from unioned
+    left join orders
+        on orders.order_key = {{ dbt.concat(['unioned.channel', "':'", 'unioned.order_id']) }}
+),
+
+refunds as (
+    select
+        paid.*,
+        coalesce(
+            paid.exported_refund_amount,
+            case
+                when paid.order_refund_amount - coalesce(sum(paid.paid_amount) over (
+                    partition by paid.channel, paid.order_id order by paid.line_number
+                    rows between unbounded preceding and 1 preceding), 0) <= 0 then 0
+                when paid.order_refund_amount - coalesce(sum(paid.paid_amount) over (
+                    partition by paid.channel, paid.order_id order by paid.line_number
+                    rows between unbounded preceding and 1 preceding), 0) >= paid.paid_amount then paid.paid_amount
+                else paid.order_refund_amount - coalesce(sum(paid.paid_amount) over (
+                    partition by paid.channel, paid.order_id order by paid.line_number
+                    rows between unbounded preceding and 1 preceding), 0)
+            end,
+            0
+        ) as refund_amount
+    from paid
+),
+
+products as (
+    select merchant_code, merchant_code_key, category, series from {{ ref('dim_product') }}
+),
+
+channel_ids as (
+    select sales_channel, channel_product_id, merchant_code_key
+    from {{ ref('stg_master__product_channel_ids') }}
+)
+
+select
+    refunds.order_key,
+    {{ dbt.concat(['refunds.channel', "':'", 'refunds.line_id']) }} as order_line_key,
+    refunds.channel,
+    refunds.order_id,
+    refunds.line_id,
+    refunds.line_number,
+    orders.domain,
+    orders.order_month,
+    orders.booked_at,
+    orders.one_id,
+    coalesce(orders.is_private_domain, false) as is_private_domain,
+    coalesce(orders.is_valid_order, false) as is_valid_order,
+    coalesce(orders.is_return, false) as is_return_order,
+    orders.order_key is not null as has_order,
+    refunds.exported_code as exported_merchant_code,
+    refunds.channel_product_id,
+    coalesce(by_code.merchant_code, by_channel_id.merchant_code) as merchant_code,
+    coalesce(by_code.category, by_channel_id.category) as category,
+    coalesce(by_code.series, by_channel_id.series) as series,
+    refunds.item_title,
+    refunds.qty,
+    refunds.list_amount,
+    refunds.paid_amount,
+    refunds.refund_amount,
+    refunds.paid_amount - refunds.refund_amount as net_amount
+from refunds
+left join orders
+    on orders.order_key = refunds.order_key
+left join products as by_code
+    on by_code.merchant_code_key = {{ merchant_code_key('refunds.exported_code') }}
+left join channel_ids
+    on channel_ids.sales_channel = refunds.channel
+   and channel_ids.channel_product_id = refunds.channel_product_id
+   and refunds.exported_code is null
+left join products as by_channel_id
+    on by_channel_id.merchant_code_key = channel_ids.merchant_code_key
