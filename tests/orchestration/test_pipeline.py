@@ -22,7 +22,7 @@ def built(baseline):
     return baseline.result
 
 
-def test_build_all_succeeds_with_every_check_passing(built):
+def test_build_all_succeeds_with_every_check_passing_but_the_warnings_the_demo_plants(built):
     failures = [e.step_key for e in built.all_events if e.is_failure]
     assert built.success, failures
     evaluations = [e.event_specific_data for e in built.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
@@ -31,8 +31,13 @@ def test_build_all_succeeds_with_every_check_passing(built):
               if not ev.passed and ev.severity.value == "ERROR"]
     assert failed == []
     # warnings never block; the demo's orders end a few weeks before today, so freshness may warn
-    warned = {ev.check_name for ev in evaluations if not ev.passed} - {"gx_freshness"}
-    assert warned == set()
+    warned = {(ev.asset_key.to_user_string(), ev.check_name): ev for ev in evaluations
+              if not ev.passed and ev.check_name != "gx_freshness"}
+    # the demo sells under product codes its master lacks, on purpose (demo/products.py: a retired
+    # code, a channel listing left out of the id map): the quality mart lists them, a warning
+    assert set(warned) == {("marts/quality_unmapped_products", "gx_drift")}
+    listed = str(warned["marts/quality_unmapped_products", "gx_drift"].metadata["rows_to_fix"].value)
+    assert "merchant code not in product master" in listed and "listing id not in channel product-id map" in listed
 
 
 def test_the_build_is_published_and_the_build_folder_is_gone(built, baseline):
