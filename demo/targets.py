@@ -132,7 +132,9 @@ def write_targets(ctx: Ctx) -> None:
 
     month_text = [f"{m.label[:4]}-{m.label[4:]}-01" for m in cal.months]
     plan_stamp = tx.wall_time(np.array([cal.sec(np.array([0]), np.array([9 * 3600]))[0]]))[0].as_py()
-    rev_day = cal.months[REVISION_MONTH].first - 3
+    # a window shorter than a year is revised half way (the tests generate a few months)
+    revision = min(REVISION_MONTH, nm // 2)
+    rev_day = cal.months[revision].first - 3
     rev_stamp = tx.wall_time(np.array([cal.sec(np.array([rev_day]), np.array([17 * 3600]))[0]]))[0].as_py()
 
     # the store plan, with a totals row at the bottom
@@ -169,8 +171,11 @@ def write_targets(ctx: Ctx) -> None:
                     for i, d in zip(np.flatnonzero(on_staff_at_plan), staff.left_day[on_staff_at_plan])
                     if d < cal.days)))
 
+    if nm < 2:  # a one-month window has no second half to revise
+        t.count("targets_store_without_plan", 1)
+        return
     # the mid-year revision: second-half sales of some stores cut; replacements hired so far planned
-    later = np.arange(nm) >= REVISION_MONTH
+    later = np.arange(nm) >= revision
     cut = planned_store & (r.random(stores.n) < 0.25)
     c_idx, c_month = np.nonzero(cut[:, None] & later[None, :])
     order = np.lexsort((c_idx, c_month))
@@ -184,7 +189,7 @@ def write_targets(ctx: Ctx) -> None:
         tx.yuan(revised), tx.ints(store_new_members[c_idx, c_month]), tx.ints(store_new_friends[c_idx, c_month]),
         pa.array([rev_stamp] * k, pa.string()),
     ]
-    path = ctx.path("planning", "store_targets", f"store_targets_revision_{cal.months[REVISION_MONTH].label}.csv")
+    path = ctx.path("planning", "store_targets", f"store_targets_revision_{cal.months[revision].label}.csv")
     write_csv(ctx.out, path, STORE_HEADER, rev_cols, bom=True)
     t.add("store_targets", tx.concat(rev_cols[0], "|", rev_cols[1]), np.full(k, -1))
     t.rows_written("store_targets", k)
@@ -193,7 +198,7 @@ def write_targets(ctx: Ctx) -> None:
     hired_month = _month_of_day(ctx, staff.hired_day)
     newcomer = is_guide & (staff.hired_day > 0) & (staff.hired_day < rev_day) & planned_store[staff.store]
     from_month = np.where(newcomer, hired_month + 1, nm)
-    planned_from = np.maximum(from_month, REVISION_MONTH)
+    planned_from = np.maximum(from_month, revision)
     r_idx, r_month = np.nonzero(newcomer[:, None] & (np.arange(nm)[None, :] >= planned_from[:, None]))
     order = np.lexsort((r_idx, r_month))
     r_idx, r_month = r_idx[order], r_month[order]
@@ -204,7 +209,7 @@ def write_targets(ctx: Ctx) -> None:
     guide_new_members[r_idx, r_month] = np.maximum(store_new_members[staff.store[r_idx], r_month] // per_guide, 1)
     guide_new_friends[r_idx, r_month] = np.maximum(store_new_friends[staff.store[r_idx], r_month] // per_guide, 1)
     _write_guide_plan(ctx, ctx.path("planning", "guide_targets",
-                                    f"guide_targets_revision_{cal.months[REVISION_MONTH].label}.csv"),
+                                    f"guide_targets_revision_{cal.months[revision].label}.csv"),
                       r_idx, r_month, month_text, employee, store_codes, rev_stamp,
                       guide_sales, guide_new_members, guide_new_friends)
     t.count("targets_newcomer_months_planned", len(r_idx))
