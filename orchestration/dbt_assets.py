@@ -13,7 +13,7 @@ manifest`` (``dagster-dbt project prepare-and-package``) when it is built.
 Each model's materialisation carries its row count and column schema (``dagster/row_count``,
 ``dagster/column_schema``, the keys dagster-dbt's ``fetch_row_counts`` / ``fetch_column_metadata``
 write), read from the run's build copy once the dbt process has closed it, in one DuckDB
-connection and three catalog queries (``table_metadata``). dagster-dbt's own fetchers open a dbt
+connection and three catalog queries (``with_table_metadata``). dagster-dbt's own fetchers open a dbt
 adapter connection per model and per query: 21.7 s of a 56.7 s dbt step on the 600-member test
 brand, the same metadata in well under a second here.
 
