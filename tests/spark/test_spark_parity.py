@@ -53,7 +53,7 @@ MARTS = {
     "quality_order_line_reconciliation", "mart_product_mix_monthly", "mart_private_buyer_aov_monthly",
     "mart_product_launches", "mart_category_cross_buy",
     "mart_kpi_alerts", "mart_pilot_did",
-    "mart_member_tags", "mart_tag_coverage", "mart_audience_members",
+    "mart_member_tags", "mart_tag_coverage", "mart_audience_members", "quality_unmapped_tags",
 }
 
 
