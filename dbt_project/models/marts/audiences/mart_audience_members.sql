@@ -6,7 +6,7 @@
     record opted out, PIPL) are never here, nor are erased persons (no dim_member row).
     Identifiers: the owner guide's WeCom external_userid of the member (a live friendship with the
     owner guide, fct_wecom_relationships; 1v1 or 群发 by that guide), one HMAC mobile hash of the
-    member (identity_registry; the latest assigned, then the smallest: the SMS or ads upload
+    member (identity_registry; the one seen last in any record, then the smallest: the SMS or ads upload
     hands it to the key holder that maps it back, raw numbers never leave the vault) and the
     unionid (official-account push). -#}
 with audiences as (
@@ -55,18 +55,23 @@ owner_friendships as (
 ),
 
 registry as {{ inline_cte() }} (
-    select one_id, identifier_type, identifier_value, assigned_at
+    select one_id, node_id, identifier_type, identifier_value
     from {{ ref('identity_registry') }}
     where identifier_type in ('mobile', 'unionid')
 ),
 
 mobiles as (
     select
-        one_id,
-        identifier_value as mobile_hash,
-        row_number() over (partition by one_id order by assigned_at desc, identifier_value asc) as mobile_rank
+        registry.one_id,
+        registry.identifier_value as mobile_hash,
+        row_number() over (
+            partition by registry.one_id
+            order by nodes.last_observed_at desc nulls last, registry.identifier_value asc
+        ) as mobile_rank
     from registry
-    where identifier_type = 'mobile'
+    left join {{ ref('int_identity__node_stats') }} as nodes
+        on nodes.node_id = registry.node_id
+    where registry.identifier_type = 'mobile'
 ),
 
 unionids as (
