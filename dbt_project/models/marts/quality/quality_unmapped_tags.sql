@@ -3,14 +3,16 @@
     written, or a tag deleted from the corp tag list that friendships still show. Such tags are
     left out of mart_member_tags until the seed names them. WeCom ids: the strings of a
     batch/get_by_user tag_id list, or the "tag_id" values of externalcontact/get tag objects
-    (personal tags, type 2, have none); OA ids: the numbers of tagid_list. Empty when every id
-    is named. -#}
+    (personal tags, type 2, have none); OA ids: the numbers of tagid_list. The pattern is a
+    constant in each branch (Spark compiles a literal pattern once). Empty when every id is
+    named. -#}
 with wecom_ids as (
     select
         contacts.external_userid,
         {{ explode_list(
-            "regexp_extract_all(contacts.tags_json, case when contacts.tags_json like '[{%' "
-            ~ "then '\"tag_id\": *\"([^\"]+)\"' else '\"([^\"]+)\"' end, 1)") }} as tag_id,
+            "case when contacts.tags_json like '[{%' "
+            ~ "then regexp_extract_all(contacts.tags_json, '\"tag_id\": *\"([^\"]+)\"', 1) "
+            ~ "else regexp_extract_all(contacts.tags_json, '\"([^\"]+)\"', 1) end") }} as tag_id,
         contacts._source_file
     from {{ ref('stg_wecom__contacts') }} as contacts
     where contacts.tags_json is not null
