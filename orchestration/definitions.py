@@ -41,6 +41,7 @@ from dagster import (
 
 from ingest.contract import load_contracts
 from ingest.settings import BUSINESS_TIMEZONE, Paths, business_today, paths_from_env
+from orchestration.audience_export import build_audience_exports
 from orchestration.dbt_assets import build_dbt_assets, dbt_resource, load_manifest, prepare_if_dev
 from orchestration.ingest_assets import build_raw_asset
 from orchestration.kpi_alerts import build_alert_notice, build_kpi_alert_checks
@@ -77,6 +78,7 @@ mart_gates = build_mart_gates()
 published = build_published_asset(quanyu_dbt)
 kpi_alerts = build_kpi_alert_checks(mart_keys(load_manifest())["marts.mart_kpi_alerts"])
 kpi_alert_notice = build_alert_notice(PUBLISHED)
+audience_exports = build_audience_exports(PUBLISHED)
 
 build_all = define_asset_job(
     "build_all",
@@ -111,7 +113,7 @@ landing_files = build_landing_sensor(contracts, ingest, build_all.name)
 resources = {"dbt": dbt_resource(), "quanyu": QuanyuPaths()}
 
 defs = Definitions(
-    assets=[*raw_assets, quanyu_dbt, published, kpi_alert_notice],
+    assets=[*raw_assets, quanyu_dbt, published, kpi_alert_notice, audience_exports],
     asset_checks=[mart_gates, kpi_alerts],
     jobs=[build_all, ingest],
     schedules=[nightly],

@@ -48,6 +48,7 @@ from ingest.lake import all_ledger_rows
 from ingest.pii import HashKey, key_from_env, keyed_hash, normalise_mobiles, redact_text
 from ingest.settings import Paths, business_now, paths_from_env
 from ingest.suppression import SuppressionKeyError, clean, entry_hash
+from orchestration.audience_export import export_audiences, exports_root
 from orchestration.publish import Build, _publish_lock, build_root, publish, read_build_info
 
 SKIP_SCHEMAS = ("information_schema", "pg_catalog", "meta", "seeds")  # meta is stamped again; seeds hold no person
@@ -274,7 +275,19 @@ def erase_warehouse(paths: Paths, journal: erasure.Journal) -> dict[str, int]:
                            copied_from=source.get("build_id"))
         publish(build, {"gate_warnings": 0})
         journal.builds_deleted = delete_other_builds(paths)
+    redo_audience_exports(paths)
     return counts
+
+
+def redo_audience_exports(paths: Paths) -> None:
+    """Write the audience exports again from the warehouse just published without the person: the
+    files of the last build name them (one_id, external_userid, mobile hash, unionid) and would
+    otherwise wait for the next build. export_audiences removes every earlier export folder; if
+    it cannot run (a warehouse older than the audiences), every export is removed instead."""
+    try:
+        export_audiences(paths)
+    except (duckdb.Error, OSError):
+        shutil.rmtree(exports_root(paths), ignore_errors=True)
 
 
 def delete_other_builds(paths: Paths) -> int:

@@ -128,6 +128,7 @@ class Flow:
     outputs: dict[str, tuple[int, str, str]]
     lake_after_erasure: Path
     served_after_erasure: Path
+    exports_after_erasure: Path
     reload: dict
     ledgers: list[dict]
 
@@ -163,12 +164,14 @@ def flow(demo_home, published, tmp_path_factory) -> Flow:
         shutil.copytree(paths.lake, lake_copy)
         served_copy = root / "served_after_erasure.duckdb"
         shutil.copyfile(paths.warehouse, served_copy)
+        exports_copy = root / "exports_after_erasure"
+        shutil.copytree(paths.home / "exports", exports_copy)
         reports = load_tables(list(load_contracts().values()), paths, reload=True)
         reload = {t: r.rows_suppressed for t, r in reports.items() if r.rows_suppressed}
         run_build(paths)
         ledgers = ledger(paths)
     return Flow(paths, a, b, {k: v[0] for k, v in one_ids.items() if len(v) == 1}, before, outputs, lake_copy,
-                served_copy, reload, ledgers)
+                served_copy, exports_copy, reload, ledgers)
 
 
 def _pattern(values: set[str]) -> re.Pattern:
@@ -276,6 +279,20 @@ def test_the_served_warehouse_holds_none_of_their_identifiers_or_one_ids(flow):
                                             "(select unnest(?))", [list(flow.one_ids.values())]).n[0] == 0
     info = query(flow.served_after_erasure, "select run_id from meta.build")
     assert info.run_id[0].startswith("erase-")
+
+
+def test_the_audience_exports_are_rewritten_without_them(flow):
+    """The session build's exports were copied with its home; the erasure writes them again from the
+    warehouse it publishes, so no export file names the person before the next build."""
+    values = flow.a.values | flow.b.values | set(flow.one_ids.values())
+    files = [p for p in flow.exports_after_erasure.rglob("*") if p.is_file()]
+    assert any(p.name == "manifest.json" for p in files)
+    pattern = _pattern(values)
+    assert [str(p) for p in files if pattern.search(p.read_text(encoding="utf-8"))] == []
+    folders = [p for p in (flow.exports_after_erasure / "audiences").iterdir() if p.is_dir()]
+    assert len(folders) == 1
+    info = query(flow.served_after_erasure, "select build_id from meta.build")
+    assert folders[0].name == info.build_id[0]
 
 
 def test_the_erasure_ledger_holds_no_personal_data(flow):
