@@ -98,7 +98,7 @@ demo: setup
 
 ## The whole test suite (real dbt, Dagster and DuckDB on small generated data).
 test: setup setup-metrics
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 ## The Spark group only: builds the project on DuckDB and on Spark and compares every table.
 test-spark: setup-spark

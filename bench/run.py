@@ -1,7 +1,7 @@
 """End-to-end benchmark: generate a brand, ingest it, build OneID and the marts; per stage
 wall time, peak memory and rows per second; OneID's connected components against a
 single-process union-find on the same edges (scipy's compiled connected_components,
-and a plain Python union-find).
+and a plain Python union-find); ingest against its floor (bench/ingest_floor.py).
 
 ``python -m bench.run --members 100000 1000000 [--out DIR] [--repeat-uf 3] [--drop-exports]
 [--drop-lake] [--compact] [--start generate|ingest|dbt|identity|marts]``
@@ -26,7 +26,9 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.settings import paths_from_env
+from bench.ingest_floor import floor_files, run_floor
+from ingest.contract import load_contracts
+from ingest.settings import ingest_workers, paths_from_env
 
 REPO = Path(__file__).resolve().parent.parent
 DBT_DIR = REPO / "dbt_project"
@@ -296,6 +298,11 @@ def bench(members: int, out: Path, repeat_uf: int, results: Results, start: str,
                             "union_by_name=true)")
         footprint.update(landing=folder_mb(home / "landing"), lake=folder_mb(home / "lake"))
         results.add(Stage(members, "ingest (all channels)", seconds, rss, rows))
+        # the floor right after, same files and process count (bench.ingest_floor alternates several)
+        floor_seconds, floor_rows = run_floor(floor_files(sorted(load_contracts().values(), key=lambda c: c.table),
+                                                          home / "landing"), workers or ingest_workers())
+        results.add(Stage(members, "ingest floor (stock readers)", floor_seconds, 0, floor_rows))
+        footprint["ingest_over_floor"] = seconds / floor_seconds
         if drop_exports:  # the lake has every row now; only the disk needs the room
             shutil.rmtree(home / "landing")
     if compact and dbt_layer <= 0:
@@ -409,6 +416,10 @@ def main(argv: list[str] | None = None) -> int:
                  if "lake_files_before" in f else "")
         print(f"{members:>10,}  {landing} {lake} {f['warehouse']:>12,.0f}{files}")
     print("disk MB = the warehouse's peak on disk during the stage (file + DuckDB's spill folder)")
+    for members, f in results.footprint.items():
+        if "ingest_over_floor" in f:
+            print(f"{members:>10,}  ingest / floor {f['ingest_over_floor']:.2f}x (floor: every landing file into Arrow "
+                  f"by stock readers, same processes; issue 20: <= 1.3x)")
     print(f"\nresults: {results.path}; stage logs: {args.out}/m<members>/bench-logs")
     return 0
 

@@ -203,10 +203,13 @@ def build_dbt_assets():
         pool=WRITER_POOL,
     )
     def quanyu_dbt(context: AssetExecutionContext, dbt: DbtCliResource, quanyu: QuanyuPaths):
-        """``dbt build`` into this run's copy of the served warehouse (never the served file)."""
+        """``dbt build`` into this run's build file (never the served file; ``prepare_build``)."""
         paths = quanyu.paths
+        # every model selected (build_all, the nightly): dbt rewrites every table, so the build starts
+        # from what builds carry over instead of a copy of the served file
+        whole_project = set(context.selected_asset_keys) == set(context.assets_def.keys)
         build = prepare_build(paths, context.run_id, load_manifest(), DBT_PROJECT_DIR / "profiles.yml",
-                              log=context.log.info)
+                              log=context.log.info, whole_project=whole_project)
         builder = DbtCliResource(project_dir=dbt.project_dir, profiles_dir=str(build.profiles_dir),
                                  dbt_executable=dbt.dbt_executable)
         try:

@@ -83,8 +83,8 @@ audience_exports = build_audience_exports(PUBLISHED)
 build_all = define_asset_job(
     "build_all",
     selection=AssetSelection.all(),
-    description="Load and gate new landing files, build and test the dbt project into a copy of the "
-                "warehouse, gate the marts, and publish the copy if every blocking check passed.",
+    description="Load and gate new landing files, build and test the dbt project into a new warehouse file "
+                "(the identity state carried over), gate the marts, and publish it if every blocking check passed.",
 )
 
 ingest = define_asset_job(

@@ -31,9 +31,9 @@ from ingest.hash_keys import (
     row_key_versions,
 )
 from ingest.settings import Paths
+from orchestration.publish import HASH_KEY_TABLE as META_TABLE
 from orchestration.publish import META_SCHEMA
 
-META_TABLE = "hash_key"
 REGISTRY = ("identity", "identity_registry")
 
 

@@ -2,10 +2,15 @@
 
 BI tools read ``$QUANYU_WAREHOUSE`` (the served file) read-only while the nightly run works:
 
-1. ``prepare_build``: copy the served file to ``warehouse/build/<run id>/quanyu.duckdb`` (the
-   identity registry and the merge/split log carry over, so ``one_id`` stays stable), drop
-   relations of models that no longer exist, and write a dbt profile pointing at the copy.
-2. dbt builds and tests into the copy; it is the only process that writes it.
+1. ``prepare_build``: start ``warehouse/build/<run id>/quanyu.duckdb`` and write a dbt profile
+   pointing at it. A run that builds every dbt model (``build_all``, the nightly) starts a new
+   file with only what a build carries from the last (``carried_over_relations``): the merge/split
+   log and the ``meta`` stamps copied, the identity registry and record bridge (which the build
+   only reads before it replaces them, so ``one_id`` stays stable) as views over the served file
+   attached read-only; dbt rebuilds the rest anyway, so the served file is not copied (at 10M
+   members 60 GB a night). A run of a few assets (the UI's "Materialize selected") copies the
+   whole served file, whose other tables it reads, and drops relations of models that no longer exist.
+2. dbt builds and tests into the build file; it is the only process that writes it.
 3. The mart gates read the copy and record their verdict in ``build.json`` beside it.
 4. ``publish``: stamp ``meta.build`` / ``meta.tables`` into the copy, ``CHECKPOINT``, close,
    then ``os.replace`` it onto the served path. The rename is atomic: a reader opening the
@@ -38,6 +43,12 @@ from ingest.settings import Paths, business_now
 
 META_SCHEMA = "meta"
 KEEP_FAILED_BUILDS = 1  # the last failed build stays for inspection; each is a full copy
+# Relations written outside dbt that a build carries from the served file to the next: the build
+# stamps (``copied_from`` chains builds) and the hash key the registry's hashes were made with.
+HASH_KEY_TABLE = "hash_key"  # written by orchestration.hash_key_guard
+# The alias a whole-project build attaches the served file (or the re-key's seed) under, read-only.
+PREVIOUS_DATABASE = "previous_build"
+CARRIED_META = ((META_SCHEMA, "build"), (META_SCHEMA, HASH_KEY_TABLE))
 PROFILE_NAME = "quanyu"
 BUILD_TARGET = "duckdb"  # the output of dbt_project/profiles.yml that writes (the default, `served`, reads)
 
@@ -95,17 +106,20 @@ def _prune_old_builds(paths: Paths, keep: int = KEEP_FAILED_BUILDS) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def write_profiles(build: Build, project_profiles: Path) -> Path:
+def write_profiles(build: Build, project_profiles: Path, previous: Path | None = None) -> Path:
     """The project's dbt profile writing the build file: its target is the writing DuckDB output
-    (``BUILD_TARGET``), pointed at the copy. The project's default target (``served``) opens the
-    served file read-only, so a run on it could not build; QUANYU_DBT_TARGET is not consulted
-    either (only a DuckDB build can be published). The other outputs are left out."""
+    (``BUILD_TARGET``), pointed at the build file, with ``previous`` (the warehouse the build
+    carries over from) attached read-only as ``PREVIOUS_DATABASE``. The project's default target
+    (``served``) opens the served file read-only, so a run on it could not build; QUANYU_DBT_TARGET
+    is not consulted either (only a DuckDB build can be published). The other outputs are left out."""
     document = yaml.safe_load(project_profiles.read_text(encoding="utf-8"))
     output = document[PROFILE_NAME]["outputs"][BUILD_TARGET]
     if output.get("type") != "duckdb":
         raise ValueError(f"{project_profiles}: output {BUILD_TARGET!r} of profile {PROFILE_NAME!r} is of type "
                          f"{output.get('type')!r}; the build copy is a DuckDB file, expected type 'duckdb'")
     output["path"] = str(build.file)
+    if previous is not None:
+        output["attach"] = [{"path": str(previous), "alias": PREVIOUS_DATABASE, "read_only": True}]
     document[PROFILE_NAME] = {"target": BUILD_TARGET, "outputs": {BUILD_TARGET: output}}
     build.profiles_dir.mkdir(parents=True, exist_ok=True)
     target = build.profiles_dir / "profiles.yml"
@@ -142,9 +156,52 @@ def prune_orphans(database: Path, manifest: dict[str, Any]) -> list[str]:
     return dropped
 
 
+def carried_over_relations(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(schema, relation) -> how a build keeps it from the last: ``copy`` for what the build writes
+    into (incremental models, snapshots, ``CARRIED_META``), ``read`` for models marked
+    ``meta: {carried_over: true}``, whose previous version the build only reads (macro
+    ``previous_relation``) before it replaces them."""
+    found = dict.fromkeys(CARRIED_META, "copy")
+    for node in manifest["nodes"].values():
+        config = node.get("config") or {}
+        relation = (node["schema"], node.get("alias") or node["name"])
+        if node["resource_type"] == "snapshot" or config.get("materialized") == "incremental":
+            found[relation] = "copy"
+        elif (config.get("meta") or {}).get("carried_over"):
+            found[relation] = "read"
+    return dict(sorted(found.items()))
+
+
+def carry_over(origin: Path, target: Path, relations: dict[tuple[str, str], str]) -> list[str]:
+    """Start ``target`` with what a build keeps from ``origin``: ``copy`` relations copied, ``read``
+    relations as views over ``origin`` attached read-only as ``PREVIOUS_DATABASE`` (the build's dbt
+    profile attaches it too, and dbt replaces each view with its new table). Returns what it did."""
+    done = []
+    with duckdb.connect(str(target)) as con:
+        con.execute(f"attach ? as {PREVIOUS_DATABASE} (read_only)", [str(origin)])
+        present = set(con.execute("select table_schema, table_name from information_schema.tables "
+                                  "where table_catalog = ? and table_type = 'BASE TABLE'",
+                                  [PREVIOUS_DATABASE]).fetchall())
+        for (schema, table), how in relations.items():
+            if (schema, table) not in present:
+                continue
+            source = f'{PREVIOUS_DATABASE}."{schema}"."{table}"'
+            con.execute(f'create schema if not exists "{schema}"')
+            if how == "copy":
+                con.execute(f'create table "{schema}"."{table}" as select * from {source}')
+                done.append(f"{schema}.{table} (copied)")
+            else:
+                con.execute(f'create view "{schema}"."{table}" as select * from {source}')
+                done.append(f"{schema}.{table} (read in place)")
+        con.execute(f"detach {PREVIOUS_DATABASE}")
+        con.execute("checkpoint")
+    return done
+
+
 def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_profiles: Path,
-                  log: Callable[[str], None] = print) -> Build:
-    """A fresh build folder for ``run_id`` holding a copy of the served warehouse."""
+                  log: Callable[[str], None] = print, whole_project: bool = False) -> Build:
+    """A fresh build folder for ``run_id``: with ``whole_project`` (the run builds every dbt model)
+    a new file holding what builds carry over; else a copy of the served warehouse."""
     _prune_old_builds(paths)
     build = Build(paths, run_id)
     if build.folder.exists():
@@ -153,19 +210,28 @@ def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_p
     source = None
     seed = rekey_seed(paths)
     origin = seed if seed.exists() else paths.warehouse
-    if origin.exists():
+    what = (f"the re-keyed registry {seed} (python -m orchestration.rekey)" if origin == seed
+            else "the published warehouse")
+    attach = None
+    if origin.exists() and whole_project:
+        done = carry_over(origin, build.file, carried_over_relations(manifest))
+        attach = origin
+        source = read_build_info(build.file)
+        log(f"building every model into a new file; from {what} (build "
+            f"{(source or {}).get('build_id', '?')}): {', '.join(done) or 'nothing'}")
+    elif origin.exists():
         shutil.copyfile(origin, build.file)
         source = read_build_info(build.file)
         dropped = prune_orphans(build.file, manifest)
         if dropped:
             log(f"dropped relations no model produces any more: {', '.join(dropped)}")
-        log(f"building on a copy of the re-keyed registry {seed} (python -m orchestration.rekey)" if origin == seed
-            else f"building on a copy of the published warehouse (build {(source or {}).get('build_id', '?')})")
+        log(f"building on a copy of {what} (build {(source or {}).get('build_id', '?')})")
     else:
         log("no published warehouse yet: building from scratch")
-    write_profiles(build, project_profiles)
+    write_profiles(build, project_profiles, attach)
     build.update_stamp(run_id=run_id, started_at=business_now().isoformat(sep=" "),
-                       copied_from=(source or {}).get("build_id"), from_rekey_seed=origin == seed)
+                       copied_from=(source or {}).get("build_id"), from_rekey_seed=origin == seed,
+                       whole_project=whole_project)
     return build
 
 
@@ -195,6 +261,8 @@ def _stamp_meta(con: duckdb.DuckDBPyConnection, build: Build, details: dict[str,
         "built_at": build.stamp().get("started_at"),
         "published_at": business_now().isoformat(sep=" "),
         "copied_from": build.stamp().get("copied_from"),
+        # what the build started from: only the carried-over tables (a whole-project build) or a copy
+        "started_from": "carried_over" if build.stamp().get("whole_project") else "copy",
         "tables": len(counts),
         "rows": sum(c for *_, c in counts),
         "gate_warnings": int(details.get("gate_warnings", 0)),

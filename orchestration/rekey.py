@@ -90,13 +90,15 @@ from ingest.suppression import (
     suppression_path,
 )
 from orchestration.hash_key_guard import stamp_warehouse_key, warehouse_key
-from orchestration.publish import META_SCHEMA, rekey_seed
+from orchestration.publish import HASH_KEY_TABLE, META_SCHEMA, carried_over_relations, rekey_seed
 
-# What the served warehouse carries from one build to the next (dbt rebuilds everything else):
-# relation -> how the re-key treats it. A new incremental model or snapshot must be added here.
+# What a build carries from the served warehouse to the next (orchestration.publish.carried_over_relations,
+# dbt rebuilds everything else) -> how the re-key treats it. A new carried model must be added here.
 CARRIED_OVER = {("identity", "identity_registry"): "map hashes",
                 ("identity", "identity_id_changes"): "copy (one_ids and counts, no hash)",
-                (META_SCHEMA, "build"): "copy (build stamps)"}
+                ("identity", "bridge_record_member"): "copy (only its records per one_id are read; one_ids stay)",
+                (META_SCHEMA, "build"): "copy (build stamps)",
+                (META_SCHEMA, HASH_KEY_TABLE): "written anew (the new key)"}
 MAX_LISTED = 20
 PREPARED, SWAPPED = "prepared", "swapped"
 
@@ -481,16 +483,6 @@ def hashed_identifier_types(project: Path = REPO_ROOT / "dbt_project" / "dbt_pro
                    if column.endswith("_hash")})
 
 
-def carried_over_models(manifest: dict[str, Any]) -> list[tuple[str, str]]:
-    """(schema, relation) of every incremental model and snapshot: what a build keeps from the last."""
-    found = []
-    for node in manifest["nodes"].values():
-        materialized = (node.get("config") or {}).get("materialized")
-        if node["resource_type"] == "snapshot" or materialized == "incremental":
-            found.append((node["schema"], node.get("alias") or node["name"]))
-    return sorted(found)
-
-
 class SeedReport(NamedTuple):
     registry_rows: int
     hashed_rows: int
@@ -521,7 +513,7 @@ def _registry_sql(columns: list[str], hashed: list[str]) -> str:
 def write_seed(paths: Paths, work: Workspace, new: KeyFingerprint, manifest: dict[str, Any],
                log: Callable[[str], None]) -> SeedReport:
     """The warehouse the next build starts from: the carried-over tables, hashes mapped (step 5)."""
-    unknown = [f"{s}.{t}" for s, t in carried_over_models(manifest) if (s, t) not in CARRIED_OVER]
+    unknown = [f"{s}.{t}" for s, t in carried_over_relations(manifest) if (s, t) not in CARRIED_OVER]
     if unknown:
         raise RekeyError(f"dbt models that carry rows from build to build are not known to the re-key: "
                          f"{', '.join(unknown)}. Say in orchestration/rekey.py CARRIED_OVER how their hashes are "
@@ -538,7 +530,7 @@ def write_seed(paths: Paths, work: Workspace, new: KeyFingerprint, manifest: dic
                                       "where table_catalog = 'served'").fetchall())
             con.execute(f"create temp table mapping as select * from read_parquet('{work.mapping}')")
             for schema, table in sorted(CARRIED_OVER):
-                if (schema, table) not in present:
+                if (schema, table) not in present or CARRIED_OVER[schema, table].startswith("written anew"):
                     continue
                 con.execute(f'create schema if not exists "{schema}"')
                 if (schema, table) == ("identity", "identity_registry"):
