@@ -11,8 +11,9 @@ Three things real WeCom tag data does that a hand-kept tag dictionary cannot fol
   between two snapshots);
 * personal tags (type 2, typed by a guide, no tag_id) come only in externalcontact/get answers
   (follow_user.tags), never in batch/get_by_user. Brands fetch them in sweeps of get answers:
-  written here as ``wecom/contacts/external_contact_get/YYYYMMDD/<external_userid>.json`` on the
-  first day of month 4 and on the last day. Guides type the same tag differently: spaces around
+  written here as ``wecom/contacts/external_contact_get/sweep_YYYYMMDD/<external_userid>.json`` on
+  the first day of month 4 and on the last day (the date gives the export time; a bare date folder
+  would be read as the landing day, orchestration/partitions.py). Guides type the same tag differently: spaces around
   it, an ideographic space, full-width letters, emoji.
 
 Every draw comes from generators seeded from the world seed and ``TAGS_SEED`` (``World.rng``), never
@@ -239,8 +240,8 @@ def write_get_sweeps(ctx: Ctx, listed: ContactTags) -> None:
             contact = json.dumps({"external_userid": external[a], "type": 1, "gender": gender[a]},
                                  separators=(",", ":"))
             doc = f'{{"errcode":0,"errmsg":"ok","external_contact":{contact},"follow_user":[{follow}]}}'
-            write_json(ctx.out, ctx.path("wecom", "contacts", "external_contact_get", label, f"{external[a]}.json"),
-                       doc, int(b - a))
+            write_json(ctx.out, ctx.path("wecom", "contacts", "external_contact_get", f"sweep_{label}",
+                                         f"{external[a]}.json"), doc, int(b - a))
         ctx.truth.rows_written("wecom_contacts", n)
         ctx.truth.count(f"wecom_personal_tag_rows:{label}", sum('"type":2' in t for t in tag_lists))
 
