@@ -108,7 +108,7 @@ def write_contacts(ctx: Ctx) -> ContactTags:
     has_mobile = r.random(n) < 0.35
     ids_json, objs_json = _tag_combos()
     combo = np.where(r.random(n) < 0.4, 0, r.integers(1, len(ids_json), n))
-    extra = wecom_tags.extra_tags(w, n)
+    extra = wecom_tags.extra_codes(w, n)
     with_remark = r.random(n) < 0.7
     with_description = r.random(n) < 0.1
 
@@ -137,7 +137,7 @@ def write_contacts(ctx: Ctx) -> ContactTags:
             ("createtime", tx.ints(Calendar.epoch(rel.add_sec[ri]))),
             ("tag_id" if shape == "batch" else "tags",
              wecom_tags.with_extra_ids(tx.pick(ids_json if shape == "batch" else objs_json, combo[sel]),
-                                       [extra[i] for i in sel], shape)),
+                                       extra[sel], shape)),
             ("remark_mobiles", tx.where(has_mobile[sel], tx.concat('["', tx.mobile(real), '"]'), "[]")),
             ("oper_userid", tx.json_str(oper)),
             ("add_way", tx.ints(rel.add_way[ri])),
@@ -180,7 +180,7 @@ def write_contacts(ctx: Ctx) -> ContactTags:
         ctx.truth.add("wecom_contacts", keys, ps)
     ctx.truth.rows_written("wecom_contacts", n)
     combos = [json.loads(text) for text in ids_json]
-    return ContactTags(idx, [combos[c] + e for c, e in zip(combo.tolist(), extra)])
+    return ContactTags(idx, combo, combos, extra)
 
 
 def contact_unionid(ctx: Ctx, person: np.ndarray, relation: np.ndarray, shown: np.ndarray) -> pa.Array:

@@ -20,7 +20,7 @@ Every draw comes from generators seeded from the world seed and ``TAGS_SEED`` (`
 from the shared streams: the other exports, and OneID and KPI figures, do not move. The one
 change to existing files is the enterprise tag list of some contact rows (batch ``follow_info.tag_id``
 and get ``follow_user.tags``), which gains tags of the group added later, the tag deleted by
-disappearance and the unlisted id (``extra_tags``).
+disappearance and the unlisted id (``extra_codes``).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ TAGS_SEED = 0x7A6521  # this module's own generators: World.rng("wecom_tags", TA
 
 SNAPSHOT_MONTHS = (0, 3, 6, 9)  # first day of these months, plus the window's last day
 SWEEP_MONTHS = (4,)  # get sweeps on the first day of these months, plus the window's last day
+MAX_SWEEP_CUSTOMERS = 1000  # customers per sweep (one file each): ~250 at 3,000 members, capped for the benchmark
 
 # (tag_id, group_id, group_name, name, first snapshot, last snapshot live, flagged-deleted snapshots)
 # Snapshot indexes 0..4 (4 = the last day). Names change by snapshot: RENAMES.
@@ -86,7 +87,19 @@ class ContactTags(NamedTuple):
     """The listed relations of the contact export and the enterprise tag ids each row shows."""
 
     relation: np.ndarray  # index into world.rel of each listed relation (contact row)
-    tag_ids: list[list[str]]  # per row: the enterprise tag ids of the newest export
+    combo: np.ndarray  # per row: index into combos (demo/wecom.py's tag combinations)
+    combos: list[list[str]]  # tag id lists of the combinations
+    extra: np.ndarray  # per row: index into EXTRA_COMBOS (extra_codes)
+
+    def tag_ids(self, row: int) -> list[str]:
+        """The enterprise tag ids contact row `row` shows in the newest export."""
+        return self.combos[int(self.combo[row])] + EXTRA_COMBOS[int(self.extra[row])]
+
+
+# extra tag ids a contact row gains, by code: (new-group tag: none, etLJ0011, etLJ0012) x absent tag x unlisted id
+EXTRA_COMBOS: list[list[str]] = [
+    ([NEW_GROUP_TAGS[g - 1]] if g else []) + ([DELETED_BY_ABSENCE] if a else []) + ([UNLISTED] if u else [])
+    for g in range(3) for a in range(2) for u in range(2)]
 
 
 def snapshot_days(cal: Calendar) -> list[int]:
@@ -99,37 +112,30 @@ def sweep_days(cal: Calendar) -> list[int]:
     return [cal.months[m].first for m in SWEEP_MONTHS if m < len(cal.months)] + [cal.days - 1]
 
 
-def extra_tags(world: World, n: int) -> list[list[str]]:
-    """Enterprise tag ids added to each of the `n` listed contact rows (most rows: none).
+def extra_codes(world: World, n: int) -> np.ndarray:
+    """Per listed contact row, the code (EXTRA_COMBOS) of the enterprise tag ids it gains; most: 0 (none).
 
     8% carry a tag of the group added later (活动偏好), 4% the tag deleted by disappearance
-    (WeCom has not yet cleared it from contacts), 0.5% (at least 2 rows) the id no snapshot lists.
+    (WeCom has not yet cleared it from contacts), 0.5% (and rows 0 and n/2) the id no snapshot lists.
     """
     r = world.rng("wecom_tags", TAGS_SEED, "extra")
     u = r.random((n, 3))
-    which = r.integers(0, len(NEW_GROUP_TAGS), n)
-    out: list[list[str]] = [[] for _ in range(n)]
-    unlisted = set(np.flatnonzero(u[:, 2] < 0.005).tolist()) | ({0, n // 2} if n > 2 else set())
-    for i in range(n):
-        if u[i, 0] < 0.08:
-            out[i].append(NEW_GROUP_TAGS[which[i]])
-        if u[i, 1] < 0.04:
-            out[i].append(DELETED_BY_ABSENCE)
-        if i in unlisted:
-            out[i].append(UNLISTED)
-    return out
+    group = np.where(u[:, 0] < 0.08, 1 + r.integers(0, len(NEW_GROUP_TAGS), n), 0)
+    unlisted = u[:, 2] < 0.005
+    unlisted[[0, n // 2] if n > 2 else []] = True
+    return group * 4 + (u[:, 1] < 0.04) * 2 + unlisted
 
 
-def with_extra_ids(base: pa.Array, extra: list[list[str]], shape: str) -> pa.Array:
-    """`base` JSON tag lists (ids for the batch shape, objects for get) with `extra` appended."""
+def with_extra_ids(base: pa.Array, codes: np.ndarray, shape: str) -> pa.Array:
+    """`base` JSON tag lists (ids for the batch shape, objects for get) with the ids of `codes` appended."""
     names = {t: (g, n) for t, g, n, *_ in EXTRA_TAGS} | {UNLISTED: ("活动偏好", "新品试饮")}
     if shape == "batch":
-        items = [",".join(f'"{t}"' for t in row) for row in extra]
+        items = [",".join(f'"{t}"' for t in ids) for ids in EXTRA_COMBOS]
     else:
         items = [",".join(f'{{"group_name":"{names[t][0]}","tag_name":"{names[t][1]}","type":1,"tag_id":"{t}"}}'
-                          for t in row) for row in extra]
-    add = pa.array(items, pa.string())
-    has = np.array([bool(s) for s in items])
+                          for t in ids) for ids in EXTRA_COMBOS]
+    add = tx.pick(items, codes)
+    has = codes > 0
     empty = pc.equal(base, "[]").to_numpy(zero_copy_only=False)
     opened = pc.utf8_slice_codeunits(base, 0, -1)
     joined = tx.concat(opened, tx.where(empty, "", ","), add, "]")
@@ -196,6 +202,8 @@ def write_get_sweeps(ctx: Ctx, listed: ContactTags) -> None:
         chosen, friendships = np.unique(person, return_counts=True)
         # customers of two guides are swept more often (0.6): where two guides' tags can meet
         chosen = chosen[r.random(len(chosen)) < np.where(friendships > 1, 0.6, 0.25 if last else 0.2)]
+        if len(chosen) > MAX_SWEEP_CUSTOMERS:  # one file per customer: a sweep stays a sample
+            chosen = np.sort(r.choice(chosen, MAX_SWEEP_CUSTOMERS, replace=False))
         rows = rows[np.isin(person, chosen)]
         rows = rows[np.lexsort((rel.add_sec[listed.relation[rows]], rel.person[listed.relation[rows]]))]
         n = len(rows)
@@ -207,7 +215,7 @@ def write_get_sweeps(ctx: Ctx, listed: ContactTags) -> None:
         label = tx.compact_date(cal.sec(np.array([day]), np.array([0]))).to_pylist()[0]
         tag_lists = []
         for i, row in enumerate(rows):
-            tags = [t for t in listed.tag_ids[row] if last or t not in NEW_GROUP_TAGS and t != UNLISTED]
+            tags = [t for t in listed.tag_ids(row) if last or t not in NEW_GROUP_TAGS and t != UNLISTED]
             if not last and u[i, 0] < 0.3:
                 tags.append(DELETED_BY_FLAG)
             if not last and u[i, 1] < 0.03:
