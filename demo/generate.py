@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from demo import members as member_files
-from demo import orders, products, receivers, report, targets, vendors, wecom
+from demo import orders, products, receivers, report, targets, vendors, wecom, wecom_tags
 from demo.calendar import Calendar
 from demo.context import Ctx
 from demo.pilot import PilotRecorder
@@ -61,7 +61,9 @@ def generate(out: Path, members: int = 3000, seed: int = DEFAULT_SEED, end_date:
     member_files.write_referrals(ctx)
 
     events = wecom.event_table(world)
-    wecom.write_contacts(ctx)
+    listed = wecom.write_contacts(ctx)
+    wecom_tags.write_corp_tag_lists(ctx)
+    wecom_tags.write_get_sweeps(ctx, listed)
     wecom.write_events(ctx, events)
     pilot = PilotRecorder(world)
     wecom.write_guide_stats(ctx, events, pilot)

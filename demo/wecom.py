@@ -8,15 +8,18 @@ groupchat/statistic per day with the requested day added. JSON is built vectoris
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 
 from demo import text as tx
-from demo import vocab
+from demo import vocab, wecom_tags
 from demo.calendar import Calendar
 from demo.context import Ctx, with_unicode_forms
 from demo.pilot import PilotRecorder
 from demo.truth import BadRow
+from demo.wecom_tags import ContactTags
 from demo.world import (
     END_CHURN,
     END_GUIDE_DELETED,
@@ -86,8 +89,12 @@ def listed_relations(world: World) -> np.ndarray:
     return np.flatnonzero((rel.end_kind == END_LIVE) | linger)
 
 
-def write_contacts(ctx: Ctx) -> None:
-    """batch/get_by_user pages, plus externalcontact/get answers for customers added in the last days."""
+def write_contacts(ctx: Ctx) -> ContactTags:
+    """batch/get_by_user pages, plus externalcontact/get answers for customers added in the last days.
+
+    Returns the listed relations with the enterprise tag ids each row shows, for the get sweeps
+    of demo/wecom_tags.py (the extra ids come from that module's own generator).
+    """
     w = ctx.world
     rel, staff, ids, persons, cal = w.rel, w.staff, w.ids, w.persons, w.cal
     r = w.rng("contacts")
@@ -101,6 +108,7 @@ def write_contacts(ctx: Ctx) -> None:
     has_mobile = r.random(n) < 0.35
     ids_json, objs_json = _tag_combos()
     combo = np.where(r.random(n) < 0.4, 0, r.integers(1, len(ids_json), n))
+    extra = wecom_tags.extra_codes(w, n)
     with_remark = r.random(n) < 0.7
     with_description = r.random(n) < 0.1
 
@@ -128,7 +136,8 @@ def write_contacts(ctx: Ctx) -> None:
             ("description", tx.json_str(tx.where(with_description[sel], "喜欢燕麦拿铁，周末常来", ""))),
             ("createtime", tx.ints(Calendar.epoch(rel.add_sec[ri]))),
             ("tag_id" if shape == "batch" else "tags",
-             tx.pick(ids_json if shape == "batch" else objs_json, combo[sel])),
+             wecom_tags.with_extra_ids(tx.pick(ids_json if shape == "batch" else objs_json, combo[sel]),
+                                       extra[sel], shape)),
             ("remark_mobiles", tx.where(has_mobile[sel], tx.concat('["', tx.mobile(real), '"]'), "[]")),
             ("oper_userid", tx.json_str(oper)),
             ("add_way", tx.ints(rel.add_way[ri])),
@@ -170,6 +179,8 @@ def write_contacts(ctx: Ctx) -> None:
             write_json(ctx.out, ctx.path("wecom", "contacts", "external_contact_get", f"{name}.json"), doc, int(b - a))
         ctx.truth.add("wecom_contacts", keys, ps)
     ctx.truth.rows_written("wecom_contacts", n)
+    combos = [json.loads(text) for text in ids_json]
+    return ContactTags(idx, combo, combos, extra)
 
 
 def contact_unionid(ctx: Ctx, person: np.ndarray, relation: np.ndarray, shown: np.ndarray) -> pa.Array:

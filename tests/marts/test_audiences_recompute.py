@@ -20,6 +20,8 @@ import pandas as pd
 import pytest
 
 from ingest.lake import RAW, table_glob
+from tests.marts.test_member_tags_recompute import corp_tag_dictionary
+from tests.marts.test_member_tags_recompute import raw as raw_table
 
 SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
 
@@ -67,7 +69,8 @@ def test_the_channel_preference_tag_is_the_members_top_channel(tables):
 
 
 def test_the_wecom_tags_are_the_tag_ids_of_the_newest_contact_export(published, tables):
-    """Current WeCom tags per member = tag ids of each friendship's newest exported row (json.loads)."""
+    """Current WeCom enterprise tags per member = tag ids of each friendship's newest exported row
+    (json.loads) that the newest corp tag list snapshot lists live."""
     with duckdb.connect() as con:
         raw = con.execute(f"select external_userid, guide_userid, tags, _load_id "
                           f"from read_parquet('{table_glob(published, RAW, 'wecom_contacts')}', union_by_name = true)"
@@ -76,8 +79,8 @@ def test_the_wecom_tags_are_the_tag_ids_of_the_newest_contact_export(published, 
                                       "from staging.stg_lake__loads")
     raw = raw.merge(loads, left_on="_load_id", right_on="load_id")
     newest = raw[raw.seen_at == raw.groupby(["external_userid", "guide_userid"]).seen_at.transform("max")]
-    dictionary = pd.read_csv(SEEDS / "member_tag_dictionary.csv", dtype=str)
-    known = set(dictionary[dictionary.tag_source == "wecom_enterprise"].tag_id)
+    dictionary = corp_tag_dictionary(raw_table(published, "wecom_corp_tags"))
+    known = set(dictionary[~dictionary.is_deleted].tag_id)  # live in the newest corp tag list snapshot
 
     def ids(text: str | None) -> list[str]:
         items = json.loads(text) if text else []

@@ -34,10 +34,13 @@ def test_build_all_succeeds_with_every_check_passing_but_the_warnings_the_demo_p
     warned = {(ev.asset_key.to_user_string(), ev.check_name): ev for ev in evaluations
               if not ev.passed and ev.check_name != "gx_freshness"}
     # the demo sells under product codes its master lacks, on purpose (demo/products.py: a retired
-    # code, a channel listing left out of the id map): the quality mart lists them, a warning
-    assert set(warned) == {("marts/quality_unmapped_products", "gx_drift")}
+    # code, a channel listing left out of the id map), and its guides set a WeCom tag id no corp
+    # tag list snapshot lists (demo/wecom_tags.py): the quality marts list them, warnings
+    assert set(warned) == {("marts/quality_unmapped_products", "gx_drift"), ("marts/quality_unmapped_tags", "gx_drift")}
     listed = str(warned["marts/quality_unmapped_products", "gx_drift"].metadata["rows_to_fix"].value)
     assert "merchant code not in product master" in listed and "listing id not in channel product-id map" in listed
+    listed = str(warned["marts/quality_unmapped_tags", "gx_drift"].metadata["rows_to_fix"].value)
+    assert "etLJ0099" in listed and "in no get_corp_tag_list snapshot" in listed
 
 
 def test_the_build_is_published_and_the_build_folder_is_gone(built, baseline):

@@ -55,7 +55,8 @@ MARTS = {
     "mart_kpi_alerts", "mart_pilot_did",
     "mart_store_target_attainment_monthly", "mart_guide_target_attainment_monthly", "fct_guide_settlement_orders",
     "mart_guide_settlement_monthly", "mart_private_domain_attribution_rules_monthly",
-    "mart_member_tags", "mart_tag_coverage", "mart_audience_members", "quality_unmapped_tags",
+    "mart_member_tags", "mart_tag_coverage", "mart_audience_members", "quality_unmapped_tags", "dim_tag",
+    "mart_tag_name_history",
 }
 
 

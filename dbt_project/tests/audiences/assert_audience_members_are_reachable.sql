@@ -1,5 +1,6 @@
 {#- An audience never holds an opted-out member or a person without a golden record (erased
-    persons lose their dim_member row); every member meets the audience's must_have conditions. -#}
+    persons lose their dim_member row); every member meets the audience's must_have conditions
+    (through a current tag, or a deleted one where the condition says include_deleted). -#}
 select members.one_id, members.audience_id, 'opted out or no golden record' as failure
 from {{ ref('mart_audience_members') }} as members
 left join {{ ref('dim_member') }} as golden
@@ -14,6 +15,6 @@ join {{ ref('audience_conditions') }} as conditions
 left join {{ ref('mart_member_tags') }} as tags
     on tags.one_id = members.one_id
    and tags.tag_group = conditions.tag_group
-   and tags.is_current
+   and (tags.is_current or (conditions.include_deleted and tags.is_tag_deleted))
    and {{ dbt.concat(["'|'", "conditions.tag_names", "'|'"]) }} like {{ dbt.concat(["'%|'", "tags.tag_name", "'|%'"]) }}
 where tags.one_id is null

@@ -1,21 +1,24 @@
-{#- One row per member (one_id) x channel tag: the WeCom enterprise tags guides set on their
-    friendships with the member (stg_wecom__contact_tags) and the official-account tags of the
-    member's followers (stg_wechat_oa__follower_tags). A tag two guides set is one row:
-    set_by_guide_userid is the guide who showed it first (ties: the smallest userid),
-    setter_guides how many did. first/last_seen_at span every friendship or follower of the
-    member; is_current - at least one of them still shows it in its newest export. Records the
-    member graph refused (hubs, blocked values) have no one_id and are left out. -#}
+{#- One row per member (one_id) x channel tag: the WeCom tags guides set on their friendships with
+    the member (stg_wecom__contact_tags: enterprise tags by id, personal tags by their folded
+    name) and the official-account tags of the member's followers (stg_wechat_oa__follower_tags).
+    A tag two guides set is one row: set_by_guide_userid is the guide who showed it first (ties:
+    the smallest userid), setter_guides how many did - so a personal tag typed by two guides for
+    one member counts once. first/last_seen_at span every friendship or follower of the member;
+    is_shown - at least one of them still shows it in its newest export able to show it.
+    Enterprise tags are not named here (tag_group, tag_name null): mart_member_tags names them
+    from dim_tag, which also says whether the brand deleted them. Records the member graph
+    refused (hubs, blocked values) have no one_id and are left out. -#}
 with wecom as (
     select
         members.one_id,
-        'wecom_enterprise' as tag_source,
+        tags.tag_source,
         tags.tag_id,
-        tags.tag_group,
+        case when tags.tag_source = 'wecom_personal' then '个人标签' end as tag_group,
         tags.tag_name,
         tags.guide_userid,
         tags.first_seen_at,
         tags.last_seen_at,
-        tags.is_current
+        tags.is_current as is_shown
     from {{ ref('stg_wecom__contact_tags') }} as tags
     join {{ ref('int_wecom__customer_members') }} as members
         on members.external_userid = tags.external_userid
@@ -31,7 +34,7 @@ oa as (
         cast(null as {{ dbt.type_string() }}) as guide_userid,
         tags.first_seen_at,
         tags.last_seen_at,
-        tags.is_current
+        tags.is_current as is_shown
     from {{ ref('stg_wechat_oa__follower_tags') }} as tags
     join {{ ref('bridge_record_member') }} as records
         on records.source_table = 'oa_followers'
@@ -64,6 +67,6 @@ select
     count(distinct guide_userid) as setter_guides,
     min(first_seen_at) as first_seen_at,
     max(last_seen_at) as last_seen_at,
-    max(case when is_current then 1 else 0 end) = 1 as is_current
+    max(case when is_shown then 1 else 0 end) = 1 as is_shown
 from ranked
 group by one_id, tag_source, tag_id

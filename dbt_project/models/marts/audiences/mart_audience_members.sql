@@ -1,8 +1,10 @@
 {#- Audience members (人群包), one row per audience (seed audiences) x member: the members whose
     current tags (mart_member_tags) meet every must_have condition of the audience (seed
     audience_conditions: a tag of the group whose name is one of tag_names, '|'-separated) and
-    none of its must_have = false conditions, with the identifiers each channel needs for the
-    outreach and the audience's version. Opted-out members (dim_member.is_opted_out: any CRM
+    none of its must_have = false conditions. A tag the brand deleted in WeCom is never current,
+    so it meets a condition only when the condition says include_deleted (any member who
+    carried it, whether or not an export still shows it). Each member comes with the identifiers
+    each channel needs for the outreach and the audience's version. Opted-out members (dim_member.is_opted_out: any CRM
     record opted out, PIPL) are never here, nor are erased persons (no dim_member row).
     Identifiers: the owner guide's WeCom external_userid of the member (a live friendship with the
     owner guide, fct_wecom_relationships; 1v1 or 群发 by that guide), one HMAC mobile hash of the
@@ -14,7 +16,8 @@ with audiences as (
 ),
 
 conditions as (
-    select audience_id, condition_no, tag_group, tag_names, must_have from {{ ref('audience_conditions') }}
+    select audience_id, condition_no, tag_group, tag_names, must_have, include_deleted
+    from {{ ref('audience_conditions') }}
 ),
 
 required as (
@@ -33,7 +36,7 @@ matches as (
     from conditions
     join {{ ref('mart_member_tags') }} as tags
         on tags.tag_group = conditions.tag_group
-       and tags.is_current
+       and (tags.is_current or (conditions.include_deleted and tags.is_tag_deleted))
        and {{ dbt.concat(["'|'", "conditions.tag_names", "'|'"]) }} like {{ dbt.concat(["'%|'", "tags.tag_name", "'|%'"]) }}
     group by conditions.audience_id, tags.one_id
 ),

@@ -1,11 +1,12 @@
-{#- One row per channel tag id that the newest exports carry and seed member_tag_dictionary does
-    not name: a tag a guide or the brand created (or renamed into a new id) after the seed was
-    written, or a tag deleted from the corp tag list that friendships still show. Such tags are
-    left out of mart_member_tags until the seed names them. WeCom ids: the strings of a
-    batch/get_by_user tag_id list, or the "tag_id" values of externalcontact/get tag objects
-    (personal tags, type 2, have none); OA ids: the numbers of tagid_list. The pattern is a
-    constant in each branch (Spark compiles a literal pattern once). Empty when every id is
-    named. -#}
+{#- One row per channel tag id that the newest exports carry and no dictionary (dim_tag) names,
+    with the reason: a WeCom id that no get_corp_tag_list snapshot lists (a tag created and
+    deleted between two snapshots, or a snapshot missing), an OA id the seed
+    member_tag_dictionary lacks. Such tags are left out of mart_member_tags. A WeCom tag listed
+    by an older snapshot and deleted since is not here: dim_tag knows it (is_deleted). WeCom ids:
+    the strings of a batch/get_by_user tag_id list, or the "tag_id" values of
+    externalcontact/get tag objects (personal tags, type 2, have none); OA ids: the numbers of
+    tagid_list. The pattern is a constant in each branch (Spark compiles a literal pattern
+    once). Empty when every id is named. -#}
 with wecom_ids as (
     select
         contacts.external_userid,
@@ -34,12 +35,16 @@ found as (
 ),
 
 dictionary as (
-    select tag_source, tag_id from {{ ref('member_tag_dictionary') }}
+    select tag_source, tag_id from {{ ref('dim_tag') }}
 )
 
 select
     found.tag_source,
     found.tag_id,
+    case found.tag_source
+        when 'wecom_enterprise' then 'in no get_corp_tag_list snapshot'
+        else 'not in seed member_tag_dictionary'
+    end as reason,
     count(distinct found.holder) as holders,
     count(*) as records,
     count(distinct found._source_file) as source_files,
