@@ -91,7 +91,8 @@ first_day_products as (
         lines.one_id,
         lines.merchant_code,
         max(products.consumption_cycle_days) as cycle_days,
-        sum(lines.qty) as units,
+        -- bigint on every engine (DuckDB sums a bigint into a hugeint)
+        cast(sum(lines.qty) as {{ dbt.type_bigint() }}) as units,
         sum(lines.paid_amount) as paid_amount
     from {{ ref('fct_order_lines') }} as lines
     join first_days
