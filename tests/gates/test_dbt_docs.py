@@ -62,3 +62,25 @@ def test_every_built_column_is_documented(docs):
         undocumented += [f"{node['name']}.{c}" for c in built["columns"] if c.lower() not in documented]
     assert unbuilt == [], "models missing from the published warehouse"
     assert sorted(undocumented) == [], "columns in the built tables without a description in the yml"
+
+
+# The marts of issue 21 (member operations: order lines and products, cohorts, due lists, the
+# member 360, tags and audiences); the README lists each with the same question.
+OPERATIONS_MARTS = (
+    "fct_order_lines", "dim_product", "dim_product_channel_ids", "quality_order_line_reconciliation",
+    "quality_unmapped_products", "mart_product_mix_monthly", "mart_private_buyer_aov_monthly",
+    "mart_product_launches", "mart_category_cross_buy", "mart_cohort_retention", "mart_member_kpis_monthly",
+    "mart_member_repurchase_due", "mart_callback_list", "mart_repurchase_due_hit_rate", "mart_member_360",
+    "mart_member_tags", "mart_tag_coverage", "mart_audience_members", "quality_unmapped_tags",
+)
+
+
+def test_every_member_operations_mart_states_a_question_it_answers(docs):
+    """An operator finds the mart for a question by reading the docs: each description ends with one."""
+    models, _ = docs
+    descriptions = {n["name"]: n.get("description") or "" for n in models.values()}
+    assert set(OPERATIONS_MARTS) <= set(descriptions)
+    without = [name for name in OPERATIONS_MARTS
+               if "Example question - " not in descriptions[name]
+               or not descriptions[name].split("Example question - ", 1)[1].rstrip().endswith("?")]
+    assert without == []

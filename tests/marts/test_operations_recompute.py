@@ -1,11 +1,13 @@
 """Recompute the member-operation marts in pandas, independently of their SQL, and compare.
 
 Reads the session's published build (fixture ``published``): the facts the marts start from
-(``marts.fct_orders``, ``marts.fct_wecom_relationships``, ``marts.dim_member``) and the rule
-seeds as CSV files, never the operation marts' own intermediate tables. The cohorts, the
-intervals, the due dates, the list and the back-test (RFM classes on past dates included) are
-derived here from those rows with pandas (medians by ``Series.median``, months by ``Period``
-arithmetic), following the definitions written in
+(``marts.fct_orders``, ``marts.fct_order_lines``, ``marts.dim_product``,
+``marts.fct_wecom_relationships``, ``marts.dim_member``), the tag and audience marts the member 360
+summarises, and the rule seeds as CSV files, never the operation marts' own intermediate tables.
+The cohorts, the intervals (own history, product cycle, brand median), the due dates, the list,
+the back-test (RFM classes on past dates included) and the 360's tags, audiences and favourite
+category are derived here from those rows with pandas (medians by ``Series.median``, months by
+``Period`` arithmetic), following the definitions written in
 ``models/marts/operations/_operations__models.yml``. Counts compare exactly, rates to 1e-9.
 """
 from __future__ import annotations
@@ -39,10 +41,20 @@ def facts(published) -> dict[str, pd.DataFrame]:
                              "from marts.fct_wecom_relationships")
     members = read(warehouse, "select one_id, home_store_code, is_opted_out, owner_guide_userid, "
                               "owner_guide_employee_no from marts.dim_member")
+    lines = read(warehouse, "select one_id, is_valid_order, booked_at, merchant_code, category, "
+                            "cast(qty as double) as qty, cast(paid_amount as double) as paid_amount "
+                            "from marts.fct_order_lines")
+    lines["booked_at"] = pd.to_datetime(lines.booked_at)
+    products = read(warehouse, "select merchant_code, product_name, consumption_cycle_days from marts.dim_product")
+    tags = read(warehouse, "select one_id, tag_group, tag_name, is_current from marts.mart_member_tags")
+    audiences = read(warehouse, "select audience_id, one_id from marts.mart_audience_members")
     marts = {name: read(warehouse, f"select * from marts.{name}")
              for name in ("mart_cohort_retention", "mart_callback_list", "mart_member_repurchase_due",
-                          "mart_repurchase_due_hit_rate")}
-    return {"orders": orders, "spells": spells, "members": members, **marts}
+                          "mart_repurchase_due_hit_rate", "mart_member_360")}
+    data = {"orders": orders, "spells": spells, "members": members, "lines": lines, "products": products,
+            "tags": tags, "audiences": audiences, **marts}
+    data["cycles"] = product_cycles(data)
+    return data
 
 
 def valid_orders(facts) -> pd.DataFrame:
@@ -149,16 +161,44 @@ def test_cohort_retention_agrees_with_a_pandas_recomputation_from_the_facts(fact
 # --------------------------------------------------------------------------- repurchase due
 
 
+def product_cycles(facts) -> pd.DataFrame:
+    """Per member and purchase day: the day's main product with a consumption cycle (the largest
+    paid amount over the day's valid lines of products whose cycle is > 0; ties: the longer cycle,
+    then the merchant code) and the days its units last (units x cycle)."""
+    lines = facts["lines"]
+    lines = lines[lines.is_valid_order & lines.one_id.notna() & (lines.qty > 0)].copy()
+    cycles = facts["products"].set_index("merchant_code").consumption_cycle_days
+    lines["cycle"] = cycles.reindex(lines.merchant_code).to_numpy()
+    lines = lines[lines.cycle > 0]
+    lines["day"] = lines.booked_at.dt.normalize()
+    per_product = (lines.groupby(["one_id", "day", "merchant_code"])
+                   .agg(units=("qty", "sum"), paid=("paid_amount", "sum"), cycle=("cycle", "max")).reset_index())
+    per_product["paid"] = per_product.paid.round(2)  # amounts are in fen: float sums compare as decimals
+    main = (per_product.sort_values(["one_id", "day", "paid", "cycle", "merchant_code"],
+                                    ascending=[True, True, False, False, True])
+            .groupby(["one_id", "day"]).head(1))
+    main["product_cycle_days"] = main.units * main.cycle
+    return main.set_index(["one_id", "day"])[["merchant_code", "units", "product_cycle_days"]]
+
+
 def due_states(facts, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Per member who had bought by ``as_of``: purchase days, the typical interval and the due date."""
+    """Per member who had bought by ``as_of``: purchase days, the typical interval (own history,
+    else the cycle of the product of the one purchase day, else the brand median) and the due date."""
     valid = valid_orders(facts)
     days = valid[valid.day <= as_of].drop_duplicates(["one_id", "day"]).sort_values(["one_id", "day"])
     days["gap"] = days.groupby("one_id").day.diff().dt.days
     brand_median = days.gap.median()
     per_member = days.groupby("one_id").agg(purchase_days=("day", "size"), last_order_date=("day", "max"),
                                             own_median=("gap", "median"))
-    per_member["interval_basis"] = per_member.own_median.notna().map({True: "own_history", False: "brand_median"})
-    interval = per_member.own_median.fillna(brand_median)
+    cycles = facts["cycles"].reindex(list(zip(per_member.index, per_member.last_order_date)))
+    one_day = per_member.purchase_days == 1
+    per_member["product_cycle_days"] = cycles.product_cycle_days.to_numpy()
+    per_member["cycle_merchant_code"] = cycles.merchant_code.to_numpy()
+    per_member.loc[~one_day, ["product_cycle_days", "cycle_merchant_code"]] = None
+    per_member["interval_basis"] = "brand_median"
+    per_member.loc[per_member.product_cycle_days.notna(), "interval_basis"] = "product_cycle"
+    per_member.loc[per_member.own_median.notna(), "interval_basis"] = "own_history"
+    interval = per_member.own_median.fillna(per_member.product_cycle_days).fillna(brand_median)
     per_member["typical_interval_days"] = interval.map(lambda x: math.floor(x + 0.5))
     per_member["due_date"] = per_member.last_order_date + pd.to_timedelta(per_member.typical_interval_days, unit="D")
     per_member["days_until_due"] = (per_member.due_date - as_of).dt.days
@@ -189,12 +229,26 @@ def test_the_callback_list_agrees_with_a_pandas_recomputation_from_the_facts(fac
     last = (valid[valid.day <= as_of].sort_values(["booked_at", "order_key"])
             .groupby("one_id").tail(1).set_index("one_id").order_key)
     assert (mart.last_order_key == last.reindex(listed.index)).all()
-    assert set(mart.reason_code) <= {"own_interval_due", "brand_interval_due"}
-    assert ((mart.reason_code == "own_interval_due") == (listed.interval_basis == "own_history")).all()
+    reason_of_basis = {"own_history": "own_interval_due", "product_cycle": "product_cycle_due",
+                       "brand_median": "brand_interval_due"}
+    assert (mart.reason_code == listed.interval_basis.map(reason_of_basis)).all()
+    assert (mart.cycle_merchant_code.fillna("") == listed.cycle_merchant_code.fillna("")).all()
+    # a product-cycle reason names the product the guide can offer again
+    names = facts["products"].set_index("merchant_code").product_name
+    by_cycle = mart[mart.reason_code == "product_cycle_due"]
+    assert all(names[code] in reason for code, reason in zip(by_cycle.cycle_merchant_code, by_cycle.reason))
 
     due = facts["mart_member_repurchase_due"].set_index("one_id")
     assert sorted(due.index) == sorted(states.index)
     assert (due.is_due == states.is_due.reindex(due.index)).all()
+    states = states.reindex(due.index)
+    assert (due.interval_basis == states.interval_basis).all()
+    assert (due.typical_interval_days.astype("Int64") == states.typical_interval_days.astype("Int64")).all()
+    both = due.product_cycle_days.notna()
+    assert (both == states.product_cycle_days.notna()).all()
+    assert (due.product_cycle_days[both].astype(float) == states.product_cycle_days[both].astype(float)).all()
+    # the demo has members of every basis, so each rule is exercised on real data
+    assert set(due.interval_basis) == {"own_history", "product_cycle", "brand_median"}
 
 
 def rfm_classes(facts, as_of: pd.Timestamp) -> pd.Series:
@@ -253,3 +307,45 @@ def test_the_hit_rate_back_test_agrees_with_a_pandas_recomputation_from_the_fact
             assert abs(overall.hit_rate - (states.is_due & states.hit).sum() / states.is_due.sum()) < RATE
         elif not complete:
             assert pd.isna(overall.hit_rate) and pd.isna(overall.control_hit_rate)
+
+
+# --------------------------------------------------------------------------- member 360
+
+
+def test_the_member_360_tags_audiences_and_favourite_category_agree_with_pandas(facts):
+    """Current tags of every source as sorted 'group:name' entries, the audiences of this build,
+    the favourite category by lifetime line paid amount (ties: the latest purchase, then the name)
+    and its share of the member's line spend, recomputed from the tag, audience and line tables."""
+    mart = facts["mart_member_360"].set_index("one_id")
+
+    current = facts["tags"][facts["tags"].is_current.astype(bool)]
+    entries = (current.tag_group + ":" + current.tag_name).groupby(current.one_id)
+    tags = entries.agg(lambda values: "; ".join(sorted(set(values)))).reindex(mart.index)
+    assert (mart.tags.fillna("") == tags.fillna("")).all()
+    assert (mart.tag_count == entries.nunique().reindex(mart.index, fill_value=0)).all()
+    assert mart.tags.str.contains("; ").any()  # members carry several tags in the demo
+
+    audiences = facts["audiences"].groupby("one_id").audience_id
+    ids = audiences.agg(lambda values: "; ".join(sorted(set(values)))).reindex(mart.index)
+    assert (mart.audience_ids.fillna("") == ids.fillna("")).all()
+    assert (mart.audience_count == audiences.nunique().reindex(mart.index, fill_value=0)).all()
+    assert mart.audience_count.sum() == len(facts["audiences"]) > 0
+
+    lines = facts["lines"]
+    lines = lines[lines.is_valid_order & lines.one_id.notna()]
+    total = lines.groupby("one_id").paid_amount.sum().round(2)
+    spend = (lines[lines.category.notna()].groupby(["one_id", "category"])
+             .agg(paid=("paid_amount", "sum"), last=("booked_at", "max")).reset_index())
+    spend["paid"] = spend.paid.round(2)
+    favourite = (spend.sort_values(["one_id", "paid", "last", "category"], ascending=[True, False, False, True])
+                 .groupby("one_id").head(1).set_index("one_id").reindex(mart.index))
+    assert (mart.favourite_category.fillna("") == favourite.category.fillna("")).all()
+    paid = mart.favourite_category_paid_amount.astype(float)
+    assert ((paid - favourite.paid).abs().fillna(0) < 0.005).all()
+    assert ((mart.lifetime_line_paid_amount.astype(float) - total.reindex(mart.index, fill_value=0)).abs()
+            < 0.005).all()
+    share = favourite.paid / total.reindex(mart.index)
+    share = share.where(total.reindex(mart.index) != 0)
+    assert ((mart.favourite_category_share - share).abs().fillna(0) < RATE).all()
+    assert (mart.favourite_category_share.isna() == share.isna()).all()
+    assert mart.favourite_category.nunique() > 1  # buyers of the demo differ in what they buy most

@@ -8,12 +8,19 @@
       are one occasion (a split basket is not a repurchase after 0 days);
     * own interval: the median of the gaps in days between the member's consecutive purchase
       days (macro median: interpolated, 10/20/40/50 -> 30), for members with >= 2 purchase days;
+    * product interval, for members with one purchase day (interval_basis product_cycle): that
+      day's main product - of its valid order lines (fct_order_lines) whose product has a
+      consumption cycle (dim_product.consumption_cycle_days > 0; cups and gift boxes have none),
+      the product with the largest paid amount (ties: the longer cycle, then the merchant code) -
+      and the days its units last: units bought that day x the cycle (two 30-day bags last 60
+      days). A one-purchase member's only purchase day is their first, so only first days are read;
     * brand interval: the median of every member's gaps up to the as-of date - the fallback for
-      members with one purchase day (interval_basis brand_median);
+      members with one purchase day and no product with a cycle on it (interval_basis
+      brand_median);
     * typical_interval_days: the interval rounded half up to whole days; due_date = the last
-      purchase day + typical_interval_days (null while no member has bought twice: due_status
-      no_interval, never due); due when as_of_date < due_date <= as_of_date +
-      var repurchase_due_window_days (7);
+      purchase day + typical_interval_days (null when a one-purchase member's day has no product
+      with a cycle while no member has bought twice: due_status no_interval, never due); due when
+      as_of_date < due_date <= as_of_date + var repurchase_due_window_days (7);
     * RFM as mart_member_rfm_lifecycle scores it, on that date: recency from the last purchase
       day, frequency and monetary over the seed metric_parameters window (365 days), each high
       against the average of the members who had bought by then, class from seed rfm_classes.
@@ -64,12 +71,52 @@ purchase_days as (
     group by one_id, cast(booked_at as date)
 ),
 
+first_days as (
+    select one_id, min(booked_date) as first_date
+    from purchase_days
+    group by one_id
+),
+
 gaps as (
     select
         purchase_days.*,
         {{ dbt.datediff('lag(booked_date) over (partition by one_id order by booked_date)', 'booked_date', 'day') }}
             as gap_days
     from purchase_days
+),
+
+first_day_products as (
+    -- per member, the products with a consumption cycle bought on the first purchase day
+    select
+        lines.one_id,
+        lines.merchant_code,
+        max(products.consumption_cycle_days) as cycle_days,
+        -- bigint on every engine (DuckDB sums a bigint into a hugeint)
+        cast(sum(lines.qty) as {{ dbt.type_bigint() }}) as units,
+        sum(lines.paid_amount) as paid_amount
+    from {{ ref('fct_order_lines') }} as lines
+    join first_days
+        on first_days.one_id = lines.one_id
+       and first_days.first_date = cast(lines.booked_at as date)
+    join {{ ref('dim_product') }} as products
+        on products.merchant_code = lines.merchant_code
+    where lines.is_valid_order
+      and lines.qty > 0
+      and products.consumption_cycle_days > 0
+    group by lines.one_id, lines.merchant_code
+),
+
+product_cycles as (
+    select one_id, merchant_code, units, units * cycle_days as product_cycle_days
+    from (
+        select
+            first_day_products.*,
+            row_number() over (
+                partition by one_id order by paid_amount desc, cycle_days desc, merchant_code asc
+            ) as product_rank
+        from first_day_products
+    ) as ranked
+    where product_rank = 1
 ),
 
 dated_gaps as (
@@ -109,12 +156,25 @@ intervals as (
         member_states.*,
         {{ dbt.datediff('member_states.last_order_date', 'member_states.as_of_date', 'day') }} as recency_days,
         brand_intervals.brand_median_gap_days,
-        case when member_states.gaps > 0 then 'own_history' else 'brand_median' end as interval_basis,
-        cast(floor(coalesce(member_states.own_median_gap_days, brand_intervals.brand_median_gap_days) + 0.5) as integer)
-            as typical_interval_days
+        case when member_states.gaps = 0 then product_cycles.product_cycle_days end as product_cycle_days,
+        case when member_states.gaps = 0 then product_cycles.merchant_code end as cycle_merchant_code,
+        case when member_states.gaps = 0 then product_cycles.units end as cycle_units,
+        case
+            when member_states.gaps > 0 then 'own_history'
+            when product_cycles.product_cycle_days is not null then 'product_cycle'
+            else 'brand_median'
+        end as interval_basis,
+        cast(floor(
+            case
+                when member_states.gaps > 0 then member_states.own_median_gap_days
+                else coalesce(product_cycles.product_cycle_days, brand_intervals.brand_median_gap_days)
+            end + 0.5
+        ) as integer) as typical_interval_days
     from member_states
     join brand_intervals
         on brand_intervals.as_of_date = member_states.as_of_date
+    left join product_cycles
+        on product_cycles.one_id = member_states.one_id
 ),
 
 averages as (
@@ -150,6 +210,9 @@ select
     scored.last_order_date,
     scored.own_median_gap_days,
     scored.brand_median_gap_days,
+    scored.product_cycle_days,
+    scored.cycle_merchant_code,
+    scored.cycle_units,
     scored.interval_basis,
     scored.typical_interval_days,
     scored.due_date,

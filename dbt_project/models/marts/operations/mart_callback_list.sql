@@ -4,8 +4,9 @@
     exclusive guide while still a live WeCom friend, else the guide of the earliest live WeCom
     relationship, else the CRM guide, else the mini-program guide - the guide every own-guide
     credit of mart_guide_attribution_monthly goes to), with the member's last valid order up to
-    the as-of date and the reason. Members without an owner guide stay on the list with a null
-    guide (the store's list). -#}
+    the as-of date and the reason (which interval made the member due: their own, the
+    consumption cycle of the product bought on their one purchase day, or the brand's). Members
+    without an owner guide stay on the list with a null guide (the store's list). -#}
 with listed as (
     select * from {{ ref('mart_member_repurchase_due') }}
     where is_listed
@@ -41,6 +42,7 @@ select
     listed.days_until_due,
     listed.typical_interval_days,
     listed.interval_basis,
+    listed.cycle_merchant_code,
     listed.purchase_days,
     listed.rfm_class,
     listed.fan_status,
@@ -51,13 +53,18 @@ select
     last_orders.serving_store_code as last_order_store_code,
     case
         when listed.interval_basis = 'own_history' then 'own_interval_due'
+        when listed.interval_basis = 'product_cycle' then 'product_cycle_due'
         else 'brand_interval_due'
     end as reason_code,
     {{ dbt.concat([
         "'复购到期: 上次购买 '", dbt.cast('listed.last_order_date', dbt.type_string()),
         "' ('", 'last_orders.channel', "'), '",
-        "case when listed.interval_basis = 'own_history' then '本人' || "
-            ~ dbt.cast('listed.purchase_days', dbt.type_string()) ~ " || '次购买的中位间隔 ' else '品牌中位复购间隔 ' end",
+        "case when listed.interval_basis = 'own_history' then " ~ dbt.concat([
+            "'本人'", dbt.cast('listed.purchase_days', dbt.type_string()), "'次购买的中位间隔 '"])
+        ~ " when listed.interval_basis = 'product_cycle' then " ~ dbt.concat([
+            "'所购 '", "coalesce(cycle_products.product_name, listed.cycle_merchant_code)", "' x'",
+            dbt.cast('listed.cycle_units', dbt.type_string()), "' 的消费周期 '"])
+        ~ " else '品牌中位复购间隔 ' end",
         dbt.cast('listed.typical_interval_days', dbt.type_string()),
         "' 天, 预计 '", dbt.cast('listed.due_date', dbt.type_string()), "' 到期'",
     ]) }} as reason,
@@ -65,3 +72,5 @@ select
 from listed
 left join last_orders
     on last_orders.one_id = listed.one_id
+left join {{ ref('dim_product') }} as cycle_products
+    on cycle_products.merchant_code = listed.cycle_merchant_code

@@ -2,9 +2,13 @@
     where they are (channels seen, channels bought in with the first and last order in each),
     what they are worth (lifetime valid orders and GMV, RFM, lifecycle, LTV), who looks after them
     (owner guide, store, fan status), what they did (coupons, referrals) and what to do next
-    (repurchase due, opt-out). Everything as of the end of the data, except the repurchase due,
-    which is as of the list's as-of date (var repurchase_due_as_of). Each part comes from the
-    mart or fact that defines it, so the figures agree with them. -#}
+    (repurchase due, opt-out), how they are described (current tags, enterprise and computed:
+    mart_member_tags) and targeted (the audiences they are in now: mart_audience_members), and
+    what they buy (favourite category from fct_order_lines). Everything as of the end of the
+    data, except the repurchase due, which is as of the list's as-of date (var
+    repurchase_due_as_of). Each part comes from the mart or fact that defines it, so the figures
+    agree with them. Lists are sorted distinct strings (macro sorted_set_agg), the same on DuckDB
+    and Spark. -#}
 {%- set channels = ['tmall', 'jd', 'douyin', 'mini_program', 'pos'] -%}
 {#- the sales channels of seeds/sales_channels; test assert_member_360_knows_every_channel fails
     when the seed gains one this list lacks -#}
@@ -79,8 +83,61 @@ rfm as (
 ),
 
 due as (
-    select one_id, as_of_date, due_date, due_status, is_listed
+    select one_id, as_of_date, due_date, due_status, interval_basis, is_listed
     from {{ ref('mart_member_repurchase_due') }}
+),
+
+tags as (
+    -- current tags of every source, one entry per group and name (a name set by WeCom and by the
+    -- official account is one tag)
+    select
+        one_id,
+        {{ sorted_set_agg(dbt.concat(['tag_group', "':'", 'tag_name']), "'; '") }} as tags,
+        count(distinct {{ dbt.concat(['tag_group', "':'", 'tag_name']) }}) as tag_count
+    from {{ ref('mart_member_tags') }}
+    where is_current
+    group by one_id
+),
+
+audiences as (
+    select
+        one_id,
+        {{ sorted_set_agg('audience_id', "'; '") }} as audience_ids,
+        count(distinct audience_id) as audience_count
+    from {{ ref('mart_audience_members') }}
+    group by one_id
+),
+
+lines as {{ inline_cte() }} (
+    select one_id, category, booked_at, paid_amount
+    from {{ ref('fct_order_lines') }}
+    where one_id is not null and is_valid_order
+),
+
+line_totals as (
+    select one_id, sum(paid_amount) as lifetime_line_paid_amount
+    from lines
+    group by one_id
+),
+
+category_spend as (
+    select one_id, category, sum(paid_amount) as paid_amount, max(booked_at) as last_bought_at
+    from lines
+    where category is not null
+    group by one_id, category
+),
+
+favourite_category as (
+    select one_id, category, paid_amount
+    from (
+        select
+            category_spend.*,
+            row_number() over (
+                partition by one_id order by paid_amount desc, last_bought_at desc, category asc
+            ) as category_rank
+        from category_spend
+    ) as ranked
+    where category_rank = 1
 )
 
 select
@@ -141,8 +198,17 @@ select
     due.as_of_date as repurchase_due_as_of_date,
     due.due_date as repurchase_due_date,
     due.due_status as repurchase_due_status,
+    due.interval_basis as repurchase_interval_basis,
     coalesce(due.is_listed, false) as is_on_callback_list,
     members.is_opted_out,
+    tags.tags,
+    coalesce(tags.tag_count, 0) as tag_count,
+    audiences.audience_ids,
+    coalesce(audiences.audience_count, 0) as audience_count,
+    favourite_category.category as favourite_category,
+    favourite_category.paid_amount as favourite_category_paid_amount,
+    coalesce(line_totals.lifetime_line_paid_amount, 0) as lifetime_line_paid_amount,
+    {{ ratio('favourite_category.paid_amount', 'line_totals.lifetime_line_paid_amount') }} as favourite_category_share,
     {{ identity_graph_column() }}
 from members
 left join order_summary
@@ -159,3 +225,11 @@ left join rfm
     on rfm.one_id = members.one_id
 left join due
     on due.one_id = members.one_id
+left join tags
+    on tags.one_id = members.one_id
+left join audiences
+    on audiences.one_id = members.one_id
+left join line_totals
+    on line_totals.one_id = members.one_id
+left join favourite_category
+    on favourite_category.one_id = members.one_id

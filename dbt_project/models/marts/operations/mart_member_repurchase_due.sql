@@ -1,6 +1,7 @@
 {#- One row per member who had bought by the list's as-of date (var repurchase_due_as_of, else
-    the latest business date of the data): the typical repurchase interval, the due date and the
-    due status from int_members__repurchase_due_states, with the member's owner guide, home
+    the latest business date of the data): the typical repurchase interval (own history, else
+    the consumption cycle of the products of the one purchase day, else the brand median), the
+    due date and the due status from int_members__repurchase_due_states, with the member's owner guide, home
     store and opt-out from dim_member (as of the end of the data). is_listed: due in the next
     var repurchase_due_window_days (7) days after the as-of date and reachable - not opted out;
     erased persons have no dim_member row (orchestration/erase.py deletes it and the suppression
@@ -26,6 +27,9 @@ select
     states.last_order_date,
     states.own_median_gap_days,
     states.brand_median_gap_days,
+    states.product_cycle_days,
+    states.cycle_merchant_code,
+    states.cycle_units,
     states.interval_basis,
     states.typical_interval_days,
     states.due_date,
