@@ -72,6 +72,7 @@ OPERATIONS_MARTS = (
     "mart_product_launches", "mart_category_cross_buy", "mart_cohort_retention", "mart_member_kpis_monthly",
     "mart_member_repurchase_due", "mart_callback_list", "mart_repurchase_due_hit_rate", "mart_member_360",
     "mart_member_tags", "mart_tag_coverage", "mart_audience_members", "quality_unmapped_tags",
+    "dim_tag", "mart_tag_name_history",
 )
 
 
