@@ -5,11 +5,13 @@ from collections import defaultdict
 
 import duckdb
 import pytest
+import yaml
 
-from demo.score_identity import score
+from demo.score_identity import score, threshold_curve
 from ingest.engine import file_sha256
 from ingest.pii import keyed_hash
 from ingest.settings import paths_from_env
+from orchestration.dbt_assets import DBT_PROJECT_DIR
 from tests.dbt_runner import TEST_KEY, dbt, ingest_all
 
 IDENTITY_MODELS = ["+bridge_record_member", "+identity_registry", "+identity_id_changes", "+identity_explanations",
@@ -47,6 +49,20 @@ def test_accuracy_against_ground_truth(world):
     assert result.linkable_recall >= 0.98
     assert result.merged_members <= result.members * 0.005
     assert all(persons == 1 for _, _, persons in largest)
+
+
+def test_the_threshold_curve_at_the_built_threshold_gives_the_scorer_figures(world):
+    """threshold_curve replays acceptance, grouping and refusal from the compared pairs: at the
+    build's own threshold it must give the one_ids' figures to the pair (before the tests below
+    add files)."""
+    result, _ = score(world.home / "truth", world.warehouse)
+    threshold = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["identity_match_threshold"]
+    loose, built = threshold_curve(world.home / "truth", world.warehouse, [0.5, threshold])
+    assert built.threshold == threshold
+    assert (built.precision, built.recall) == (result.precision, result.recall)
+    assert (built.receiver_pairs, built.receiver_precision) == (result.probabilistic_pairs,
+                                                                result.probabilistic_precision)
+    assert loose.receiver_pairs > 0 and 0 < loose.recall <= 1
 
 
 def crm_csv(world, name: str, rows: list[dict]) -> None:

@@ -13,14 +13,19 @@ People (all in Hangzhou's 西湖区 unless said):
 Real ingest, real dbt (built with var identity_graph 'deterministic', then 'probabilistic', on the
 same installation, so the second build also exercises the survivor rule), real DuckDB.
 """
+import csv
 import json
+import math
 import shutil
+from collections import Counter
 
 import duckdb
 import pytest
+import yaml
 
 from ingest.pii import keyed_hash
 from ingest.settings import paths_from_env
+from orchestration.dbt_assets import DBT_PROJECT_DIR
 from tests.dbt_runner import TEST_KEY, dbt, ingest_all
 
 MODELS = ["+bridge_record_member", "+identity_registry", "+identity_explanations", "+identity_graph_audit"]
@@ -144,6 +149,38 @@ def test_a_sister_at_the_same_address_and_a_namesake_nearby_stay_apart(both):
     assert sister and sister[0][0] == ["surname_at_address", "different", "address"] and sister[0][1] < 0.5
 
 
+def wang_name_weight(paths) -> tuple[float, float]:
+    """(name weight of the Tmall/JD 王晓明 pair as built, the weight recomputed here from the profiles
+    and the seed without and with the pair left out of the term frequency)."""
+    smoothing = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["identity_match_tf_smoothing"]
+    with open(DBT_PROJECT_DIR / "seeds" / "identity_match_parameters.csv", encoding="utf-8") as f:
+        seed = {(r["comparison"], r["level"]): r for r in csv.DictReader(f)}
+    m, u0 = float(seed["name", "exact"]["m_probability"]), float(seed["name", "exact"]["u_probability"])
+    names = [h for (h,) in query(paths, "select name_hash from identity.int_identity__receiver_profiles")
+             if h is not None]
+    tmall, jd = node("tmall_nick", "xiaoming_wang"), node("jd_pin", "jd_wxm")
+    [(wang,)] = query(paths, f"""
+        select p.name_hash from identity.int_identity__receiver_profiles p
+        join identity.int_identity__components c on c.component_num = p.component_num
+        where c.node_id = '{tmall}'""")
+    assert Counter(names)[wang] == 3  # the Tmall buyer, the JD buyer, the namesake
+    rows = query(paths, f"""
+        select m.name_level, m.name_weight
+        from identity.int_identity__match_pairs m
+        join identity.int_identity__components a on a.component_num = m.a_num
+        join identity.int_identity__components b on b.component_num = m.b_num
+        where (a.node_id = '{tmall}' and b.node_id = '{jd}') or (a.node_id = '{jd}' and b.node_id = '{tmall}')""")
+    assert len(rows) == 1 and rows[0][0] == "exact"
+    counted = math.log2(m / ((3 + smoothing * u0) / (len(names) + smoothing)))
+    left_out = math.log2(m / ((3 - 2 + smoothing * u0) / (len(names) - 2 + smoothing)))
+    return rows[0][1], counted, left_out
+
+
+def test_an_agreed_name_weighs_by_its_share_among_the_profiles_smoothed_towards_the_seed(both, brand):
+    built, counted, _ = wang_name_weight(brand)
+    assert built == pytest.approx(counted, abs=1e-9)
+
+
 def test_a_probabilistic_link_never_joins_two_crm_registrations(both):
     _, probabilistic, _ = both
     first, second = (probabilistic["crm_members"][m][0] for m in ("M-LI-1", "M-LI-2"))
@@ -163,3 +200,13 @@ def test_an_unknown_graph_fails_the_build_by_name(brand):
     message = "var\\('identity_graph'\\) is 'fuzzy'; expected one of deterministic, probabilistic"
     with pytest.raises(AssertionError, match=message):
         build(brand, "fuzzy")
+
+
+def test_with_the_pair_left_out_an_agreed_name_weighs_by_the_other_profiles_only(both, brand):
+    """var identity_match_tf_leave_pair_out: both sides hold an agreed name whatever the truth, so
+    its u is the share of the *other* profiles holding it (here one: the namesake). Rebuilds the
+    pair model alone, last in this module: the tests above read the default build."""
+    variables = {"identity_graph": "probabilistic", "identity_match_tf_leave_pair_out": True}
+    dbt(brand, "build", "--vars", json.dumps(variables), "--select", "int_identity__match_pairs")
+    built, counted, left_out = wang_name_weight(brand)
+    assert built == pytest.approx(left_out, abs=1e-9) and left_out > counted
