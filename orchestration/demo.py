@@ -171,8 +171,9 @@ def print_identity_score(paths) -> None:
           f"pairwise precision {result.precision:.4f}, recall {result.recall:.4f} "
           f"(linkable pairs: {result.linkable_recall:.4f}), F1 {result.f1:.4f}; exact keys alone "
           f"{result.deterministic_precision:.4f} / {result.deterministic_recall:.4f}; receiver matches added "
-          f"{result.probabilistic_pairs:,} pairs, precision {result.probabilistic_precision:.4f}; recall ceiling "
-          f"{result.ceiling_recall:.4f}  [python -m demo.score_identity for details]")
+          f"{result.probabilistic_pairs:,} pairs, precision {result.probabilistic_precision:.4f}; recall ceilings: "
+          f"records with an identifier {result.ceiling_recall:.4f}, pairs any identifier or receiver data "
+          f"could join {result.evidence_recall:.4f}  [python -m demo.score_identity for details]")
 
 
 def main(argv: list[str] | None = None) -> int:
