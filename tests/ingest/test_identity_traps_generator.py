@@ -246,7 +246,10 @@ def test_ingest_lands_every_generated_form_as_the_plain_identifier(brand, tmp_pa
     con = duckdb.connect()
     for table, columns in tables.items():
         files = reports[table].files
-        assert all(f.status == "loaded" for f in files), [(f.status, f.message) for f in files]
+        # an answer unchanged between two sweeps (same bytes) is skipped as a duplicate, never refused
+        refused = [(f.source_file, f.status, f.message) for f in files
+                   if f.status != "loaded" and not (f.status == "skipped" and f.message.startswith("same content as"))]
+        assert refused == []
         glob = table_glob(paths, RAW, table)
         for column in columns:
             odd = con.execute(f"select count(*) from read_parquet('{glob}') where {column} is not null "

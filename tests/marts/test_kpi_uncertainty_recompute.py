@@ -219,6 +219,7 @@ PER_PERSON_MARTS = {
     "mart_sales_decomposition_monthly", "mart_outbound_calls_monthly", "mart_private_domain_gmv_by_rule_monthly",
     "mart_cohort_retention", "mart_member_kpis_monthly", "mart_member_repurchase_due", "mart_callback_list",
     "mart_repurchase_due_hit_rate", "mart_member_360", "mart_private_domain_attribution_rules_monthly",
+    "mart_member_tags", "mart_tag_coverage", "mart_audience_members",
 }
 
 
