@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export QUANYU_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(QUANYU_HOME)/dagster_home
 
-.PHONY: setup setup-spark setup-bi setup-metrics manifest demo test test-spark test-bi test-launched test-alerts bi lint lint-sql dev bench clean
+.PHONY: setup setup-spark setup-bi setup-metrics manifest demo test test-spark test-bi test-launched test-alerts test-rekey bi lint lint-sql dev bench clean
 BENCH_MEMBERS ?= 100000 1000000
 
 setup: $(VENV)/.installed
@@ -113,6 +113,11 @@ test-launched: setup
 ## dry-run notice (~3 minutes beyond the session build; tests/orchestration/test_kpi_alerts_build.py).
 test-alerts: setup
 	$(BIN)/python -m pytest -q -m alerts tests/orchestration
+
+## Key rotation end to end: the re-key of a built installation (killed in its swap and rerun; after an
+## erasure) and the builds after it (~8 min; tests/privacy/test_key_rotation.py). CI runs it after make test.
+test-rekey: setup
+	$(BIN)/python -m pytest -q -m rekey tests/privacy
 
 ## Style is configuration: ruff (pyproject.toml) over the Python, sqlfluff (.sqlfluff) over the dbt SQL.
 lint: setup lint-sql

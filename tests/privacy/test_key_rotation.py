@@ -270,6 +270,7 @@ def rekeyed(v1_home, tmp_path_factory):
     return home, before, steps
 
 
+@pytest.mark.rekey
 def test_a_rekey_killed_in_the_swap_is_finished_by_a_rerun_and_the_next_build_publishes_it(rekeyed):
     home, before, steps = rekeyed
     assert before["warehouse_key"] == FP1
@@ -286,6 +287,7 @@ def test_a_rekey_killed_in_the_swap_is_finished_by_a_rerun_and_the_next_build_pu
     assert steps["cleaned"] == {"code": 0, "workspace": False}
 
 
+@pytest.mark.rekey
 def test_after_the_rekey_every_one_id_resolves_the_same_records(rekeyed):
     home, before, *_ = rekeyed
     after = members(home)
@@ -294,6 +296,7 @@ def test_after_the_rekey_every_one_id_resolves_the_same_records(rekeyed):
     assert {r[2] for r in registry(home)} == {r[2] for r in before["registry"]}
 
 
+@pytest.mark.rekey
 def test_after_the_rekey_no_row_carries_the_old_version_and_every_hash_is_new(rekeyed):
     home, before, *_ = rekeyed
     assert before["rows"] == {"v1": sum(before["rows"].values())}
@@ -323,6 +326,7 @@ def test_after_the_rekey_no_row_carries_the_old_version_and_every_hash_is_new(re
     assert {v for _, v in hashed_after} <= in_lake
 
 
+@pytest.mark.rekey
 def test_a_registry_built_under_another_key_than_the_lake_stops_the_build(rekeyed, tmp_path, monkeypatch):
     rekeyed_home, before, *_ = rekeyed
     home = copy_home(rekeyed_home, tmp_path / "home")
@@ -456,6 +460,7 @@ def _plain_values(person) -> set[str]:
     return {v for v in person.values if not re.fullmatch(r"[0-9a-f]{64}", v)}
 
 
+@pytest.mark.rekey
 def test_a_rekey_after_an_erasure_succeeds_and_the_person_stays_out_of_the_lake_and_the_warehouse(
         rekeyed_after_erasure):
     from orchestration.hash_key_guard import warehouse_key
@@ -484,6 +489,7 @@ def test_a_rekey_after_an_erasure_succeeds_and_the_person_stays_out_of_the_lake_
                                                                                             "mobile_hash")
 
 
+@pytest.mark.rekey
 def test_after_the_rekey_the_suppression_list_holds_the_same_identifiers_under_the_new_key(rekeyed_after_erasure):
     from ingest.suppression import read_entries
 
@@ -501,6 +507,7 @@ def test_after_the_rekey_the_suppression_list_holds_the_same_identifiers_under_t
            before["erasure_files"]
 
 
+@pytest.mark.rekey
 def test_after_the_rekey_every_ledger_entry_reconciles_and_counts_the_erased_rows(rekeyed_after_erasure):
     from ingest import lake
     from ingest.audit import reconcile
@@ -520,6 +527,7 @@ def test_after_the_rekey_every_ledger_entry_reconciles_and_counts_the_erased_row
     assert found == {t: n for t, n in erased.items() if n}
 
 
+@pytest.mark.rekey
 def test_a_reload_after_the_rekey_suppresses_the_erased_persons_rows(rekeyed_after_erasure, tmp_path, monkeypatch):
     from ingest.engine import load_tables
 
