@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import shutil
 import statistics
 import subprocess
@@ -176,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(target <= 1.3x)")
     (home / "ingest_floor.json").write_text(json.dumps(
         {"files": len(files), "megabytes": round(size_mb, 1), "workers": workers, "floor_seconds": floor_s,
-         "ingest_seconds": ingest_s, "ratio": ingest_m / floor_m, "pid": os.getpid()}, indent=2))
+         "ingest_seconds": ingest_s, "ratio": ingest_m / floor_m}, indent=2))
     return 0
 
 

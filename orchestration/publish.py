@@ -43,12 +43,12 @@ from ingest.settings import Paths, business_now
 
 META_SCHEMA = "meta"
 KEEP_FAILED_BUILDS = 1  # the last failed build stays for inspection; each is a full copy
+HASH_KEY_TABLE = "hash_key"  # written by orchestration.hash_key_guard
 # Relations written outside dbt that a build carries from the served file to the next: the build
 # stamps (``copied_from`` chains builds) and the hash key the registry's hashes were made with.
-HASH_KEY_TABLE = "hash_key"  # written by orchestration.hash_key_guard
+CARRIED_META = ((META_SCHEMA, "build"), (META_SCHEMA, HASH_KEY_TABLE))
 # The alias a whole-project build attaches the served file (or the re-key's seed) under, read-only.
 PREVIOUS_DATABASE = "previous_build"
-CARRIED_META = ((META_SCHEMA, "build"), (META_SCHEMA, HASH_KEY_TABLE))
 PROFILE_NAME = "quanyu"
 BUILD_TARGET = "duckdb"  # the output of dbt_project/profiles.yml that writes (the default, `served`, reads)
 
