@@ -157,6 +157,29 @@ def members_after(brand: Brand, a: np.ndarray, b: np.ndarray, refuse: bool = Tru
     return group[brand.component]
 
 
+def members_greedy(brand: Brand, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per record, its member when the links (a, b), strongest first, join deterministic members
+    one by one and a link that would put two enforced members into one group is skipped (the
+    group keeps its other links). Not the build's rule, which refuses such a group whole: the
+    variant measures what that rule costs."""
+    parent = np.arange(brand.size)
+    holders = np.zeros(brand.size, dtype=np.int64)
+    holders[brand.enforced] = 1
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for x, y in zip(a.tolist(), b.tolist()):
+        rx, ry = root(x), root(y)
+        if rx != ry and holders[rx] + holders[ry] < 2:
+            parent[max(rx, ry)] = min(rx, ry)
+            holders[min(rx, ry)] += holders[max(rx, ry)]
+    return np.array([root(x) for x in range(brand.size)])[brand.component]
+
+
 def accept(pairs: pd.DataFrame, score: np.ndarray, cut: float, best_only: bool = True) -> pd.DataFrame:
     """The build's accepted rule at a cut of `score`: pairs at or above it that are the best of
     one side (by score, then the build's probability; ties kept, as rank() keeps them)."""
@@ -175,14 +198,21 @@ def accept(pairs: pd.DataFrame, score: np.ndarray, cut: float, best_only: bool =
     return above[(rank == best_a) | (rank == best_b)]
 
 
-def replay(brand: Brand, score: np.ndarray, cuts: list[float], best_only: bool = True) -> list[Point]:
+def replay(brand: Brand, score: np.ndarray, cuts: list[float], best_only: bool = True,
+           greedy: bool = False) -> list[Point]:
     """The build's link rules at each cut of `score` (accept, group, refuse), then pairwise
-    precision, recall and the receiver-match figures, as demo.score_identity.threshold_curve."""
+    precision, recall and the receiver-match figures, as demo.score_identity.threshold_curve.
+    With `greedy`, accepted links join strongest first and only the one that would join two
+    enforced members is skipped (members_greedy)."""
     true_pairs = _count_pairs(brand.person)
     points = []
     for cut in cuts:
         accepted = accept(brand.pairs, score, cut, best_only)
-        member = members_after(brand, accepted.a_num.to_numpy(), accepted.b_num.to_numpy())
+        if greedy:
+            accepted = accepted.sort_values(["score", "match_probability"], ascending=False, kind="stable")
+            member = members_greedy(brand, accepted.a_num.to_numpy(), accepted.b_num.to_numpy())
+        else:
+            member = members_after(brand, accepted.a_num.to_numpy(), accepted.b_num.to_numpy())
         predicted, correct = _count_pairs(member), _count_pairs(brand.person, member)
         added = predicted - _count_pairs(member, brand.component)
         added_correct = correct - _count_pairs(brand.person, member, brand.component)
@@ -216,11 +246,12 @@ def blocking_ceiling(brand: Brand) -> dict[str, float]:
     return result
 
 
-def missed_by_class(brand: Brand, a: np.ndarray, b: np.ndarray) -> dict[str, int]:
+def missed_by_class(brand: Brand, a: np.ndarray, b: np.ndarray, greedy: bool = False) -> dict[str, int]:
     """True record pairs two deterministic members of one person hold that the links (a, b)
     leave apart, by class: a side without receiver data; both sides enforced; compared (a
-    candidate pair) but not linked, by its levels; never compared (blocking)."""
-    member = members_after(brand, a, b)
+    candidate pair) but not linked, by its levels; never compared (blocking). With `greedy` the
+    links (strongest first) join as members_greedy joins them."""
+    member = members_greedy(brand, a, b) if greedy else members_after(brand, a, b)
     frame = pd.DataFrame({"p": brand.person, "c": brand.component, "m": member})
     per = frame.groupby(["p", "c", "m"]).size().reset_index(name="n")
     joined = per.merge(per, on="p", suffixes=("_a", "_b"))
@@ -258,6 +289,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="a vector's true share counts record pairs (what recall counts), not member pairs")
     parser.add_argument("--all-above", action="store_true",
                         help="accept every pair above the cut, not only the best of one side (the build's rule)")
+    parser.add_argument("--greedy", action="store_true",
+                        help="join accepted links strongest first, skipping one that would join two enforced "
+                             "members, instead of refusing the whole group (the build's rule)")
+    parser.add_argument("--build-scores", action="store_true",
+                        help="rank by the build's own match probability instead of the oracle (its curve through "
+                             "the same replay)")
     parser.add_argument("--min-precision", type=float, default=0.995)
     parser.add_argument("--min-receiver-precision", type=float, default=0.99)
     parser.add_argument("--classes", type=int, default=12, help="how many classes of missed pairs to print")
@@ -277,7 +314,10 @@ def main(argv: list[str] | None = None) -> int:
         grid = 1 - np.geomspace(1e-4, 0.95, 60)
         distinct = np.unique(distinct[np.minimum(np.searchsorted(distinct, grid), len(distinct) - 1)])
     cuts = sorted(distinct.tolist(), reverse=True)
-    points = replay(scored, score, cuts, not args.all_above)
+    if args.build_scores:
+        score = scored.pairs.match_probability.to_numpy()
+        cuts = [0.999, 0.995, 0.99, 0.98, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05]
+    points = replay(scored, score, cuts, not args.all_above, args.greedy)
     vectors = f"levels and {args.bits:g}-bit weights" if args.fine else "levels"
     print(f"oracle trained on {args.train} ({len(train.pairs):,} compared pairs, "
           f"{int(train.pairs.is_true.sum()):,} true), scoring {args.score} ({len(scored.pairs):,}, "
@@ -295,9 +335,10 @@ def main(argv: list[str] | None = None) -> int:
               f"recall {best.recall:.4f}, "
               f"receiver matches {best.receiver_pairs:,} at {best.receiver_precision:.4f}")
         above = accept(scored.pairs, score, best.cut, not args.all_above)
+        above = above.sort_values(["score", "match_probability"], ascending=False, kind="stable")
         true_pairs = _count_pairs(scored.person)
         print("true pairs still apart at that cut, by class (share of all true pairs)")
-        missed = missed_by_class(scored, above.a_num.to_numpy(), above.b_num.to_numpy())
+        missed = missed_by_class(scored, above.a_num.to_numpy(), above.b_num.to_numpy(), args.greedy)
         for name, n in list(missed.items())[:args.classes]:
             print(f"  {n / true_pairs:.4f}  {n:>10,}  {name}")
     print("ceilings (recall)")

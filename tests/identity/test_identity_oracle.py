@@ -4,7 +4,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from demo.identity_oracle import Point, _cells, _count_pairs, best_point, oracle_scores
+from demo.identity_oracle import (
+    Brand,
+    Point,
+    _cells,
+    _count_pairs,
+    best_point,
+    members_after,
+    members_greedy,
+    oracle_scores,
+)
 
 
 def pairs(rows):
@@ -47,3 +56,15 @@ def test_the_best_point_keeps_both_precisions():
     points = [Point(0.9, 0.999, 0.88, 10, 0.999), Point(0.5, 0.996, 0.90, 20, 0.989), Point(0.7, 0.995, 0.89, 15, 0.99)]
     assert best_point(points, 0.995, 0.99).cut == 0.7
     assert best_point(points, 0.9999, 0.99) is None
+
+
+def test_greedy_skips_only_the_link_that_joins_two_enforced_members_where_the_build_refuses_the_group():
+    # four deterministic members with one record each; 0 and 2 hold an enforced type (two CRM ids)
+    brand = Brand(person=np.array([0, 0, 1, 1]), component=np.arange(4), pairs=pairs([]),
+                  enforced=np.array([0, 2]), with_receivers=np.arange(4), size=4)
+    a, b = np.array([0, 1, 2]), np.array([1, 2, 3])  # strongest first: 0-1, then 1-2, then 2-3
+    greedy = members_greedy(brand, a, b)
+    assert greedy[0] == greedy[1] and greedy[2] == greedy[3] and greedy[1] != greedy[2]
+    refused = members_after(brand, a, b)
+    assert len(set(refused.tolist())) == 4
+    assert len(set(members_after(brand, a, b, refuse=False).tolist())) == 1
