@@ -1,6 +1,6 @@
 """The recall ceiling of the receiver-match tier's evidence: an oracle scorer over its comparison vectors.
 
-``python -m demo.identity_oracle --train HOME_A --score HOME_B [--fine] [--min-precision 0.995]``
+``python -m demo.identity_oracle --train HOME_A --score HOME_B [--fine] [--greedy] [--build-scores]``
 
 The build scores each candidate pair of deterministic members (int_identity__match_pairs) with a
 Fellegi-Sunter model whose m is set by hand in a seed. Whether a better scoring could reach the
@@ -25,6 +25,12 @@ accepted (a perfect scorer of the pairs blocking produces), with and without the
 refusal, and the true pairs blocking never makes candidates; and, at the best point of the
 curve that keeps the issue's precision (0.995 overall, 0.99 for receiver matches alone), the
 true pairs still apart, by class.
+
+Variants, to see which rule binds: --fine (weights in the vector), --bits, --weigh-records (a
+vector's share counted in record pairs), --all-above (no best-of-one-side rule), --greedy (links
+join strongest first and only the one that would join two enforced members is skipped, where the
+build refuses the whole group) and --build-scores (the build's own probabilities through the same
+replay). Figures and commands: docs/identity.md, "The ceiling of the scoring".
 """
 from __future__ import annotations
 
