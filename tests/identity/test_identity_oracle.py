@@ -10,6 +10,7 @@ from demo.identity_oracle import (
     _cells,
     _count_pairs,
     best_point,
+    main,
     members_after,
     members_greedy,
     oracle_scores,
@@ -68,3 +69,9 @@ def test_greedy_skips_only_the_link_that_joins_two_enforced_members_where_the_bu
     refused = members_after(brand, a, b)
     assert len(set(refused.tolist())) == 4
     assert len(set(members_after(brand, a, b, refuse=False).tolist())) == 1
+
+
+def test_a_home_without_a_built_brand_is_refused_by_name(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--train", str(tmp_path), "--score", str(tmp_path)])
+    assert f"{tmp_path}: not a home demo.score_identity --generate built" in capsys.readouterr().err
