@@ -333,10 +333,12 @@ def threshold_curve(truth: Path, warehouse: Path, thresholds: list[float]) -> li
 
 
 def build_identity(home: Path, members: int | None, graph: str,
-                   extra_vars: dict | None = None) -> tuple[Path, Path]:
+                   extra_vars: dict | None = None, seed: int | None = None) -> tuple[Path, Path]:
     """Generate a brand of `members` persons into `home`, ingest it and build the identity layer
     with var identity_graph `graph` and `extra_vars`: (truth folder, warehouse file). With
-    `members` None, only build the identity layer again on the home's lake (a home --generate made)."""
+    `members` None, only build the identity layer again on the home's lake (a home --generate made).
+    `seed` is the generator's world seed (its default when None): a brand of another seed is the
+    held-out data that parameters estimated on this one are checked against."""
     import json
 
     from tests.dbt_runner import dbt, ingest_all
@@ -346,13 +348,13 @@ def build_identity(home: Path, members: int | None, graph: str,
                          "make one with --generate first")
     paths = paths_from_env({"QUANYU_HOME": str(home)}).ensure()
     if members is not None:
-        from demo.generate import generate
+        from demo.generate import DEFAULT_SEED, generate
 
         for folder in (paths.landing, paths.lake, paths.home / "truth"):
             shutil.rmtree(folder, ignore_errors=True)
         paths.warehouse.unlink(missing_ok=True)
         paths.ensure()
-        generate(paths.home, members=members)
+        generate(paths.home, members=members, seed=DEFAULT_SEED if seed is None else seed)
         ingest_all(paths)
     env = {"DBT_TARGET_PATH": str(paths.home / "dbt_target"), "DBT_LOG_PATH": str(paths.home / "dbt_logs")}
     variables = {**(extra_vars or {}), "identity_graph": graph}
@@ -370,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="generate a brand of MEMBERS persons into --home, build its identity layer, score it")
     parser.add_argument("--home", type=Path,
                         help="scratch home for --generate (its landing, lake, truth and warehouse are replaced)")
+    parser.add_argument("--seed", type=int,
+                        help="world seed of the --generate brand (default: the generator's, 20261123)")
     parser.add_argument("--rebuild", action="store_true",
                         help="build the identity layer again on the brand --generate made in --home, then score")
     parser.add_argument("--graph", default="probabilistic", choices=["deterministic", "probabilistic"],
@@ -396,11 +400,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.generate and args.rebuild:
         parser.error("--generate and --rebuild exclude each other: --generate builds a new brand, --rebuild "
                      "the identity layer of the one in --home")
+    if args.seed is not None and not args.generate:
+        parser.error("--seed is the world seed of a brand --generate makes; --rebuild keeps the home's brand")
     if args.generate or args.rebuild:
         if not args.home:
             parser.error("--generate and --rebuild need --home (a scratch folder: --generate replaces its landing, "
                          "lake, truth and warehouse)")
-        args.truth, args.warehouse = build_identity(args.home, args.generate or None, args.graph, extra_vars)
+        args.truth, args.warehouse = build_identity(args.home, args.generate or None, args.graph, extra_vars,
+                                                    args.seed)
     result, largest = score(args.truth, args.warehouse)
     print(f"records scored        {result.records:>10,}   (with a true person, in tables OneID reads)")
     print(f"true persons          {result.persons:>10,}")
