@@ -239,6 +239,7 @@ class OrderExport:
     status: str | None
     new_status: str | None
     line_key: str | None = None  # a per-line identifier drawn again (sub-order numbers)
+    resets: tuple[tuple[str, str], ...] = ()  # (column, value) of a new order whatever its template had
 
 
 ORDER_EXPORTS = {
@@ -247,7 +248,8 @@ ORDER_EXPORTS = {
     "jd": OrderExport("jd", "jd_orders", "jd/orders/*.csv", ("订单号",), "下单时间", ("订单完成时间",),
                       "付款确认时间", "订单状态", "等待出库"),
     "douyin": OrderExport("douyin", "douyin_orders", "douyin/orders/*.csv", ("主订单编号",), "订单提交时间",
-                          ("订单完成时间",), "支付完成时间", "订单状态", "待发货", line_key="子订单编号"),
+                          ("订单完成时间",), "支付完成时间", "订单状态", "待发货", line_key="子订单编号",
+                          resets=(("售后状态", "-"),)),
     "pos_hq": OrderExport("pos_hq", "pos_sales", "pos/sales/pos_sales_hq_*.csv", ("单号",), "销售时间", (),
                           None, None, None),
     "pos_franchise": OrderExport("pos_franchise", "pos_sales", "pos/sales/pos_sales_franchise_*.csv", ("小票号",),
@@ -314,6 +316,9 @@ def new_orders(night: Night, spec: OrderExport, contracts: dict[str, Contract], 
                     out[export.col(name)] = ""
             if spec.status:
                 out[export.col(spec.status)] = spec.new_status
+            for name, value in spec.resets:
+                if name in export.header:
+                    out[export.col(name)] = value
             if spec.line_key:
                 lk = export.col(spec.line_key)
                 out[lk] = _reshape(row[lk], night.digits(bare(row[lk]), line_taken))
@@ -345,6 +350,7 @@ def tmall_items(night: Night, contracts: dict[str, Contract], persons: dict, map
             out[main] = _reshape(row[main], new_id)
             out[sub] = _reshape(row[sub], night.digits(bare(row[sub]), taken))
             out[status] = "买家已付款，等待卖家发货"
+            out[latest.col("退款状态")], out[latest.col("退款金额")] = "没有申请退款", "0.00"
             rows.append(out)
             night.truth.append(("tmall_order_items", key_of(out), persons.get(("tmall_order_items", key_of(row)))))
     for order_id, change in changes.items():
