@@ -16,8 +16,8 @@ what a new day changes. What a night brings:
 * refunds of old orders as later status exports of the same order: a full refund of an order of
   last month and a partial refund of one of three months ago on Tmall (order and item rows) and
   the mini-program (its ``update_time`` moves), a full refund on Douyin (售后状态);
-* new WeCom friends (``add_external_contact`` events and the contact list page) of persons who
-  had none, some with a unionid that joins them to their member;
+* new WeCom friends (``add_external_contact`` events and the contact list page) and new
+  official-account followers, of persons who had none, with the unionid that joins them to their member;
 * identity merges: a WeCom contact carrying a unionid and the mobile of a CRM member whose CRM row
   has no unionid, so the member's CRM record and their unionid records meet in one record;
 * from day 2: a correction of the day before (its Tmall order export delivered again at the same
@@ -523,6 +523,27 @@ def wecom(night: Night, persons_table: pa.Table, k_fans: int, k_merges: int) -> 
     night.files[f"{night.folder('wecom/events')}/change_external_contact_d{night.day:03d}.jsonl"] = _dumps(events)
 
 
+def official_account(night: Night, persons_table: pa.Table, k: int) -> None:
+    """New official-account followers: persons with a unionid who did not follow yet subscribe today
+    (``user/info`` answers batched as the base export writes them; their unionid joins them)."""
+    page = json.loads(_latest(night.landing, "wechat_oa/followers/*.json").read_text(encoding="utf-8"))
+    template = next(u for u in page["user_info_list"] if u.get("subscribe") == 1)
+    p = persons_table.to_pandas()
+    free = p[p["unionid"].notna() & p["oa_openid"].isna()].sort_values("person_id")
+    chosen = free.iloc[sorted(night.rng.choice(len(free), size=min(k, len(free)), replace=False))]
+    users = []
+    for _, person in chosen.iterrows():
+        openid = template["openid"][:6] + "".join(night.rng.choice(_ID_CHARS, len(template["openid"]) - 6))
+        at = night.moment()
+        users.append(dict(template, openid=openid, unionid=person["unionid"], tagid_list=[],
+                          subscribe_time=int(at.replace(tzinfo=BUSINESS_TZ).timestamp()),
+                          subscribe_scene="ADD_SCENE_QR_CODE", qr_scene=0, qr_scene_str=""))
+        night.truth.append(("oa_followers", openid, person["person_id"]))
+    night.count("new_official_account_followers", len(users))
+    night.files[f"{night.folder('wechat_oa/followers')}/user_info_batchget_p00001.json"] = json.dumps(
+        {"user_info_list": users}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 # ----------------------------------------------------------------------------- the night assembled
 
 
@@ -594,7 +615,9 @@ def next_day(home: Path, day: int | None = None) -> dict:
         night.files[f"{night.folder('tmall/order_items')}/ExportOrderDetailList_d{day:03d}.csv"] = render_csv(
             items_export, item_rows)
     mini_program(night, persons, k=2 * scale)
-    wecom(night, pq.read_table(home / "truth" / "persons.parquet"), k_fans=2 * scale, k_merges=scale)
+    persons_table = pq.read_table(home / "truth" / "persons.parquet")
+    wecom(night, persons_table, k_fans=2 * scale, k_merges=scale)
+    official_account(night, persons_table, k=2 * scale)
 
     if day >= 2:
         _correct_yesterday(night)

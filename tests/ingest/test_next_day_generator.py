@@ -19,7 +19,7 @@ import pytest
 from demo.generate import generate
 from demo.next_day import FOLDER, next_day
 from ingest.contract import load_contracts
-from ingest.engine import load_table
+from ingest.engine import load_table, load_tables
 from ingest.pii import HashKey
 from ingest.settings import paths_from_env
 
@@ -71,6 +71,7 @@ def test_each_night_brings_the_classes_of_case_with_their_cousins(nights):
         assert cases["refund_full:tmall_last_month"] == cases["refund_partial:tmall_3_months_ago"] == 1
         assert cases["refund_full:mini_program_last_month"] == cases["refund_partial:mini_program_3_months_ago"] == 1
         assert cases["new_wecom_friends"] >= 1 and cases["identity_merges:unionid_and_crm_mobile"] >= 1
+        assert cases["new_official_account_followers"] >= 1
         assert sum(v for k, v in cases.items() if k.startswith("empty_day:")) == 1
         orders = {k.split(":")[1] for k in cases if k.startswith("new_orders:")}
         empty = {k.split(":")[1] for k in cases if k.startswith("empty_day:")}
@@ -106,6 +107,25 @@ def test_every_new_order_row_is_in_truth_with_its_buyer(nights):
     assert merges and all(c["external_contact"]["unionid"] for c in contacts)
     for c in contacts:
         assert persons[f"wecom_contacts:{c['external_contact']['external_userid']}|{c['follow_info']['userid']}"]
+
+
+def test_ingest_reads_every_delivered_file_without_quarantining_a_row(nights):
+    """The engine over the night files alone (the garbled one was fixed on night 3), every table."""
+    home = nights["home"]
+    paths = paths_from_env({"QUANYU_HOME": str(home)})
+    contracts = list(load_contracts().values())
+    files = {c.table: [p for p in sorted(paths.landing.glob(c.glob)) if p.is_file() and p.name != "_SUCCESS"
+                       and f"/{FOLDER}/" in p.as_posix()] for c in contracts}
+    files = {table: found for table, found in files.items() if found}
+    reports = load_tables([c for c in contracts if c.table in files], paths, KEY, files=files, workers=1)
+    delivered = {t: len(found) for t, found in files.items()}
+    assert sorted(delivered) == ["douyin_orders", "jd_orders", "mp_order_items", "mp_orders", "oa_followers",
+                                 "pos_sales", "tmall_order_items", "tmall_orders", "wecom_contact_events",
+                                 "wecom_contacts"]
+    for table, report in reports.items():
+        assert {f.status for f in report.files} <= {"loaded", "skipped"}, (table, [f.message for f in report.files])
+        assert sum(f.rows_quarantined for f in report.files) == 0, table
+        assert sum(f.rows_loaded for f in report.files) > 0, table
 
 
 def test_ingest_refuses_the_garbled_jd_export_and_reads_its_fixed_redelivery(nights, tmp_path):
