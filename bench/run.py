@@ -94,10 +94,20 @@ def tree_rss_mb(pid: int) -> float:
 
 
 def folder_mb(path: Path) -> float:
-    """Bytes on disk under a file or folder, in MB (0 if it does not exist)."""
+    """Bytes on disk under a file or folder, in MB (0 if it does not exist).
+
+    Sampled while a build writes and deletes its files: an entry that vanishes between the listing
+    and its ``stat`` counts 0 (``Path.rglob`` raised, and the sampler thread died with it)."""
     if path.is_file():
         return path.stat().st_size / 2**20
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20 if path.exists() else 0.0
+    total = 0
+    for folder, _, names in os.walk(path):
+        for name in names:
+            try:
+                total += os.stat(os.path.join(folder, name), follow_symlinks=False).st_size
+            except OSError:
+                continue
+    return total / 2**20
 
 
 def warehouse_disk_mb(home: Path) -> float:
