@@ -94,10 +94,20 @@ def tree_rss_mb(pid: int) -> float:
 
 
 def folder_mb(path: Path) -> float:
-    """Bytes on disk under a file or folder, in MB (0 if it does not exist)."""
+    """Bytes on disk under a file or folder, in MB (0 if it does not exist).
+
+    Sampled while a build writes and deletes its files: an entry that vanishes between the listing
+    and its ``stat`` counts 0 (``Path.rglob`` raised, and the sampler thread died with it)."""
     if path.is_file():
         return path.stat().st_size / 2**20
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20 if path.exists() else 0.0
+    total = 0
+    for folder, _, names in os.walk(path):
+        for name in names:
+            try:
+                total += os.stat(os.path.join(folder, name), follow_symlinks=False).st_size
+            except OSError:
+                continue
+    return total / 2**20
 
 
 def warehouse_disk_mb(home: Path) -> float:
@@ -107,9 +117,9 @@ def warehouse_disk_mb(home: Path) -> float:
 
 
 def run_stage(command: list[str], home: Path, cwd: Path = REPO,
-              env: dict[str, str] | None = None) -> tuple[float, float, float]:
+              env: dict[str, str] | None = None, disk=warehouse_disk_mb) -> tuple[float, float, float]:
     """Run one stage in its own process: (wall seconds, peak MB of its whole process tree, peak
-    MB of the warehouse on disk).
+    MB of the warehouse on disk, as ``disk(home)`` measures it).
 
     The memory peak is sampled every 0.2 s over the tree (a process pool's workers add up), and is
     at least wait4's ru_maxrss (the largest single process, exact). The warehouse (file + spill
@@ -122,14 +132,14 @@ def run_stage(command: list[str], home: Path, cwd: Path = REPO,
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=cwd, env={**_env(home), **(env or {})}, stdout=out,
                                    stderr=subprocess.STDOUT)
-        peak, disk = [0.0], [0.0]
+        peak, disk_of, disk = [0.0], disk, [0.0]
 
         def sample() -> None:
             tick = 0
             while process.poll() is None:
                 peak[0] = max(peak[0], tree_rss_mb(process.pid))
                 if tick % 10 == 0:
-                    disk[0] = max(disk[0], warehouse_disk_mb(home))
+                    disk[0] = max(disk[0], disk_of(home))
                 tick += 1
                 time.sleep(0.2)
 
@@ -141,7 +151,7 @@ def run_stage(command: list[str], home: Path, cwd: Path = REPO,
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise RuntimeError(f"stage failed: {' '.join(command)}\n{log.read_text(errors='replace')[-4000:]}")
-    return seconds, max(peak[0], usage.ru_maxrss / 1024), max(disk[0], warehouse_disk_mb(home))
+    return seconds, max(peak[0], usage.ru_maxrss / 1024), max(disk[0], disk_of(home))
 
 
 def dbt_build(selection: list[str], home: Path, graph: str = "probabilistic",
@@ -396,14 +406,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drop-lake", action="store_true",
                         help="delete the lake once staging is built (a 10M-member brand's is ~9 GB); "
                              "--start dbt cannot resume from that run")
+    parser.add_argument("--no-nightly", action="store_true",
+                        help="leave out the stage 'nightly (one day)' (bench/nightly.py: build_all, a generated "
+                             "next day, build_all again, in a home of its own)")
     parser.add_argument("--compact", action="store_true",
                         help="merge the lake's small files into segments after ingest (with --start dbt: "
                              "compact the kept lake first), as the Dagster raw assets do after their gate")
     args = parser.parse_args(argv)
     results = Results(args.out, "results.json" if args.start == "generate" else f"results-from-{args.start}.json")
+    nightly = {}
     for members in args.members:
         bench(members, args.out, args.repeat_uf, results, args.start, args.workers, args.drop_exports, args.drop_lake,
               args.compact)
+        if not args.no_nightly:
+            from bench.nightly import nightly_stage
+
+            nightly[members] = nightly_stage(members, args.out, results, source=args.out / f"m{members}")
     print("\n" + HEADER)
     for stage in results.stages:
         print(_line(stage))
@@ -420,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         if "ingest_over_floor" in f:
             print(f"{members:>10,}  ingest / floor {f['ingest_over_floor']:.2f}x (floor: every landing file into Arrow "
                   f"by stock readers, same processes; issue 20: <= 1.3x)")
+    for figures in nightly.values():
+        print("\n".join(figures.lines()))
     print(f"\nresults: {results.path}; stage logs: {args.out}/m<members>/bench-logs")
     return 0
 
