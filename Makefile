@@ -121,7 +121,7 @@ test-rekey: setup
 
 ## Nightly deltas: four generated nights (demo/next_day.py) built one after the other by the schedule's
 ## build_all, one refused for a garbled export and one killed while dbt runs, then a full rebuild of the
-## same landing compared table by table (tests/orchestration/test_nightly.py). CI runs it after test-rekey.
+## same landing compared table by table (tests/orchestration/test_nightly.py); ~15-40 min, not in CI yet.
 test-nightly: setup
 	$(BIN)/python -m pytest -q -m nightly tests/orchestration
 
