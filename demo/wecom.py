@@ -80,13 +80,20 @@ def listed_relations(world: World) -> np.ndarray:
     """Relations the contact API still lists at the export date.
 
     Live ones, plus ~30% of those the customer deleted in the last 45 days: follow_user lags
-    behind, which is why churn must come from events.
+    behind, which is why churn must come from events. One entry per customer x guide, as WeCom
+    lists them: a customer who deleted a guide and was added again by the same guide is listed
+    once, with the newer relation (two entries would be an export bug the raw gate refuses).
     """
     rel, cal = world.rel, world.cal
     end = cal.sec(cal.days, 0)
     recent_churn = (rel.end_kind == END_CHURN) & (rel.end_sec >= end - 45 * 86400)
     linger = recent_churn & (world.ids.coin(np.arange(rel.n), "linger") < 0.3)
-    return np.flatnonzero((rel.end_kind == END_LIVE) | linger)
+    listed = np.flatnonzero((rel.end_kind == END_LIVE) | linger)
+    newest_first = listed[np.lexsort((-rel.add_sec[listed], rel.guide[listed], rel.person[listed]))]
+    person, guide = rel.person[newest_first], rel.guide[newest_first]
+    first = np.ones(len(newest_first), dtype=bool)
+    first[1:] = (person[1:] != person[:-1]) | (guide[1:] != guide[:-1])
+    return np.sort(newest_first[first])
 
 
 def write_contacts(ctx: Ctx) -> ContactTags:
