@@ -1,6 +1,9 @@
 {#- One row per AI outbound call (智能外呼) from the vendor log. -#}
+{{ config(**incremental_by_load('outbound_calls', unique_key='call_id')) }}
+
 with source as (
-    {{ deduplicate(source('raw', 'outbound_calls'), partition_by='call_id', order_by=newest_version_first('outbound_calls')) }}
+    {{ deduplicate(rows_to_stage('outbound_calls', 'call_id'),
+                   partition_by='call_id', order_by=newest_version_first('outbound_calls')) }}
 )
 
 select

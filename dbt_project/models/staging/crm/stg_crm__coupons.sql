@@ -1,6 +1,9 @@
 {#- One row per coupon code with its issue and, if any, its redemption. -#}
+{{ config(**incremental_by_load('coupons', unique_key='coupon_code')) }}
+
 with source as (
-    {{ deduplicate(source('raw', 'coupons'), partition_by='coupon_code', order_by=newest_version_first('coupons')) }}
+    {{ deduplicate(rows_to_stage('coupons', 'coupon_code'),
+                   partition_by='coupon_code', order_by=newest_version_first('coupons')) }}
 ),
 
 statuses as (

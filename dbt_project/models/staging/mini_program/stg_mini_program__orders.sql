@@ -2,8 +2,11 @@
     update time, so an order can appear in two monthly files (in flight, then final); the
     version with the latest update time wins (newest_version_first). Amounts arrive in fen and
     land in CNY. -#}
+{{ config(**incremental_by_load('mp_orders', unique_key='order_id')) }}
+
 with source as (
-    {{ deduplicate(source('raw', 'mp_orders'), partition_by='order_no', order_by=newest_version_first('mp_orders')) }}
+    {{ deduplicate(rows_to_stage('mp_orders', 'order_no', staged_key='order_id'),
+                   partition_by='order_no', order_by=newest_version_first('mp_orders')) }}
 ),
 
 orders as (

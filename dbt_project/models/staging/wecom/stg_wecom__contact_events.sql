@@ -1,7 +1,11 @@
 {#- One row per change_external_contact callback. Callbacks are retried and exports overlap,
     so the same (customer, guide, change type, second) is kept once. -#}
+{{ config(**incremental_by_load('wecom_contact_events',
+                                unique_key=['external_userid', 'guide_userid', 'change_type', 'event_at'])) }}
+
 with source as (
-    {{ deduplicate(source('raw', 'wecom_contact_events'), partition_by='external_userid, guide_userid, change_type, event_at',
+    {{ deduplicate(rows_to_stage('wecom_contact_events', 'external_userid, guide_userid, change_type, event_at'),
+                   partition_by='external_userid, guide_userid, change_type, event_at',
                    order_by=newest_version_first('wecom_contact_events')) }}
 ),
 

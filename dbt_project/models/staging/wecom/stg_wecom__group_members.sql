@@ -1,6 +1,8 @@
 {#- One row per customer group x member (staff and customers) as last exported. -#}
+{{ config(**incremental_by_load('wecom_group_members', unique_key=['chat_id', 'member_userid'])) }}
+
 with source as (
-    {{ deduplicate(source('raw', 'wecom_group_members'), partition_by='chat_id, member_userid',
+    {{ deduplicate(rows_to_stage('wecom_group_members', 'chat_id, member_userid'), partition_by='chat_id, member_userid',
                    order_by=newest_version_first('wecom_group_members')) }}
 ),
 
