@@ -55,6 +55,9 @@ PREVIOUS_DATABASE = "previous_build"
 # the same (same SQL, macros, seeds and upstream), else dbt builds it in full.
 FINGERPRINTS_TABLE = "model_fingerprints"
 INCREMENTAL_BY_LOAD_TAG = "incremental_by_load"
+# A run tag: with it (true), a whole-project build carries no table staged by load, so dbt stages
+# every one of them in full (the full refresh of docs/incremental.md).
+FULL_REFRESH_TAG = "quanyu/full_refresh"
 PROFILE_NAME = "quanyu"
 BUILD_TARGET = "duckdb"  # the output of dbt_project/profiles.yml that writes (the default, `served`, reads)
 
@@ -293,9 +296,11 @@ def carry_over(origin: Path, target: Path, relations: dict[tuple[str, str], str]
 
 
 def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_profiles: Path,
-                  log: Callable[[str], None] = print, whole_project: bool = False) -> Build:
+                  log: Callable[[str], None] = print, whole_project: bool = False,
+                  full_refresh: bool = False) -> Build:
     """A fresh build folder for ``run_id``: with ``whole_project`` (the run builds every dbt model)
-    a new file holding what builds carry over; else a copy of the served warehouse."""
+    a new file holding what builds carry over (with ``full_refresh``, no table staged by load);
+    else a copy of the served warehouse."""
     _prune_old_builds(paths)
     build = Build(paths, run_id)
     if build.folder.exists():
@@ -309,7 +314,7 @@ def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_p
     attach = None
     fingerprints = model_fingerprints(manifest)
     if origin.exists() and whole_project:
-        unchanged = unchanged_staged_by_load(manifest, origin)
+        unchanged = frozenset() if full_refresh else unchanged_staged_by_load(manifest, origin)
         done = carry_over(origin, build.file, carried_over_relations(manifest, unchanged))
         restaged = sorted(f"{schema}.{table}" for schema, table in set(fingerprints) - unchanged)
         if restaged and origin != seed and recorded_fingerprints(origin):
