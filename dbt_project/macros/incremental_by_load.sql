@@ -45,17 +45,16 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The raw rows of `table` to deduplicate: all of them in a full build, in an incremental run
-    only the rows of the keys to stage again. `key`: the unique_key's columns as raw names them
+{#- The rows of raw relation `raw` to deduplicate: all of them in a full build, in an incremental
+    run only the rows of the keys to stage again. `key`: the unique_key's columns as raw names them
     (SQL text), `staged_key` as the model names them where it renames them (default: the same).
-    Use it where the model reads source('raw', table). -#}
-{% macro rows_to_stage(table, key, staged_key=none) -%}
-    {%- set raw = source('raw', table) -%}
+    Called by deduplicate(source('raw', ...), ..., stage_again_by=key, staged_as=staged_key). -#}
+{% macro rows_to_stage(raw, key, staged_key=none) -%}
     {%- if is_incremental() -%}
     (
         select * from {{ raw }}
         where ({{ key }}) in (
-            {{ keys_to_stage_again(table, key, staged_key or key) }}
+            {{ keys_to_stage_again(raw, key, staged_key or key) }}
         )
     )
     {%- else -%}
@@ -63,8 +62,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro keys_to_stage_again(table, key, staged_key) -%}
-    {%- set raw = source('raw', table) -%}
+{% macro keys_to_stage_again(raw, key, staged_key) -%}
     {%- set lookback = var('incremental_lookback_days') | int -%}
     select {{ key }} from {{ raw }}
             where _loaded_at > (

@@ -2,8 +2,9 @@
 {{ config(**incremental_by_load('outbound_calls', unique_key='call_id')) }}
 
 with source as (
-    {{ deduplicate(rows_to_stage('outbound_calls', 'call_id'),
-                   partition_by='call_id', order_by=newest_version_first('outbound_calls')) }}
+    {{ deduplicate(source('raw', 'outbound_calls'),
+                   partition_by='call_id', order_by=newest_version_first('outbound_calls'),
+                   stage_again_by='call_id') }}
 )
 
 select

@@ -2,8 +2,9 @@
 {{ config(**incremental_by_load('coupons', unique_key='coupon_code')) }}
 
 with source as (
-    {{ deduplicate(rows_to_stage('coupons', 'coupon_code'),
-                   partition_by='coupon_code', order_by=newest_version_first('coupons')) }}
+    {{ deduplicate(source('raw', 'coupons'),
+                   partition_by='coupon_code', order_by=newest_version_first('coupons'),
+                   stage_again_by='coupon_code') }}
 ),
 
 statuses as (

@@ -5,8 +5,9 @@
 {{ config(**incremental_by_load('douyin_orders', unique_key='sub_order_id')) }}
 
 with source as (
-    {{ deduplicate(rows_to_stage('douyin_orders', 'sub_order_id'), partition_by='sub_order_id',
-                   order_by=newest_version_first('douyin_orders')) }}
+    {{ deduplicate(source('raw', 'douyin_orders'), partition_by='sub_order_id',
+                   order_by=newest_version_first('douyin_orders'),
+                   stage_again_by='sub_order_id') }}
 ),
 
 after_sale_map as (

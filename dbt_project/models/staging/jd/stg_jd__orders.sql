@@ -5,8 +5,9 @@
 {{ config(**incremental_by_load('jd_orders', unique_key='order_id')) }}
 
 with source as (
-    {{ deduplicate(rows_to_stage('jd_orders', 'order_id'), partition_by='order_id, sku_id',
-                   order_by=newest_version_first('jd_orders')) }}
+    {{ deduplicate(source('raw', 'jd_orders'), partition_by='order_id, sku_id',
+                   order_by=newest_version_first('jd_orders'),
+                   stage_again_by='order_id') }}
 ),
 
 orders as (

@@ -5,9 +5,10 @@
 {{ config(**incremental_by_load('mp_order_items', unique_key=['order_id', 'line_number'])) }}
 
 with source as (
-    {{ deduplicate(rows_to_stage('mp_order_items', 'order_no, item_no', staged_key='order_id, line_number'),
+    {{ deduplicate(source('raw', 'mp_order_items'),
                    partition_by='order_no, item_no',
-                   order_by=newest_version_first('mp_order_items')) }}
+                   order_by=newest_version_first('mp_order_items'),
+                   stage_again_by='order_no, item_no', staged_as='order_id, line_number') }}
 )
 
 select

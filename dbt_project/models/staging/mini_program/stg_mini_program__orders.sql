@@ -5,8 +5,9 @@
 {{ config(**incremental_by_load('mp_orders', unique_key='order_id')) }}
 
 with source as (
-    {{ deduplicate(rows_to_stage('mp_orders', 'order_no', staged_key='order_id'),
-                   partition_by='order_no', order_by=newest_version_first('mp_orders')) }}
+    {{ deduplicate(source('raw', 'mp_orders'),
+                   partition_by='order_no', order_by=newest_version_first('mp_orders'),
+                   stage_again_by='order_no', staged_as='order_id') }}
 ),
 
 orders as (

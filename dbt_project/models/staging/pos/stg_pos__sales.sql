@@ -4,8 +4,9 @@
 {{ config(**incremental_by_load('pos_sales', unique_key=['store_code', 'receipt_no', 'line_no'])) }}
 
 with source as (
-    {{ deduplicate(rows_to_stage('pos_sales', 'store_code, receipt_no, line_no'), partition_by='store_code, receipt_no, line_no',
-                   order_by=newest_version_first('pos_sales')) }}
+    {{ deduplicate(source('raw', 'pos_sales'), partition_by='store_code, receipt_no, line_no',
+                   order_by=newest_version_first('pos_sales'),
+                   stage_again_by='store_code, receipt_no, line_no') }}
 ),
 
 receipt_lines as (

@@ -6,8 +6,9 @@
 {{ config(**incremental_by_load('tmall_order_items', unique_key='sub_order_id')) }}
 
 with source as (
-    {{ deduplicate(rows_to_stage('tmall_order_items', 'sub_order_id'), partition_by='sub_order_id',
-                   order_by=newest_version_first('tmall_order_items')) }}
+    {{ deduplicate(source('raw', 'tmall_order_items'), partition_by='sub_order_id',
+                   order_by=newest_version_first('tmall_order_items'),
+                   stage_again_by='sub_order_id') }}
 )
 
 select

@@ -5,8 +5,9 @@
 {{ config(**incremental_by_load('tmall_orders', unique_key='order_id')) }}
 
 with source as (
-    {{ deduplicate(rows_to_stage('tmall_orders', 'order_id'),
-                   partition_by='order_id', order_by=newest_version_first('tmall_orders')) }}
+    {{ deduplicate(source('raw', 'tmall_orders'),
+                   partition_by='order_id', order_by=newest_version_first('tmall_orders'),
+                   stage_again_by='order_id') }}
 ),
 
 orders as (

@@ -4,9 +4,10 @@
                                 unique_key=['external_userid', 'guide_userid', 'change_type', 'event_at'])) }}
 
 with source as (
-    {{ deduplicate(rows_to_stage('wecom_contact_events', 'external_userid, guide_userid, change_type, event_at'),
+    {{ deduplicate(source('raw', 'wecom_contact_events'),
                    partition_by='external_userid, guide_userid, change_type, event_at',
-                   order_by=newest_version_first('wecom_contact_events')) }}
+                   order_by=newest_version_first('wecom_contact_events'),
+                   stage_again_by='external_userid, guide_userid, change_type, event_at') }}
 ),
 
 change_types as (

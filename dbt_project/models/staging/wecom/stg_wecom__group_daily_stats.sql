@@ -2,8 +2,9 @@
 {{ config(**incremental_by_load('wecom_group_daily_stats', unique_key=['owner_userid', 'stat_date'])) }}
 
 with source as (
-    {{ deduplicate(rows_to_stage('wecom_group_daily_stats', 'owner_userid, stat_date'), partition_by='owner_userid, stat_date',
-                   order_by=newest_version_first('wecom_group_daily_stats')) }}
+    {{ deduplicate(source('raw', 'wecom_group_daily_stats'), partition_by='owner_userid, stat_date',
+                   order_by=newest_version_first('wecom_group_daily_stats'),
+                   stage_again_by='owner_userid, stat_date') }}
 )
 
 select

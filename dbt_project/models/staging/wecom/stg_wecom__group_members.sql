@@ -2,8 +2,9 @@
 {{ config(**incremental_by_load('wecom_group_members', unique_key=['chat_id', 'member_userid'])) }}
 
 with source as (
-    {{ deduplicate(rows_to_stage('wecom_group_members', 'chat_id, member_userid'), partition_by='chat_id, member_userid',
-                   order_by=newest_version_first('wecom_group_members')) }}
+    {{ deduplicate(source('raw', 'wecom_group_members'), partition_by='chat_id, member_userid',
+                   order_by=newest_version_first('wecom_group_members'),
+                   stage_again_by='chat_id, member_userid') }}
 ),
 
 join_scenes as (

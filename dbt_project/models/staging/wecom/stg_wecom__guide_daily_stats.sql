@@ -2,8 +2,9 @@
 {{ config(**incremental_by_load('wecom_guide_daily_stats', unique_key=['guide_userid', 'stat_date'])) }}
 
 with source as (
-    {{ deduplicate(rows_to_stage('wecom_guide_daily_stats', 'guide_userid, stat_date'), partition_by='guide_userid, stat_date',
-                   order_by=newest_version_first('wecom_guide_daily_stats')) }}
+    {{ deduplicate(source('raw', 'wecom_guide_daily_stats'), partition_by='guide_userid, stat_date',
+                   order_by=newest_version_first('wecom_guide_daily_stats'),
+                   stage_again_by='guide_userid, stat_date') }}
 )
 
 select
