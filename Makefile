@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export QUANYU_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(QUANYU_HOME)/dagster_home
 
-.PHONY: setup setup-spark setup-bi setup-metrics manifest demo test test-spark test-bi test-launched test-alerts test-rekey bi lint lint-sql dev bench clean
+.PHONY: setup setup-spark setup-bi setup-metrics manifest demo test test-spark test-bi test-launched test-alerts test-rekey test-incremental bi lint lint-sql dev bench clean
 BENCH_MEMBERS ?= 100000 1000000
 
 setup: $(VENV)/.installed
@@ -118,6 +118,11 @@ test-alerts: setup
 ## erasure) and the builds after it (~8 min; tests/privacy/test_key_rotation.py). CI runs it after make test.
 test-rekey: setup
 	$(BIN)/python -m pytest -q -m rekey tests/privacy
+
+## Staging incremental by load: three nights of loads (later months, a corrected report, files taken out of
+## the lake) staged incrementally equal a --full-refresh build (~2.5 min; tests/orchestration/test_incremental_staging.py).
+test-incremental: setup
+	$(BIN)/python -m pytest -q -m incremental tests/orchestration/test_incremental_staging.py
 
 ## Style is configuration: ruff (pyproject.toml) over the Python, sqlfluff (.sqlfluff) over the dbt SQL.
 lint: setup lint-sql

@@ -15,6 +15,9 @@ Each later night's dbt run is incremental (its compiled SQL reads the watermark)
 third every model staged by load equals a `--full-refresh` build of the same lake (EXCEPT ALL
 both ways), with the corrected refund in it.
 
+The three nights are the `incremental` marker group (`make test-incremental`, about 2.5 minutes on
+the shared machine, above the default suite's budget); the fingerprint tests run in `make test`.
+
 Also the orchestration's rule for carrying them (orchestration/publish.py): a model's table is
 carried to the next build only while its fingerprint (SQL, macros, seeds, upstream) is unchanged.
 """
@@ -135,12 +138,14 @@ def three_nights(demo_home, tmp_path_factory):
             "after_correction": after_correction, "gone": gone}
 
 
+@pytest.mark.incremental
 def test_every_model_staged_by_load_equals_a_full_rebuild_after_three_nights(three_nights):
     models = staged_models()
     assert len(models) >= 10, models
     assert differences(three_nights["paths"].warehouse, three_nights["rebuilt"], models) == dict.fromkeys(models, 0)
 
 
+@pytest.mark.incremental
 def test_the_later_nights_stage_only_what_the_watermark_picks(three_nights):
     """The first night is a full build; the next two compile the incremental branch of every model."""
     for number, night in enumerate(three_nights["nights"]):
@@ -153,6 +158,7 @@ def test_the_later_nights_stage_only_what_the_watermark_picks(three_nights):
             assert incremental == (number > 0), (number, model)
 
 
+@pytest.mark.incremental
 def test_a_corrected_report_delivered_a_night_later_wins_and_its_removal_restores_the_first(three_nights):
     paths = three_nights["paths"]
     status, refund, paid = three_nights["after_correction"][0]
