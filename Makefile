@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export QUANYU_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(QUANYU_HOME)/dagster_home
 
-.PHONY: setup setup-spark setup-bi setup-metrics manifest demo test test-spark test-bi test-launched test-alerts test-rekey test-nightly bi lint lint-sql dev bench clean
+.PHONY: setup setup-spark setup-bi setup-metrics manifest demo test test-spark test-bi test-launched test-alerts test-rekey test-nightly test-incremental bi lint lint-sql dev bench clean
 BENCH_MEMBERS ?= 100000 1000000
 
 setup: $(VENV)/.installed
@@ -124,6 +124,12 @@ test-rekey: setup
 ## same landing compared table by table (tests/orchestration/test_nightly.py); ~15-40 min, not in CI yet.
 test-nightly: setup
 	$(BIN)/python -m pytest -q -m nightly tests/orchestration
+
+## Staging incremental by load: three nights of loads (later months, a corrected report, files taken out of
+## the lake) staged incrementally equal a --full-refresh build (~2.5-7 min; tests/orchestration/test_incremental_staging.py). CI runs it
+## after test-rekey.
+test-incremental: setup
+	$(BIN)/python -m pytest -q -m incremental tests/orchestration/test_incremental_staging.py
 
 ## Style is configuration: ruff (pyproject.toml) over the Python, sqlfluff (.sqlfluff) over the dbt SQL.
 lint: setup lint-sql

@@ -43,7 +43,7 @@ from ingest import lake
 from ingest.hash_keys import HashKeyError
 from ingest.settings import REPO_ROOT, Paths, paths_from_env
 from orchestration.hash_key_guard import check_build_keys
-from orchestration.publish import prepare_build
+from orchestration.publish import FULL_REFRESH_TAG, prepare_build
 from orchestration.resources import WRITER_POOL, QuanyuPaths, environment
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -208,8 +208,9 @@ def build_dbt_assets():
         # every model selected (build_all, the nightly): dbt rewrites every table, so the build starts
         # from what builds carry over instead of a copy of the served file
         whole_project = set(context.selected_asset_keys) == set(context.assets_def.keys)
+        full_refresh = context.run.tags.get(FULL_REFRESH_TAG, "").lower() in ("1", "true", "yes")
         build = prepare_build(paths, context.run_id, load_manifest(), DBT_PROJECT_DIR / "profiles.yml",
-                              log=context.log.info, whole_project=whole_project)
+                              log=context.log.info, whole_project=whole_project, full_refresh=full_refresh)
         builder = DbtCliResource(project_dir=dbt.project_dir, profiles_dir=str(build.profiles_dir),
                                  dbt_executable=dbt.dbt_executable)
         try:

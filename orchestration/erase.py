@@ -49,7 +49,15 @@ from ingest.pii import HashKey, key_from_env, keyed_hash, normalise_mobiles, red
 from ingest.settings import Paths, business_now, paths_from_env
 from ingest.suppression import SuppressionKeyError, clean, entry_hash
 from orchestration.audience_export import export_audiences, exports_root
-from orchestration.publish import Build, _publish_lock, build_root, publish, read_build_info
+from orchestration.publish import (
+    FINGERPRINTS_TABLE,
+    META_SCHEMA,
+    Build,
+    _publish_lock,
+    build_root,
+    publish,
+    read_build_info,
+)
 
 SKIP_SCHEMAS = ("information_schema", "pg_catalog", "meta", "seeds")  # meta is stamped again; seeds hold no person
 EVIDENCE_COLUMNS = ("redacted_record_json", "raw_record")  # JSON text quoting identifiers kept as exported
@@ -264,6 +272,10 @@ def erase_warehouse(paths: Paths, journal: erasure.Journal) -> dict[str, int]:
         source = read_build_info(erasing) or {}
         with duckdb.connect(str(erasing)) as con:
             counts = delete_person(con, journal)
+            # a staged key whose winning version named the person may have other versions left in the
+            # lake, which a full rebuild would stage: without fingerprints the next whole-project build
+            # stages every model staged by load in full (orchestration/publish.py)
+            con.execute(f"drop table if exists {META_SCHEMA}.{FINGERPRINTS_TABLE}")
             con.execute("checkpoint")
         # deleted rows may keep their bytes in the blocks of the copy: copy table by table into a new file
         with duckdb.connect(str(build.file)) as con:

@@ -25,6 +25,7 @@ time) serialise the rest.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import uuid
@@ -49,6 +50,14 @@ HASH_KEY_TABLE = "hash_key"  # written by orchestration.hash_key_guard
 CARRIED_META = ((META_SCHEMA, "build"), (META_SCHEMA, HASH_KEY_TABLE))
 # The alias a whole-project build attaches the served file (or the re-key's seed) under, read-only.
 PREVIOUS_DATABASE = "previous_build"
+# The fingerprints of the models a build staged by load (macro incremental_by_load), written into
+# every build file by prepare_build: the next build carries such a table only if its fingerprint is
+# the same (same SQL, macros, seeds and upstream), else dbt builds it in full.
+FINGERPRINTS_TABLE = "model_fingerprints"
+INCREMENTAL_BY_LOAD_TAG = "incremental_by_load"
+# A run tag: with it (true), a whole-project build carries no table staged by load, so dbt stages
+# every one of them in full (the full refresh of docs/incremental.md).
+FULL_REFRESH_TAG = "quanyu/full_refresh"
 PROFILE_NAME = "quanyu"
 BUILD_TARGET = "duckdb"  # the output of dbt_project/profiles.yml that writes (the default, `served`, reads)
 
@@ -156,20 +165,108 @@ def prune_orphans(database: Path, manifest: dict[str, Any]) -> list[str]:
     return dropped
 
 
-def carried_over_relations(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
+def carried_over_relations(manifest: dict[str, Any],
+                           unchanged: frozenset[tuple[str, str]] | None = None) -> dict[tuple[str, str], str]:
     """(schema, relation) -> how a build keeps it from the last: ``copy`` for what the build writes
     into (incremental models, snapshots, ``CARRIED_META``), ``read`` for models marked
     ``meta: {carried_over: true}``, whose previous version the build only reads (macro
-    ``previous_relation``) before it replaces them."""
+    ``previous_relation``) before it replaces them.
+
+    A model staged by load (tag ``incremental_by_load``) is carried only when it is in
+    ``unchanged`` (its fingerprint is the one the previous build recorded, ``unchanged_staged_by_load``);
+    ``None`` carries every one, as the re-key's check of what carries hashes needs."""
     found = dict.fromkeys(CARRIED_META, "copy")
     for node in manifest["nodes"].values():
         config = node.get("config") or {}
         relation = (node["schema"], node.get("alias") or node["name"])
-        if node["resource_type"] == "snapshot" or config.get("materialized") == "incremental":
+        if INCREMENTAL_BY_LOAD_TAG in (node.get("tags") or []):
+            if config.get("materialized") == "incremental" and (unchanged is None or relation in unchanged):
+                found[relation] = "copy"
+        elif node["resource_type"] == "snapshot" or config.get("materialized") == "incremental":
             found[relation] = "copy"
         elif (config.get("meta") or {}).get("carried_over"):
             found[relation] = "read"
     return dict(sorted(found.items()))
+
+
+def staged_by_load(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(schema, relation) -> unique id of every model staged by load (macro incremental_by_load)."""
+    return {(node["schema"], node.get("alias") or node["name"]): uid for uid, node in manifest["nodes"].items()
+            if node["resource_type"] == "model" and INCREMENTAL_BY_LOAD_TAG in (node.get("tags") or [])}
+
+
+def model_fingerprints(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(schema, relation) -> a fingerprint of what decides every row of each model staged by load:
+    its SQL, the SQL of every macro it calls (transitively, dbt's own included, so a dbt upgrade
+    counts), and the fingerprints of its parents (a seed by its file's checksum, a source by its
+    configuration). Rows an incremental run keeps were made by the code of an earlier build: if
+    a code list seed gained a status or a staging rule changed, they must be made again, and a
+    changed fingerprint makes the next whole-project build stage the model in full."""
+    nodes, macros, sources = manifest["nodes"], manifest.get("macros", {}), manifest.get("sources", {})
+    memo: dict[str, str] = {}
+
+    by_name: dict[str, list[str]] = {}
+    for uid, macro in macros.items():
+        by_name.setdefault(macro["name"].split("__", 1)[-1], []).append(uid)
+
+    def macro_text(uid: str, seen: set[str]) -> str:
+        if uid in seen or uid not in macros:
+            return ""
+        seen.add(uid)
+        macro = macros[uid]
+        # adapter.dispatch calls are not in depends_on: take every <adapter>__<name> implementation too
+        called = set((macro.get("depends_on") or {}).get("macros", [])) | set(by_name.get(macro["name"], []))
+        return uid + macro.get("macro_sql", "") + "".join(macro_text(m, seen) for m in sorted(called))
+
+    def fingerprint(uid: str) -> str:
+        if uid in memo:
+            return memo[uid]
+        if uid in sources:  # its meta (versioned_by decides which version wins), not where the lake is
+            source = sources[uid]
+            text = uid + json.dumps([source.get("meta"), (source.get("config") or {}).get("meta")],
+                                    sort_keys=True, default=str)
+        else:
+            node = nodes[uid]
+            depends = node.get("depends_on") or {}
+            text = "".join([
+                uid, (node.get("checksum") or {}).get("checksum", ""), node.get("raw_code", ""),
+                json.dumps(node.get("config") or {}, sort_keys=True, default=str),
+                "".join(macro_text(m, set()) for m in sorted(depends.get("macros", []))),
+                "".join(fingerprint(parent) for parent in sorted(depends.get("nodes", [])))])
+        memo[uid] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return memo[uid]
+
+    return {relation: fingerprint(uid) for relation, uid in staged_by_load(manifest).items()}
+
+
+def recorded_fingerprints(database: Path) -> dict[tuple[str, str], str]:
+    """The fingerprints a build file recorded (``FINGERPRINTS_TABLE``; empty before there was one)."""
+    if not Path(database).exists():
+        return {}
+    with duckdb.connect(str(database), read_only=True) as con:
+        found = con.execute("select count(*) from information_schema.tables where table_schema = ? "
+                            "and table_name = ?", [META_SCHEMA, FINGERPRINTS_TABLE]).fetchall()[0][0]
+        if not found:
+            return {}
+        rows = con.execute(f"select table_schema, table_name, fingerprint from {META_SCHEMA}.{FINGERPRINTS_TABLE}")
+        return {(schema, table): value for schema, table, value in rows.fetchall()}
+
+
+def unchanged_staged_by_load(manifest: dict[str, Any], origin: Path) -> frozenset[tuple[str, str]]:
+    """The models staged by load whose fingerprint in ``origin`` is the current code's."""
+    previous = recorded_fingerprints(origin)
+    return frozenset(r for r, value in model_fingerprints(manifest).items() if previous.get(r) == value)
+
+
+def write_fingerprints(database: Path, fingerprints: dict[tuple[str, str], str]) -> None:
+    """Record which code staged the models staged by load in ``database`` (``FINGERPRINTS_TABLE``)."""
+    with duckdb.connect(str(database)) as con:
+        con.execute(f"create schema if not exists {META_SCHEMA}")
+        con.execute(f"create or replace table {META_SCHEMA}.{FINGERPRINTS_TABLE} "
+                    f"(table_schema varchar, table_name varchar, fingerprint varchar)")
+        con.executemany(f"insert into {META_SCHEMA}.{FINGERPRINTS_TABLE} values (?, ?, ?)",
+                        [(schema, table, value) for (schema, table), value in sorted(fingerprints.items())])
+        con.execute("checkpoint")
 
 
 def carry_over(origin: Path, target: Path, relations: dict[tuple[str, str], str]) -> list[str]:
@@ -199,9 +296,11 @@ def carry_over(origin: Path, target: Path, relations: dict[tuple[str, str], str]
 
 
 def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_profiles: Path,
-                  log: Callable[[str], None] = print, whole_project: bool = False) -> Build:
+                  log: Callable[[str], None] = print, whole_project: bool = False,
+                  full_refresh: bool = False) -> Build:
     """A fresh build folder for ``run_id``: with ``whole_project`` (the run builds every dbt model)
-    a new file holding what builds carry over; else a copy of the served warehouse."""
+    a new file holding what builds carry over (with ``full_refresh``, no table staged by load);
+    else a copy of the served warehouse."""
     _prune_old_builds(paths)
     build = Build(paths, run_id)
     if build.folder.exists():
@@ -213,8 +312,13 @@ def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_p
     what = (f"the re-keyed registry {seed} (python -m orchestration.rekey)" if origin == seed
             else "the published warehouse")
     attach = None
+    fingerprints = model_fingerprints(manifest)
     if origin.exists() and whole_project:
-        done = carry_over(origin, build.file, carried_over_relations(manifest))
+        unchanged = frozenset() if full_refresh else unchanged_staged_by_load(manifest, origin)
+        done = carry_over(origin, build.file, carried_over_relations(manifest, unchanged))
+        restaged = sorted(f"{schema}.{table}" for schema, table in set(fingerprints) - unchanged)
+        if restaged and origin != seed and recorded_fingerprints(origin):
+            log(f"staging in full (code, macros or seeds changed since the last build): {', '.join(restaged)}")
         attach = origin
         source = read_build_info(build.file)
         log(f"building every model into a new file; from {what} (build "
@@ -226,8 +330,13 @@ def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_p
         if dropped:
             log(f"dropped relations no model produces any more: {', '.join(dropped)}")
         log(f"building on a copy of {what} (build {(source or {}).get('build_id', '?')})")
+        # a run of a few assets keeps the copied tables it does not rebuild: the recorded fingerprint
+        # of a changed one stays the old, so the next whole-project build stages it in full
+        previous = recorded_fingerprints(build.file)
+        fingerprints = {relation: previous.get(relation, "") for relation in fingerprints}
     else:
         log("no published warehouse yet: building from scratch")
+    write_fingerprints(build.file, fingerprints)
     write_profiles(build, project_profiles, attach)
     build.update_stamp(run_id=run_id, started_at=business_now().isoformat(sep=" "),
                        copied_from=(source or {}).get("build_id"), from_rekey_seed=origin == seed,

@@ -10,7 +10,14 @@
     Trino. DuckDB drops the rank column (as dbt_utils returns only the relation's columns);
     Spark has no `* exclude`, so there the subquery's _deduplicate_rank column stays: select
     the columns you need. -#}
-{% macro deduplicate(relation, partition_by, order_by) -%}
+{#- stage_again_by (staging incremental by load, macros/incremental_by_load.sql): the key columns
+    as the relation names them (SQL text) whose keys an incremental run stages again, staged_as the
+    same columns as the model names them where it renames them. In an incremental run only those
+    keys' rows are deduplicated (rows_to_stage); in a full build, and without it, every row. -#}
+{% macro deduplicate(relation, partition_by, order_by, stage_again_by=none, staged_as=none) -%}
+    {%- if stage_again_by -%}
+        {%- set relation = rows_to_stage(relation, stage_again_by, staged_as) -%}
+    {%- endif -%}
     {{ return(adapter.dispatch('deduplicate', 'quanyu')(relation, partition_by, order_by)) }}
 {%- endmacro %}
 

@@ -1,6 +1,10 @@
 {#- One row per AI outbound call (智能外呼) from the vendor log. -#}
+{{ config(**incremental_by_load('outbound_calls', unique_key='call_id')) }}
+
 with source as (
-    {{ deduplicate(source('raw', 'outbound_calls'), partition_by='call_id', order_by=newest_version_first('outbound_calls')) }}
+    {{ deduplicate(source('raw', 'outbound_calls'),
+                   partition_by='call_id', order_by=newest_version_first('outbound_calls'),
+                   stage_again_by='call_id') }}
 )
 
 select

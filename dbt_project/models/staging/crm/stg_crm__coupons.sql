@@ -1,6 +1,10 @@
 {#- One row per coupon code with its issue and, if any, its redemption. -#}
+{{ config(**incremental_by_load('coupons', unique_key='coupon_code')) }}
+
 with source as (
-    {{ deduplicate(source('raw', 'coupons'), partition_by='coupon_code', order_by=newest_version_first('coupons')) }}
+    {{ deduplicate(source('raw', 'coupons'),
+                   partition_by='coupon_code', order_by=newest_version_first('coupons'),
+                   stage_again_by='coupon_code') }}
 ),
 
 statuses as (

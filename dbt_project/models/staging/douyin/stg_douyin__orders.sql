@@ -2,9 +2,12 @@
     (商品金额, 订单应付金额, 优惠总金额) are per sub-order and can be summed per order_id.
     The export has no refund amount: a sub-order whose after-sale ended in a refund, or a paid
     order that ends closed, counts as refunded in full. -#}
+{{ config(**incremental_by_load('douyin_orders', unique_key='sub_order_id')) }}
+
 with source as (
     {{ deduplicate(source('raw', 'douyin_orders'), partition_by='sub_order_id',
-                   order_by=newest_version_first('douyin_orders')) }}
+                   order_by=newest_version_first('douyin_orders'),
+                   stage_again_by='sub_order_id') }}
 ),
 
 after_sale_map as (

@@ -2,9 +2,12 @@
     amounts (订单金额, 结算金额, 应付金额, 运费金额) on every SKU row of the order: they are
     named order_* here and must be taken once per order_id when rolling up
     (order_line_number = 1), never summed over lines. -#}
+{{ config(**incremental_by_load('jd_orders', unique_key='order_id')) }}
+
 with source as (
     {{ deduplicate(source('raw', 'jd_orders'), partition_by='order_id, sku_id',
-                   order_by=newest_version_first('jd_orders')) }}
+                   order_by=newest_version_first('jd_orders'),
+                   stage_again_by='order_id') }}
 ),
 
 orders as (

@@ -2,9 +2,13 @@
     update time like the orders, so a line in flight at a month's end comes again, in its final
     state, in the next month's file: the latest update wins. Amounts arrive in fen and land in
     CNY; pay_fee is the line's share of the order's pay_fee (discounts allocated to lines). -#}
+{{ config(**incremental_by_load('mp_order_items', unique_key=['order_id', 'line_number'])) }}
+
 with source as (
-    {{ deduplicate(source('raw', 'mp_order_items'), partition_by='order_no, item_no',
-                   order_by=newest_version_first('mp_order_items')) }}
+    {{ deduplicate(source('raw', 'mp_order_items'),
+                   partition_by='order_no, item_no',
+                   order_by=newest_version_first('mp_order_items'),
+                   stage_again_by='order_no, item_no', staged_as='order_id, line_number') }}
 )
 
 select

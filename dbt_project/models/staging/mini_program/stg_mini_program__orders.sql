@@ -2,8 +2,12 @@
     update time, so an order can appear in two monthly files (in flight, then final); the
     version with the latest update time wins (newest_version_first). Amounts arrive in fen and
     land in CNY. -#}
+{{ config(**incremental_by_load('mp_orders', unique_key='order_id')) }}
+
 with source as (
-    {{ deduplicate(source('raw', 'mp_orders'), partition_by='order_no', order_by=newest_version_first('mp_orders')) }}
+    {{ deduplicate(source('raw', 'mp_orders'),
+                   partition_by='order_no', order_by=newest_version_first('mp_orders'),
+                   stage_again_by='order_no', staged_as='order_id') }}
 ),
 
 orders as (

@@ -1,9 +1,12 @@
 {#- One row per POS receipt line (store x receipt x line). Returns are recognised by the
     receipt type (单据类型, through order_status_map) or by a negative quantity or amount, and
     their amounts are made negative whatever sign the store system exported. -#}
+{{ config(**incremental_by_load('pos_sales', unique_key=['store_code', 'receipt_no', 'line_no'])) }}
+
 with source as (
     {{ deduplicate(source('raw', 'pos_sales'), partition_by='store_code, receipt_no, line_no',
-                   order_by=newest_version_first('pos_sales')) }}
+                   order_by=newest_version_first('pos_sales'),
+                   stage_again_by='store_code, receipt_no, line_no') }}
 ),
 
 receipt_lines as (

@@ -3,9 +3,12 @@
     order's payable goods amount: Tmall allocates the order's discounts to its lines and leaves
     the postage on none, so lines sum to the order's paid amount minus postage. A gift line
     (赠品) has price and amount 0. -#}
+{{ config(**incremental_by_load('tmall_order_items', unique_key='sub_order_id')) }}
+
 with source as (
     {{ deduplicate(source('raw', 'tmall_order_items'), partition_by='sub_order_id',
-                   order_by=newest_version_first('tmall_order_items')) }}
+                   order_by=newest_version_first('tmall_order_items'),
+                   stage_again_by='sub_order_id') }}
 )
 
 select

@@ -2,8 +2,12 @@
     and 30-day reports overlap, so an order arrives several times. The report has no refund or
     update time, so at equal payment times the later export wins (its title line or file date:
     newest_version_first), not the file loaded last. -#}
+{{ config(**incremental_by_load('tmall_orders', unique_key='order_id')) }}
+
 with source as (
-    {{ deduplicate(source('raw', 'tmall_orders'), partition_by='order_id', order_by=newest_version_first('tmall_orders')) }}
+    {{ deduplicate(source('raw', 'tmall_orders'),
+                   partition_by='order_id', order_by=newest_version_first('tmall_orders'),
+                   stage_again_by='order_id') }}
 ),
 
 orders as (

@@ -1,8 +1,13 @@
 {#- One row per change_external_contact callback. Callbacks are retried and exports overlap,
     so the same (customer, guide, change type, second) is kept once. -#}
+{{ config(**incremental_by_load('wecom_contact_events',
+                                unique_key=['external_userid', 'guide_userid', 'change_type', 'event_at'])) }}
+
 with source as (
-    {{ deduplicate(source('raw', 'wecom_contact_events'), partition_by='external_userid, guide_userid, change_type, event_at',
-                   order_by=newest_version_first('wecom_contact_events')) }}
+    {{ deduplicate(source('raw', 'wecom_contact_events'),
+                   partition_by='external_userid, guide_userid, change_type, event_at',
+                   order_by=newest_version_first('wecom_contact_events'),
+                   stage_again_by='external_userid, guide_userid, change_type, event_at') }}
 ),
 
 change_types as (

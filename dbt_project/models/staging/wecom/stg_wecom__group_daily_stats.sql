@@ -1,7 +1,10 @@
 {#- One row per group owner and day from groupchat/statistic (owner-level aggregation). -#}
+{{ config(**incremental_by_load('wecom_group_daily_stats', unique_key=['owner_userid', 'stat_date'])) }}
+
 with source as (
     {{ deduplicate(source('raw', 'wecom_group_daily_stats'), partition_by='owner_userid, stat_date',
-                   order_by=newest_version_first('wecom_group_daily_stats')) }}
+                   order_by=newest_version_first('wecom_group_daily_stats'),
+                   stage_again_by='owner_userid, stat_date') }}
 )
 
 select

@@ -1,7 +1,10 @@
 {#- One row per customer group x member (staff and customers) as last exported. -#}
+{{ config(**incremental_by_load('wecom_group_members', unique_key=['chat_id', 'member_userid'])) }}
+
 with source as (
     {{ deduplicate(source('raw', 'wecom_group_members'), partition_by='chat_id, member_userid',
-                   order_by=newest_version_first('wecom_group_members')) }}
+                   order_by=newest_version_first('wecom_group_members'),
+                   stage_again_by='chat_id, member_userid') }}
 ),
 
 join_scenes as (

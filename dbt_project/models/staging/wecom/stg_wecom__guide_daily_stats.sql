@@ -1,7 +1,10 @@
 {#- One row per guide and day from get_user_behavior_data. -#}
+{{ config(**incremental_by_load('wecom_guide_daily_stats', unique_key=['guide_userid', 'stat_date'])) }}
+
 with source as (
     {{ deduplicate(source('raw', 'wecom_guide_daily_stats'), partition_by='guide_userid, stat_date',
-                   order_by=newest_version_first('wecom_guide_daily_stats')) }}
+                   order_by=newest_version_first('wecom_guide_daily_stats'),
+                   stage_again_by='guide_userid, stat_date') }}
 )
 
 select
