@@ -103,7 +103,7 @@ def brand(tmp_path_factory):
     """A loaded lake (loose), the same lake compacted without interruption, and its rows."""
     loose = _paths(tmp_path_factory.mktemp("loose")).ensure()
     generate(loose.home, members=200, months=3)
-    load_table(CONTRACT, loose, KEY)
+    load_table(CONTRACT, loose, KEY, group_segments=False)
     compacted = copy_home(loose, tmp_path_factory.mktemp("compacted") / "home")
     runner.compact(compacted)
     assert len(lake.manifests(compacted, TABLE)) >= 3 and rows(compacted) == rows(loose)
