@@ -171,6 +171,45 @@ def test_every_step_of_compaction_and_loosening_has_a_crash_case():
     assert set(lake.LOOSENING_STEPS) | {runner.WRITE_STEPS[2]} == {s for s, _ in LOOSENING_CRASHES}
 
 
+# A load commits its group of small files as one segment (lake.commit_loaded), through the steps a
+# compaction takes; a fresh load has no member files to delete.
+LOAD_CRASHES = [(s, 1) for s in ("raw_temp_torn", "manifest_temp_written", *lake.COMPACTION_STEPS)
+                if s != "member_deleted"]
+VOLATILE = {"_loaded_at", "loaded_at", "seconds"}  # name the run: differ between two loads of one landing
+
+
+def stable_rows(paths: Paths) -> tuple[list, list]:
+    """``rows`` without the columns that name the run."""
+    con = duckdb.connect()
+    result = []
+    for folder in (RAW, LEDGER):
+        relation = dbt_relation(paths, folder)
+        columns = sorted(r[0] for r in con.execute(f"describe select * from {relation}").fetchall())
+        listing = ", ".join(f'"{c}"' for c in columns if c not in VOLATILE)
+        result.append(con.execute(f"select {listing} from {relation} order by all").fetchall())
+    return tuple(result)
+
+
+@pytest.mark.parametrize(("step", "nth"), LOAD_CRASHES, ids=[f"{s}#{n}" for s, n in LOAD_CRASHES])
+def test_a_load_killed_while_committing_its_segment_leaves_all_or_nothing_and_the_next_load_completes_it(
+        brand, tmp_path, step, nth):
+    crashed = copy_home(brand["loose"], tmp_path / "crashed")
+    shutil.rmtree(crashed.lake)
+    crashed.ensure()
+    run_child(crashed, "load", step, nth)
+    with lake.reading(crashed):  # healed: the segment's files in place, or no trace of them
+        raw, ledger = stable_rows(crashed)
+        committed = step not in ("raw_temp_torn", "raw_temp_written", "ledger_temp_written", "manifest_temp_written")
+        expected = stable_rows(brand["loose"])
+        assert (raw, ledger) == (expected if committed else ([], []))
+        assert reconcile(crashed, TABLE).problems == []
+    assert temps(crashed) == []
+    again = load_table(CONTRACT, crashed, KEY)
+    assert {f.status for f in again.files} == ({"skipped"} if committed else {"loaded"})
+    assert stable_rows(crashed) == stable_rows(brand["loose"])
+    assert len(lake.manifests(crashed, TABLE)) == 1 and reconcile(crashed, TABLE).problems == []
+
+
 def test_a_heal_killed_while_it_recovers_is_finished_by_the_next(brand, tmp_path):
     crashed = copy_home(brand["loose"], tmp_path / "crashed")
     run_child(crashed, "compact", "ledger_segment_renamed", 1)

@@ -234,6 +234,11 @@ def test_a_group_of_small_files_commits_as_one_segment_with_the_rows_of_a_file_b
             theirs = pq.read_table(table_dir(home, kind, table) / f"{sha[:20]}.parquet")
             keep = [c for c in theirs.column_names if c not in VOLATILE]
             assert mine.select(keep).equals(theirs.select(keep)), (kind, sha)
+    # reloaded, the group commits as a segment again and its stale per-file Parquet are deleted
+    again = load_table(CONTRACTS[table], grouped, KEY, reload=True, workers=1)
+    assert {f.status for f in again.files} == {"loaded"} and len(manifests(grouped, table)) == 1
+    assert file_count(grouped, table) == 2 + 2
+    assert stable_snapshot(grouped, table) == stable_snapshot(home, table)
 
 
 def test_a_group_whose_table_is_locked_commits_file_by_file(loaded, tmp_path, monkeypatch):
