@@ -643,9 +643,14 @@ def _cell(values: Any, i: int) -> Any:
 
 
 def _raw_series(values: Any) -> pd.Series:
+    """A column's raw values for ``parse_column``: Arrow-backed text when they are texts (as the fast CSV
+    reader gives them: the parsers then convert no Python string per cell), else Python objects."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return pd.Series(values.to_pandas())  # stays Arrow-backed: no Python string per cell
-    return pd.Series(values, dtype="object")
+    try:
+        return pd.Series(pa.array(values, type=pa.string()).to_pandas())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # spreadsheet cells: numbers, dates
+        return pd.Series(values, dtype="object")
 
 
 def _joined(into: pd.Series, more: pd.Series, separator: str) -> pd.Series:
