@@ -712,7 +712,7 @@ def _whole_file(source: Any) -> Batch:
 def _concatenated(parts: list[Any]) -> Any:
     """Value runs (Python lists, or Arrow string arrays from the fast CSV reader) as one: Arrow when
     every run is, a list otherwise (the values the exact reader gives: the fast reader's are text too)."""
-    if all(isinstance(p, pa.Array) for p in parts):
+    if parts and all(isinstance(p, pa.Array) for p in parts):
         return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
     return [v for p in parts for v in (p.to_pylist() if isinstance(p, pa.Array) else p)]
 
