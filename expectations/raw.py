@@ -257,7 +257,7 @@ def files_frame(paths: Paths, contract: Contract, entries: pd.DataFrame, shas: l
 
 def _row_stats(paths: Paths, contract: Contract, shas: list[str]) -> dict[str, dict]:
     """Per file: text cells, mis-decoded text cells, rows with a nulled optional value."""
-    if not lake.has_loose_raw(paths, contract.table, shas):
+    if not lake.has_raw(paths, contract.table, shas):
         return {}
     text = [c.name for c in contract.loaded_columns if c.type == "string"]
     parts = ["_file_sha256", 'count("_cell_issues") as cell_issue_rows']
@@ -350,30 +350,24 @@ class FileVerdict:
     record: dict
 
 
-class GateError(RuntimeError):
-    """The gate was asked to judge files it cannot see whole."""
-
-
 @dataclass
 class GatePlan:
     """Which files of a table the gate must judge, read from the ledger and the verdicts.
 
-    ``compacted``: those of them inside a segment. The gate reads files one by one, so the
-    acting step writes them back per file (``ingest.lake.loosen``) before the gate judges.
+    The gate reads a file's rows where they are, loose or in a segment (``lake.raw_relation``):
+    loads commit groups of small files as segments, and writing each back before judging it would
+    undo that. Only a rejected file is written back, by ``lake.reject``.
     """
 
     table: str
     entries: pd.DataFrame
     shas: list[str]
-    compacted: list[str]
 
 
 def plan_raw_gate(contract: Contract, paths: Paths) -> GatePlan:
     """Every file of the table without a passing verdict for its current load."""
     entries = lake.ledger_entries(paths, contract.table)
-    shas = ungated(paths, contract.table, entries)
-    in_segments = lake.segment_of(paths, contract.table)
-    return GatePlan(contract.table, entries, shas, [sha for sha in shas if sha in in_segments])
+    return GatePlan(contract.table, entries, ungated(paths, contract.table, entries))
 
 
 @dataclass
@@ -395,14 +389,8 @@ def judge_raw_table(contract: Contract, paths: Paths, plan: GatePlan, run_name: 
     """Validate the planned files and the table's freshness; return a verdict per file.
 
     Judges only: it moves, deletes and writes no lake file and no verdict (the acting step,
-    ``orchestration.ingest_steps``, does, through ``ingest.lake``). Refuses a plan whose files
-    are still compacted, since their rows would silently be missing from the validation.
+    ``orchestration.ingest_steps``, does, through ``ingest.lake``).
     """
-    still_compacted = sorted(set(plan.shas) & set(lake.segment_of(paths, contract.table)))
-    if still_compacted:
-        raise GateError(f"{contract.table}: {len(still_compacted)} file(s) to gate are still in a segment "
-                        f"(e.g. {still_compacted[0][:20]}); write them back per file (ingest.lake.loosen) "
-                        f"before judging them")
     now = business_now()
     rows_spec, files_spec, table_spec = suites(contract, now)
     entries, shas = plan.entries, plan.shas

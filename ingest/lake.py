@@ -33,10 +33,11 @@ import datetime as dt
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pandas as pd
@@ -139,17 +140,34 @@ def ensure_table(paths: Paths, table: str, schemas: dict[str, pa.Schema]) -> Non
         _put(schema.empty_table(), target)
 
 
+def _segments_holding(paths: Paths, table: str, shas: set[str]) -> list[Path]:
+    """The raw segment files holding rows of any of ``shas`` (committed segments only)."""
+    return [m.raw_path(paths) for m in manifests(paths, table)
+            if m.state == "committed" and any(r["sha"] in shas for r in m.raw_members)]
+
+
 def raw_relation(paths: Paths, table: str, shas: Iterable[str] | None = None) -> str:
-    """SQL text reading a table's raw rows: of the loose files of ``shas``, or of the whole table."""
+    """SQL text reading a table's raw rows: of the files ``shas`` (loose, or in a segment: its rows of
+    those files only), or of the whole table. Loads commit groups of small files as segments
+    (``commit_loaded``), so the files a gate judges are often in one."""
     if shas is None:
         return f"read_parquet('{table_glob(paths, RAW, table)}', union_by_name = true)"
-    files = [f for f in (per_file(paths, RAW, table, sha) for sha in shas) if f.exists()]
-    files.append(table_dir(paths, RAW, table) / SCHEMA_FILE)
-    return "read_parquet([" + ", ".join(f"'{f}'" for f in files) + "], union_by_name = true)"
+    wanted = set(shas)
+    files = [f for f in (per_file(paths, RAW, table, sha) for sha in sorted(wanted)) if f.exists()]
+    segments = _segments_holding(paths, table, wanted)
+    files += segments + [table_dir(paths, RAW, table) / SCHEMA_FILE]
+    relation = "read_parquet([" + ", ".join(f"'{f}'" for f in files) + "], union_by_name = true)"
+    if not segments:
+        return relation
+    listing = ", ".join(f"'{sha}'" for sha in sorted(wanted))  # hex digests: nothing to escape
+    return f"(select * from {relation} where _file_sha256 in ({listing}))"
 
 
-def has_loose_raw(paths: Paths, table: str, shas: Iterable[str]) -> bool:
-    return any(per_file(paths, RAW, table, sha).exists() for sha in shas)
+def has_raw(paths: Paths, table: str, shas: Iterable[str]) -> bool:
+    """Whether any of the files ``shas`` has a raw Parquet, loose or in a segment."""
+    wanted = set(shas)
+    return (any(per_file(paths, RAW, table, sha).exists() for sha in wanted)
+            or bool(_segments_holding(paths, table, wanted)))
 
 
 LEDGER_COLUMNS = ["source_file", "file_sha256", "file_format", "rows_read", "rows_loaded", "rows_quarantined",
@@ -583,7 +601,6 @@ def compact_table(paths: Paths, table: str, eligible: Iterable[str], *, small_ra
 def _write_segment(paths: Paths, table: str, batch: list[_Candidate], entries: dict[str, tuple[dict, pa.Schema]],
                    report: CompactionReport) -> None:
     shas = [c.sha for c in batch]
-    segment = SEGMENT_PREFIX + hashlib.sha256("\n".join(shas).encode()).hexdigest()[:20]
     members, raw_tables = [], []
     for candidate in batch:
         rows = None
@@ -594,27 +611,73 @@ def _write_segment(paths: Paths, table: str, batch: list[_Candidate], entries: d
             raw_tables.append(data)
             rows = data.num_rows
         members.append({"sha": candidate.sha, "raw_rows": rows})
-    manifest = Manifest(table, segment, members,
-                        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    if raw_tables:
-        _write_parquet(pa.concat_tables(raw_tables), _temp(manifest.raw_path(paths)))
-        _reached("raw_temp_written")
     ledger = pa.Table.from_pylist([entries[sha][0] for sha in shas], schema=batch[0].ledger_schema)
+    segment = _commit_segment(paths, table, members, pa.concat_tables(raw_tables) if raw_tables else None, ledger)
+    report.segments.append(segment)
+    report.files += len(members)
+    report.raw_files += len(raw_tables)
+    report.raw_rows += sum(t.num_rows for t in raw_tables)
+
+
+def _commit_segment(paths: Paths, table: str, members: list[dict], raw: pa.Table | None, ledger: pa.Table) -> str:
+    """Write one segment (raw rows, ledger rows, manifest) and delete its members' per-file Parquet;
+    the caller holds the table's lock. Every step is named (``COMPACTION_STEPS``): ``recover`` undoes
+    everything before the manifest and finishes everything after it. Returns the segment's name."""
+    segment = SEGMENT_PREFIX + hashlib.sha256("\n".join(m["sha"] for m in members).encode()).hexdigest()[:20]
+    manifest = Manifest(table, segment, members, created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    if raw is not None:
+        _write_parquet(raw, _temp(manifest.raw_path(paths)))
+        _reached("raw_temp_written")
     _write_parquet(ledger, _temp(manifest.ledger_path(paths)))
     _reached("ledger_temp_written")
     manifest.write(paths)  # the commit point: from here on, recover() rolls forward
     _reached("manifest_written")
-    if raw_tables:
+    if raw is not None:
         os.replace(_temp(manifest.raw_path(paths)), manifest.raw_path(paths))
         _reached("raw_segment_renamed")  # readers of raw/<table>/*.parquet would see members twice from here
     os.replace(_temp(manifest.ledger_path(paths)), manifest.ledger_path(paths))
     _reached("ledger_segment_renamed")
     _delete_members(paths, manifest)  # ... to the last member's deletion
     _reached("segment_done")
-    report.segments.append(segment)
-    report.files += len(members)
-    report.raw_files += len(raw_tables)
-    report.raw_rows += sum(t.num_rows for t in raw_tables)
+    return segment
+
+
+class LoadedFile(NamedTuple):
+    """One landing file's load, ready to commit: its full SHA-256, raw rows and ledger row."""
+
+    sha: str
+    raw: pa.Table
+    ledger: dict
+
+
+# Seconds a load waits for the table's lock before it commits its files one by one instead (a dbt
+# build reading the lake holds every table shared for its whole run; a load must not wait for it).
+LOAD_LOCK_SECONDS = 2.0
+
+
+def commit_loaded(paths: Paths, table: str, files: list[LoadedFile], ledger_schema: pa.Schema) -> str | None:
+    """Commit freshly loaded files of ``table`` as one segment: one raw Parquet, one ledger Parquet and a
+    manifest naming every file with its raw rows, instead of two Parquet files (and two fsyncs) each.
+
+    Why: WeCom and OA answers come as thousands of small files; at 1M members the per-file writes cost
+    more than parsing them (wecom_contacts, 1,500 files: os.fsync 25.5 s and write_table 15.7 s of 162 s).
+    The segment is the same as compaction writes (``_commit_segment``, the same crash recovery), so
+    verdicts, ``loosen``, ``reject`` and erasure treat it as a compacted segment; a reload's stale
+    per-file Parquet are the members it deletes. Returns the segment's name, or None when the table's
+    lock stays taken for ``LOAD_LOCK_SECONDS`` (the caller then commits the files one by one).
+    """
+    deadline = time.monotonic() + LOAD_LOCK_SECONDS
+    while True:
+        with table_lock(paths, table, wait=False) as acquired:
+            if acquired:
+                recover(paths, table)
+                members = [{"sha": f.sha, "raw_rows": f.raw.num_rows} for f in files]
+                raw = pa.concat_tables([f.raw for f in files])
+                ledger = pa.Table.from_pylist([f.ledger for f in files], schema=ledger_schema)
+                return _commit_segment(paths, table, members, raw, ledger)
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
 
 
 # ---------------------------------------------------------------- loosening

@@ -109,8 +109,14 @@ def keyed_hash(key: HashKey, value: str) -> str:
 
 
 def _hash_unique(key: HashKey, values: pd.Series) -> pd.Series:
-    """Hash each distinct value once: real exports repeat the same phone many times."""
-    present = values.dropna()
+    """Hash each distinct value once: real exports repeat the same phone many times.
+
+    HMAC stays one call per distinct value (no batch HMAC exists in the standard library, and a
+    digest over a joined buffer is another value): ~5 us each, 2.1M of them at 1M members. The
+    values are spread back by their factorised codes, not ``Series.map`` (a Python call per row)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if not len(uniques):
+        return values.map({})  # (all missing: the dtype pandas gives such a column, as before)
     keyed = hmac.new(key.secret, digestmod=hashlib.sha256)  # the key schedule once, copied per value
 
     def digest(value: str) -> str:
@@ -118,8 +124,8 @@ def _hash_unique(key: HashKey, values: pd.Series) -> pd.Series:
         h.update(value.encode("utf-8"))
         return h.hexdigest()
 
-    mapping = {v: digest(v) for v in present.unique()}
-    return values.map(mapping)
+    hashed = np.array([digest(v) for v in uniques] + [None], dtype=object)  # code -1 (missing) takes the None
+    return pd.Series(hashed[codes], index=values.index, dtype="str")
 
 
 def normalise_identifier_forms(values: pd.Series) -> pd.Series:

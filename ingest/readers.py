@@ -263,7 +263,9 @@ def _arrow_csv_batches(path: Path, encoding: str, delimiter: str, headers: list[
         raise FastPathUnsuitable(f"rows span {line - header_line - 1} lines of {expected}")
 
 
-def open_csv(path: Path, score: Any, fast: bool = True) -> Source:
+def open_csv(path: Path, score: Any, fast: bool = True, fast_min_bytes: int | None = None) -> Source:
+    """A CSV's title lines, header and batches; ``fast``: by Arrow's reader when the file is regular and
+    at least ``fast_min_bytes`` (default ``FAST_CSV_BYTES``)."""
     encoding = detect_encoding(path)
     text = io.TextIOWrapper(path.open("rb"), encoding=encoding, newline="")
     first = text.readline()
@@ -285,7 +287,8 @@ def open_csv(path: Path, score: Any, fast: bool = True) -> Source:
     headers = [h.replace("\ufeff", "").strip() for h in lead[index][1]]
     header_line = lead[index][0]
     one_line_header = index + 1 >= len(lead) or lead[index + 1][0] == header_line + 1
-    if fast and one_line_header and encoding != "utf-16" and path.stat().st_size >= FAST_CSV_BYTES:
+    fast_min_bytes = FAST_CSV_BYTES if fast_min_bytes is None else fast_min_bytes
+    if fast and one_line_header and encoding != "utf-16" and path.stat().st_size >= fast_min_bytes:
         text.close()
         return Source(headers, "csv", _arrow_csv_batches(path, encoding, delimiter, headers, header_line),
                       encoding=encoding, delimiter=delimiter, header_row=header_line,
@@ -704,16 +707,17 @@ def open_jsonl(path: Path, explode: tuple[str, ...]) -> Source:
 
 
 def open_source(path: Path, record_path: tuple[str, ...], explode: tuple[str, ...], score: Any,
-                fast: bool = True) -> Source:
+                fast: bool = True, fast_min_bytes: int | None = None) -> Source:
     """Open any supported file; ``score(headers)`` counts contract columns a header row names.
 
-    ``fast=False`` forces the exact Python CSV reader (after FastPathUnsuitable).
+    ``fast=False`` forces the exact Python CSV reader (after FastPathUnsuitable); ``fast_min_bytes``:
+    the smallest CSV the fast reader takes (default ``FAST_CSV_BYTES``).
     """
     if path.stat().st_size == 0:
         raise FileFormatError(f"{path.name}: the file is empty (0 bytes)")
     kind = FORMATS.get(path.suffix.lower())
     if kind == "csv":
-        return open_csv(path, score, fast)
+        return open_csv(path, score, fast, fast_min_bytes)
     if kind == "excel":
         return open_excel(path, score)
     if kind == "json":

@@ -96,8 +96,13 @@ def clean_text(raw: pd.Series, null_tokens: pa.Array | None = None) -> pd.Series
     text; a tab prefix does the same in other back offices. Runs in Arrow (RE2), not per cell.
     """
     text = pc.utf8_trim_whitespace(to_arrow(raw))
-    text = pc.replace_substring_regex(text, r'^="(.*)"$', r"\1")
-    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"^['\t]+", ""))
+    # each regex only where a value can match it: the two passes took 5.7 s of a 175 s load of a 100k
+    # brand, though few columns hold any armour (a tab is trimmed already, unless it was inside ="...")
+    unwrapped = pc.any(pc.starts_with(text, '="')).as_py()
+    if unwrapped:
+        text = pc.replace_substring_regex(text, r'^="(.*)"$', r"\1")
+    if unwrapped or pc.any(pc.starts_with(text, "'")).as_py():
+        text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"^['\t]+", ""))
     tokens = _NULL_TOKEN_SET if null_tokens is None else null_tokens
     text = pc.if_else(pc.is_in(text, value_set=tokens), _NULL_TEXT, text)
     return to_text(text, raw.index)

@@ -2,8 +2,8 @@
 
 The gate judges and the lake acts (docs/architecture.md, "Layers"): ``expectations.raw`` reads
 the lake and returns a verdict per file; this step carries the verdicts out through
-``ingest.lake``, which owns the lake's files (write compacted files back before they are
-judged, take rejected files out, keep passing verdicts), then compacts what passed.
+``ingest.lake``, which owns the lake's files (take rejected files out, keep passing verdicts),
+then compacts what passed.
 
 Kept free of Dagster so that ``python -m orchestration.cli`` starts as fast as a plain loader.
 """
@@ -29,12 +29,10 @@ class GatedLoad:
 def gate_table(contract: Contract, paths: Paths, run_name: str) -> RawGateResult:
     """The raw gate over every file of the table not gated yet, its verdicts carried out.
 
-    A file to gate that sits in a segment (its verdict lost, or stale after a reload) is
-    written back per file first: the gate reads files one by one, and a rejected one must
-    leave the lake on its own.
+    The gate reads a file where it is, loose or in a segment; a rejected file in a segment is
+    written back per file first (``lake.reject``), so it leaves the lake on its own.
     """
     plan = plan_raw_gate(contract, paths)
-    lake.loosen(paths, contract.table, plan.compacted)
     gate = judge_raw_table(contract, paths, plan, run_name)
     for verdict in gate.verdicts:
         if verdict.passed:

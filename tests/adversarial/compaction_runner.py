@@ -4,7 +4,8 @@ leaves them) the ``nth`` time it reaches ``step``, or pauses there until told to
 
     python -m tests.adversarial.compaction_runner HOME OPERATION STEP NTH [pause]
 
-OPERATION: compact | loosen | heal. STEP: a step ``ingest.lake._reached`` names
+OPERATION: compact | loosen | heal | load (a load whose small files commit as one segment,
+``ingest.lake.commit_loaded``). STEP: a step ``ingest.lake._reached`` names
 (``lake.COMPACTION_STEPS``, ``lake.LOOSENING_STEPS``), or one of ``WRITE_STEPS``, which stop
 inside a file write. With ``pause`` the process writes ``HOME/reached`` at the step, waits for
 ``HOME/go``, then finishes. Exit code ``CRASHED`` after a crash, 0 when the operation finished.
@@ -37,6 +38,14 @@ WRITE_STEPS = (
 def compact(paths) -> lake.CompactionReport:
     eligible = lake.ledger_entries(paths, TABLE)["file_sha256"].tolist()
     return lake.compact_table(paths, TABLE, eligible, segment_bytes=SEGMENT_BYTES, min_files=MIN_FILES)
+
+
+def load(paths) -> None:
+    from ingest.contract import load_contracts
+    from ingest.engine import load_table
+    from ingest.pii import HashKey
+
+    load_table(load_contracts()[TABLE], paths, HashKey(b"faults", "test"), workers=1)
 
 
 def loosened_sha(paths) -> str:
@@ -111,8 +120,10 @@ def main(argv: list[str]) -> int:
         lake.loosen(paths, TABLE, [loosened_sha(paths)])
     elif operation == "heal":
         lake.heal(paths)
+    elif operation == "load":
+        load(paths)
     else:
-        raise SystemExit(f"unknown operation {operation!r}: compact, loosen or heal")
+        raise SystemExit(f"unknown operation {operation!r}: compact, loosen, heal or load")
     return 0
 
 

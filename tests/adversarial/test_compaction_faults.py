@@ -103,7 +103,7 @@ def brand(tmp_path_factory):
     """A loaded lake (loose), the same lake compacted without interruption, and its rows."""
     loose = _paths(tmp_path_factory.mktemp("loose")).ensure()
     generate(loose.home, members=200, months=3)
-    load_table(CONTRACT, loose, KEY)
+    load_table(CONTRACT, loose, KEY, group_segments=False)
     compacted = copy_home(loose, tmp_path_factory.mktemp("compacted") / "home")
     runner.compact(compacted)
     assert len(lake.manifests(compacted, TABLE)) >= 3 and rows(compacted) == rows(loose)
@@ -169,6 +169,45 @@ def test_a_loosening_killed_at_a_step_is_healed_for_every_reader_and_finishes(br
 def test_every_step_of_compaction_and_loosening_has_a_crash_case():
     assert set(lake.COMPACTION_STEPS) | set(runner.WRITE_STEPS[:2]) == {s for s, _ in COMPACTION_CRASHES}
     assert set(lake.LOOSENING_STEPS) | {runner.WRITE_STEPS[2]} == {s for s, _ in LOOSENING_CRASHES}
+
+
+# A load commits its group of small files as one segment (lake.commit_loaded), through the steps a
+# compaction takes; a fresh load has no member files to delete.
+LOAD_CRASHES = [(s, 1) for s in ("raw_temp_torn", "manifest_temp_written", *lake.COMPACTION_STEPS)
+                if s != "member_deleted"]
+VOLATILE = {"_loaded_at", "loaded_at", "seconds"}  # name the run: differ between two loads of one landing
+
+
+def stable_rows(paths: Paths) -> tuple[list, list]:
+    """``rows`` without the columns that name the run."""
+    con = duckdb.connect()
+    result = []
+    for folder in (RAW, LEDGER):
+        relation = dbt_relation(paths, folder)
+        columns = sorted(r[0] for r in con.execute(f"describe select * from {relation}").fetchall())
+        listing = ", ".join(f'"{c}"' for c in columns if c not in VOLATILE)
+        result.append(con.execute(f"select {listing} from {relation} order by all").fetchall())
+    return tuple(result)
+
+
+@pytest.mark.parametrize(("step", "nth"), LOAD_CRASHES, ids=[f"{s}#{n}" for s, n in LOAD_CRASHES])
+def test_a_load_killed_while_committing_its_segment_leaves_all_or_nothing_and_the_next_load_completes_it(
+        brand, tmp_path, step, nth):
+    crashed = copy_home(brand["loose"], tmp_path / "crashed")
+    shutil.rmtree(crashed.lake)
+    crashed.ensure()
+    run_child(crashed, "load", step, nth)
+    with lake.reading(crashed):  # healed: the segment's files in place, or no trace of them
+        raw, ledger = stable_rows(crashed)
+        committed = step not in ("raw_temp_torn", "raw_temp_written", "ledger_temp_written", "manifest_temp_written")
+        expected = stable_rows(brand["loose"])
+        assert (raw, ledger) == (expected if committed else ([], []))
+        assert reconcile(crashed, TABLE).problems == []
+    assert temps(crashed) == []
+    again = load_table(CONTRACT, crashed, KEY)
+    assert {f.status for f in again.files} == ({"skipped"} if committed else {"loaded"})
+    assert stable_rows(crashed) == stable_rows(brand["loose"])
+    assert len(lake.manifests(crashed, TABLE)) == 1 and reconcile(crashed, TABLE).problems == []
 
 
 def test_a_heal_killed_while_it_recovers_is_finished_by_the_next(brand, tmp_path):

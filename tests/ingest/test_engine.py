@@ -238,7 +238,10 @@ def test_schema_file_keeps_every_table_queryable_before_any_load(home):
         f"select count(*) from read_parquet('{home.lake}/raw/coupons/*.parquet')").fetchall() == [(0,)]
 
 
-def test_clean_file_leaves_no_quarantine_file(home):
+@pytest.mark.parametrize("grouped", [True, False], ids=["one segment for the group", "file by file"])
+def test_clean_file_leaves_no_quarantine_file(home, grouped):
+    from ingest.lake import manifests
+
     folder = home.landing / "wecom" / "events"
     folder.mkdir(parents=True)
     event = {"CreateTime": 1767294245, "ChangeType": "add_external_contact", "UserID": "g1", "ExternalUserID": "wm1"}
@@ -246,14 +249,19 @@ def test_clean_file_leaves_no_quarantine_file(home):
     (folder / "dirty.jsonl").write_text(json.dumps({**event, "ExternalUserID": "wm2"}) + "\n"
                                         + json.dumps(event)[:20] + "\n")
     by_name = {f.source_file.rsplit("/", 1)[1]: f
-               for f in load_table(CONTRACTS["wecom_contact_events"], home, KEY).files}
+               for f in load_table(CONTRACTS["wecom_contact_events"], home, KEY, group_segments=grouped).files}
     assert [(f.rows_loaded, f.rows_quarantined) for f in by_name.values()] == [(1, 0), (1, 1)]
     stem = {name: f.file_sha256[:20] + ".parquet" for name, f in by_name.items()}
     # one file per load with rows, plus the two schema files (empty.parquet is the one Spark can see)
     assert sorted(p.name for p in (home.lake / "quarantine" / "wecom_contact_events").iterdir()) == sorted(
         ["_schema.parquet", "empty.parquet", stem["dirty.jsonl"]])
-    assert {p.name for p in (home.lake / "raw" / "wecom_contact_events").iterdir()} == {
-        "_schema.parquet", stem["clean.jsonl"], stem["dirty.jsonl"]}  # raw: one per load, even when empty
+    raw = {p.name for p in (home.lake / "raw" / "wecom_contact_events").iterdir()}
+    if not grouped:
+        assert raw == {"_schema.parquet", stem["clean.jsonl"], stem["dirty.jsonl"]}  # one per load, even when empty
+        return
+    (manifest,) = manifests(home, "wecom_contact_events")  # both small files' raw rows in one segment
+    assert raw == {"_schema.parquet", f"{manifest.segment}.parquet"}
+    assert {m["sha"]: m["raw_rows"] for m in manifest.members} == {f.file_sha256: 1 for f in by_name.values()}
 
 
 @pytest.mark.parametrize("table", sorted(CONTRACTS))

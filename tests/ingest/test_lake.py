@@ -1,4 +1,6 @@
 """Lake compaction (ingest/lake.py) on a generated brand: rows kept exactly, reloads, interruptions."""
+import threading
+
 import duckdb
 import pyarrow.parquet as pq
 import pytest
@@ -21,6 +23,7 @@ from ingest.lake import (
     table_glob,
 )
 from ingest.pii import HashKey
+from ingest.settings import Paths
 
 KEY = HashKey(b"k", "test")
 CONTRACTS = load_contracts()
@@ -56,8 +59,9 @@ def file_count(home, table):
 
 @pytest.fixture
 def loaded(home):
+    """A brand loaded file by file (no group segments): what compaction starts from."""
     generate(home.home, members=200, months=3)
-    load_tables(list(CONTRACTS.values()), home, KEY, workers=1)
+    load_tables(list(CONTRACTS.values()), home, KEY, workers=1, group_segments=False)
     return home
 
 
@@ -185,3 +189,70 @@ def test_files_of_two_schemas_go_to_different_segments(loaded):
     compact_table(home, table, shas, min_files=2)
     assert len(manifests(home, table)) == 2
     assert snapshot(home, table) == before
+
+
+VOLATILE = {"_loaded_at", "loaded_at", "seconds"}  # name the run, not the data
+
+
+def stable_snapshot(home, table):
+    """``snapshot`` without the columns that differ between two runs over the same landing."""
+    con = duckdb.connect()
+    result = []
+    for folder in _folders(home, table):
+        relation = f"read_parquet('{folder}/*.parquet', union_by_name = true)"
+        columns = sorted(r[0] for r in con.execute(f"describe select * from {relation}").fetchall())
+        listing = ", ".join(f'"{c}"' for c in columns if c not in VOLATILE)
+        result.append(con.execute(f"select {listing} from {relation} order by all").fetchall())
+    return tuple(result)
+
+
+def test_a_group_of_small_files_commits_as_one_segment_with_the_rows_of_a_file_by_file_load(loaded, tmp_path):
+    home, table = loaded, MANY_FILES
+    grouped = Paths(home=tmp_path / "grouped", landing=home.landing, lake=tmp_path / "grouped" / "lake",
+                         warehouse=tmp_path / "grouped" / "quanyu.duckdb").ensure()
+    report = load_table(CONTRACTS[table], grouped, KEY, workers=1)
+    assert {f.status for f in report.files} == {"loaded"} and len(report.files) > 10
+    (manifest,) = manifests(grouped, table)  # the brand's guide statistics are one group
+    assert sorted(manifest.shas) == sorted(all_shas(home, table))
+    assert {m["sha"]: m["raw_rows"] for m in manifest.members} == rows_per_file(home, table)
+    assert file_count(grouped, table) == 2 + 2  # the _schema files, the raw and the ledger segment
+    assert stable_snapshot(grouped, table) == stable_snapshot(home, table)
+    assert reconcile(grouped, table).problems == []
+    assert {f.status for f in load_table(CONTRACTS[table], grouped, KEY).files} == {"skipped"}
+    # the gate reads a file's rows inside a segment: exactly that file's rows
+    some = manifest.shas[2:5]
+    counted = dict(duckdb.connect().execute(
+        f"select _file_sha256, count(*) from {lake.raw_relation(grouped, table, some)} group by 1").fetchall())
+    assert counted == {sha: rows_per_file(home, table)[sha] for sha in some}
+    assert lake.has_raw(grouped, table, some) and not lake.has_raw(grouped, table, ["0" * 64])
+    # written back, each file is the Parquet a file-by-file load writes
+    loosen(grouped, table, some[:1])
+    assert manifests(grouped, table) == []
+    for sha in manifest.shas:
+        for kind in (RAW, LEDGER):
+            mine = pq.read_table(table_dir(grouped, kind, table) / f"{sha[:20]}.parquet")
+            theirs = pq.read_table(table_dir(home, kind, table) / f"{sha[:20]}.parquet")
+            keep = [c for c in theirs.column_names if c not in VOLATILE]
+            assert mine.select(keep).equals(theirs.select(keep)), (kind, sha)
+    # reloaded, the group commits as a segment again and its stale per-file Parquet are deleted
+    again = load_table(CONTRACTS[table], grouped, KEY, reload=True, workers=1)
+    assert {f.status for f in again.files} == {"loaded"} and len(manifests(grouped, table)) == 1
+    assert file_count(grouped, table) == 2 + 2
+    assert stable_snapshot(grouped, table) == stable_snapshot(home, table)
+
+
+def test_a_group_whose_table_is_locked_commits_file_by_file(loaded, tmp_path, monkeypatch):
+    """A dbt build holds every table's lock shared for its whole run: a load does not wait for it."""
+    home, table = loaded, MANY_FILES
+    grouped = Paths(home=tmp_path / "g", landing=home.landing, lake=tmp_path / "g" / "lake",
+                         warehouse=tmp_path / "g" / "quanyu.duckdb").ensure()
+    monkeypatch.setattr(lake, "LOAD_LOCK_SECONDS", 0.2)
+    with lake.reading(grouped, [table]):  # shared, as the dbt asset holds it
+        done = []  # another thread takes its own lock, as another process would
+        worker = threading.Thread(target=lambda: done.append(load_table(CONTRACTS[table], grouped, KEY, workers=1)))
+        worker.start()
+        worker.join(timeout=120)
+    assert {f.status for f in done[0].files} == {"loaded"}
+    assert manifests(grouped, table) == []
+    assert stable_snapshot(grouped, table) == stable_snapshot(home, table)
+    assert reconcile(grouped, table).problems == []

@@ -62,7 +62,7 @@ def test_each_layer_has_python_files(layer):
 # What expectations/ may call in ingest.lake: functions that only read the lake (``ledger_entries``
 # heals a dead compaction first, inside the lake's own read protocol). Anything else a gate needs
 # is a verdict for the acting step (orchestration/ingest_steps.py) to carry out through the lake.
-LAKE_READERS = {"stem", "raw_relation", "has_loose_raw", "ledger_entries", "all_ledger_rows", "segment_of",
+LAKE_READERS = {"stem", "raw_relation", "has_raw", "ledger_entries", "all_ledger_rows", "segment_of",
                 "manifests", "loaded_stems", "read_verdict", "verdict_path", "table_glob", "table_dir", "per_file",
                 "table_names", "lake_tables", "segment_raw_counts", "rejected_dir"}
 MOVES = {("os", "remove"), ("os", "unlink"), ("os", "replace"), ("os", "rename"), ("os", "renames"),
