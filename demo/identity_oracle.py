@@ -45,7 +45,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from demo.score_identity import _load
+from demo.score_identity import _load, record_members
 from ingest.settings import paths_from_env
 
 LEVELS = ["name_level", "phone_level", "address_level"]
@@ -75,31 +75,12 @@ def load_brand(truth: Path, warehouse: Path) -> Brand:
     compared pairs labelled true when the two deterministic members' majority persons agree."""
     con = duckdb.connect()
     _load(con, truth, warehouse)
-    records = con.execute("""
-        select s.person_id, d.component_num
-        from scored s
-        left join (
-            select o.source_table, o.record_key, max(c.component_num) as component_num
-            from wh.identity.int_identity__observation_epochs o
-            join wh.identity.int_identity__components c on c.node_num = o.node_num
-            group by o.source_table, o.record_key) d
-          on d.source_table = s.source_table and d.record_key = s.record_key""").fetchdf()
     pairs = con.execute("select * from wh.identity.int_identity__match_pairs").fetchdf()
-    enforced = np.array([n for (n,) in con.execute("""
-        select distinct c.component_num
-        from wh.identity.int_identity__components c
-        join wh.identity.int_identity__nodes n on n.node_num = c.node_num
-        join wh.seeds.identity_identifier_types t on t.identifier_type = n.identifier_type
-        where t.limit_policy = 'enforce'""").fetchall()], dtype=np.int64)
     with_receivers = np.array([n for (n,) in con.execute(
         "select component_num from wh.identity.int_identity__receiver_profiles").fetchall()], dtype=np.int64)
-    person = records.person_id.astype("category").cat.codes.to_numpy().astype(np.int64)
-    component = records.component_num.astype("float64").to_numpy(copy=True)
-    loose = np.isnan(component)
-    top = int(max(np.nanmax(component) if (~loose).any() else 0, pairs.a_num.max() if len(pairs) else 0,
-                  pairs.b_num.max() if len(pairs) else 0, with_receivers.max() if len(with_receivers) else 0))
-    component[loose] = top + 1 + np.arange(loose.sum())
-    component = component.astype(np.int64)
+    person, component, enforced_list = record_members(con, pairs.a_num.to_numpy(), pairs.b_num.to_numpy(),
+                                                      with_receivers)
+    enforced = np.array(enforced_list, dtype=np.int64)
     size = int(component.max()) + 1
     # majority person of each component (ties: the smaller person code)
     counts = pd.DataFrame({"c": component, "p": person}).value_counts().reset_index(name="n")

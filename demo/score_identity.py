@@ -36,7 +36,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import duckdb
 
@@ -254,6 +254,36 @@ def _root(parent: dict[int, int], x: int) -> int:
     return x
 
 
+def record_members(con: duckdb.DuckDBPyConnection, *numbered: Any) -> tuple[Any, Any, list[int]]:
+    """Of a brand `_load` attached to `con`: each scored record's true person (as int64 codes) and
+    deterministic member (its component_num; a record with no component, unresolved, is a member
+    of its own, numbered above every component and every number in the arrays `numbered`), and
+    the components holding an identifier of an enforced type (limit_policy 'enforce')."""
+    import numpy as np
+
+    records = con.execute("""
+        select s.person_id, d.component_num
+        from scored s
+        left join (
+            select o.source_table, o.record_key, max(c.component_num) as component_num
+            from wh.identity.int_identity__observation_epochs o
+            join wh.identity.int_identity__components c on c.node_num = o.node_num
+            group by o.source_table, o.record_key) d
+          on d.source_table = s.source_table and d.record_key = s.record_key""").fetchdf()
+    enforced = sorted(num for (num,) in con.execute("""
+        select distinct c.component_num
+        from wh.identity.int_identity__components c
+        join wh.identity.int_identity__nodes n on n.node_num = c.node_num
+        join wh.seeds.identity_identifier_types t on t.identifier_type = n.identifier_type
+        where t.limit_policy = 'enforce'""").fetchall())
+    person = records.person_id.astype("category").cat.codes.to_numpy().astype(np.int64)
+    component = records.component_num.astype("float64").to_numpy(copy=True)
+    loose = np.isnan(component)
+    top = int(max([np.nanmax(component) if (~loose).any() else 0, *(n.max() for n in numbered if len(n))]))
+    component[loose] = top + 1 + np.arange(loose.sum())
+    return person, component.astype(np.int64), enforced
+
+
 class CurvePoint(NamedTuple):
     threshold: float
     precision: float
@@ -275,29 +305,9 @@ def threshold_curve(truth: Path, warehouse: Path, thresholds: list[float]) -> li
 
     con = duckdb.connect()
     _load(con, truth, warehouse)
-    records = con.execute("""
-        select s.person_id, d.component_num
-        from scored s
-        left join (
-            select o.source_table, o.record_key, max(c.component_num) as component_num
-            from wh.identity.int_identity__observation_epochs o
-            join wh.identity.int_identity__components c on c.node_num = o.node_num
-            group by o.source_table, o.record_key) d
-          on d.source_table = s.source_table and d.record_key = s.record_key""").fetchdf()
     pairs = con.execute("select a_num, b_num, match_probability from wh.identity.int_identity__match_pairs").fetchdf()
-    enforced = {num for (num,) in con.execute("""
-        select distinct c.component_num
-        from wh.identity.int_identity__components c
-        join wh.identity.int_identity__nodes n on n.node_num = c.node_num
-        join wh.seeds.identity_identifier_types t on t.identifier_type = n.identifier_type
-        where t.limit_policy = 'enforce'""").fetchall()}
-    person = records.person_id.astype("category").cat.codes.to_numpy()
-    component = records.component_num.astype("float64").to_numpy(copy=True)
-    loose = np.isnan(component)  # a record with no component (unresolved) is its own member
-    top = max(np.nanmax(component) if (~loose).any() else 0, pairs.a_num.max() if len(pairs) else 0,
-              pairs.b_num.max() if len(pairs) else 0)
-    component[loose] = top + 1 + np.arange(loose.sum())
-    component = component.astype(np.int64)
+    person, component, enforced_list = record_members(con, pairs.a_num.to_numpy(), pairs.b_num.to_numpy())
+    enforced = set(enforced_list)
 
     def count_pairs(*keys: np.ndarray) -> int:
         _, n = np.unique(np.stack(keys), axis=1, return_counts=True)
