@@ -166,21 +166,21 @@ def prune_orphans(database: Path, manifest: dict[str, Any]) -> list[str]:
 
 
 def carried_over_relations(manifest: dict[str, Any],
-                           unchanged: frozenset[tuple[str, str]] | None = None) -> dict[tuple[str, str], str]:
+                           unchanged: frozenset[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """(schema, relation) -> how a build keeps it from the last: ``copy`` for what the build writes
     into (incremental models, snapshots, ``CARRIED_META``), ``read`` for models marked
     ``meta: {carried_over: true}``, whose previous version the build only reads (macro
     ``previous_relation``) before it replaces them.
 
     A model staged by load (tag ``incremental_by_load``) is carried only when it is in
-    ``unchanged`` (its fingerprint is the one the previous build recorded, ``unchanged_staged_by_load``);
-    ``None`` carries every one, as the re-key's check of what carries hashes needs."""
+    ``unchanged`` (its fingerprint is the one the previous build recorded, ``unchanged_staged_by_load``;
+    empty for a full refresh and for the re-key's seed)."""
     found = dict.fromkeys(CARRIED_META, "copy")
     for node in manifest["nodes"].values():
         config = node.get("config") or {}
         relation = (node["schema"], node.get("alias") or node["name"])
         if INCREMENTAL_BY_LOAD_TAG in (node.get("tags") or []):
-            if config.get("materialized") == "incremental" and (unchanged is None or relation in unchanged):
+            if config.get("materialized") == "incremental" and relation in unchanged:
                 found[relation] = "copy"
         elif node["resource_type"] == "snapshot" or config.get("materialized") == "incremental":
             found[relation] = "copy"
@@ -252,10 +252,11 @@ def recorded_fingerprints(database: Path) -> dict[tuple[str, str], str]:
         return {(schema, table): value for schema, table, value in rows.fetchall()}
 
 
-def unchanged_staged_by_load(manifest: dict[str, Any], origin: Path) -> frozenset[tuple[str, str]]:
-    """The models staged by load whose fingerprint in ``origin`` is the current code's."""
-    previous = recorded_fingerprints(origin)
-    return frozenset(r for r, value in model_fingerprints(manifest).items() if previous.get(r) == value)
+def unchanged_staged_by_load(fingerprints: dict[tuple[str, str], str],
+                             previous: dict[tuple[str, str], str]) -> frozenset[tuple[str, str]]:
+    """The models staged by load whose ``previous`` fingerprint (``recorded_fingerprints`` of the
+    file a build starts from) is the current code's (``model_fingerprints``)."""
+    return frozenset(r for r, value in fingerprints.items() if previous.get(r) == value)
 
 
 def write_fingerprints(database: Path, fingerprints: dict[tuple[str, str], str]) -> None:
@@ -314,10 +315,11 @@ def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_p
     attach = None
     fingerprints = model_fingerprints(manifest)
     if origin.exists() and whole_project:
-        unchanged = frozenset() if full_refresh else unchanged_staged_by_load(manifest, origin)
+        previous = recorded_fingerprints(origin)
+        unchanged = frozenset() if full_refresh else unchanged_staged_by_load(fingerprints, previous)
         done = carry_over(origin, build.file, carried_over_relations(manifest, unchanged))
         restaged = sorted(f"{schema}.{table}" for schema, table in set(fingerprints) - unchanged)
-        if restaged and origin != seed and recorded_fingerprints(origin):
+        if restaged and origin != seed and previous:
             log(f"staging in full (code, macros or seeds changed since the last build): {', '.join(restaged)}")
         attach = origin
         source = read_build_info(build.file)
