@@ -17,9 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.lake import KINDS
-
-VOLATILE = {"_loaded_at", "loaded_at", "seconds"}
+from ingest.lake import KINDS, RUN_COLUMNS
 
 
 def _relation(lake: Path, kind: str, table: str) -> str:
@@ -41,7 +39,7 @@ def compare(a: Path, b: Path, verbose: bool = False) -> int:
                 differ += 1
                 print(f"DIFF {kind}/{table}: columns only on one side {sorted(columns[0] ^ columns[1])}")
                 continue
-            listing = ", ".join(f'"{c}"' for c in sorted(columns[0] - VOLATILE))
+            listing = ", ".join(f'"{c}"' for c in sorted(columns[0] - RUN_COLUMNS))
             rows = [con.execute(f"select count(*) from {r}").fetchone()[0] for r in (ra, rb)]
             only = [con.execute(f"select count(*) from (select {listing} from {x} except all "
                                 f"select {listing} from {y})").fetchone()[0] for x, y in ((ra, rb), (rb, ra))]

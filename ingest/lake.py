@@ -58,6 +58,9 @@ REJECTED = "rejected"  # files the raw gate took back out of the lake, with thei
 ERASURE = "erasure"  # erased persons: the erasure ledger, the suppression list (ingest/erasure.py)
 KINDS = (RAW, QUARANTINE, LEDGER)
 SCHEMA_FILE = "_schema.parquet"  # every table folder has one: readers never glob nothing
+# Columns of raw and ledger rows that name the run, not the file: two loads of one landing differ in them
+# (load time, seconds taken); what else lands must be equal (tests, bench/compare_lakes.py).
+RUN_COLUMNS = frozenset({"_loaded_at", "loaded_at", "seconds"})
 # a clean landing file writes no quarantine file, and Spark ignores files named _*: this one keeps
 # the quarantine source readable there
 EMPTY_QUARANTINE = "empty.parquet"

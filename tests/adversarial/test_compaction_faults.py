@@ -28,7 +28,7 @@ from ingest.audit import reconcile
 from ingest.contract import load_contracts
 from ingest.dbt_sources import SOURCES_FILE
 from ingest.engine import load_table
-from ingest.lake import LEDGER, RAW, table_dir
+from ingest.lake import LEDGER, RAW, RUN_COLUMNS, table_dir
 from ingest.pii import HashKey
 from ingest.settings import REPO_ROOT, Paths, paths_from_env
 from tests.adversarial import compaction_runner as runner
@@ -176,12 +176,11 @@ def test_every_step_of_compaction_and_loosening_has_a_crash_case():
 # compaction takes; a fresh load has no member files to delete.
 LOAD_CRASHES = [(s, 1) for s in ("raw_temp_torn", "manifest_temp_written", *lake.COMPACTION_STEPS)
                 if s != "member_deleted"]
-VOLATILE = frozenset({"_loaded_at", "loaded_at", "seconds"})  # name the run: differ between two loads of one landing
 
 
 def stable_rows(paths: Paths) -> tuple[list, list]:
     """``rows`` without the columns that name the run."""
-    return rows(paths, VOLATILE)
+    return rows(paths, RUN_COLUMNS)
 
 
 @pytest.mark.parametrize(("step", "nth"), LOAD_CRASHES, ids=[f"{s}#{n}" for s, n in LOAD_CRASHES])

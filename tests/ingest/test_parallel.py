@@ -6,18 +6,18 @@ import duckdb
 from demo.generate import generate
 from ingest import engine, readers
 from ingest.contract import load_contracts
+from ingest.lake import RUN_COLUMNS
 from ingest.pii import HashKey
 from ingest.settings import paths_from_env
 
 KEY = HashKey(b"k", "test")
-VOLATILE = {"_loaded_at", "loaded_at", "seconds"}
 
 
 def _lake_rows(lake, folder, table):
     con = duckdb.connect()
     columns = [r[0] for r in con.execute(
         f"describe select * from read_parquet('{lake}/{folder}/{table}/*.parquet', union_by_name=true)").fetchall()]
-    kept = ", ".join(f'"{c}"' for c in columns if c not in VOLATILE)
+    kept = ", ".join(f'"{c}"' for c in columns if c not in RUN_COLUMNS)
     return sorted(con.execute(f"select {kept} from read_parquet('{lake}/{folder}/{table}/*.parquet', "
                               "union_by_name=true)").fetchall(), key=repr)
 
