@@ -13,7 +13,7 @@ how often each vector is a true pair among the candidates, and ranks HOME_B's pa
 share (the likelihood ratio up to the brand's prior, which is one constant per brand; the
 build's own probability breaks ties inside a vector). It then takes links in that order through
 the build's rules (a pair is accepted when it is the best of one side, groups by connected
-components, a group holding two members of an enforced type refused whole: the replay of
+components split around the members of an enforced type: the replay of
 demo.score_identity.threshold_curve) and prints the precision-recall curve of HOME_B.
 
 A vector HOME_A never saw falls back to its levels alone, then to the build's probability. With
@@ -21,15 +21,15 @@ A vector HOME_A never saw falls back to its levels alone, then to the build's pr
 upper bound no scoring of these vectors can beat, since it knows every cell's true share.
 
 It also prints the blocking ceiling: the recall if exactly the true candidate pairs were
-accepted (a perfect scorer of the pairs blocking produces), with and without the enforced-type
-refusal, and the true pairs blocking never makes candidates; and, at the best point of the
+accepted (a perfect scorer of the pairs blocking produces), with and without the split around
+enforced members, and the true pairs blocking never makes candidates; and, at the best point of the
 curve that keeps the issue's precision (0.995 overall, 0.99 for receiver matches alone), the
 true pairs still apart, by class.
 
 Variants, to see which rule binds: --fine (weights in the vector), --bits, --weigh-records (a
 vector's share counted in record pairs), --all-above (no best-of-one-side rule), --greedy (links
-join strongest first and only the one that would join two enforced members is skipped, where the
-build refuses the whole group) and --build-scores (the build's own probabilities through the same
+join strongest first and only the one that would join two enforced members is skipped: the build's
+split but with ties broken by the links' order) and --build-scores (the build's own probabilities through the same
 replay). Figures and commands: docs/identity.md, "The ceiling of the scoring".
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from demo.score_identity import _load, record_members
+from demo.score_identity import _load, phone_differs_below, record_members, split_link_groups
 from ingest.settings import paths_from_env
 
 LEVELS = ["name_level", "phone_level", "address_level"]
@@ -132,23 +132,25 @@ def _count_pairs(*keys: np.ndarray) -> int:
     return int((n * (n - 1) // 2).sum())
 
 
-def members_after(brand: Brand, a: np.ndarray, b: np.ndarray, refuse: bool = True) -> np.ndarray:
+def members_after(brand: Brand, a: np.ndarray, b: np.ndarray, weight: np.ndarray | None = None,
+                  refuse: bool = True) -> np.ndarray:
     """Per record, its member once the links (a, b) join deterministic members: connected
-    components, a group holding two enforced members refused whole (kept as its parts)."""
+    components split around the enforced members by the links' `weight` (split_link_groups, the
+    build's rule; all links equally strong when None); with refuse=False not split."""
+    if refuse:
+        weight = np.ones(len(a)) if weight is None else weight
+        return split_link_groups(a, b, weight, brand.enforced, brand.size)[brand.component]
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(brand.size, brand.size))
     _, group = connected_components(graph, directed=False)
-    if refuse:
-        holders = np.bincount(group[brand.enforced], minlength=group.max() + 1)
-        refused = holders[group] >= 2
-        group = np.where(refused, brand.size + np.arange(brand.size), group)
     return group[brand.component]
 
 
 def members_greedy(brand: Brand, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per record, its member when the links (a, b), strongest first, join deterministic members
     one by one and a link that would put two enforced members into one group is skipped (the
-    group keeps its other links). Not the build's rule, which refuses such a group whole: the
-    variant measures what that rule costs."""
+    group keeps its other links). The build's rule (members_after) gives the same groups except
+    where two enforced members reach a member equally strongly (it leaves that member alone, the
+    order of the tied links decides here): the variant measures what that costs."""
     parent = np.arange(brand.size)
     holders = np.zeros(brand.size, dtype=np.int64)
     holders[brand.enforced] = 1
@@ -168,10 +170,11 @@ def members_greedy(brand: Brand, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def accept(pairs: pd.DataFrame, score: np.ndarray, cut: float, best_only: bool = True) -> pd.DataFrame:
-    """The build's accepted rule at a cut of `score`: pairs at or above it that are the best of
-    one side (by score, then the build's probability; ties kept, as rank() keeps them)."""
+    """The build's accepted rule at a cut of `score`: pairs at or above it (and not refused by the
+    stricter threshold for disagreeing phones) that are the best of one side (by score, then the
+    build's probability; ties kept, as rank() keeps them)."""
     above = pairs.assign(score=score)
-    above = above[above.score >= cut]
+    above = above[(above.score >= cut) & ~phone_differs_below(above)]
     if not best_only:
         return above
     sc, mp = above.score.to_numpy(), above.match_probability.to_numpy()
@@ -185,9 +188,20 @@ def accept(pairs: pd.DataFrame, score: np.ndarray, cut: float, best_only: bool =
     return above[(rank == best_a) | (rank == best_b)]
 
 
+def strength(links: pd.DataFrame) -> np.ndarray:
+    """One number per link ordering the links as the replay ranks them (its score, then the
+    build's probability): the weight the build's split of a group compares."""
+    sc, mp = links.score.to_numpy(), links.match_probability.to_numpy()
+    order = np.lexsort((mp, sc))
+    new = np.r_[True, (sc[order][1:] != sc[order][:-1]) | (mp[order][1:] != mp[order][:-1])]
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.cumsum(new)
+    return rank
+
+
 def replay(brand: Brand, score: np.ndarray, cuts: list[float], best_only: bool = True,
            greedy: bool = False) -> list[Point]:
-    """The build's link rules at each cut of `score` (accept, group, refuse), then pairwise
+    """The build's link rules at each cut of `score` (accept, group, split), then pairwise
     precision, recall and the receiver-match figures, as demo.score_identity.threshold_curve.
     With `greedy`, accepted links join strongest first and only the one that would join two
     enforced members is skipped (members_greedy)."""
@@ -199,7 +213,7 @@ def replay(brand: Brand, score: np.ndarray, cuts: list[float], best_only: bool =
             accepted = accepted.sort_values(["score", "match_probability"], ascending=False, kind="stable")
             member = members_greedy(brand, accepted.a_num.to_numpy(), accepted.b_num.to_numpy())
         else:
-            member = members_after(brand, accepted.a_num.to_numpy(), accepted.b_num.to_numpy())
+            member = members_after(brand, accepted.a_num.to_numpy(), accepted.b_num.to_numpy(), strength(accepted))
         predicted, correct = _count_pairs(member), _count_pairs(brand.person, member)
         added = predicted - _count_pairs(member, brand.component)
         added_correct = correct - _count_pairs(brand.person, member, brand.component)
@@ -215,30 +229,34 @@ def best_point(points: list[Point], precision: float, receiver_precision: float)
 
 
 def blocking_ceiling(brand: Brand) -> dict[str, float]:
-    """Recall with exactly the true candidate pairs accepted (with and without the enforced
-    refusal), the deterministic recall, and the share of true pairs between two members that both
+    """Recall with exactly the true candidate pairs accepted (with and without the split around
+    enforced members), the deterministic recall, and the share of true pairs between two members that both
     carry receiver data but are never compared (blocking) or both hold an enforced type (policy)."""
     true_pairs = _count_pairs(brand.person)
     good = brand.pairs[brand.pairs.is_true]
     result = {"deterministic": _count_pairs(brand.person, brand.component) / true_pairs}
     for refuse in (True, False):
-        member = members_after(brand, good.a_num.to_numpy(), good.b_num.to_numpy(), refuse)
-        result["perfect scorer" + ("" if refuse else ", no refusal")] = _count_pairs(brand.person, member) / true_pairs
+        member = members_after(brand, good.a_num.to_numpy(), good.b_num.to_numpy(),
+                               good.match_probability.to_numpy(), refuse)
+        name = "perfect scorer" + ("" if refuse else ", no enforced limit")
+        result[name] = _count_pairs(brand.person, member) / true_pairs
     # what a perfect scorer leaves apart, by what stands between the two members (a compared pair
     # it leaves apart joins members whose majority persons differ: a member holding two persons)
-    for name, n in missed_by_class(brand, good.a_num.to_numpy(), good.b_num.to_numpy()).items():
+    for name, n in missed_by_class(brand, good.a_num.to_numpy(), good.b_num.to_numpy(),
+                                   good.match_probability.to_numpy()).items():
         name = "compared, a member holds two persons" if name.startswith("compared") else name
         result[f"perfect scorer leaves apart: {name}"] = result.get(f"perfect scorer leaves apart: {name}", 0) + \
             n / true_pairs
     return result
 
 
-def missed_by_class(brand: Brand, a: np.ndarray, b: np.ndarray, greedy: bool = False) -> dict[str, int]:
+def missed_by_class(brand: Brand, a: np.ndarray, b: np.ndarray, weight: np.ndarray,
+                    greedy: bool = False) -> dict[str, int]:
     """True record pairs two deterministic members of one person hold that the links (a, b)
     leave apart, by class: a side without receiver data; both sides enforced; compared (a
     candidate pair) but not linked, by its levels; never compared (blocking). With `greedy` the
     links (strongest first) join as members_greedy joins them."""
-    member = members_greedy(brand, a, b) if greedy else members_after(brand, a, b)
+    member = members_greedy(brand, a, b) if greedy else members_after(brand, a, b, weight)
     frame = pd.DataFrame({"p": brand.person, "c": brand.component, "m": member})
     per = frame.groupby(["p", "c", "m"]).size().reset_index(name="n")
     joined = per.merge(per, on="p", suffixes=("_a", "_b"))
@@ -278,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="accept every pair above the cut, not only the best of one side (the build's rule)")
     parser.add_argument("--greedy", action="store_true",
                         help="join accepted links strongest first, skipping one that would join two enforced "
-                             "members, instead of refusing the whole group (the build's rule)")
+                             "members (the build's split, with ties decided by the links' order)")
     parser.add_argument("--build-scores", action="store_true",
                         help="rank by the build's own match probability instead of the oracle (its curve through "
                              "the same replay)")
@@ -325,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         above = above.sort_values(["score", "match_probability"], ascending=False, kind="stable")
         true_pairs = _count_pairs(scored.person)
         print("true pairs still apart at that cut, by class (share of all true pairs)")
-        missed = missed_by_class(scored, above.a_num.to_numpy(), above.b_num.to_numpy(), args.greedy)
+        missed = missed_by_class(scored, above.a_num.to_numpy(), above.b_num.to_numpy(), strength(above),
+                                 args.greedy)
         for name, n in list(missed.items())[:args.classes]:
             print(f"  {n / true_pairs:.4f}  {n:>10,}  {name}")
     print("ceilings (recall)")

@@ -246,12 +246,54 @@ def score(truth: Path, warehouse: Path) -> tuple[Score, list[tuple]]:
     return result, largest
 
 
-def _root(parent: dict[int, int], x: int) -> int:
-    """Union-find root of x, halving the path on the way."""
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]
-        x = parent[x]
-    return x
+def split_link_groups(a: Any, b: Any, weight: Any, enforced: Any, size: int) -> Any:
+    """Per node 0..size-1, its group (named by its smallest node) once the links (a[i], b[i],
+    weight[i]) join nodes, as int_identity__probabilistic_links groups the accepted receiver
+    matches: connected components; a component holding two or more `enforced` nodes is split as
+    links taken strongest first would split it (a link is skipped when each of its ends reaches
+    an enforced node by a path of stronger links); a part still holding two enforced nodes (equal
+    links, whose order would decide) is refused: its nodes stay alone."""
+    import heapq
+
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    def smallest_of(links_a: Any, links_b: Any) -> Any:
+        graph = coo_matrix((np.ones(len(links_a)), (links_a, links_b)), shape=(size, size))
+        _, component = connected_components(graph, directed=False)
+        smallest = np.full(component.max() + 1, size, dtype=np.int64)
+        np.minimum.at(smallest, component, np.arange(size))
+        return smallest[component]
+
+    a, b, weight = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64), np.asarray(weight, dtype=float)
+    group = smallest_of(a, b)
+    seeds = np.zeros(size, dtype=bool)
+    seeds[np.asarray(enforced, dtype=np.int64)] = True
+    split = np.bincount(group, weights=seeds, minlength=size)[group] >= 2  # per node
+    inside = split[a]
+    # how strongly each node of a split group reaches a seed (the widest path from all seeds)
+    adjacent: dict[int, list[tuple[int, float]]] = {}
+    for x, y, w in zip(a[inside].tolist(), b[inside].tolist(), weight[inside].tolist()):
+        adjacent.setdefault(x, []).append((y, w))
+        adjacent.setdefault(y, []).append((x, w))
+    reach = np.full(size, -np.inf)
+    reach[seeds & split] = np.inf
+    heap = [(-np.inf, int(node)) for node in np.flatnonzero(seeds & split)]
+    while heap:
+        negative, node = heapq.heappop(heap)
+        if -negative < reach[node]:
+            continue
+        for other, w in adjacent.get(node, []):
+            strength = min(-negative, w)
+            if strength > reach[other]:
+                reach[other] = strength
+                heapq.heappush(heap, (-strength, other))
+    kept = inside & ((reach[a] <= weight) | (reach[b] <= weight))
+    part = smallest_of(a[kept], b[kept])
+    refused = np.bincount(part, weights=seeds, minlength=size)[part] >= 2
+    nodes = np.arange(size)
+    return np.where(split, np.where(refused, nodes, part), group)
 
 
 def record_members(con: duckdb.DuckDBPyConnection, *numbered: Any) -> tuple[Any, Any, list[int]]:
@@ -292,11 +334,23 @@ class CurvePoint(NamedTuple):
     receiver_precision: float
 
 
+def phone_differs_below(pairs: Any) -> Any:
+    """Per compared pair (columns phone_level, match_probability), whether the build's stricter
+    threshold for pairs whose phones disagree (var identity_match_threshold_phone_differs, as
+    dbt_project.yml sets it) refuses it whatever identity_match_threshold is."""
+    import yaml
+
+    project = Path(__file__).resolve().parents[1] / "dbt_project" / "dbt_project.yml"
+    limit = yaml.safe_load(project.read_text(encoding="utf-8"))["vars"]["identity_match_threshold_phone_differs"]
+    return (pairs.phone_level == "different") & (pairs.match_probability < limit)
+
+
 def threshold_curve(truth: Path, warehouse: Path, thresholds: list[float]) -> list[CurvePoint]:
     """Precision and recall at other values of var identity_match_threshold, from one build's
     compared pairs (int_identity__match_pairs) instead of one build per value: the accepted rule
-    (a pair at or above the threshold that is the best match of one side, ties kept), groups by
-    connected components, a group holding two members of an enforced type refused whole, then
+    (a pair at or above the threshold, and at or above the stricter one if its phones disagree,
+    that is the best match of one side, ties kept), groups by
+    connected components split around the members of an enforced type (split_link_groups), then
     the pairwise figures of `score`. At the build's own threshold it gives `score`'s precision,
     recall and receiver-match figures (tests/identity/test_oneid.py), so a brand reads the
     trade-off of the threshold without rebuilding (a 100,000-member build takes minutes, this a
@@ -305,9 +359,11 @@ def threshold_curve(truth: Path, warehouse: Path, thresholds: list[float]) -> li
 
     con = duckdb.connect()
     _load(con, truth, warehouse)
-    pairs = con.execute("select a_num, b_num, match_probability from wh.identity.int_identity__match_pairs").fetchdf()
-    person, component, enforced_list = record_members(con, pairs.a_num.to_numpy(), pairs.b_num.to_numpy())
-    enforced = set(enforced_list)
+    pairs = con.execute(
+        "select a_num, b_num, match_probability, phone_level from wh.identity.int_identity__match_pairs").fetchdf()
+    pairs = pairs[~phone_differs_below(pairs)]
+    person, component, enforced = record_members(con, pairs.a_num.to_numpy(), pairs.b_num.to_numpy())
+    size = int(component.max()) + 1
 
     def count_pairs(*keys: np.ndarray) -> int:
         _, n = np.unique(np.stack(keys), axis=1, return_counts=True)
@@ -320,19 +376,8 @@ def threshold_curve(truth: Path, warehouse: Path, thresholds: list[float]) -> li
         best_a = above.groupby("a_num").match_probability.transform("max")
         best_b = above.groupby("b_num").match_probability.transform("max")
         accepted = above[(above.match_probability == best_a) | (above.match_probability == best_b)]
-        parent: dict[int, int] = {}
-        for a, b in zip(accepted.a_num.tolist(), accepted.b_num.tolist()):
-            parent.setdefault(a, a)
-            parent.setdefault(b, b)
-            ra, rb = _root(parent, a), _root(parent, b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-        group = {x: _root(parent, x) for x in parent}
-        holders: dict[int, int] = {}
-        for x, g in group.items():
-            holders[g] = holders.get(g, 0) + (x in enforced)
-        member = np.array([g if holders.get(g, 0) < 2 else c for c, g in
-                           ((c, group.get(c, c)) for c in component.tolist())], dtype=np.int64)
+        group = split_link_groups(accepted.a_num, accepted.b_num, accepted.match_probability, enforced, size)
+        member = group[component]
         predicted, correct = count_pairs(member), count_pairs(person, member)
         added = predicted - count_pairs(member, component)
         added_correct = correct - count_pairs(person, member, component)

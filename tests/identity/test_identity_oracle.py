@@ -59,15 +59,17 @@ def test_the_best_point_keeps_both_precisions():
     assert best_point(points, 0.9999, 0.99) is None
 
 
-def test_greedy_skips_only_the_link_that_joins_two_enforced_members_where_the_build_refuses_the_group():
+def test_the_build_splits_a_group_around_its_enforced_members_as_greedy_joins_it_unless_links_tie():
     # four deterministic members with one record each; 0 and 2 hold an enforced type (two CRM ids)
     brand = Brand(person=np.array([0, 0, 1, 1]), component=np.arange(4), pairs=pairs([]),
                   enforced=np.array([0, 2]), with_receivers=np.arange(4), size=4)
     a, b = np.array([0, 1, 2]), np.array([1, 2, 3])  # strongest first: 0-1, then 1-2, then 2-3
     greedy = members_greedy(brand, a, b)
     assert greedy[0] == greedy[1] and greedy[2] == greedy[3] and greedy[1] != greedy[2]
-    refused = members_after(brand, a, b)
-    assert len(set(refused.tolist())) == 4
+    split = members_after(brand, a, b, np.array([3.0, 2.0, 1.0]))
+    assert split.tolist() == greedy.tolist() == [0, 0, 2, 2]
+    # 0-1 and 1-2 equally strong: their order would decide; the part holding 0 and 2 is refused
+    assert members_after(brand, a, b, np.array([1.0, 1.0, 0.5])).tolist() == [0, 1, 2, 3]
     assert len(set(members_after(brand, a, b, refuse=False).tolist())) == 1
 
 

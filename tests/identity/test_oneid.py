@@ -7,7 +7,7 @@ import duckdb
 import pytest
 import yaml
 
-from demo.identity_oracle import accept, blocking_ceiling, load_brand, missed_by_class, replay
+from demo.identity_oracle import accept, blocking_ceiling, load_brand, missed_by_class, replay, strength
 from demo.score_identity import score, threshold_curve
 from ingest.engine import file_sha256
 from ingest.pii import keyed_hash
@@ -81,12 +81,12 @@ def test_the_oracle_replays_the_build_and_accounts_for_every_missed_pair(world):
     assert (built.receiver_pairs, built.receiver_precision) == (result.probabilistic_pairs,
                                                                 result.probabilistic_precision)
     accepted = accept(brand.pairs, probability, threshold)
-    missed = missed_by_class(brand, accepted.a_num.to_numpy(), accepted.b_num.to_numpy())
+    missed = missed_by_class(brand, accepted.a_num.to_numpy(), accepted.b_num.to_numpy(), strength(accepted))
     assert sum(missed.values()) == result.true_pairs - result.correct_pairs
     assert all(n > 0 for n in missed.values())
     ceilings = blocking_ceiling(brand)
     assert ceilings["deterministic"] == result.deterministic_recall
-    assert ceilings["perfect scorer, no refusal"] >= ceilings["perfect scorer"] >= ceilings["deterministic"]
+    assert ceilings["perfect scorer, no enforced limit"] >= ceilings["perfect scorer"] >= ceilings["deterministic"]
 
 
 def crm_csv(world, name: str, rows: list[dict]) -> None:

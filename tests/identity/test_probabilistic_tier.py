@@ -9,7 +9,9 @@ People (all in Hangzhou's 西湖区 unless said):
 - Another 王晓明, in the same district at another address with another phone: a namesake.
 - 李建国 registered twice in the CRM (two member ids, two cards, no unionid, no phone shared), each
   registration bound to a Tmall account that ships to the same receiver: a probabilistic link
-  never joins two holders of an enforced type (a CRM member id).
+  never joins two holders of an enforced type (a CRM member id). He also orders on JD (pin
+  `jd_li`, the same receiver): that buyer matches both registrations exactly as strongly, so it
+  joins neither (which one is him, only the order of two equal links could say).
 Real ingest, real dbt (built with var identity_graph 'deterministic', then 'probabilistic', on the
 same installation, so the second build also exercises the survivor rule), real DuckDB.
 """
@@ -45,6 +47,7 @@ JD = [  # order id, pin, receiver, address, masked phone
     ("2002", "jd_wxm", "王晓明", "浙江杭州市西湖区文三路100号华润小区3栋201室", "138****1234"),
     ("2101", "jd_sister", "王晓红", "浙江杭州市西湖区文三路100号华润小区3栋201室", "139****5678"),
     ("2201", "jd_namesake", "王晓明", "浙江杭州市西湖区天目山路58号翠苑一区12栋402室", "186****9012"),
+    ("2301", "jd_li", "李建国", "浙江杭州市拱墅区莫干山路1号锦绣苑2栋301室", "137****7788"),
 ]
 
 
@@ -187,6 +190,19 @@ def test_a_probabilistic_link_never_joins_two_crm_registrations(both):
     assert first != second
     assert probabilistic["tmall_orders"]["1101"][0] == first
     assert probabilistic["tmall_orders"]["1102"][0] == second
+
+
+def test_a_buyer_matching_two_crm_registrations_equally_joins_neither(both, brand):
+    deterministic, probabilistic, _ = both
+    li = {probabilistic["crm_members"][m][0] for m in ("M-LI-1", "M-LI-2")}
+    jd_li = probabilistic["jd_orders"]["2301|100061820431"]
+    assert jd_li == deterministic["jd_orders"]["2301|100061820431"] and jd_li[0] not in li
+    links = query(brand, """
+        select count(*), count(*) filter (where is_linked), min(match_probability), max(match_probability)
+        from identity.int_identity__probabilistic_links links
+        join identity.int_identity__components c on c.component_num in (links.a_num, links.b_num)
+        where c.node_id = '""" + node("jd_pin", "jd_li") + "'")
+    assert links[0][:2] == (2, 0) and links[0][2] == links[0][3]  # two equal links, neither used
 
 
 def test_the_explanation_names_the_receiver_match(both, brand):

@@ -1,0 +1,231 @@
+"""The split of a receiver-match group around its enforced members (macros/identity/seed_strength.sql,
+read as int_identity__probabilistic_links reads it) against two references:
+demo.score_identity.split_link_groups (the replay the scorer and the oracle use) and Kruskal's
+order (links taken strongest first, one skipped only when it would join two enforced members),
+which it must equal wherever no two links tie.
+
+The macro runs through dbt on DuckDB in a throwaway project (as test_connected_components.py
+runs the components): ``sp_distinct`` holds random groups with distinct link strengths,
+``sp_tied`` groups whose strengths come from four values (ties everywhere), ``sp_at_limit`` and
+``sp_over_limit`` a seed with a path of links that needs exactly identity_max_iterations rounds
+and one more (round r reaches the r-th member of the path; the last round finds nothing new).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import NamedTuple
+
+import duckdb
+import numpy as np
+import pytest
+import yaml
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from demo.score_identity import split_link_groups
+from orchestration.dbt_assets import DBT_PROJECT_DIR, dbt_executable
+
+MACROS = DBT_PROJECT_DIR / "macros" / "identity"
+MAX_ITERATIONS = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))[
+    "vars"]["identity_max_iterations"]
+STRIDE = 10_000
+MODEL = """\
+{{{{ config(post_hook=["{{{{ drop_identity_scratch() }}}}"]) }}}}
+{{%- if execute -%}}
+    {{%- set result = seed_strength('main.{graph}_edges', 'main.{graph}_seeds', this.identifier ~ '__sp',
+                                   var('identity_max_iterations')) -%}}
+select node_num, strength, {{{{ result.rounds }}}} as rounds from {{{{ result.relation }}}}
+{{%- else -%}}
+select 1 as node_num, 1.0 as strength, 0 as rounds
+{{%- endif %}}
+"""
+
+
+class Graph(NamedTuple):
+    size: int
+    edges: np.ndarray  # (m, 2)
+    weight: np.ndarray  # (m,) in (0, 1]
+    seeds: np.ndarray
+
+
+def random_graph(seed: int, tied: bool) -> Graph:
+    """Groups of 2..60 members, sparse to dense, 1..6 of them enforced, duplicate links, self-loops."""
+    rng = np.random.default_rng(seed)
+    offset, edges, seeds = 0, [], []
+    for _ in range(30):
+        n = int(rng.integers(2, 60))
+        m = max(1, int(n * rng.choice([0.6, 1.0, 1.5, 3.0])))
+        pairs = rng.integers(0, n, size=(m, 2)) + offset
+        edges.append(np.vstack([pairs, pairs[rng.random(m) < 0.1][:, ::-1]]))
+        seeds.append(offset + rng.choice(n, size=min(n, int(rng.integers(1, 7))), replace=False))
+        offset += n
+    edges = np.vstack(edges)
+    weight = (rng.choice([0.3, 0.5, 0.8, 0.99], size=len(edges)) if tied
+              else rng.permutation(len(edges)) / len(edges) * 0.98 + 0.01)
+    return Graph(offset, edges, weight, np.concatenate(seeds))
+
+
+def path_graph(length: int) -> Graph:
+    """Seed 0 and members 1..length in a line."""
+    nodes = np.arange(length + 1)
+    return Graph(length + 1, np.column_stack([nodes[:-1], nodes[1:]]), np.linspace(0.9, 0.5, length), np.array([0]))
+
+
+GRAPHS = {"sp_distinct": random_graph(1, tied=False), "sp_tied": random_graph(2, tied=True),
+          "sp_at_limit": path_graph(MAX_ITERATIONS - 1), "sp_over_limit": path_graph(MAX_ITERATIONS)}
+
+
+def smallest_of(size: int, edges: np.ndarray) -> np.ndarray:
+    """node -> smallest node of its component."""
+    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(size, size))
+    _, component = connected_components(graph, directed=False)
+    smallest = np.full(size, size)
+    np.minimum.at(smallest, component, np.arange(size))
+    return smallest[component]
+
+
+def groups_from_strengths(graph: Graph, rows: list[tuple]) -> np.ndarray:
+    """The model's reading of the macro's result, written again from its SQL: in a group holding
+    two seeds a link is kept unless both its ends reach a seed more strongly than it; the parts
+    are the components of the kept links; a part still holding two seeds is refused (alone)."""
+    group = smallest_of(graph.size, graph.edges)
+    seeds = np.zeros(graph.size, dtype=bool)
+    seeds[graph.seeds] = True
+    split = np.bincount(group, weights=seeds, minlength=graph.size)[group] >= 2
+    reach = np.full(graph.size, np.nan)
+    for node, strength, in rows:
+        reach[node] = strength
+    seeded = np.bincount(group, weights=seeds, minlength=graph.size)[group] >= 1
+    assert np.isnan(reach[~seeded]).all() and not np.isnan(reach[seeded]).any()  # what reaches a seed, only that
+    a, b = graph.edges[:, 0], graph.edges[:, 1]
+    kept = split[a] & ((reach[a] <= graph.weight) | (reach[b] <= graph.weight))
+    part = smallest_of(graph.size, graph.edges[kept])
+    refused = np.bincount(part, weights=seeds, minlength=graph.size)[part] >= 2
+    return np.where(split, np.where(refused, np.arange(graph.size), part), group)
+
+
+def kruskal(graph: Graph) -> np.ndarray:
+    """Links strongest first; a link that would join two enforced members is skipped."""
+    parent = np.arange(graph.size)
+    holders = np.zeros(graph.size, dtype=int)
+    holders[graph.seeds] = 1
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i in np.argsort(-graph.weight, kind="stable"):
+        ra, rb = root(int(graph.edges[i, 0])), root(int(graph.edges[i, 1]))
+        if ra != rb and holders[ra] + holders[rb] < 2:
+            parent[max(ra, rb)] = min(ra, rb)
+            holders[min(ra, rb)] += holders[max(ra, rb)]
+    roots = np.array([root(x) for x in range(graph.size)])
+    smallest = np.full(graph.size, graph.size)
+    np.minimum.at(smallest, roots, np.arange(graph.size))
+    return smallest[roots]
+
+
+class Run(NamedTuple):
+    status: dict[str, str]
+    message: dict[str, str]
+    database: Path
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Run:
+    project = tmp_path_factory.mktemp("sp_project")
+    database = project / "sp.duckdb"
+    (project / "macros").mkdir()
+    for macro in ("seed_strength.sql", "connected_components.sql", "drop_identity_scratch.sql"):
+        (project / "macros" / macro).symlink_to(MACROS / macro)
+    (project / "models").mkdir()
+    (project / "dbt_project.yml").write_text(yaml.safe_dump({
+        "name": "sp_reference", "version": "0.1.0", "config-version": 2, "profile": "sp_reference",
+        "macro-paths": ["macros"], "model-paths": ["models"],
+        "vars": {"identity_max_iterations": MAX_ITERATIONS},
+        "models": {"sp_reference": {"+materialized": "table"}}}))
+    (project / "profiles.yml").write_text(yaml.safe_dump({"sp_reference": {"target": "duckdb", "outputs": {
+        "duckdb": {"type": "duckdb", "path": str(database), "threads": 1}}}}))
+    with duckdb.connect(str(database)) as con:
+        for name, graph in GRAPHS.items():
+            (project / "models" / f"{name}.sql").write_text(MODEL.format(graph=name))
+            con.execute(f"create table {name}_seeds as select unnest($1::bigint[]) as node_num",
+                        [graph.seeds.tolist()])
+            con.execute(f"create table {name}_edges as select unnest($1::bigint[]) as src, "
+                        f"unnest($2::bigint[]) as dst, unnest($3::double[]) as weight",
+                        [graph.edges[:, 0].tolist(), graph.edges[:, 1].tolist(), graph.weight.tolist()])
+    result = subprocess.run([dbt_executable(), "run", "--project-dir", str(project), "--profiles-dir", str(project)],
+                            cwd=project, capture_output=True, text=True, timeout=300)
+    results = json.loads((project / "target" / "run_results.json").read_text(encoding="utf-8"))["results"]
+    by_model = {r["unique_id"].split(".")[-1]: r for r in results}
+    assert set(by_model) == set(GRAPHS), result.stdout[-4000:]
+    return Run({m: r["status"] for m, r in by_model.items()}, {m: r["message"] or "" for m, r in by_model.items()},
+               database)
+
+
+def rows_of(run: Run, model: str) -> tuple[list[tuple], set[int]]:
+    with duckdb.connect(str(run.database), read_only=True) as con:
+        rows = con.execute(f"select node_num, strength, rounds from {model}").fetchall()
+    return [(n, w) for n, w, _ in rows], {r for *_, r in rows}
+
+
+def split(graph: Graph) -> np.ndarray:
+    return split_link_groups(graph.edges[:, 0], graph.edges[:, 1], graph.weight, graph.seeds, graph.size)
+
+
+def seed_counts(graph: Graph, groups: np.ndarray) -> np.ndarray:
+    seeds = np.zeros(graph.size, dtype=bool)
+    seeds[graph.seeds] = True
+    return np.bincount(groups, weights=seeds, minlength=graph.size)
+
+
+def test_with_distinct_strengths_the_split_is_kruskals_order(run):
+    assert run.status["sp_distinct"] == "success", run.message["sp_distinct"]
+    graph = GRAPHS["sp_distinct"]
+    rows, _ = rows_of(run, "sp_distinct")
+    built = groups_from_strengths(graph, rows)
+    assert built.tolist() == split(graph).tolist() == kruskal(graph).tolist()
+    # the case mattered: groups with several seeds were split into parts of several members each
+    assert seed_counts(graph, smallest_of(graph.size, graph.edges)).max() >= 4
+    assert seed_counts(graph, built).max() == 1
+    assert sum(1 for g in set(built.tolist()) if (built == g).sum() > 3) > 30
+
+
+def test_with_tied_strengths_no_group_holds_two_seeds_and_untied_parts_are_kept(run):
+    assert run.status["sp_tied"] == "success", run.message["sp_tied"]
+    graph = GRAPHS["sp_tied"]
+    rows, _ = rows_of(run, "sp_tied")
+    built = groups_from_strengths(graph, rows)
+    assert built.tolist() == split(graph).tolist()
+    assert seed_counts(graph, built).max() == 1
+    # a part Kruskal's order would build whatever the order of equal links is kept: the parts
+    # built here are unions of groups of one order (links of equal strength in input order)
+    greedy = kruskal(graph)
+    for g in set(built.tolist()):
+        assert len(set(greedy[built == g].tolist())) == 1
+    assert (built != greedy).any() and sum(1 for g in set(built.tolist()) if (built == g).sum() > 3) > 10
+
+
+def test_strengths_are_the_weakest_link_of_the_strongest_path(run):
+    rows, rounds = rows_of(run, "sp_at_limit")
+    assert run.status["sp_at_limit"] == "success", run.message["sp_at_limit"]
+    graph = GRAPHS["sp_at_limit"]
+    assert rounds == {MAX_ITERATIONS}
+    strengths = dict(rows)
+    assert strengths[0] == 2.0
+    assert [strengths[n] for n in range(1, graph.size)] == pytest.approx(np.minimum.accumulate(graph.weight).tolist())
+
+
+def test_a_path_one_round_longer_fails_the_build_with_the_macros_message(run):
+    assert run.status["sp_over_limit"] == "error"
+    assert f"seed_strength did not converge in {MAX_ITERATIONS} rounds for" in run.message["sp_over_limit"]
+
+
+def test_no_scratch_table_is_left(run):
+    with duckdb.connect(str(run.database), read_only=True) as con:
+        tables = [t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()]
+    assert [t for t in tables if "__sp" in t] == []
