@@ -18,23 +18,16 @@ int_identity__components uses). One `dbt run` builds three test models at once:
 """
 from __future__ import annotations
 
-import json
-import subprocess
-from pathlib import Path
 from typing import NamedTuple
 
 import duckdb
 import numpy as np
 import pytest
-import yaml
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as scipy_components
 
-from orchestration.dbt_assets import DBT_PROJECT_DIR, dbt_executable
+from tests.identity.macro_project import MAX_ITERATIONS, Run, run_models, tables
 
-MACROS = DBT_PROJECT_DIR / "macros" / "identity"
-MAX_ITERATIONS = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))[
-    "vars"]["identity_max_iterations"]
 STRIDE = 1_000_000  # graph g's nodes are g * STRIDE + 0 .. n-1
 MODEL = """\
 {{{{ config(post_hook=["{{{{ drop_identity_scratch() }}}}"]) }}}}
@@ -108,41 +101,15 @@ GRAPHS = {
 }
 
 
-class Run(NamedTuple):
-    status: dict[str, str]
-    message: dict[str, str]
-    database: Path
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Run:
-    project = tmp_path_factory.mktemp("cc_project")
-    database = project / "cc.duckdb"
-    (project / "macros").mkdir()
-    for macro in ("connected_components.sql", "drop_identity_scratch.sql"):
-        (project / "macros" / macro).symlink_to(MACROS / macro)
-    (project / "models").mkdir()
-    (project / "dbt_project.yml").write_text(yaml.safe_dump({
-        "name": "cc_reference", "version": "0.1.0", "config-version": 2, "profile": "cc_reference",
-        "macro-paths": ["macros"], "model-paths": ["models"],
-        "vars": {"identity_max_iterations": MAX_ITERATIONS},
-        "models": {"cc_reference": {"+materialized": "table"}}}))
-    (project / "profiles.yml").write_text(yaml.safe_dump({"cc_reference": {"target": "duckdb", "outputs": {
-        "duckdb": {"type": "duckdb", "path": str(database), "threads": 1}}}}))
-    with duckdb.connect(str(database)) as con:
+    def load(con):
         for name, graph in GRAPHS.items():
-            (project / "models" / f"{name}.sql").write_text(MODEL.format(graph=name))
-            con.execute(f"create table {name}_nodes as select unnest($1::bigint[]) as node_num",
-                        [graph.nodes.tolist()])
+            con.execute(f"create table {name}_nodes as select unnest($1::bigint[]) as node_num", [graph.nodes.tolist()])
             con.execute(f"create table {name}_edges as select unnest($1::bigint[]) as src, unnest($2::bigint[]) as dst",
                         [graph.edges[:, 0].tolist(), graph.edges[:, 1].tolist()])
-    result = subprocess.run([dbt_executable(), "run", "--project-dir", str(project), "--profiles-dir", str(project)],
-                            cwd=project, capture_output=True, text=True, timeout=300)
-    results = json.loads((project / "target" / "run_results.json").read_text(encoding="utf-8"))["results"]
-    by_model = {r["unique_id"].split(".")[-1]: r for r in results}
-    assert set(by_model) == set(GRAPHS), result.stdout[-4000:]
-    return Run({m: r["status"] for m, r in by_model.items()}, {m: r["message"] or "" for m, r in by_model.items()},
-               database)
+    return run_models(tmp_path_factory.mktemp("cc_project"), ["connected_components.sql", "drop_identity_scratch.sql"],
+                      {name: MODEL.format(graph=name) for name in GRAPHS}, load)
 
 
 def labels_of(run: Run, model: str) -> tuple[dict[int, int], set[int]]:
@@ -176,9 +143,7 @@ def test_a_path_one_round_longer_fails_the_build_with_the_macros_message(run):
 
 
 def scratch_tables(run: Run) -> list[str]:
-    with duckdb.connect(str(run.database), read_only=True) as con:
-        tables = [t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()]
-    return sorted(t for t in tables if "__cc" in t)
+    return sorted(t for t in tables(run) if "__cc" in t)
 
 
 def test_a_converged_run_leaves_no_scratch_table(run):
