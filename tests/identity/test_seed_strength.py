@@ -131,8 +131,8 @@ def run(tmp_path_factory) -> Run:
                         f"unnest($2::bigint[]) as dst, unnest($3::double[]) as weight",
                         [graph.edges[:, 0].tolist(), graph.edges[:, 1].tolist(), graph.weight.tolist()])
     macros = ["seed_strength.sql", "connected_components.sql", "drop_identity_scratch.sql"]  # the scratch helper
-    return run_models(tmp_path_factory.mktemp("sp_project"), macros, {name: MODEL.format(graph=name) for name in GRAPHS},
-                      load)
+    models = {name: MODEL.format(graph=name) for name in GRAPHS}
+    return run_models(tmp_path_factory.mktemp("sp_project"), macros, models, load)
 
 
 def rows_of(run: Run, model: str) -> tuple[list[tuple], set[int]]:
