@@ -114,14 +114,17 @@ lines as {{ inline_cte() }} (
     where one_id is not null and is_valid_order
 ),
 
+-- sums of money rounded to the cent: a float sum depends on the order of its terms, and a member
+-- who bought one category must get a share of exactly 1 (1.0000000000000002 failed the share's
+-- [0, 1] test on a 100,000-member brand)
 line_totals as (
-    select one_id, sum(paid_amount) as lifetime_line_paid_amount
+    select one_id, round(sum(paid_amount), 2) as lifetime_line_paid_amount
     from lines
     group by one_id
 ),
 
 category_spend as (
-    select one_id, category, sum(paid_amount) as paid_amount, max(booked_at) as last_bought_at
+    select one_id, category, round(sum(paid_amount), 2) as paid_amount, max(booked_at) as last_bought_at
     from lines
     where category is not null
     group by one_id, category
