@@ -335,13 +335,14 @@ def tmall_items(night: Night, contracts: dict[str, Contract], persons: dict, map
     exports = [read_csv_export(p) for p in _monthly(night.landing, "tmall/order_items/*.csv")]
     latest = exports[-1]
     key_of = KeyOf(contracts["tmall_order_items"], latest)
-    by_order: dict[str, list[list[str]]] = {}
+    versions: dict[str, dict[str, list[str]]] = {}  # one version per sub-order, the later file's (mini_program)
     taken = set()
     for export in exports:
         for row in export.rows:
-            by_order.setdefault(bare(row[export.col("主订单编号")]), []).append(
-                conform(row, export, latest, contracts["tmall_order_items"]))
+            versions.setdefault(bare(row[export.col("主订单编号")]), {})[bare(row[export.col("子订单编号")])] = \
+                conform(row, export, latest, contracts["tmall_order_items"])
             taken.add(bare(row[export.col("子订单编号")]))
+    by_order = {order_id: list(rows.values()) for order_id, rows in versions.items()}
     rows = []
     sub, main, status = latest.col("子订单编号"), latest.col("主订单编号"), latest.col("订单状态")
     for new_id, old_id in mapping.items():
@@ -431,10 +432,14 @@ def mini_program(night: Night, persons: dict, k: int) -> None:
     order_files = _monthly(night.landing, "mini_program/orders/*.jsonl")
     item_files = _monthly(night.landing, "mini_program/order_items/*.jsonl")
     latest = _jsonl(order_files[-1])
-    items_by_order: dict[str, list[dict]] = {}
+    # one version per item: an order's items are in two monthly files when the order changed
+    # after its month (the later export is the newer version); copying both would put one item
+    # twice in one file, an export bug the raw gate refuses (it did, at 100,000 members)
+    versions: dict[str, dict[str, dict]] = {}
     for path in item_files:
         for item in _jsonl(path):
-            items_by_order.setdefault(item["order_no"], []).append(item)
+            versions.setdefault(item["order_no"], {})[str(item["item_no"])] = item
+    items_by_order = {order_no: list(by_item.values()) for order_no, by_item in versions.items()}
     taken = {o["order_no"] for p in order_files for o in _jsonl(p)}
     tx_taken: set[str] = set()
     completed = [o for o in latest if o.get("status") == "COMPLETED"]
