@@ -32,6 +32,7 @@ vars to either build, e.g. '{"identity_match_tf_leave_pair_out": true}'.
 from __future__ import annotations
 
 import argparse
+import functools
 import shutil
 import sys
 from dataclasses import dataclass
@@ -178,18 +179,22 @@ def _evidence_groups(con: duckdb.DuckDBPyConnection) -> None:
         left join with_receiver w on w.grp = l.grp""")
 
 
-def _deterministic(con: duckdb.DuckDBPyConnection, pairs: str) -> tuple[int, int, int, int]:
-    """(predicted, correct) pairs of the exact-key graph alone, and (pairs, correct) that receiver
-    matches added on top: a record's deterministic member is its int_identity__components component."""
-    con.execute("""
-        create temp table det as
-        select s.*, coalesce('d' || cast(d.component_num as varchar), s.one_id) as det_id
-        from scored s
-        left join (
+# each warehouse record's deterministic member (its int_identity__components component)
+_RECORD_COMPONENTS = """(
             select o.source_table, o.record_key, max(c.component_num) as component_num
             from wh.identity.int_identity__observation_epochs o
             join wh.identity.int_identity__components c on c.node_num = o.node_num
-            group by o.source_table, o.record_key) d
+            group by o.source_table, o.record_key)"""
+
+
+def _deterministic(con: duckdb.DuckDBPyConnection, pairs: str) -> tuple[int, int, int, int]:
+    """(predicted, correct) pairs of the exact-key graph alone, and (pairs, correct) that receiver
+    matches added on top: a record's deterministic member is its int_identity__components component."""
+    con.execute(f"""
+        create temp table det as
+        select s.*, coalesce('d' || cast(d.component_num as varchar), s.one_id) as det_id
+        from scored s
+        left join {_RECORD_COMPONENTS} d
           on d.source_table = s.source_table and d.record_key = s.record_key""")
 
     def count(group: str) -> int:
@@ -303,14 +308,10 @@ def record_members(con: duckdb.DuckDBPyConnection, *numbered: Any) -> tuple[Any,
     the components holding an identifier of an enforced type (limit_policy 'enforce')."""
     import numpy as np
 
-    records = con.execute("""
+    records = con.execute(f"""
         select s.person_id, d.component_num
         from scored s
-        left join (
-            select o.source_table, o.record_key, max(c.component_num) as component_num
-            from wh.identity.int_identity__observation_epochs o
-            join wh.identity.int_identity__components c on c.node_num = o.node_num
-            group by o.source_table, o.record_key) d
+        left join {_RECORD_COMPONENTS} d
           on d.source_table = s.source_table and d.record_key = s.record_key""").fetchdf()
     enforced = sorted(num for (num,) in con.execute("""
         select distinct c.component_num
@@ -338,11 +339,15 @@ def phone_differs_below(pairs: Any) -> Any:
     """Per compared pair (columns phone_level, match_probability), whether the build's stricter
     threshold for pairs whose phones disagree (var identity_match_threshold_phone_differs, as
     dbt_project.yml sets it) refuses it whatever identity_match_threshold is."""
+    return (pairs.phone_level == "different") & (pairs.match_probability < _phone_differs_threshold())
+
+
+@functools.cache
+def _phone_differs_threshold() -> float:
     import yaml
 
     project = Path(__file__).resolve().parents[1] / "dbt_project" / "dbt_project.yml"
-    limit = yaml.safe_load(project.read_text(encoding="utf-8"))["vars"]["identity_match_threshold_phone_differs"]
-    return (pairs.phone_level == "different") & (pairs.match_probability < limit)
+    return yaml.safe_load(project.read_text(encoding="utf-8"))["vars"]["identity_match_threshold_phone_differs"]
 
 
 def threshold_curve(truth: Path, warehouse: Path, thresholds: list[float]) -> list[CurvePoint]:

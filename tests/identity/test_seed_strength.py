@@ -20,6 +20,7 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from demo.identity_oracle import Brand, members_greedy
 from demo.score_identity import split_link_groups
 from tests.identity.macro_project import MAX_ITERATIONS, Run, run_models, tables
 
@@ -100,23 +101,12 @@ def groups_from_strengths(graph: Graph, rows: list[tuple]) -> np.ndarray:
 
 
 def kruskal(graph: Graph) -> np.ndarray:
-    """Links strongest first; a link that would join two enforced members is skipped."""
-    parent = np.arange(graph.size)
-    holders = np.zeros(graph.size, dtype=int)
-    holders[graph.seeds] = 1
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for i in np.argsort(-graph.weight, kind="stable"):
-        ra, rb = root(int(graph.edges[i, 0])), root(int(graph.edges[i, 1]))
-        if ra != rb and holders[ra] + holders[rb] < 2:
-            parent[max(ra, rb)] = min(ra, rb)
-            holders[min(ra, rb)] += holders[max(ra, rb)]
-    roots = np.array([root(x) for x in range(graph.size)])
+    """Links strongest first; a link that would join two enforced members is skipped (the oracle's
+    members_greedy, each node a member of its own), named by the smallest node of each group."""
+    order = np.argsort(-graph.weight, kind="stable")
+    brand = Brand(person=np.zeros(graph.size, dtype=np.int64), component=np.arange(graph.size), pairs=None,
+                  enforced=graph.seeds, with_receivers=np.arange(graph.size), size=graph.size)
+    roots = members_greedy(brand, graph.edges[order, 0], graph.edges[order, 1])
     smallest = np.full(graph.size, graph.size)
     np.minimum.at(smallest, roots, np.arange(graph.size))
     return smallest[roots]
