@@ -88,6 +88,34 @@ def set_aside_refused(home: Path, labels: list[str]) -> None:
         shutil.rmtree(home / sub, ignore_errors=True)
 
 
+def step_seconds(stats) -> dict[str, float]:
+    """Seconds per step of one run (Dagster's step stats: start to end of each step)."""
+    return {s.step_key: round(s.end_time - s.start_time, 1) for s in stats if s.start_time and s.end_time}
+
+
+def report_steps(home: Path, stats) -> None:
+    """Where a build_all's time goes: each step's seconds, printed longest first and appended to
+    ``home/bench-steps.jsonl`` (one line per run), so the full build and the nightly can be compared
+    step by step (ingest of each table, raw gates, dbt, mart gates, publication)."""
+    seconds = step_seconds(stats)
+    with (home / "bench-steps.jsonl").open("a") as f:
+        f.write(json.dumps(seconds) + "\n")
+    print("step seconds (longest first): " + ", ".join(
+        f"{k} {v:.1f}" for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])[:15]), flush=True)
+
+
+STEP_GROUPS = (("ingest + raw gates", lambda k: k.startswith("raw_")), ("dbt build", lambda k: k == "quanyu_dbt"),
+               ("mart gates (GX)", lambda k: k == "mart_gates"), ("publication, alerts, exports", lambda k: True))
+
+
+def grouped_steps(seconds: dict[str, float]) -> dict[str, float]:
+    """A run's step seconds summed per group of STEP_GROUPS (each step in the first group it matches)."""
+    out = {name: 0.0 for name, _ in STEP_GROUPS}
+    for key, value in seconds.items():
+        out[next(name for name, matches in STEP_GROUPS if matches(key))] += value
+    return out
+
+
 def build_all_once(home: Path, set_aside: bool = False) -> bool:
     """One ``build_all`` run over ``home`` as the schedule requests it (tags of the pending days).
     With ``set_aside``, files the run refused are set aside (``set_aside_refused``) and it fails."""
@@ -100,9 +128,11 @@ def build_all_once(home: Path, set_aside: bool = False) -> bool:
     with environment(paths.as_env()):
         from orchestration.definitions import build_all_tags, defs
 
+        instance = DagsterInstance.ephemeral()
         result = defs.resolve_job_def("build_all").execute_in_process(
-            instance=DagsterInstance.ephemeral(), raise_on_error=False, tags=build_all_tags(paths=paths),
+            instance=instance, raise_on_error=False, tags=build_all_tags(paths=paths),
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+        report_steps(home, instance.get_run_step_stats(result.run_id))
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         print(f"build_all failed in steps {failed}", file=sys.stderr)
@@ -142,12 +172,18 @@ def nightly_stage(members: int, out: Path, results: Results, source: Path | None
     run_stage([python, "-m", "demo.next_day", "--home", str(home), "--day", "1"], home)
     night_s, night_rss, night_disk = run_stage(build, home, disk=warehouse_folder_mb)
     results.add(Stage(members, "nightly (one day)", night_s, night_rss, 0, night_disk))
+    runs = [json.loads(line) for line in (home / "bench-steps.jsonl").read_text().splitlines()]
+    full_steps, night_steps = grouped_steps(runs[-2]), grouped_steps(runs[-1])
+    for name in full_steps:
+        print(f"{members:>10,}  {name:<30} full {full_steps[name]:>8.1f} s   nightly {night_steps[name]:>8.1f} s",
+              flush=True)
     figures = NightlyFigures(members, full_s, night_s, full_rss, night_rss, night_disk,
                              folder_mb(home / "warehouse" / "quanyu.duckdb"))
     results.footprint.setdefault(members, {})["nightly"] = {
         "full_seconds": full_s, "nightly_seconds": night_s, "ratio": figures.ratio,
         "nightly_peak_rss_mb": night_rss, "nightly_disk_peak_mb": night_disk,
-        "warehouse_mb": figures.warehouse_mb, "disk_over_warehouse": figures.disk_ratio}
+        "warehouse_mb": figures.warehouse_mb, "disk_over_warehouse": figures.disk_ratio,
+        "full_steps_seconds": full_steps, "nightly_steps_seconds": night_steps}
     results.save()
     for line in figures.lines():
         print(line, flush=True)
