@@ -95,15 +95,16 @@ def lines(c: dict) -> list[str]:
     def share(part: str, whole: str) -> str:
         return f"{c[part]:>12,} of {c[whole]:>12,} ({c[part] / c[whole]:.2%})" if c[whole] else f"{c[part]:>12,}"
 
+    rows = [("records the night staged", "night_records", "records"),
+            ("their identifiers (nodes)", "night_nodes", "nodes"),
+            ("deterministic components of them", "night_components", "components"),
+            ("records observing those components", "closure_records", "records"),
+            ("members (one_ids) of the records", "night_members", "members"),
+            ("records of those members", "records_of_night_members", "records")]
     return [
         f"night: {c['loads']} load(s) since {c['since']}; identity sources without load lineage: "
         f"{c['sources_without_lineage']}",
-        f"records the night staged          {share('night_records', 'records')}",
-        f"their identifiers (nodes)         {share('night_nodes', 'nodes')}",
-        f"deterministic components of them  {share('night_components', 'components')}",
-        f"records observing those components{share('closure_records', 'records')}",
-        f"members (one_ids) of the records  {share('night_members', 'members')}",
-        f"records of those members          {share('records_of_night_members', 'records')}",
+        *(f"{label:<36}{share(part, whole)}" for label, part, whole in rows),
     ]
 
 

@@ -116,6 +116,19 @@ def grouped_steps(seconds: dict[str, float]) -> dict[str, float]:
     return out
 
 
+def print_closure(home: Path, members: int) -> None:
+    """What the night touched in the member graph (bench.identity_closure): the share of the graph an
+    incremental OneID would have to recompute, printed beside the times."""
+    import duckdb
+
+    from bench.identity_closure import closure, lines
+    from ingest.settings import paths_from_env
+
+    with duckdb.connect(str(paths_from_env({"QUANYU_HOME": str(home)}).warehouse), read_only=True) as con:
+        for line in lines(closure(con)):
+            print(f"{members:>10,}  {line}", flush=True)
+
+
 def build_all_once(home: Path, set_aside: bool = False) -> bool:
     """One ``build_all`` run over ``home`` as the schedule requests it (tags of the pending days).
     With ``set_aside``, files the run refused are set aside (``set_aside_refused``) and it fails."""
@@ -177,6 +190,7 @@ def nightly_stage(members: int, out: Path, results: Results, source: Path | None
     for name in full_steps:
         print(f"{members:>10,}  {name:<30} full {full_steps[name]:>8.1f} s   nightly {night_steps[name]:>8.1f} s",
               flush=True)
+    print_closure(home, members)
     figures = NightlyFigures(members, full_s, night_s, full_rss, night_rss, night_disk,
                              folder_mb(home / "warehouse" / "quanyu.duckdb"))
     results.footprint.setdefault(members, {})["nightly"] = {
