@@ -5,7 +5,9 @@
 Run on a home whose served warehouse was just built by a nightly (``bench.nightly`` leaves one in
 ``OUT/nightly-m<members>``). The night's loads are the lake loads at or after ``--since`` (default:
 the newest load's minute, i.e. the last ``build_all``'s ingest of a small day; the count of loads is
-printed so that a wrong cut shows). From the served identity tables it prints:
+printed so that a wrong cut shows). After a refused night, the files that night accepted are new to
+the next build too: pass ``--since`` the refused night's first load. From the served identity
+tables it prints:
 
 * the records the night's loads staged that carry an identifier (rows of the bridge, every identity
   source whose staging rows carry ``_load_id``; sources without lineage are named);
