@@ -240,6 +240,7 @@ class OrderExport:
     new_status: str | None
     line_key: str | None = None  # a per-line identifier drawn again (sub-order numbers)
     resets: tuple[tuple[str, str], ...] = ()  # (column, value) of a new order whatever its template had
+    scope: tuple[str, ...] = ()  # columns within which the order number is unique (a store's receipts)
 
 
 ORDER_EXPORTS = {
@@ -251,9 +252,10 @@ ORDER_EXPORTS = {
                           ("订单完成时间",), "支付完成时间", "订单状态", "待发货", line_key="子订单编号",
                           resets=(("售后状态", "-"),)),
     "pos_hq": OrderExport("pos_hq", "pos_sales", "pos/sales/pos_sales_hq_*.csv", ("单号",), "销售时间", (),
-                          None, None, None),
+                          None, None, None, scope=("店编",)),
+    # a franchise till numbers its receipts per store: one receipt is (门店编码, 小票号)
     "pos_franchise": OrderExport("pos_franchise", "pos_sales", "pos/sales/pos_sales_franchise_*.csv", ("小票号",),
-                                 "销售时间", (), None, None, None),
+                                 "销售时间", (), None, None, None, scope=("门店编码",)),
 }
 ORDER_NAMES = {"tmall": "ExportOrderList", "jd": "jd_order_export", "douyin": "douyin_orders",
                "pos_hq": "pos_sales_hq", "pos_franchise": "pos_sales_franchise"}
@@ -288,7 +290,7 @@ def new_orders(night: Night, spec: OrderExport, contracts: dict[str, Contract], 
     export = read_csv_export(_latest(night.landing, spec.pattern))
     key_of = KeyOf(contracts[spec.table], export)
     order_cols = [export.col(c) for c in spec.order]
-    groups = _group(export, order_cols)
+    groups = _group(export, [export.col(c) for c in spec.scope] + order_cols)
     taken = {bare(r[order_cols[0]]) for r in export.rows}
     line_taken = {bare(r[export.col(spec.line_key)]) for r in export.rows} if spec.line_key else set()
     templates = [groups[g] for g in sorted(groups)]

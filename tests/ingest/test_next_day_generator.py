@@ -109,6 +109,56 @@ def test_every_new_order_row_is_in_truth_with_its_buyer(nights):
         assert persons[f"wecom_contacts:{c['external_contact']['external_userid']}|{c['follow_info']['userid']}"]
 
 
+def _per_store_receipts(path, store: str, receipt: str, encoding: str) -> None:
+    """Number the receipts of ``path`` per store, as a franchise's tills do (each store counts from 1
+    within the month): the same receipt number is then a receipt of several stores."""
+    text = path.read_bytes().decode(encoding)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header, body = rows[0], rows[1:]
+    s, r = header.index(store), header.index(receipt)
+    numbers: dict[tuple[str, str], str] = {}
+    counts: dict[str, int] = {}
+    for row in body:
+        if (row[s], row[r]) not in numbers:
+            counts[row[s]] = counts.get(row[s], 0) + 1
+            numbers[row[s], row[r]] = f"{row[r][:4]}{counts[row[s]]:06d}"
+        row[r] = numbers[row[s], row[r]]
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n" if "\r\n" in text else "\n").writerows([header, *body])
+    path.write_bytes(out.getvalue().encode(encoding))
+
+
+def test_a_new_till_receipt_is_one_receipt_of_one_store(nights, tmp_path):
+    """Tills number receipts per store: a new receipt copies one store's receipt, so each new receipt
+    number is in one store and a night's file holds as many receipts as it says it brought, not the
+    lines of every store sharing the number. On the nights' brand and on a copy whose franchise
+    receipts were numbered per store (so that numbers repeat across stores), for both tills."""
+    files = {"pos_hq": ("pos_sales_hq", "店编", "单号", "utf-8-sig"),
+             "pos_franchise": ("pos_sales_franchise", "门店编码", "小票号", "gb18030")}
+    home = tmp_path / "home"
+    shutil.copytree(nights["pristine"], home)
+    for stem, store, receipt, encoding in files.values():
+        latest = sorted((home / "landing" / "pos" / "sales").glob(f"{stem}_*.csv"))[-1]
+        _per_store_receipts(latest, store, receipt, encoding)
+    repeated = 0
+    for brand, summaries in ((nights["home"], nights["summaries"]), (home, [next_day(home), next_day(home)])):
+        for night, summary in enumerate(summaries, start=1):
+            for name, (stem, store, receipt, encoding) in files.items():
+                path = brand / "landing" / "pos" / "sales" / FOLDER / f"d{night:03d}" / f"{stem}_d{night:03d}.csv"
+                brought = summary["cases"].get(f"new_orders:{name}", 0)
+                if not path.exists():
+                    assert brought == 0, (night, name)
+                    continue
+                rows = list(csv.DictReader(io.StringIO(path.read_bytes().decode(encoding), newline="")))
+                stores: dict[str, set[str]] = {}
+                for row in rows:
+                    stores.setdefault(row[receipt].removeprefix('="').removesuffix('"'), set()).add(row[store])
+                assert brought > 0 and len(stores) == brought, (brand, night, name, len(stores), brought)
+                assert all(len(s) == 1 for s in stores.values()), (brand, night, name)
+                repeated += brand == home and name == "pos_franchise"
+    assert repeated == 1  # night 2 brought franchise receipts modelled on receipts numbered per store
+
+
 def test_ingest_reads_every_delivered_file_without_quarantining_a_row(nights):
     """The engine over the night files alone (the garbled one was fixed on night 3), every table."""
     home = nights["home"]
