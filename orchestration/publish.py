@@ -18,7 +18,8 @@ BI tools read ``$QUANYU_WAREHOUSE`` (the served file) read-only while the nightl
    no process ever opens the served file for writing. Readers that keep a connection open go
    on reading the build they opened until they reconnect.
 
-A failed build never reaches the served path; the latest failed one is kept to look at.
+A failed build never reaches the served path; the latest failed one is kept to look at (its
+warehouse file until the next build starts).
 Each run has its own build folder, so two runs can never write one file; the publish lock
 and the Dagster pool of every writer (``orchestration.resources.WRITER_POOL``: one run at a
 time) serialise the rest.
@@ -43,7 +44,7 @@ from ingest.locks import exclusive
 from ingest.settings import Paths, business_now
 
 META_SCHEMA = "meta"
-KEEP_FAILED_BUILDS = 1  # the last failed build stays for inspection; each is a full copy
+KEEP_FAILED_BUILDS = 1  # the last failed build's folder stays for inspection (its warehouse file until the next build)
 HASH_KEY_TABLE = "hash_key"  # written by orchestration.hash_key_guard
 # Relations written outside dbt that a build carries from the served file to the next: the build
 # stamps (``copied_from`` chains builds) and the hash key the registry's hashes were made with.
@@ -106,13 +107,23 @@ def rekey_seed(paths: Paths) -> Path:
     return paths.warehouse.parent / "rekey" / paths.warehouse.name
 
 
-def _prune_old_builds(paths: Paths, keep: int = KEEP_FAILED_BUILDS) -> None:
+def prune_old_builds(paths: Paths, keep: int = KEEP_FAILED_BUILDS) -> list[Path]:
+    """Before a build starts: delete build folders but the newest ``keep``, and the warehouse files of
+    those kept (the file, its WAL, its spill folder). A failed build's file is as large as the served
+    one; kept until the next build, the morning after a failed night can still open it, and no night
+    needs disk for a third copy (the served file, the failed build, the new build). Its build.json and
+    dbt's log and run_results stay beside it. Returns what was deleted."""
     root = build_root(paths)
     if not root.exists():
-        return
+        return []
     folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
-    for folder in folders[keep:]:
-        shutil.rmtree(folder, ignore_errors=True)
+    deleted = folders[keep:] + [f for folder in folders[:keep] for f in sorted(folder.glob(paths.warehouse.name + "*"))]
+    for path in deleted:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return deleted
 
 
 def write_profiles(build: Build, project_profiles: Path, previous: Path | None = None) -> Path:
@@ -302,7 +313,8 @@ def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_p
     """A fresh build folder for ``run_id``: with ``whole_project`` (the run builds every dbt model)
     a new file holding what builds carry over (with ``full_refresh``, no table staged by load);
     else a copy of the served warehouse."""
-    _prune_old_builds(paths)
+    for path in prune_old_builds(paths):
+        log(f"deleted {path.relative_to(build_root(paths))} of an earlier build (disk for this build)")
     build = Build(paths, run_id)
     if build.folder.exists():
         shutil.rmtree(build.folder)
