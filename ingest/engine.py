@@ -447,12 +447,16 @@ class _FileLoader:
     def column_values(self, batch: Batch) -> dict[str, list[Any]]:
         """The batch's raw values keyed by contract column (JSON leaves as text)."""
         json_source = self.source.file_format in ("json", "jsonl")
+        # an absent column of a batch Arrow read is Arrow too, so a group of such files concatenates in Arrow
+        arrow = any(isinstance(v, pa.Array) for v in batch.values.values())
         out: dict[str, list[Any]] = {}
         for column in self.contract.loaded_columns:
             header = self.mapping.get(column.name)
             values = batch.values.get(header) if header else None
             if values is None:
-                values = [None] * len(batch)
+                values = pa.nulls(len(batch), pa.string()) if arrow else [None] * len(batch)
+            elif isinstance(values, pa.Array):  # Arrow's readers: text already, or JSON ints, booleans, nulls
+                values = values if values.type == pa.string() else pc.cast(values, pa.string())
             elif json_source:  # strings and ints inline: this runs once per JSON cell
                 kind = column.type
                 values = [v if v is None or v.__class__ is str else
@@ -523,7 +527,7 @@ class _FileLoader:
         try:
             return self._run(fast=True)
         except FastPathUnsuitable as exc:
-            log.info("%s: exact CSV reader (%s)", self.label, exc)
+            log.info("%s: exact reader (%s)", self.label, exc)
             return self._run(fast=False)
 
     def _run(self, fast: bool) -> FileReport:
@@ -729,7 +733,7 @@ def _open_whole(loader: _FileLoader) -> Batch:
         loader.open(fast=True, fast_min_bytes=GROUP_FAST_CSV_BYTES)
         return _whole_file(loader.source)
     except FastPathUnsuitable as exc:
-        log.info("%s: exact CSV reader (%s)", loader.label, exc)
+        log.info("%s: exact reader (%s)", loader.label, exc)
         loader.open(fast=False)
         return _whole_file(loader.source)
 

@@ -688,8 +688,118 @@ def _jsonl_stream(path: Path, encoding: str, explode: tuple[str, ...], headers: 
         yield _json_batch(rows, headers, broken if first else [])
 
 
-def open_jsonl(path: Path, explode: tuple[str, ...]) -> Source:
+# Value types Arrow's JSON reader may infer for a column that the fast path takes: each converts to the
+# text the exact path gives (``ingest.engine._as_text``). A double is not taken: Arrow has parsed it
+# already, and an integer too large for int64 arrives as one (its digits lost), nested objects and lists
+# are flattened and kept as JSON text by the exact path.
+ARROW_JSON_TYPES = ("string", "int64", "bool", "null")
+# Blocks of a streamed JSON-lines file (files over JSONL_KEEP_BYTES): the types are inferred from the
+# first block, and a later block that changes them sends the file to the exact reader.
+JSONL_STREAM_BLOCK = 16 << 20
+# The first lines that tell which columns are text (Arrow would read a time-like text as a timestamp).
+JSONL_SAMPLE_BYTES = 1 << 20
+
+
+def _flat_lines(path: Path) -> tuple[int, bool]:
+    """Physical lines (a last line without a newline counts), and whether the bytes show flat JSON
+    lines: one ``{`` a line, no ``[``, no carriage return (a nested value, or a bracket inside a text,
+    makes it False)."""
+    count = braces = 0
+    last, flat = b"", True
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            count += block.count(b"\n")
+            braces += block.count(b"{")
+            flat = flat and b"\r" not in block and b"[" not in block
+            last = block[-1:]
+    lines = count + (1 if last not in (b"\n", b"") else 0)
+    return lines, flat and braces == lines
+
+
+def _arrow_jsonl_source(path: Path) -> Source:
+    """A flat, regular UTF-8 JSON-lines file read by Arrow's JSON reader: no Python object per value.
+
+    Taken only when the exact reader would give the same rows: every physical line is one flat object
+    (no blank line, no carriage return, so the records are numbered 1..n like the lines), every value
+    a string, an integer that fits int64, a boolean or null, no key twice, the same type in a column
+    throughout. Anything else raises FastPathUnsuitable (Arrow refuses a key twice, a changed type, a
+    broken line, NaN) and the caller reads the file again exactly. Values stay typed (ints and booleans
+    as such), so a quarantined row's evidence shows them as the exact reader's JSON values do; the engine
+    turns them into text (``column_values``). Batches hold BATCH_ROWS rows, as the exact reader's.
+    """
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    # Arrow's reader only ever sees flat lines: a line nested thousands of levels deep crashes its parser
+    # (a segmentation fault, not an error), where the exact reader quarantines the line (MAX_JSON_DEPTH)
+    lines, flat = _flat_lines(path)
+    if not flat:
+        raise FastPathUnsuitable("not one flat object a line (a nested value, a bracket, a carriage return)")
+    try:
+        # Arrow would turn text that looks like a time into a timestamp: the columns the first lines show
+        # as text, time or only nulls are read as text throughout (a number in one of them later sends the
+        # file to the exact reader); the rest is inferred
+        with path.open("rb") as handle:
+            head = handle.read(JSONL_SAMPLE_BYTES)
+        head = head[:head.rfind(b"\n") + 1] or head
+        sample = pajson.read_json(pa.BufferReader(head), read_options=pajson.ReadOptions(use_threads=False))
+        text = pa.schema([(f.name, pa.string()) for f in sample.schema
+                          if pa.types.is_string(f.type) or pa.types.is_temporal(f.type) or pa.types.is_null(f.type)])
+        parse = pajson.ParseOptions(explicit_schema=text, unexpected_field_behavior="infer")
+        if path.stat().st_size <= JSONL_KEEP_BYTES:
+            table = pajson.read_json(path, read_options=pajson.ReadOptions(use_threads=False), parse_options=parse)
+            schema, blocks, blocks_known = table.schema, iter(table.to_batches()), table.num_rows
+        else:
+            reader = pajson.open_json(path, read_options=pajson.ReadOptions(use_threads=False,
+                                                                          block_size=JSONL_STREAM_BLOCK),
+                                      parse_options=parse)
+            schema, blocks, blocks_known = reader.schema, iter(reader), None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise FastPathUnsuitable(f"Arrow's JSON reader: {str(exc)[:80]}") from None
+    odd = [f.name for f in schema if str(f.type) not in ARROW_JSON_TYPES]
+    if odd:
+        raise FastPathUnsuitable(f"{len(odd)} columns neither text, int64, boolean nor null")
+    # the exact reader's header order, the order keys first appear: Arrow puts the explicit (text) columns first
+    seen = set(sample.schema.names)
+    headers = sample.schema.names + [name for name in schema.names if name not in seen]
+
+    def batches() -> Iterator[Batch]:
+        pending: list[Any] = []
+        held = done = 0
+        try:
+            for block in blocks:
+                pending.append(block)
+                held += block.num_rows
+                while held >= BATCH_ROWS:
+                    whole = pa.Table.from_batches(pending, schema)
+                    yield _arrow_batch(whole.slice(0, BATCH_ROWS), headers, done)
+                    rest = whole.slice(BATCH_ROWS)
+                    pending, held, done = rest.to_batches(), rest.num_rows, done + BATCH_ROWS
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise FastPathUnsuitable(f"Arrow's JSON reader: {str(exc)[:80]}") from None
+        if held or not done:
+            yield _arrow_batch(pa.Table.from_batches(pending, schema), headers, done)
+        if done + held != lines:
+            raise FastPathUnsuitable(f"{done + held} records in {lines} lines")
+
+    if blocks_known is not None and blocks_known != lines:  # known before any batch: fall back at once
+        raise FastPathUnsuitable(f"{blocks_known} records in {lines} lines")
+    return Source(headers, "jsonl", batches(), encoding="utf-8")
+
+
+def _arrow_batch(table: Any, headers: list[str], before: int) -> Batch:
+    """Rows of an Arrow table as a Batch numbered from line ``before + 1`` (one line per record)."""
+    import numpy as np
+
+    return Batch({h: table.column(h).combine_chunks() for h in headers},
+                 np.arange(before + 1, before + table.num_rows + 1))
+
+
+def open_jsonl(path: Path, explode: tuple[str, ...], fast: bool = True) -> Source:
+    """A JSON-lines file; ``fast``: by Arrow's JSON reader when the file allows (``_arrow_jsonl_source``)."""
     encoding = detect_encoding(path)
+    if fast and encoding == "utf-8" and not explode:
+        return _arrow_jsonl_source(path)
     broken: list[BrokenRow] = []
     blank: list[int] = []
     if path.stat().st_size <= JSONL_KEEP_BYTES:
@@ -723,6 +833,6 @@ def open_source(path: Path, record_path: tuple[str, ...], explode: tuple[str, ..
     if kind == "json":
         return open_json(path, record_path, explode)
     if kind == "jsonl":
-        return open_jsonl(path, explode)
+        return open_jsonl(path, explode, fast)
     raise FileFormatError(f"{path.name}: unsupported file type {path.suffix!r}; "
                           f"supported: {', '.join(sorted(FORMATS))}")

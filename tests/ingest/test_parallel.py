@@ -82,3 +82,84 @@ def test_fast_csv_reader_numbers_rows_like_the_exact_reader_and_falls_back_on_ir
         list(readers.open_source(path, (), (), score).batches)
     (fast,) = engine.load_table(contract, irregular, KEY).files
     assert (fast.rows_read, fast.rows_loaded, fast.rows_quarantined) == (6, 3, 3)
+
+
+def _mp_order(number, **changes):
+    order = {"order_no": f"LJ2026010{number:05d}", "transaction_id": f"42000{number:08d}", "openid": f"oVx{number:06d}",
+             "member_card_no": f"8800{number:08d}", "status": "COMPLETED", "delivery_type": "EXPRESS",
+             "total_fee": 3200 + number, "discount_fee": 0, "pay_fee": 3200 + number, "refund_fee": 0,
+             "create_time": "2026-01-05 06:19:57", "pay_time": "2026-01-05 06:22:19", "update_time": None,
+             "store_code": "S0275", "guide_id": None, "coupon_code": "", "item_count": 1, "is_gift": False,
+             "receiver_name": "赵涛伟", "receiver_mobile": "17692899278",
+             "receiver_address": "江苏省苏州市工业园区建设路667号"}
+    order.update(changes)
+    return order
+
+
+def _jsonl(path, lines):
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False)) + "\n"
+                            for line in lines), encoding="utf-8")
+    os.utime(path, (1_780_000_000, 1_780_000_000))  # one export time on every path (ingest.export_time)
+    return path
+
+
+def test_arrow_jsonl_reader_lands_what_the_exact_reader_lands_and_falls_back_on_what_it_cannot_number(
+        tmp_path, monkeypatch):
+    import pytest
+
+    contract = load_contracts()["mp_orders"]
+    # flat objects: texts, ints, a boolean, nulls; a bad time and a missing status are quarantined (their
+    # evidence shows the ints as JSON numbers), a pay time of "yesterday" is a cell issue
+    regular = [_mp_order(i) for i in range(1, 40)] + [
+        _mp_order(40, create_time="2026-13-45 99:00:00"), _mp_order(41, status=None, total_fee=-5),
+        _mp_order(42, pay_time="yesterday", guide_id="E100250"), _mp_order(43, update_time="2026-01-06 10:00:00")]
+    irregular = {  # each makes Arrow's reader unusable for the file; the exact reader still loads it
+        "blank line": regular[:3] + [""] + regular[3:6],
+        "a float": regular[:3] + [_mp_order(50, total_fee=12.5)],
+        "an integer over int64": regular[:3] + [_mp_order(51, total_fee=10**20)],
+        "a key twice": regular[:3] + ['{"order_no": "A1", "status": "PAID", "status": "CLOSED", '
+                                      '"create_time": "2026-01-05 06:19:57"}'],
+        "a changed type": regular[:3] + [_mp_order(52, item_count="two")],
+        "a list": regular[:3] + [[1, 2]],
+        "a nested object": regular[:3] + [_mp_order(53, receiver_address={"city": "苏州"})],
+        "a broken line": regular[:3] + ['{"order_no": "A2", "status'],
+        "a carriage return": regular[:3] + ['{"order_no": "A3",\r "status": "PAID", "create_time": "2026-01-05"}'],
+    }
+    exact_only = readers._arrow_jsonl_source
+
+    def refuse(path):
+        raise readers.FastPathUnsuitable("exact reader asked for")
+
+    cases = [(name, lines, False) for name, lines in {"regular": regular, **irregular}.items()]
+    cases.append(("regular, streamed in small blocks and batches", regular, True))
+    for name, lines, streamed in cases:
+        if streamed:  # a file over JSONL_KEEP_BYTES: a first sample, blocks, batches cut across blocks
+            for setting, value in (("JSONL_KEEP_BYTES", 0), ("JSONL_STREAM_BLOCK", 4096),
+                                   ("JSONL_SAMPLE_BYTES", 2048), ("BATCH_ROWS", 7)):
+                monkeypatch.setattr(readers, setting, value)
+        outcome = {}
+        for reader in ("arrow", "exact"):
+            monkeypatch.setattr(readers, "_arrow_jsonl_source", exact_only if reader == "arrow" else refuse)
+            paths = paths_from_env({"QUANYU_HOME": str(tmp_path / f"{name}-{reader}")}).ensure()
+            path = _jsonl(paths.landing / "mini_program" / "orders" / "mp_orders_202601.jsonl", lines)
+            if reader == "arrow":
+                if name.startswith("regular"):
+                    batches = list(readers.open_source(path, (), (), engine.header_score(contract)).batches)
+                    assert all(hasattr(v, "type") for b in batches for v in b.values.values()), "Arrow read it"
+                    assert [list(b.numbers) for b in batches] == [list(range(1, 44))[i:i + readers.BATCH_ROWS]
+                                                                  for i in range(0, 43, readers.BATCH_ROWS)]
+                else:
+                    with pytest.raises(readers.FastPathUnsuitable):
+                        list(readers.open_source(path, (), (), engine.header_score(contract)).batches)
+            (report,) = engine.load_table(contract, paths, KEY).files
+            outcome[reader] = ([report.status, report.rows_read, report.rows_loaded, report.rows_quarantined,
+                                report.blank_rows, report.unmapped_columns]
+                               + [_lake_rows(paths.lake, folder, contract.table) for folder in ("raw", "quarantine")])
+        assert outcome["arrow"] == outcome["exact"], f"{name}: the two readers land different rows"
+        if name.startswith("regular"):
+            assert outcome["arrow"][:4] == ["loaded", 43, 41, 2]
+            evidence = " ".join(repr(row) for row in outcome["arrow"][-1])
+            assert '"total_fee": -5' in evidence and "COMPLETED" in evidence

@@ -2,6 +2,7 @@
 address forms land as keyed hashes and normalised regions, and no name or address text lands."""
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from ingest.contract import load_contracts
@@ -233,3 +234,24 @@ def test_a_jd_address_without_spaces_or_province_suffix_splits_like_tmalls():
                        "湖北省 武汉市 洪山区 珞喻路1号 (430000)"])
     assert jd.to_dict("records") == tmall.to_dict("records")
     assert list(jd["province"]) == ["浙江", "湖北"] and list(jd["city"]) == ["杭州", "武汉"]
+
+
+def test_the_sound_of_a_name_is_what_lazy_pinyin_gives_with_word_sounds_kept_or_not(monkeypatch):
+    import random
+
+    from pypinyin import lazy_pinyin
+
+    from ingest import pii
+
+    # characters whose reading depends on the word they stand in (重阳 chong, 重要 zhong; 单于 chan; 长孙 zhang),
+    # compound surnames, letters and digits typed into a name
+    pool = "王李张重阳要单于曾国藩乐解放朴区查长孙行银欧阳司马尉迟恭芳明华伟娜小老阿女士先生"
+    rng = random.Random(20)
+    names = ["王重阳", "重要", "单雄信", "单于", "曾国藩", "长孙无忌", "欧阳娜娜", "wangfang", "王芳abc", "李1娜",
+             "乐乐"]
+    names += ["".join(rng.choice(pool) for _ in range(rng.randint(1, 5))) for _ in range(3000)]
+    expected = ["".join(lazy_pinyin(name)) for name in names]
+    for kept in (pii.WORD_SOUNDS_KEPT, 0):  # the words' sounds kept, then forgotten at every new word
+        monkeypatch.setattr(pii, "WORD_SOUNDS_KEPT", kept)
+        pii._WORD_SOUNDS.clear()
+        assert pii._phonetic(pa.array(names + [None])).to_pylist() == expected + [None]
