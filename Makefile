@@ -122,7 +122,7 @@ test-rekey: setup
 ## Nightly deltas, the deeper run: tests/orchestration/test_nightly.py (three nights, one refused for a
 ## garbled export, one build killed while dbt runs, then a full refresh equal to the nights exactly, one_ids
 ## included, and a rebuild from nothing of the same landing) runs in `make test`; this runs the same group
-## with three more published nights before the comparisons (docs/incremental.md).
+## with three more published nights before the comparisons (~27 min under load; docs/incremental.md).
 test-nightly: setup
 	QUANYU_TEST_NIGHTS=6 $(BIN)/python -m pytest -q --durations=10 tests/orchestration/test_nightly.py
 
