@@ -1,27 +1,36 @@
 """Nightly deltas equal a full rebuild, and a bad night or a killed build serves the last good warehouse.
 
-Starting from the session's published demo (tests/orchestration/baseline.py, a copy of it), four
-nights of generated exports (demo/next_day.py) arrive one after the other, each followed by the
-nightly schedule's run of ``build_all`` in process, as tests/gates/test_serving.py runs it:
+Starting from a copy of the session's published demo (tests/orchestration/baseline.py: its build is
+shared, so the group builds no first warehouse of its own), three nights of generated exports
+(demo/next_day.py) arrive one after the other, each followed by the nightly schedule's run of
+``build_all`` in process, as tests/gates/test_serving.py runs it:
 
 1. day 1: new orders on every channel, refunds of old orders, new WeCom friends, identity merges;
    published;
-2. day 2: as day 1, plus a correction of day 1's Tmall export, a duplicated Douyin re-delivery
-   and a JD export with a garbled header: the raw gate refuses it, nothing is published (the
-   served file keeps its bytes and its build id);
-3. day 3: the JD export delivered fixed at the same path, a correction of day 2; published;
-4. day 4: ``build_all`` in a process of its own, killed (SIGKILL to its process group) while dbt
-   builds: the served file keeps its bytes; the next run of the schedule publishes.
+2. day 2: as day 1, plus a correction of day 1's Tmall export (published last night), a duplicated
+   Douyin re-delivery and a JD export with a garbled header: the raw gate refuses it, nothing is
+   published (the served file keeps its bytes and its build id);
+3. day 3: the JD export delivered fixed at the same path, a correction of day 2; ``build_all`` first
+   runs in a process of its own and is killed (SIGKILL to its process group) while dbt builds: the
+   served file keeps its bytes; the schedule's next run publishes days 2 and 3.
 
-Then the same landing folder (modification times kept: they are the exports' times) is built
-once from nothing into another home, and every table and view of every schema of the two
-published files is compared row for row (DuckDB ``EXCEPT ALL`` both ways), except what
-``NOT_COMPARED`` lists with its reason. one_ids are compared through the members they name: the
-partition of identifiers into members must be the same; a member's *name* may differ only where
-the registry kept an id minted on an earlier night and an identifier that sorts before its anchor
-joined later (a build from nothing mints from the new smallest identifier; the registry's promise
-is that a given one_id is kept, docs/identity.md). Heavy (six builds of a 600-member brand):
-``make test-nightly``, marker ``nightly``.
+Then two full builds, each compared with the nightly's warehouse relation by relation (DuckDB
+``EXCEPT ALL`` both ways, except what the ``*NOT_COMPARED*`` tables list, each with its reason):
+
+* a **full refresh of the same installation** (``build_all`` with run tag ``quanyu/full_refresh=true``:
+  every model staged in full from the same lake, the identity registry carried so ids are kept):
+  equal **exactly**, one_ids included;
+* a **rebuild from nothing** of the same landing folder in another home (modification times kept:
+  they are the exports' times), started in a subprocess as soon as the last night's files land,
+  so it runs beside the last night: equal with one_ids compared through the members they name (the
+  partition of identifiers into members must be the same; a member's *name* may differ only where
+  the registry kept an id minted on an earlier night and an identifier that sorts before its anchor
+  joined later: a build from nothing has no registry and mints from the new smallest identifier,
+  docs/incremental.md).
+
+The nightly's builds run once per module and every test reads them. ``QUANYU_TEST_NIGHTS=N`` (N > 3)
+adds plain nights after the third (each with the correction and re-delivery of the night before):
+``make test-nightly`` is that deeper run.
 """
 from __future__ import annotations
 
@@ -38,17 +47,29 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, build_schedule_context
 
-from demo.next_day import FOLDER, next_day
+from demo.next_day import BROKEN_DAY, FOLDER, next_day
 from tests.gates.conftest import copy_home, sha256, step_failures, use_home
 
-pytestmark = pytest.mark.nightly
-
 REPO = Path(__file__).resolve().parents[2]
-# What a nightly legitimately holds differently from a full rebuild, each with why (measured: these,
-# and nothing else, differed after the four nights below).
-NOT_COMPARED = {
+KILLED_NIGHT = BROKEN_DAY + 1  # the fixed file's night: its first build_all is killed, the next publishes
+NIGHTS = max(KILLED_NIGHT, int(os.environ.get("QUANYU_TEST_NIGHTS", KILLED_NIGHT)))
+REBUILD_TIMEOUT = 1800  # seconds the rebuild from nothing may take (2 min 49 s beside the nights, load 5)
+
+# A full refresh of the same installation against the nightly: what legitimately differs, with why.
+REFRESH_NOT_COMPARED = {
     ("meta", "build"): "the build's own stamp: build and run ids, build and publish times, the build it was "
                        "copied from",
+    ("identity", "int_identity__id_pairs"): "this build's components against the previous build's registry: the "
+                                            "nightly's previous build is the night before, the refresh's is the "
+                                            "nightly itself",
+}
+REFRESH_NOT_COMPARED_COLUMNS = {
+    ("*", "assigned_at"): "the build that last assigned a node (identity_registry): each build's start time",
+    ("int_identity__assignments", "is_new"): "minted in this build: relative to the previous build's registry",
+}
+# A rebuild from nothing in another home against the nightly (measured: these, and nothing else, differed).
+REBUILD_NOT_COMPARED = {
+    **REFRESH_NOT_COMPARED,
     ("identity", "int_identity__id_pairs"): "this build's components against the previous build's registry: a "
                                             "build from nothing has no previous build, so no rows",
     ("staging", "stg_lake__loads"): "the load ledger, one row per load with its id, time and duration; the "
@@ -56,26 +77,27 @@ NOT_COMPARED = {
                                     "superseded (compared on its own below)",
     ("bi", "quality_loads"): "the bi view of staging.stg_lake__loads",
 }
-# Columns (of a relation of this name in any schema: marts and their bi views) that are build times.
-NOT_COMPARED_COLUMNS = {
+REBUILD_NOT_COMPARED_COLUMNS = {
+    **REFRESH_NOT_COMPARED_COLUMNS,
     ("*", "one_id_created_at"): "the build that minted the one_id: the nightly minted most of them nights earlier",
-    ("*", "assigned_at"): "the build that last assigned a node (identity_registry): each build's start time",
     ("*", "_loaded_at"): "when the lake loaded the row's file (a lineage column): the nightly loaded it earlier",
-    ("int_identity__assignments", "is_new"): "minted in this build: relative to the previous build's registry",
     ("*", "one_id_anchor_node"): "the identifier a one_id was minted from: kept with the one_id (see the module doc)",
     ("*", "holds_anchor"): "whether a node is its one_id's anchor: kept with the one_id (see the module doc)",
 }
-# Columns holding one_ids: the full rebuild's are renamed to the nightly's member of the same identifiers
-# before rows are compared (test_one_ids_differ_from_the_full_rebuild_only_where_a_kept_id_was_outsorted
-# says where names may differ). fan_key is a one_id, or wecom:<external_userid> for a fan with none.
+# Columns holding one_ids: against the rebuild from nothing, its one_ids are renamed to the nightly's
+# member of the same identifiers before rows are compared
+# (test_one_ids_differ_from_the_rebuild_only_where_a_kept_id_was_outsorted says where names may differ).
+# fan_key is a one_id, or wecom:<external_userid> for a fan with none.
 ONE_ID_COLUMNS = {"one_id", "inviter_one_id", "invitee_one_id", "other_one_id", "fan_key"}
 # DOUBLE columns are compared rounded: DuckDB's parallel sums of doubles differ in the last bits with the
 # order rows arrive in (sums and shares of the marts differed by ~1e-12 and printed the same).
 DOUBLE_DECIMALS = 6
+LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
-def _schedule_night(definitions, paths):
-    """The nightly schedule's request evaluated now, and its build_all run in process."""
+def _build_all(definitions, paths, tags: dict[str, str] | None = None):
+    """The nightly schedule's request evaluated now, and its build_all run in process (``tags`` added);
+    returns the result and the instance holding the run's log."""
     from orchestration.definitions import nightly as schedule
     from orchestration.resources import QuanyuPaths
 
@@ -85,9 +107,9 @@ def _schedule_night(definitions, paths):
         context = build_schedule_context(instance=instance, resources={"quanyu": QuanyuPaths.of(paths)},
                                          scheduled_execution_time=dt.datetime.now(dt.UTC))
         request = schedule(context)
-        return definitions.resolve_job_def(schedule.job_name).execute_in_process(
-            instance=instance, raise_on_error=False, tags=request.tags,
-            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+        result = definitions.resolve_job_def(schedule.job_name).execute_in_process(
+            instance=instance, raise_on_error=False, tags={**request.tags, **(tags or {})}, run_config=LOG_CONFIG)
+        return result, instance
 
 
 def _descendants(pid: int) -> list[tuple[int, str]]:
@@ -111,25 +133,30 @@ def _descendants(pid: int) -> list[tuple[int, str]]:
     return found
 
 
+def _build_all_process(paths, log: Path) -> subprocess.Popen:
+    """``build_all`` over ``paths`` as the schedule runs it, in a process group of its own."""
+    env = {**os.environ, **paths.as_env(), "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    with log.open("wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "bench.nightly", "--build-all", "--home", str(paths.home)],
+                                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
 def _killed_mid_dbt(paths, log: Path, seconds_into_dbt: float = 5.0, timeout: float = 900) -> str:
     """Run build_all in a process group of its own and SIGKILL the group once ``dbt build`` has
     run ``seconds_into_dbt`` seconds; returns the dbt command line it killed."""
-    env = {**os.environ, **paths.as_env(), "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "bench.nightly", "--build-all", "--home", str(paths.home)],
-                                   cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline, seen = time.time() + timeout, None
-        while time.time() < deadline and process.poll() is None:
-            dbt = [cmd for _, cmd in _descendants(process.pid) if "dbt" in cmd and " build" in cmd]
-            if dbt and seen is None:
-                seen = time.time()
-            if seen is not None and time.time() - seen >= seconds_into_dbt:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=60)
-                return dbt[0]
-            time.sleep(0.2)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=60)
+    process = _build_all_process(paths, log)
+    deadline, seen = time.time() + timeout, None
+    while time.time() < deadline and process.poll() is None:
+        dbt = [cmd for _, cmd in _descendants(process.pid) if "dbt" in cmd and " build" in cmd]
+        if dbt and seen is None:
+            seen = time.time()
+        if seen is not None and time.time() - seen >= seconds_into_dbt:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=60)
+            return dbt[0]
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
     raise AssertionError(f"build_all ended (exit {process.returncode}) before dbt ran {seconds_into_dbt}s: "
                          f"{log.read_text(errors='replace')[-2000:]}")
 
@@ -139,34 +166,20 @@ def _build_id(path: Path) -> str:
         return con.execute("select build_id from meta.build").fetchone()[0]
 
 
-@pytest.fixture(scope="module")
-def nights(published, demo_home, definitions, tmp_path_factory):
-    root = tmp_path_factory.mktemp("nightly")
-    paths = copy_home(published, root / "home")
-    shutil.copytree(demo_home.home / "truth", paths.home / "truth")
-    record = {"paths": paths, "served": [(sha256(paths.warehouse), _build_id(paths.warehouse))]}
+def _served(paths) -> tuple[str, str]:
+    return sha256(paths.warehouse), _build_id(paths.warehouse)
 
-    for day in (1, 2, 3):
-        record[f"day{day}"] = next_day(paths.home, day)
-        record[f"run{day}"] = _schedule_night(definitions, paths)
-        record["served"].append((sha256(paths.warehouse), _build_id(paths.warehouse)))
 
-    record["day4"] = next_day(paths.home, 4)
-    record["killed"] = _killed_mid_dbt(paths, root / "killed.log")
-    record["after_kill"] = (sha256(paths.warehouse), _build_id(paths.warehouse))
-    record["run4"] = _schedule_night(definitions, paths)
-    record["served"].append((sha256(paths.warehouse), _build_id(paths.warehouse)))
+def _landing_files(landing: Path) -> dict[str, tuple[int, int]]:
+    """relative path -> (size, modification time in ns) of every landing file."""
+    return {p.relative_to(landing).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(landing.rglob("*")) if p.is_file()}
 
-    full = copy_home_landing(paths, root / "full")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        use_home(monkeypatch, full)
-        from orchestration.definitions import build_all_tags
 
-        record["full_run"] = definitions.resolve_job_def("build_all").execute_in_process(
-            instance=DagsterInstance.ephemeral(), raise_on_error=False, tags=build_all_tags(paths=full),
-            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
-    record["full"] = full
-    return record
+def _started(instance, result) -> list[str]:
+    """The run's log lines saying what its build started from (orchestration.publish.prepare_build)."""
+    return [e.user_message for e in instance.all_logs(result.run_id)
+            if e.user_message.startswith("building every model into a new file")]
 
 
 def copy_home_landing(paths, target: Path):
@@ -177,29 +190,119 @@ def copy_home_landing(paths, target: Path):
     return paths_from_env({"QUANYU_HOME": str(target)}).ensure()
 
 
+@pytest.fixture(scope="module")
+def nights(published, demo_home, definitions, tmp_path_factory):
+    from orchestration.publish import FULL_REFRESH_TAG
+
+    root = tmp_path_factory.mktemp("nightly")
+    paths = copy_home(published, root / "home")
+    shutil.copytree(demo_home.home / "truth", paths.home / "truth")
+    record = {"paths": paths, "served": [_served(paths)]}
+
+    rebuild = None
+    try:
+        for day in range(1, NIGHTS + 1):
+            record[f"day{day}"] = next_day(paths.home, day)
+            if day == NIGHTS:  # the landing is final: build it from nothing beside the last night
+                record["rebuilt"] = copy_home_landing(paths, root / "rebuilt")
+                record["landing"] = _landing_files(paths.landing)
+                rebuild = _build_all_process(record["rebuilt"], root / "rebuilt.log")
+            if day == KILLED_NIGHT:
+                record["killed"] = _killed_mid_dbt(paths, root / "killed.log")
+                record["after_kill"] = _served(paths)
+            record[f"run{day}"], instance = _build_all(definitions, paths)
+            record[f"log{day}"] = _started(instance, record[f"run{day}"])
+            record["served"].append(_served(paths))
+
+        record["nightly"] = root / "nightly.duckdb"  # what the nights published, kept for the comparisons
+        shutil.copy2(paths.warehouse, record["nightly"])
+        record["refresh_run"], instance = _build_all(definitions, paths, {FULL_REFRESH_TAG: "true"})
+        record["refresh_log"] = _started(instance, record["refresh_run"])
+        record["refreshed"] = _served(paths)
+
+        record["rebuild_exit"] = rebuild.wait(timeout=REBUILD_TIMEOUT)
+        record["rebuild_log"] = (root / "rebuilt.log").read_text(errors="replace")
+    finally:
+        if rebuild is not None and rebuild.poll() is None:
+            os.killpg(rebuild.pid, signal.SIGKILL)
+            rebuild.wait(timeout=60)
+    return record
+
+
+# The cases of demo/next_day.py the three nights must hold at the demo's 600 members (one merge and
+# two new orders per channel a night at that size): what the comparisons below are about.
+CASES = {"new_orders:tmall", "new_orders:jd", "new_orders:douyin", "new_orders:mini_program", "new_orders:pos_hq",
+         "new_orders:pos_franchise", "refund_full:tmall_last_month", "refund_partial:tmall_3_months_ago",
+         "refund_full:mini_program_last_month", "refund_partial:mini_program_3_months_ago",
+         "refund_full:douyin_last_month", "new_wecom_friends", "new_official_account_followers",
+         "identity_merges:unionid_and_crm_mobile", "correction:tmall_previous_day_reexported",
+         "duplicate_redelivery:douyin_previous_day", "rejected_file:jd_garbled_header", "fixed_redelivery:jd"}
+
+
+def test_the_nights_bring_every_case_of_the_next_day_generator(nights):
+    brought = {case for day in range(1, NIGHTS + 1) for case in nights[f"day{day}"]["cases"]}
+    assert CASES <= brought, CASES - brought
+
+
 def test_each_good_night_publishes_a_new_build(nights):
     served = nights["served"]
-    for day in (1, 3):
-        result = nights[f"run{day}"]
-        assert result.success, step_failures(result)
-    assert nights["run4"].success, step_failures(nights["run4"])
-    assert served[1][1] != served[0][1] and served[3][1] != served[2][1] and served[4][1] != served[3][1]
+    for day in range(1, NIGHTS + 1):
+        if day != BROKEN_DAY:
+            result = nights[f"run{day}"]
+            assert result.success, step_failures(result)
+            assert served[day][1] != served[day - 1][1]
 
 
 def test_a_night_with_a_rejected_export_publishes_nothing(nights):
-    result = nights["run2"]
+    result = nights[f"run{BROKEN_DAY}"]
     assert not result.success
     failures = step_failures(result)
     assert any("jd_orders" in step for step in failures), failures
     assert any(f"jd/orders/{FOLDER}/d002/jd_order_export_d002.csv" in message for message in failures.values())
-    assert nights["served"][2] == nights["served"][1]  # same bytes, same build id
+    assert nights["served"][BROKEN_DAY] == nights["served"][BROKEN_DAY - 1]  # same bytes, same build id
+
+
+def test_the_night_after_a_rejected_export_loads_the_fixed_file_and_the_refused_nights_delta(nights):
+    """The JD file delivered fixed, and day 1's Tmall export as day 2 (the refused night) corrected
+    it, are what the warehouse published after the refused night loaded, by content."""
+    assert nights[f"day{KILLED_NIGHT}"]["cases"].get("fixed_redelivery:jd") == 1
+    assert nights[f"day{BROKEN_DAY}"]["cases"].get("correction:tmall_previous_day_reexported") == 1
+    landing = nights["paths"].landing
+    wanted = {f"jd/orders/{FOLDER}/d{BROKEN_DAY:03d}/jd_order_export_d{BROKEN_DAY:03d}.csv",
+              f"tmall/orders/{FOLDER}/d{BROKEN_DAY - 1:03d}/ExportOrderList_d{BROKEN_DAY - 1:03d}.csv"}
+    with duckdb.connect(str(nights["nightly"]), read_only=True) as con:
+        loaded = set(con.execute("select source_file, file_sha256 from staging.stg_lake__loads").fetchall())
+    for name in sorted(wanted):
+        assert (name, sha256(landing / name)) in loaded, (name, sorted(r for r in loaded if r[0] == name))
 
 
 def test_a_build_killed_while_dbt_runs_leaves_the_served_warehouse_unchanged(nights):
     assert "dbt" in nights["killed"]
-    assert nights["after_kill"] == nights["served"][3]
+    assert nights["after_kill"] == nights["served"][KILLED_NIGHT - 1]
     paths = nights["paths"]
     assert not paths.warehouse.with_name(paths.warehouse.name + ".wal").exists()
+
+
+def test_each_good_night_carried_the_staged_tables_and_the_registry(nights):
+    """The nights are incremental (what the refresh is compared with): each published night's build
+    started from the tables staged by load and the registry of the warehouse served before it."""
+    for day in range(1, NIGHTS + 1):
+        if day != BROKEN_DAY:
+            started = nights[f"log{day}"]
+            assert len(started) == 1, started
+            assert "staging.stg_tmall__orders (copied)" in started[0], started[0]
+            assert "identity.identity_registry (read in place)" in started[0], started[0]
+
+
+def test_the_full_refresh_carried_the_registry_and_staged_every_model_in_full(nights):
+    """The refresh is the one command of docs/incremental.md: a new file with the identity registry
+    read from the served one (so ids are kept) and no table staged by load carried."""
+    assert nights["refresh_run"].success, step_failures(nights["refresh_run"])
+    assert nights["refreshed"][1] != nights["served"][-1][1]
+    started = nights["refresh_log"]
+    assert len(started) == 1, started
+    assert "identity.identity_registry (read in place)" in started[0]
+    assert "staging." not in started[0], started[0]
 
 
 def _relations(con, catalog: str) -> set[tuple[str, str]]:
@@ -214,13 +317,13 @@ def _except_all(con, left: str, right: str, columns: str = "*") -> int:
                        f"select {columns} from {right})").fetchone()[0]
 
 
-def _compared_columns(con, relation: str, table: str, rename: bool = False) -> list[str]:
-    """The select list a relation is compared on: every column but NOT_COMPARED_COLUMNS, doubles
-    rounded; with ``rename`` (the full rebuild's side) one_ids as the nightly names the same member
-    (table ``one_id_names``, built in the test)."""
+def _compared_columns(con, relation: str, table: str, skipped_columns: dict, rename: bool = False) -> list[str]:
+    """The select list a relation is compared on: every column but ``skipped_columns``, doubles
+    rounded; with ``rename`` (the rebuild's side) one_ids as the nightly names the same member
+    (table ``one_id_names``, built by ``_one_id_names``)."""
     columns = []
     for name, kind, *_ in con.execute(f"describe select * from {relation}").fetchall():
-        if ("*", name) in NOT_COMPARED_COLUMNS or (table, name) in NOT_COMPARED_COLUMNS:
+        if ("*", name) in skipped_columns or (table, name) in skipped_columns:
             continue
         if rename and name in ONE_ID_COLUMNS and kind == "VARCHAR":
             columns.append(f'coalesce((select n.nightly from one_id_names as n where n.rebuilt = "{name}"), "{name}") '
@@ -231,11 +334,11 @@ def _compared_columns(con, relation: str, table: str, rename: bool = False) -> l
 
 
 def _one_id_names(con) -> int:
-    """Table ``one_id_names``: each full-rebuild one_id and the nightly's one_id of the same identifiers
+    """Table ``one_id_names``: each rebuilt one_id and the nightly's one_id of the same identifiers
     (one to one when the partitions agree, test_the_nightly_groups_...); returns how many differ."""
     con.execute("""create or replace temp table one_id_names as
         select distinct r.one_id as rebuilt, n.one_id as nightly
-        from rebuilt.identity.identity_registry as r
+        from other.identity.identity_registry as r
         join nightly.identity.identity_registry as n using (node_id)""")
     return con.execute("select count(*) from one_id_names where rebuilt <> nightly").fetchone()[0]
 
@@ -245,53 +348,81 @@ def _differing_columns(con, left: str, right: str, columns: list[str]) -> list[s
     return [c for c in columns if _except_all(con, left, right, c) or _except_all(con, right, left, c)]
 
 
-def test_every_published_table_equals_the_full_rebuild_row_for_row(nights):
-    """At da5e1c6 the only differing column is ``one_id`` (and the registry's anchor) of the one member
-    test_one_ids_of_the_nightly_equal_the_full_rebuilds names: 18 relations, 1-5 rows each."""
-    assert nights["full_run"].success, step_failures(nights["full_run"])
+def _compare(nightly: Path, other: Path, skipped: dict, skipped_columns: dict, rename: bool = False
+             ) -> tuple[int, dict[str, tuple[int, int, list[str]]]]:
+    """Every relation of every schema of two warehouse files, row for row: how many were compared,
+    and for each that differs the rows only in ``nightly``, only in ``other`` and the differing columns."""
     con = duckdb.connect()
-    con.execute(f"attach '{nights['paths'].warehouse}' as nightly (read_only)")
-    con.execute(f"attach '{nights['full'].warehouse}' as rebuilt (read_only)")
-    nightly, rebuilt = _relations(con, "nightly"), _relations(con, "rebuilt")
-    assert nightly == rebuilt
-    _one_id_names(con)
+    con.execute(f"attach '{nightly}' as nightly (read_only)")
+    con.execute(f"attach '{other}' as other (read_only)")
+    relations = _relations(con, "nightly")
+    assert relations == _relations(con, "other")
+    if rename:
+        _one_id_names(con)
     compared, differing = 0, {}
-    skipped = {f"{s}.{t}" for s, t in NOT_COMPARED}
-    for schema, table in sorted(nightly - set(NOT_COMPARED)):
-        a, b = f'nightly."{schema}"."{table}"', f'rebuilt."{schema}"."{table}"'
+    left_out = {f"{s}.{t}" for s, t in skipped}
+    for schema, table in sorted(relations - set(skipped)):
+        a, b = f'nightly."{schema}"."{table}"', f'other."{schema}"."{table}"'
         if (schema, table) == ("meta", "tables"):  # row counts: of the relations compared here
             a, b = (f"(select * from {x} where table_schema || '.' || table_name not in "
-                    f"({', '.join(repr(r) for r in sorted(skipped))}))" for x in (a, b))
-        ours, theirs = _compared_columns(con, a, table), _compared_columns(con, b, table, rename=True)
+                    f"({', '.join(repr(r) for r in sorted(left_out))}))" for x in (a, b))
+        ours = _compared_columns(con, a, table, skipped_columns)
+        theirs = _compared_columns(con, b, table, skipped_columns, rename=rename)
         only_nightly = con.execute(f"select count(*) from (select {', '.join(ours)} from {a} except all "
                                    f"select {', '.join(theirs)} from {b})").fetchone()[0]
-        only_full = con.execute(f"select count(*) from (select {', '.join(theirs)} from {b} except all "
-                                f"select {', '.join(ours)} from {a})").fetchone()[0]
+        only_other = con.execute(f"select count(*) from (select {', '.join(theirs)} from {b} except all "
+                                 f"select {', '.join(ours)} from {a})").fetchone()[0]
         compared += 1
-        if only_nightly or only_full:
-            differing[f"{schema}.{table}"] = (only_nightly, only_full, _differing_columns(con, a, b, ours))
-    assert compared > 100 and differing == {}, ("rows only in the nightly, only in the full rebuild, and the columns "
+        if only_nightly or only_other:
+            differing[f"{schema}.{table}"] = (only_nightly, only_other, _differing_columns(con, a, b, ours))
+    return compared, differing
+
+
+def test_every_published_table_equals_a_full_refresh_of_the_same_installation_one_ids_included(nights):
+    """The issue's "equals a full rebuild exactly, one_ids included": the refresh stages every model
+    in full from the same lake and reads the same registry, so it names every member as the nights
+    did; nothing but build stamps and the pairing with the previous build may differ."""
+    assert nights["refresh_run"].success, step_failures(nights["refresh_run"])
+    compared, differing = _compare(nights["nightly"], nights["paths"].warehouse, REFRESH_NOT_COMPARED,
+                                   REFRESH_NOT_COMPARED_COLUMNS)
+    assert compared > 100 and differing == {}, ("rows only in the nightly, only in the full refresh, and the "
+                                                f"columns that differ: {differing}")
+
+
+def test_the_rebuild_from_nothing_read_the_landing_the_nightly_read(nights):
+    assert nights["rebuild_exit"] == 0, nights["rebuild_log"][-3000:]
+    assert _landing_files(nights["paths"].landing) == nights["landing"]
+
+
+def test_every_published_table_equals_the_rebuild_from_nothing_row_for_row(nights):
+    """With one_ids compared through the members they name. At da5e1c6 the only differing column
+    was ``one_id`` (and the registry's anchor) of the one member
+    test_one_ids_differ_from_the_rebuild_only_where_a_kept_id_was_outsorted names: 18 relations, 1-5 rows each."""
+    assert nights["rebuild_exit"] == 0, nights["rebuild_log"][-3000:]
+    compared, differing = _compare(nights["nightly"], nights["rebuilt"].warehouse, REBUILD_NOT_COMPARED,
+                                   REBUILD_NOT_COMPARED_COLUMNS, rename=True)
+    assert compared > 100 and differing == {}, ("rows only in the nightly, only in the rebuild, and the columns "
                                                 f"that differ: {differing}")
 
 
-def test_the_nightly_loaded_every_file_version_the_full_rebuild_loaded_with_the_same_rows(nights):
+def test_the_nightly_loaded_every_file_version_the_rebuild_loaded_with_the_same_rows(nights):
     """The load ledger, compared on what a load found rather than when it ran: every file content the
-    full rebuild loaded was loaded by the nightly with the same counts; the nightly's extra loads
-    are exactly the versions that corrections replaced at the same path."""
+    rebuild loaded was loaded by the nightly with the same counts; the nightly's extra loads are
+    exactly the versions that corrections replaced at the same path."""
     con = duckdb.connect()
-    con.execute(f"attach '{nights['paths'].warehouse}' as nightly (read_only)")
-    con.execute(f"attach '{nights['full'].warehouse}' as rebuilt (read_only)")
+    con.execute(f"attach '{nights['nightly']}' as nightly (read_only)")
+    con.execute(f"attach '{nights['rebuilt'].warehouse}' as rebuilt (read_only)")
     found = ("source_file, file_sha256, rows_read, rows_loaded, rows_quarantined, blank_rows, exported_at, "
              "exported_at_from")
     rows = {name: set(con.execute(f"select {found} from {name}.staging.stg_lake__loads").fetchall())
             for name in ("nightly", "rebuilt")}
     assert rows["rebuilt"] <= rows["nightly"]
     extra = sorted(r[0] for r in rows["nightly"] - rows["rebuilt"])
-    corrected = [f"tmall/orders/{FOLDER}/d{day:03d}/ExportOrderList_d{day:03d}.csv" for day in (1, 2, 3)]
+    corrected = [f"tmall/orders/{FOLDER}/d{day:03d}/ExportOrderList_d{day:03d}.csv" for day in range(1, NIGHTS)]
     assert extra and set(extra) <= set(corrected), extra
 
 
-def test_the_nightly_groups_the_same_identifiers_into_one_member_as_the_full_rebuild(nights):
+def test_the_nightly_groups_the_same_identifiers_into_one_member_as_the_rebuild(nights):
     """The partition of identifiers into members, whatever each member's one_id is called."""
     def members(path):
         with duckdb.connect(str(path), read_only=True) as con:
@@ -299,20 +430,20 @@ def test_the_nightly_groups_the_same_identifiers_into_one_member_as_the_full_reb
                                "group by one_id").fetchall()
         return {tuple(nodes) for _, nodes in rows}
 
-    nightly, rebuilt = members(nights["paths"].warehouse), members(nights["full"].warehouse)
+    nightly, rebuilt = members(nights["nightly"]), members(nights["rebuilt"].warehouse)
     assert nightly and nightly == rebuilt
 
 
-def test_one_ids_differ_from_the_full_rebuild_only_where_a_kept_id_was_outsorted(nights):
+def test_one_ids_differ_from_the_rebuild_only_where_a_kept_id_was_outsorted(nights):
     """A one_id is minted from its component's smallest identifier and then kept by the registry
     (int_identity__id_pairs). Where a later night adds an identifier that sorts before the anchor
     (an official-account openid ``oa_openid:...`` joining ``unionid:...``), the nightly keeps the id
     it gave, while a build from nothing mints from the new smallest identifier. Every member whose
-    name differs must be such a case: the nightly's id minted before the last build, and the full
+    name differs must be such a case: the nightly's id minted before the last build, and the
     rebuild's anchor sorting before the nightly's, in the same member."""
     con = duckdb.connect()
-    con.execute(f"attach '{nights['paths'].warehouse}' as nightly (read_only)")
-    con.execute(f"attach '{nights['full'].warehouse}' as rebuilt (read_only)")
+    con.execute(f"attach '{nights['nightly']}' as nightly (read_only)")
+    con.execute(f"attach '{nights['rebuilt'].warehouse}' as rebuilt (read_only)")
     assert con.execute("select count(*) from (select rebuilt from (select distinct r.one_id as rebuilt, "
                        "n.one_id as nightly from rebuilt.identity.identity_registry r join "
                        "nightly.identity.identity_registry n using (node_id)) group by rebuilt "
