@@ -50,6 +50,9 @@ from dagster import DagsterInstance, build_schedule_context
 from demo.next_day import BROKEN_DAY, FOLDER, next_day
 from tests.gates.conftest import copy_home, sha256, step_failures, use_home
 
+# its own group (make test-nightly, in CI after make test): in make test it took make test to 29 min 37 s
+pytestmark = pytest.mark.nightly
+
 REPO = Path(__file__).resolve().parents[2]
 KILLED_NIGHT = BROKEN_DAY + 1  # the fixed file's night: its first build_all is killed, the next publishes
 NIGHTS = max(KILLED_NIGHT, int(os.environ.get("QUANYU_TEST_NIGHTS", KILLED_NIGHT)))
