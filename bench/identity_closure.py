@@ -32,15 +32,9 @@ import sys
 from pathlib import Path
 
 import duckdb
-import yaml
 
-from bench.run import DBT_DIR
+from demo.score_kpis import identity_sources, record_key_sql
 from ingest.settings import paths_from_env
-
-
-def identity_sources() -> list[dict]:
-    return yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["vars"]["identity_sources"]
-
 
 NIGHT_GAP = datetime.timedelta(minutes=2)
 
@@ -66,13 +60,13 @@ def closure(con: duckdb.DuckDBPyConnection, since=None) -> dict[str, int | str]:
     con.execute("create or replace temp table night_loads as "
                 "select load_id from staging.stg_lake__loads where loaded_at >= ?", [since])
     parts, without = [], []
-    for src in identity_sources():
+    for src in identity_sources().values():
         columns = {c for (c,) in con.execute("select column_name from duckdb_columns() where schema_name = "
                                              "'staging' and table_name = ?", [src["model"]]).fetchall()}
         if "_load_id" not in columns:
             without.append(src["model"])
             continue
-        key = " || '|' || ".join(f"coalesce(cast({c} as varchar), '')" for c in src["record_key"])
+        key = record_key_sql(src["record_key"])
         parts.append(f"select '{src['table']}' as source_table, {key} as record_key from staging.{src['model']} "
                      "where _load_id in (select load_id from night_loads)")
     # records with an identifier only (the bridge's records; a source's ``where`` and empty identifiers apply)

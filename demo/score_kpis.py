@@ -87,19 +87,26 @@ class ScoreError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- truth orders
-def _identity_sources() -> dict[str, dict]:
+def identity_sources() -> dict[str, dict]:
+    """var('identity_sources') of dbt_project.yml by source table."""
     project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
     return {source["table"]: source for source in project["vars"]["identity_sources"]}
+
+
+def record_key_sql(columns: list[str]) -> str:
+    """A staging row's record key in DuckDB SQL, spelled as truth and macros/metrics/record_key.sql
+    spell it (key columns as text, '|')."""
+    return " || '|' || ".join(f"coalesce(cast({c} as varchar), '')" for c in columns)
 
 
 def _order_records_sql() -> str:
     """Every export row of an order as (order_key, source_table, record_key), the record key
     spelled as truth and macros/metrics/record_key.sql spell it (key columns as text, '|')."""
-    sources = _identity_sources()
+    sources = identity_sources()
     parts = []
     for channel, table, order_column in ORDER_SOURCES:
         source = sources[table]
-        key = " || '|' || ".join(f"coalesce(cast({c} as varchar), '')" for c in source["record_key"])
+        key = record_key_sql(source["record_key"])
         parts.append(f"select '{channel}:' || {order_column} as order_key, '{table}' as source_table, "
                      f"{key} as record_key from wh.staging.{source['model']}")
     return "\nunion all\n".join(parts)
