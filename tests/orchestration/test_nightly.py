@@ -314,10 +314,11 @@ def _relations(con, catalog: str) -> set[tuple[str, str]]:
     return {(s, t) for s, t in rows}
 
 
-def _except_all(con, left: str, right: str, columns: str = "*") -> int:
-    """Rows of ``left`` (duplicates counted) that ``right`` does not have."""
+def _except_all(con, left: str, right: str, columns: str = "*", right_columns: str | None = None) -> int:
+    """Rows of ``left`` (duplicates counted) that ``right`` does not have; ``right_columns``: the same
+    columns as ``right`` names them (default ``columns``)."""
     return con.execute(f"select count(*) from (select {columns} from {left} except all "
-                       f"select {columns} from {right})").fetchone()[0]
+                       f"select {right_columns or columns} from {right})").fetchone()[0]
 
 
 def _compared_columns(con, relation: str, table: str, skipped_columns: dict, rename: bool = False) -> list[str]:
@@ -371,10 +372,8 @@ def _compare(nightly: Path, other: Path, skipped: dict, skipped_columns: dict, r
                     f"({', '.join(repr(r) for r in sorted(left_out))}))" for x in (a, b))
         ours = _compared_columns(con, a, table, skipped_columns)
         theirs = _compared_columns(con, b, table, skipped_columns, rename=rename)
-        only_nightly = con.execute(f"select count(*) from (select {', '.join(ours)} from {a} except all "
-                                   f"select {', '.join(theirs)} from {b})").fetchone()[0]
-        only_other = con.execute(f"select count(*) from (select {', '.join(theirs)} from {b} except all "
-                                 f"select {', '.join(ours)} from {a})").fetchone()[0]
+        only_nightly = _except_all(con, a, b, ", ".join(ours), ", ".join(theirs))
+        only_other = _except_all(con, b, a, ", ".join(theirs), ", ".join(ours))
         compared += 1
         if only_nightly or only_other:
             differing[f"{schema}.{table}"] = (only_nightly, only_other, _differing_columns(con, a, b, ours))
