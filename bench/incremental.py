@@ -94,14 +94,12 @@ def model_seconds(target: Path, tag_models: set[str]) -> dict[str, float]:
 
 
 def dbt_build(home: Path, build: publish.Build, tag: str, exclude: list[str], full_refresh: bool) -> tuple[float, Path]:
-    """``dbt build`` of ``build``. A nightly runs with ``incremental_lookback_days: 0``: the whole lake
-    was loaded minutes before the day's files, so any lookback in days would stage it all again (in
-    a deployment the lookback takes the last nights' loads, a few days' deltas)."""
+    """``dbt build`` of ``build`` (a nightly stages the loads its models have not staged yet)."""
     target = home / f"dbt-target-{tag}"
     command = [dbt_executable(), "build", "--profiles-dir", str(build.profiles_dir), "--project-dir", str(DBT_DIR),
                "--target-path", str(target), "--log-path", str(home / "dbt-logs"), "--quiet",
                *(["--exclude", *exclude] if exclude else []),
-               *(["--full-refresh"] if full_refresh else ["--vars", json.dumps({"incremental_lookback_days": 0})])]
+               *(["--full-refresh"] if full_refresh else [])]
     seconds, _rss, _disk = run_stage(command, home, cwd=DBT_DIR)
     return seconds, target
 
@@ -147,7 +145,9 @@ def staging_only(home: Path, manifest: dict, repeat: int) -> dict[str, object]:
             env = {"QUANYU_DBT_BUILD_FILE": str(file)}
             if kind == "nightly":
                 started = time.perf_counter()
-                publish.carry_over(paths.warehouse, file, {relation: "copy" for relation in staged})
+                record = (publish.META_SCHEMA, publish.STAGED_LOADS_TABLE)
+                carried = {relation: "copy" for relation in [*staged, record]}
+                publish.carry_over(paths.warehouse, file, carried)
                 runs["nightly copy"].append(time.perf_counter() - started)
             base = [dbt_executable(), "--quiet"]
             tail = ["--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR), "--target-path",
@@ -158,8 +158,7 @@ def staging_only(home: Path, manifest: dict, repeat: int) -> dict[str, object]:
                 seconds, _, _ = run_stage([*base, *selected, "--full-refresh"], home, cwd=DBT_DIR, env=env)
                 runs["full (dbt run --full-refresh)"].append(seconds)
             else:
-                seconds, _, _ = run_stage([*base, *selected, "--vars", json.dumps({"incremental_lookback_days": 0})],
-                                          home, cwd=DBT_DIR, env=env)
+                seconds, _, _ = run_stage([*base, *selected], home, cwd=DBT_DIR, env=env)
                 runs["nightly dbt run"].append(seconds)
     return {"seconds": runs, "differences": differences(files["nightly"], files["full"], sorted(staged))}
 

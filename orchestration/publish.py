@@ -46,9 +46,13 @@ from ingest.settings import Paths, business_now
 META_SCHEMA = "meta"
 KEEP_FAILED_BUILDS = 1  # the last failed build's folder stays for inspection (its warehouse file until the next build)
 HASH_KEY_TABLE = "hash_key"  # written by orchestration.hash_key_guard
+# The loads each model staged by load has staged (written by its dbt hooks, macro
+# record_staged_loads): what the next build's incremental run does not stage again.
+STAGED_LOADS_TABLE = "staged_loads"
 # Relations written outside dbt that a build carries from the served file to the next: the build
-# stamps (``copied_from`` chains builds) and the hash key the registry's hashes were made with.
-CARRIED_META = ((META_SCHEMA, "build"), (META_SCHEMA, HASH_KEY_TABLE))
+# stamps (``copied_from`` chains builds), the hash key the registry's hashes were made with, and
+# the staged loads (a model staged in full rewrites its own rows of it).
+CARRIED_META = ((META_SCHEMA, "build"), (META_SCHEMA, HASH_KEY_TABLE), (META_SCHEMA, STAGED_LOADS_TABLE))
 # The alias a whole-project build attaches the served file (or the re-key's seed) under, read-only.
 PREVIOUS_DATABASE = "previous_build"
 # The fingerprints of the models a build staged by load (macro incremental_by_load), written into

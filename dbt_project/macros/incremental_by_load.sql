@@ -7,22 +7,27 @@
     month. So an incremental run does not append tonight's rows; it picks the keys to stage again
     and deduplicates each of them over all of its raw rows:
 
-    1. keys with a raw row loaded after the watermark: the latest `_loaded_at` among the loads the
-       staged rows came from, less `incremental_lookback_days` (a var: loads stamped by a clock
-       that ran behind, or a load still being written when the last build read the lake);
+    1. keys with a raw row of a load the model has not staged yet: the loads in the lake less the
+       ones its last build recorded in `meta.staged_loads` (load id and row count, written by the
+       post-hooks, with its row count and load time). A set of loads, not a time: a load stamped by a clock that
+       ran behind is still new, and last week's loads are not staged again (a load-time watermark
+       with a lookback took every load of the lookback's days, all of a brand's history on the
+       first nights after its first load). A load whose row count changed (a file still being
+       written when the last build read the lake) counts as new;
     2. keys whose staged row came from a load that is no longer in the lake (a file the raw gate
        took out, a segment loosened and re-gated, an erased person's file rewritten): the key
        is staged again from the versions left, or deleted by the post-hook when none is left.
 
     Then dbt's delete+insert replaces those keys (unique_key: the grain the model's own window
-    functions partition by, e.g. a JD order, whose lines are numbered per order). A reloaded
-    file (same content, `--reload` after a contract fix) gets a new `_loaded_at`, a corrected
-    file (new content) a new `_load_id` and `_loaded_at`: both are step 1.
+    functions partition by, e.g. a JD order, whose lines are numbered per order). A corrected
+    file (new content) is a new load (`_load_id` is the hash of the file's bytes); a file loaded
+    again (`--reload` after a contract fix) keeps its load id and gets a new load time, so its
+    record no longer matches: both are step 1.
 
     The lake's files are read through the source's glob either way; what an incremental run
     saves is the deduplication window, the seed joins and the write over every key (a copy of
     the table from the served file, orchestration/publish.py carry_over, is what a nightly pays
-    instead). Measured at 100,000 members in docs/incremental.md.
+    instead). Measured in docs/incremental.md.
 
     Spark builds these models as tables (materialized='table' on any other adapter): it has no
     delete+insert without Delta (STACK_NOTES), and the Spark build is the equality check of the
@@ -37,7 +42,8 @@
             'incremental_strategy': 'delete+insert',
             'unique_key': unique_key,
             'on_schema_change': 'fail',
-            'post_hook': ["{{ delete_vanished_loads('" ~ table ~ "') }}"],
+            'post_hook': ["{{ delete_vanished_loads('" ~ table ~ "') }}",
+                          "{{ forget_staged_loads() }}", "{{ record_staged_loads('" ~ table ~ "') }}"],
             'tags': ['incremental_by_load'],
         }) }}
     {%- else -%}
@@ -63,16 +69,49 @@
 {%- endmacro %}
 
 {% macro keys_to_stage_again(raw, key, staged_key) -%}
-    {%- set lookback = var('incremental_lookback_days') | int -%}
     select {{ key }} from {{ raw }}
-            where _loaded_at > (
-                select {{ dbt.dateadd('day', -lookback, "coalesce(max(_loaded_at), cast('1900-01-01' as timestamp))") }}
-                from {{ raw }}
-                where _load_id in (select staged._load_id from {{ this }} as staged)
-            )
+            where _load_id in ({{ loads_not_staged(raw) }})
             union
             select {{ staged_key }} from {{ this }}
             where _load_id not in (select loads._load_id from {{ raw }} as loads)
+{%- endmacro %}
+
+{#- Where a build records the loads each model staged by load has staged (a table of the build
+    file outside dbt's schemas; orchestration/publish.py carries it to the next build with the
+    tables): model (schema.relation), load id, and the load's row count and load time when it was
+    staged. -#}
+{% macro staged_loads_relation() -%}
+meta.staged_loads
+{%- endmacro %}
+
+{#- on-run-start (dbt_project.yml): the table exists before a model's incremental run reads it
+    (an empty one makes every load new: a table carried without its record is staged again in
+    full). Created once per run, not by each model: two threads creating it conflict; only by
+    the commands that build models (a `dbt test` or `dbt show` may read a served file read-only). -#}
+{% macro create_staged_loads() -%}
+    {%- if execute and target.type == 'duckdb' and flags.WHICH in ('run', 'build') -%}
+        {%- do run_query('create schema if not exists meta') -%}
+        {%- do run_query('create table if not exists ' ~ staged_loads_relation()
+                         ~ ' (model varchar, load_id varchar, row_count bigint, loaded_at timestamp)') -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The loads of raw relation `raw` this model has not staged: not recorded, or recorded with
+    another row count or load time (a file loaded again with `--reload` keeps its load id, the
+    hash of its bytes, and gets a new load time; after a contract fix its rows may differ). -#}
+{% macro loads_not_staged(raw) -%}
+select lake._load_id from (
+                select _load_id, count(*) as row_count, max(_loaded_at) as loaded_at
+                from {{ raw }}
+                group by _load_id
+            ) as lake
+            where not exists (
+                select 1 from {{ staged_loads_relation() }} as staged
+                where staged.model = '{{ this.schema }}.{{ this.identifier }}'
+                    and staged.load_id = lake._load_id
+                    and staged.row_count = lake.row_count
+                    and staged.loaded_at = lake.loaded_at
+            )
 {%- endmacro %}
 
 {#- Post-hook: staged rows whose load is no longer in the lake and whose key has no version left
@@ -80,4 +119,18 @@
 {% macro delete_vanished_loads(table) -%}
     delete from {{ this }}
     where _load_id not in (select loads._load_id from {{ source('raw', table) }} as loads)
+{%- endmacro %}
+
+{#- Post-hooks: the loads of raw `table` the model has now staged replace its record: every load
+    in the lake (a full build and an incremental run alike leave the model equal to staging all
+    of them). -#}
+{% macro forget_staged_loads() -%}
+    delete from {{ staged_loads_relation() }} where model = '{{ this.schema }}.{{ this.identifier }}'
+{%- endmacro %}
+
+{% macro record_staged_loads(table) -%}
+    insert into {{ staged_loads_relation() }}
+    select '{{ this.schema }}.{{ this.identifier }}', _load_id, count(*), max(_loaded_at)
+    from {{ source('raw', table) }}
+    group by _load_id
 {%- endmacro %}

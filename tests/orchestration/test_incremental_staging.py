@@ -1,18 +1,21 @@
 """Staging incremental by load (issue 20; macros/incremental_by_load.sql) equals a full rebuild.
 
-One small brand (the session demo's landing files) over three nights, loaded with load times ten
-days apart (more than the lookback, so the watermark is what picks the keys):
+One small brand (the session demo's landing files) over three nights, loaded ten days apart:
 
 1. every export up to August 2026 is loaded and staged (the first build is a full one);
 2. September and October arrive (mini-program orders in flight at August's end come again in
    September's file, final: a newer export of a staged key in a later night), and the August
-   Tmall report is delivered again corrected (one completed order closed and refunded in full);
+   Tmall report is delivered again corrected (one completed order closed and refunded in full).
+   The POS, coupon and WeCom event files of that night are loaded by a machine whose clock ran
+   three weeks behind: their load time is before night 1's, and they are staged all the same
+   (the nights stage the loads they have not staged, whatever their time);
 3. the raw gate takes two files back out of the lake: a month of POS lines (their receipts
    vanish) and September's mini-program orders (the in-flight orders go back to their August
-   version, September's own orders vanish).
+   version, September's own orders vanish); and the first coupon log is loaded again
+   (`--reload`: the same load id, the hash of its bytes, with a new load time).
 
-Each later night's dbt run is incremental (its compiled SQL reads the watermark), and after the
-third every model staged by load equals a `--full-refresh` build of the same lake (EXCEPT ALL
+Each later night's dbt run is incremental (its compiled SQL reads the loads staged before), and
+after the third every model staged by load equals a `--full-refresh` build of the same lake (EXCEPT ALL
 both ways), with the corrected refund in it.
 
 The three nights are the `incremental` marker group (`make test-incremental`, about 2.5 minutes on
@@ -42,6 +45,9 @@ from orchestration.dbt_assets import DBT_PROJECT_DIR, load_manifest
 from tests.dbt_runner import TEST_KEY, dbt
 
 NIGHTS = [dt.datetime(2026, 11, 1, 2, 30), dt.datetime(2026, 11, 11, 2, 30), dt.datetime(2026, 11, 21, 2, 30)]
+# night 2's files of these tables are stamped by a loading machine whose clock ran behind
+CLOCK_BEHIND = {"pos_sales", "coupons", "wecom_contact_events"}
+BEHIND = dt.datetime(2026, 10, 11, 2, 30)
 EVENT_FOLDERS = ("tmall/orders", "tmall/order_items", "jd/orders", "douyin/orders", "mini_program/orders",
                  "mini_program/order_items", "pos/sales", "coupons", "outbound", "wecom/events", "wecom/group_stats")
 LATER_MONTHS = re.compile(r"_2026(09|10)\d*\.\w+$")
@@ -73,8 +79,9 @@ def correct_tmall_report(path) -> str:
     raise AssertionError(f"{path}: no completed order without a refund to correct")
 
 
-def load(paths, night: int) -> None:
-    reports = load_tables(list(load_contracts().values()), paths, TEST_KEY, workers=1, loaded_at=NIGHTS[night])
+def load(paths, night: int, tables=None, loaded_at=None) -> None:
+    contracts = [c for name, c in load_contracts().items() if tables is None or name in tables]
+    reports = load_tables(contracts, paths, TEST_KEY, workers=1, loaded_at=loaded_at or NIGHTS[night])
     rejected = [f.message for r in reports.values() for f in r.with_status("rejected")]
     assert not rejected, rejected
 
@@ -119,6 +126,7 @@ def three_nights(demo_home, tmp_path_factory):
         (paths.landing / label).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(demo_home.landing / label, paths.landing / label)
     corrected = correct_tmall_report(paths.landing / TMALL_AUGUST)
+    load(paths, 1, tables=CLOCK_BEHIND, loaded_at=BEHIND)
     load(paths, 1)
     nights.append(build(paths))
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
@@ -128,6 +136,9 @@ def three_nights(demo_home, tmp_path_factory):
     gone = {"pos_sales": "pos/sales/pos_sales_hq_202605.csv", "mp_orders": "mini_program/orders/mp_orders_202609.jsonl"}
     for table, label in gone.items():
         reject(paths, table, file_sha256(paths.landing / label), {"why": "test: the raw gate took it out"})
+    reloaded = sorted((paths.landing / "coupons").glob("*.csv"))[0]
+    load_tables([load_contracts()["coupons"]], paths, TEST_KEY, reload=True, files={"coupons": [reloaded]},
+                workers=1, loaded_at=NIGHTS[2])
     nights.append(build(paths))
 
     rebuilt = home / "full-refresh.duckdb"
@@ -135,7 +146,16 @@ def three_nights(demo_home, tmp_path_factory):
     dbt(paths, "run", "--select", "tag:incremental_by_load", "--full-refresh",
         "--target-path", str(home / "target-full"), env={"QUANYU_DBT_BUILD_FILE": str(rebuilt)})
     return {"paths": paths, "rebuilt": rebuilt, "nights": nights, "corrected": corrected,
-            "after_correction": after_correction, "gone": gone}
+            "after_correction": after_correction, "gone": gone,
+            "reloaded": f"coupons/{file_sha256(reloaded)[:16]}"}
+
+
+def raw_table(uid: str) -> str:
+    """The raw table a model staged by load deduplicates (its one source)."""
+    sources = [parent for parent in load_manifest()["nodes"][uid]["depends_on"]["nodes"]
+               if parent.startswith("source.")]
+    assert len(sources) == 1, (uid, sources)
+    return sources[0].rsplit(".", 1)[1]
 
 
 @pytest.mark.incremental
@@ -147,15 +167,43 @@ def test_every_model_staged_by_load_equals_a_full_rebuild_after_three_nights(thr
 
 @pytest.mark.incremental
 def test_the_later_nights_stage_only_what_the_watermark_picks(three_nights):
-    """The first night is a full build; the next two compile the incremental branch of every model."""
+    """The first night is a full build; the next two compile the incremental branch of every model.
+    After the third, each model's record of the loads it staged is the lake's loads, row counts and
+    load times included (the taken-out files forgotten, the reloaded one at its new time): a night
+    without new files stages no key again."""
     for number, night in enumerate(three_nights["nights"]):
         results = {r["unique_id"].rsplit(".", 1)[1]: r for r in night["results"]
                    if r["unique_id"].startswith("model.")}
         assert set(results) == set(staged_models())
         for model, result in results.items():
             assert result["status"] == "success", (number, model, result["message"])
-            incremental = "_loaded_at >" in result["compiled_code"]
+            incremental = "meta.staged_loads" in result["compiled_code"]
             assert incremental == (number > 0), (number, model)
+    paths = three_nights["paths"]
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        for relation, uid in publish.staged_by_load(load_manifest()).items():
+            glob = paths.lake / "raw" / raw_table(uid) / "*.parquet"
+            lake = con.execute(f"select _load_id, count(*), max(_loaded_at) from read_parquet('{glob}', "
+                               f"union_by_name = true) group by _load_id order by 1").fetchall()
+            recorded = con.execute("select load_id, row_count, loaded_at from meta.staged_loads where model = ? "
+                                   "order by 1", [".".join(relation)]).fetchall()
+            assert recorded == lake and lake, relation
+        assert con.execute("select loaded_at from meta.staged_loads where load_id = ?",
+                           [three_nights["reloaded"]]).fetchall() == [(NIGHTS[2],)]
+
+
+@pytest.mark.incremental
+def test_loads_stamped_by_a_clock_that_ran_behind_are_staged(three_nights):
+    """Night 2's files of CLOCK_BEHIND carry a load time before night 1's (the equality test above
+    shows they were staged)."""
+    paths = three_nights["paths"]
+    with duckdb.connect() as con:
+        for table in sorted(CLOCK_BEHIND):
+            glob = paths.lake / "raw" / table / "*.parquet"
+            first, behind = con.execute(
+                f"select count(*) filter (where _loaded_at = ?), count(*) filter (where _loaded_at = ?) "
+                f"from read_parquet('{glob}', union_by_name = true)", [NIGHTS[0], BEHIND]).fetchall()[0]
+            assert first > 0 and behind > 0, (table, first, behind)
 
 
 @pytest.mark.incremental
