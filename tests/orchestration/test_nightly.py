@@ -79,6 +79,9 @@ REBUILD_NOT_COMPARED = {
                                     "nightly also loaded the versions of corrected files that the correction "
                                     "superseded (compared on its own below)",
     ("bi", "quality_loads"): "the bi view of staging.stg_lake__loads",
+    ("meta", "staged_loads"): "the loads each model staged by load has staged, with their load times: the "
+                              "rebuild's lake loaded every file at its own time, and the nightly's also holds the "
+                              "superseded versions of corrected files",
 }
 REBUILD_NOT_COMPARED_COLUMNS = {
     **REFRESH_NOT_COMPARED_COLUMNS,
