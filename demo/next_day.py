@@ -15,9 +15,14 @@ what a new day changes. What a night brings:
   a failed export that the volume gate refuses);
 * refunds of old orders as later status exports of the same order: a full refund of an order of
   last month and a partial refund of one of three months ago on Tmall (order and item rows) and
-  the mini-program (its ``update_time`` moves), a full refund on Douyin (售后状态);
+  the mini-program (its ``update_time`` moves), a full refund on Douyin (售后状态) and on JD (every
+  line of the order again as 已取消, its payment time kept);
+* returns at the till: on each POS system delivering that night, a member brings back every item
+  of a receipt of last month (a new return receipt, 单据类型 退货, negative lines, the member's card);
 * new WeCom friends (``add_external_contact`` events and the contact list page) and new
-  official-account followers, of persons who had none, with the unionid that joins them to their member;
+  official-account followers, of persons who had none, with the unionid that joins them to their
+  member; and the opposite: customers deleting their guide (``del_follow_user``) and followers
+  unsubscribing (``subscribe: 0``, no subscribe time);
 * identity merges: a WeCom contact carrying a unionid and the mobile of a CRM member whose CRM row
   has no unionid, so the member's CRM record and their unionid records meet in one record;
 * from day 2: a correction of the day before (its Tmall order export delivered again at the same
@@ -411,6 +416,54 @@ def douyin_refund(night: Night, export: CsvExport, contract: Contract) -> list[l
     return rows
 
 
+def jd_refund(night: Night, export: CsvExport, contract: Contract) -> list[list[str]]:
+    """A full refund of a JD order of last month: every line of the order exported again as 已取消
+    with its payment time kept (JD's cancelled-after-payment; the export has no refund column)."""
+    last = read_csv_export(_monthly(night.landing, "jd/orders/*.csv")[-1])
+    status, order, paid = last.col("订单状态"), last.col("订单号"), last.col("付款确认时间")
+    done = sorted({bare(r[order]) for r in last.rows if r[status] in ("完成", "已完成") and r[paid].strip()})
+    order_id = done[int(night.rng.integers(len(done)))]
+    rows = []
+    for row in last.rows:
+        if bare(row[order]) == order_id:
+            out = list(row)
+            out[status] = "已取消"
+            rows.append(conform(out, last, export, contract))
+    night.count("refund_full:jd_last_month")
+    return rows
+
+
+def pos_return(night: Night, spec: OrderExport, export: CsvExport, contract: Contract, persons: dict,
+               new_rows: list[list[str]]) -> list[list[str]]:
+    """A member brings back every item of a receipt of last month: a return receipt of tonight at
+    the same store (a new receipt number, 单据类型 退货, quantities and amounts negative) with the
+    member's card and phone, as store tills issue it. ``new_rows``: tonight's new sales of the same
+    export, whose receipt numbers the return must not take."""
+    key_of = KeyOf(contract, export)
+    receipt, doc = export.col(*spec.order), export.col("单据类型")
+    qty, amount = export.col("数量"), export.col("金额", "实收金额")
+    card, mobile, sold = export.col("会员卡号"), export.col("会员手机号"), export.col(spec.created)
+    groups = _group(export, [export.col(c) for c in spec.scope] + [receipt])
+    sales = [rows for _, rows in sorted(groups.items())
+             if all(r[doc] == "销售" and _amount(r[qty]) > 0 for r in rows)
+             and (rows[0][card] or rows[0][mobile]).strip()]
+    template = sales[int(night.rng.integers(len(sales)))]
+    taken = {bare(r[receipt]) for r in export.rows} | {bare(r[receipt]) for r in new_rows}
+    new_id, at = night.digits(bare(template[0][receipt]), taken), night.moment()
+    rows = []
+    for row in template:
+        out = list(row)
+        out[receipt] = _reshape(row[receipt], new_id)
+        out[sold] = _format_time(row[sold], at)
+        out[doc] = "退货"
+        out[qty] = f"-{bare(row[qty])}"
+        out[amount] = f"-{bare(row[amount])}"
+        rows.append(out)
+        night.truth.append((spec.table, key_of(out), persons.get((spec.table, key_of(row)))))
+    night.count(f"return:{spec.name}_last_month")
+    return rows
+
+
 # ----------------------------------------------------------------------------- mini-program (JSON lines)
 
 
@@ -486,9 +539,10 @@ def mini_program(night: Night, persons: dict, k: int) -> None:
 # ----------------------------------------------------------------------------- WeCom friends and merges
 
 
-def wecom(night: Night, persons_table: pa.Table, k_fans: int, k_merges: int) -> None:
-    """New WeCom friends (persons with a unionid and no WeCom contact yet) and identity merges (the
-    same kind of contact also carrying the mobile of the person's CRM row, a row without unionid)."""
+def wecom(night: Night, persons_table: pa.Table, persons: dict, k_fans: int, k_merges: int) -> None:
+    """New WeCom friends (persons with a unionid and no WeCom contact yet), identity merges (the
+    same kind of contact also carrying the mobile of the person's CRM row, a row without unionid)
+    and customers deleting their guide (``friend_deletions``)."""
     landing = night.landing
     crm = read_csv_export(_latest(landing, "crm/members/*.csv"))
     member, mobile, unionid = crm.col("member_id"), crm.col("mobile"), crm.col("unionid")
@@ -524,10 +578,36 @@ def wecom(night: Night, persons_table: pa.Table, k_fans: int, k_merges: int) -> 
             night.truth.append(("wecom_contact_events", f"{ext}|{guide}|add_external_contact|{at:%Y-%m-%d %H:%M:%S}",
                                 person["person_id"]))
         night.count("new_wecom_friends" if kind == "fan" else "identity_merges:unionid_and_crm_mobile", len(chosen))
+    events += friend_deletions(night, event_lines, persons, k=k_merges)
     document = {"errcode": 0, "errmsg": "ok", "external_contact_list": contacts, "next_cursor": ""}
     night.files[f"{night.folder('wecom/contacts')}/batch_get_by_user_p00001.json"] = json.dumps(
         document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     night.files[f"{night.folder('wecom/events')}/change_external_contact_d{night.day:03d}.jsonl"] = _dumps(events)
+
+
+def friend_deletions(night: Night, event_lines: list[dict], persons: dict, k: int) -> list[dict]:
+    """``k`` customers added in the latest event export delete their guide tonight (del_follow_user):
+    a relationship the warehouse holds open ends (not one an earlier night or export ended)."""
+    earlier_nights = [e for path in sorted(night.landing.glob(f"wecom/events/{FOLDER}/*/*.jsonl"))
+                      for e in _jsonl(path)]
+    ended = {(e["UserID"], e["ExternalUserID"]) for e in [*event_lines, *earlier_nights]
+             if e.get("ChangeType") in ("del_follow_user", "del_external_contact")}
+    open_pairs = sorted({(e["UserID"], e["ExternalUserID"]) for e in event_lines
+                         if e.get("ChangeType") == "add_external_contact" and e.get("UserID")} - ended)
+    template = next(e for e in event_lines if e.get("ChangeType") == "add_external_contact")
+    events = []
+    for pick in sorted(int(i) for i in night.rng.choice(len(open_pairs), size=min(k, len(open_pairs)),
+                                                         replace=False)):
+        guide, ext = open_pairs[pick]
+        at = night.moment()
+        events.append({key: template[key] for key in ("ToUserName", "FromUserName", "MsgType", "Event")
+                       if key in template}
+                      | {"CreateTime": int(at.replace(tzinfo=BUSINESS_TZ).timestamp()),
+                         "ChangeType": "del_follow_user", "UserID": guide, "ExternalUserID": ext})
+        person = persons.get(("wecom_contacts", f"{ext}|{guide}"))
+        night.truth.append(("wecom_contact_events", f"{ext}|{guide}|del_follow_user|{at:%Y-%m-%d %H:%M:%S}", person))
+    night.count("friend_deleted:wecom_customer_deleted_guide", len(events))
+    return events
 
 
 def official_account(night: Night, persons_table: pa.Table, k: int) -> None:
@@ -547,8 +627,28 @@ def official_account(night: Night, persons_table: pa.Table, k: int) -> None:
                           subscribe_scene="ADD_SCENE_QR_CODE", qr_scene=0, qr_scene_str=""))
         night.truth.append(("oa_followers", openid, person["person_id"]))
     night.count("new_official_account_followers", len(users))
+    users += unsubscribes(night, k=max(1, k // 2))
     night.files[f"{night.folder('wechat_oa/followers')}/user_info_batchget_p00001.json"] = json.dumps(
         {"user_info_list": users}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def unsubscribes(night: Night, k: int) -> list[dict]:
+    """``k`` followers of the base export unsubscribe tonight: ``user/info`` then answers only
+    subscribe 0, the openid and the unionid (as the base export writes the ones who left), and no
+    subscribe_time, so the record's version is the file's export time."""
+    pages = [*_monthly(night.landing, "wechat_oa/followers/*.json"),
+             *sorted(night.landing.glob(f"wechat_oa/followers/{FOLDER}/*/*.json"))]  # earlier nights last
+    following = {u["openid"]: u for path in pages
+                 for u in json.loads(path.read_text(encoding="utf-8"))["user_info_list"]}
+    subscribed = sorted(openid for openid, u in following.items() if u.get("subscribe") == 1)
+    users = []
+    for pick in sorted(int(i) for i in night.rng.choice(len(subscribed), size=min(k, len(subscribed)),
+                                                         replace=False)):
+        user = following[subscribed[pick]]
+        users.append({"subscribe": 0, "openid": user["openid"]}
+                     | ({"unionid": user["unionid"]} if user.get("unionid") else {}) | {"tagid_list": []})
+    night.count("unsubscribed:official_account", len(users))
+    return users
 
 
 # ----------------------------------------------------------------------------- the night assembled
@@ -602,6 +702,10 @@ def next_day(home: Path, day: int | None = None) -> dict:
             continue
         if name == "douyin":
             rows += douyin_refund(night, export, contracts["douyin_orders"])
+        if name == "jd":
+            rows += jd_refund(night, export, contracts["jd_orders"])
+        if spec.table == "pos_sales":
+            rows += pos_return(night, spec, export, contracts["pos_sales"], persons, rows)
         data = render_csv(export, rows)
         path = f"{night.folder(Path(spec.pattern).parent.as_posix())}/{ORDER_NAMES[name]}_d{day:03d}.csv"
         if name == "jd" and day == BROKEN_DAY:
@@ -623,7 +727,7 @@ def next_day(home: Path, day: int | None = None) -> dict:
             items_export, item_rows)
     mini_program(night, persons, k=2 * scale)
     persons_table = pq.read_table(home / "truth" / "persons.parquet")
-    wecom(night, persons_table, k_fans=2 * scale, k_merges=scale)
+    wecom(night, persons_table, persons, k_fans=2 * scale, k_merges=scale)
     official_account(night, persons_table, k=2 * scale)
 
     if day >= 2:

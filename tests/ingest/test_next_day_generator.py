@@ -72,10 +72,14 @@ def test_each_night_brings_the_classes_of_case_with_their_cousins(nights):
         assert cases["refund_full:mini_program_last_month"] == cases["refund_partial:mini_program_3_months_ago"] == 1
         assert cases["new_wecom_friends"] >= 1 and cases["identity_merges:unionid_and_crm_mobile"] >= 1
         assert cases["new_official_account_followers"] >= 1
+        assert cases["friend_deleted:wecom_customer_deleted_guide"] >= 1 and cases["unsubscribed:official_account"] >= 1
+        assert cases["refund_full:jd_last_month"] == 1
         assert sum(v for k, v in cases.items() if k.startswith("empty_day:")) == 1
         orders = {k.split(":")[1] for k in cases if k.startswith("new_orders:")}
         empty = {k.split(":")[1] for k in cases if k.startswith("empty_day:")}
         assert orders | empty == {"tmall", "jd", "douyin", "pos_hq", "pos_franchise", "mini_program"}
+        assert {k.split(":")[1] for k in cases if k.startswith("return:")} == \
+            {f"{till}_last_month" for till in {"pos_hq", "pos_franchise"} - empty}
     assert two["rejected_file:jd_garbled_header"] == 1 and three["fixed_redelivery:jd"] == 1
     assert two["correction:tmall_previous_day_reexported"] == three["correction:tmall_previous_day_reexported"] == 1
     assert two["duplicate_redelivery:douyin_previous_day"] == 1
@@ -107,6 +111,51 @@ def test_every_new_order_row_is_in_truth_with_its_buyer(nights):
     assert merges and all(c["external_contact"]["unionid"] for c in contacts)
     for c in contacts:
         assert persons[f"wecom_contacts:{c['external_contact']['external_userid']}|{c['follow_info']['userid']}"]
+
+
+def _csv_rows(path, encoding: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(path.read_bytes().decode(encoding), newline="")))
+
+
+def test_the_opposite_cases_undo_what_the_brand_had(nights):
+    """Night 1's JD refund, till return, friend deletion and unsubscription each reverse a record of
+    the base exports, and every new record is in truth with the person of the record it reverses."""
+    home, landing = nights["home"], nights["home"] / "landing"
+    truth = pq.read_table(home / "truth" / "records.parquet").to_pandas()
+    persons = dict(zip(truth["table"] + ":" + truth["record_key"], truth["person_id"]))
+    night = lambda folder: landing / folder / FOLDER / "d001"  # noqa: E731
+
+    # JD: every line of one order of the last monthly export, completed there, again as 已取消
+    jd = _csv_rows(next(night("jd/orders").glob("*.csv")), "gb18030")
+    base = _csv_rows(sorted((landing / "jd" / "orders").glob("*.csv"))[-1], "gb18030")
+    (cancelled,) = {r["订单号"] for r in jd if r["订单状态"] == "已取消"}
+    before = [r for r in base if r["订单号"] == cancelled]
+    after = [r for r in jd if r["订单号"] == cancelled]
+    assert before and len(after) == len(before) and {r["订单状态"] for r in before} <= {"完成", "已完成"}
+    assert [r["付款确认时间"] for r in after] == [r["付款确认时间"] for r in before]
+
+    # POS: a return receipt of tonight, every line negative, lines of one member's receipt of last month
+    till = _csv_rows(next(night("pos/sales").glob("pos_sales_hq_*.csv")), "utf-8-sig")
+    returns = [r for r in till if r["单据类型"] == "退货"]
+    assert returns and len({r["单号"] for r in returns}) == 1
+    assert all(float(r["数量"]) < 0 and float(r["金额"]) < 0 and r["销售时间"].startswith("2026-11-01")
+               for r in returns)
+    assert {persons[f"pos_sales:{r['店编']}|{r['单号']}|{r['行号']}"] for r in returns} != {None}
+
+    # WeCom: the customer deletes a guide they were added to in the base export
+    base_events = [json.loads(line) for path in (landing / "wecom" / "events").glob("*.jsonl")
+                   for line in path.read_text(encoding="utf-8").splitlines() if line.endswith("}")]
+    added = {(e["UserID"], e["ExternalUserID"]) for e in base_events if e.get("ChangeType") == "add_external_contact"}
+    deleted = [json.loads(line) for line in next(night("wecom/events").glob("*.jsonl")).read_text(
+        encoding="utf-8").splitlines() if '"del_follow_user"' in line]
+    assert deleted and all((e["UserID"], e["ExternalUserID"]) in added for e in deleted)
+
+    # official account: followers of the base export answer subscribe 0, without a subscribe time
+    base_users = {u["openid"]: u for path in (landing / "wechat_oa" / "followers").glob("*.json")
+                  for u in json.loads(path.read_text(encoding="utf-8"))["user_info_list"]}
+    users = json.loads(next(night("wechat_oa/followers").glob("*.json")).read_text(encoding="utf-8"))["user_info_list"]
+    left = [u for u in users if u["subscribe"] == 0]
+    assert left and all(base_users[u["openid"]]["subscribe"] == 1 and "subscribe_time" not in u for u in left)
 
 
 def _per_store_receipts(path, store: str, receipt: str, encoding: str) -> None:
@@ -145,7 +194,8 @@ def test_a_new_till_receipt_is_one_receipt_of_one_store(nights, tmp_path):
         for night, summary in enumerate(summaries, start=1):
             for name, (stem, store, receipt, encoding) in files.items():
                 path = brand / "landing" / "pos" / "sales" / FOLDER / f"d{night:03d}" / f"{stem}_d{night:03d}.csv"
-                brought = summary["cases"].get(f"new_orders:{name}", 0)
+                brought = summary["cases"].get(f"new_orders:{name}", 0) + \
+                    summary["cases"].get(f"return:{name}_last_month", 0)
                 if not path.exists():
                     assert brought == 0, (night, name)
                     continue

@@ -242,7 +242,9 @@ CASES = {"new_orders:tmall", "new_orders:jd", "new_orders:douyin", "new_orders:m
          "refund_full:mini_program_last_month", "refund_partial:mini_program_3_months_ago",
          "refund_full:douyin_last_month", "new_wecom_friends", "new_official_account_followers",
          "identity_merges:unionid_and_crm_mobile", "correction:tmall_previous_day_reexported",
-         "duplicate_redelivery:douyin_previous_day", "rejected_file:jd_garbled_header", "fixed_redelivery:jd"}
+         "duplicate_redelivery:douyin_previous_day", "rejected_file:jd_garbled_header", "fixed_redelivery:jd",
+         "refund_full:jd_last_month", "return:pos_hq_last_month", "return:pos_franchise_last_month",
+         "friend_deleted:wecom_customer_deleted_guide", "unsubscribed:official_account"}
 
 
 def test_the_nights_bring_every_case_of_the_next_day_generator(nights):
