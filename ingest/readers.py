@@ -684,7 +684,7 @@ def _doubles_as_text(values: Any) -> Any:
     import pyarrow.compute as pc
 
     d = values.to_numpy(zero_copy_only=False)
-    valid = ~np.isnan(d) if values.null_count == 0 else np.asarray(values.is_valid())
+    valid = np.asarray(values.is_valid())
     if not np.isfinite(d[valid]).all():
         raise FastPathUnsuitable("a number that is not finite")
     integral = valid & (d == np.trunc(np.where(valid, d, 0)))
@@ -719,8 +719,9 @@ def _leaf_values(array: Any) -> Any:
     raise FastPathUnsuitable(f"a value of type {kind}")
 
 
-def _flat_leaves(records: Any, prefix: str, out: dict[str, Any], nested: list[bool]) -> None:
-    """The dotted leaves of a struct array, in Arrow's field order (``_flatten``'s paths)."""
+def _flat_leaves(records: Any, prefix: str, out: dict[str, Any], groups: list[list[str]]) -> None:
+    """The dotted leaves of a struct array, in Arrow's field order (``_flatten``'s paths); ``groups``: the
+    leaves under each nested object."""
     import pyarrow as pa
 
     for spec, child in zip(records.type, records.flatten()):
@@ -728,8 +729,9 @@ def _flat_leaves(records: Any, prefix: str, out: dict[str, Any], nested: list[bo
         if pa.types.is_struct(spec.type):
             if not spec.type.num_fields:
                 raise FastPathUnsuitable("an empty object")
-            nested[0] = True
-            _flat_leaves(child, name + ".", out, nested)
+            before = len(out)
+            _flat_leaves(child, name + ".", out, groups)
+            groups.append(list(out)[before:])
         elif name in out:
             raise FastPathUnsuitable(f"two paths named {name!r}")
         else:
@@ -785,7 +787,6 @@ def _arrow_json_document(path: Path, record_path: tuple[str, ...], explode: tupl
     """
     import numpy as np
     import pyarrow as pa
-    import pyarrow.json as pajson
 
     if not record_path or any("." in p for p in record_path):
         raise FastPathUnsuitable("no record path, or a dotted one")
@@ -806,16 +807,35 @@ def _arrow_json_document(path: Path, record_path: tuple[str, ...], explode: tupl
     trouble = _document_trouble(body)
     if trouble:
         raise FastPathUnsuitable(trouble)
+    try:
+        headers, values, n = _arrow_document_rows(body, record_path, explode)
+    except pa.ArrowException as exc:  # Arrow refused the text, or could not take what it read (a null record)
+        raise FastPathUnsuitable(f"Arrow's JSON reader: {str(exc)[:80]}") from None
+    evidence = _exact_evidence(path, record_path, explode)
+
+    def batches() -> Iterator[Batch]:
+        for start in range(0, max(n, 1), BATCH_ROWS):
+            part = {h: v.slice(start, BATCH_ROWS) for h, v in values.items()}
+            yield Batch(part, np.arange(start + 1, min(n, start + BATCH_ROWS) + 1), evidence=evidence,
+                        offset=start)
+
+    return Source(headers, "json", batches(), encoding="utf-8")
+
+
+def _arrow_document_rows(body: bytes, record_path: tuple[str, ...],
+                         explode: tuple[str, ...]) -> tuple[list[str], dict[str, Any], int]:
+    """The headers, the values by header (Arrow arrays) and the row count of a document's records read by
+    Arrow (see ``_arrow_json_document``); FastPathUnsuitable or an Arrow error where it may not be exact."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
     line = body + b"\n"
     options = pajson.ReadOptions(use_threads=False, block_size=len(line) + 1)
-    try:
-        table = pajson.read_json(pa.BufferReader(line), read_options=options)
-        if any(pa.types.is_temporal(t) for t in _leaf_types(table.schema)):
-            parse = pajson.ParseOptions(explicit_schema=_as_text_schema(table.schema),
-                                        unexpected_field_behavior="error")
-            table = pajson.read_json(pa.BufferReader(line), read_options=options, parse_options=parse)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise FastPathUnsuitable(f"Arrow's JSON reader: {str(exc)[:80]}") from None
+    table = pajson.read_json(pa.BufferReader(line), read_options=options)
+    if any(pa.types.is_temporal(t) for t in _leaf_types(table.schema)):
+        parse = pajson.ParseOptions(explicit_schema=_as_text_schema(table.schema), unexpected_field_behavior="error")
+        table = pajson.read_json(pa.BufferReader(line), read_options=options, parse_options=parse)
     if table.num_rows != 1:
         raise FastPathUnsuitable(f"{table.num_rows} JSON values in the file")
     document = {name: table.column(name).combine_chunks() for name in table.column_names}
@@ -838,15 +858,18 @@ def _arrow_json_document(path: Path, record_path: tuple[str, ...], explode: tupl
         if index >= 0 and not pa.types.is_struct(records.type.field(index).type):
             raise FastPathUnsuitable(f"a list to explode at {key!r}")
     leaves: dict[str, Any] = {}
-    nested = [False]
-    _flat_leaves(records, "", leaves, nested)
-    if nested[0]:
-        # the exact reader's headers: paths in the order rows first show them; Arrow's: a nested object's paths
-        # together. Equal when the row each path first appears in never goes back along Arrow's order.
+    groups: list[list[str]] = []
+    _flat_leaves(records, "", leaves, groups)
+    if groups:
+        # the exact reader's headers: paths in the order rows first show them, each row's in its own order;
+        # Arrow's: a nested object's paths together. Equal when the row each path first appears in never goes
+        # back along Arrow's order and every path of a nested object first appears with the object.
         if b"null" in body:
             raise FastPathUnsuitable("nested objects and a null (Arrow cannot tell it from a missing key)")
-        firsts = [int(np.argmax(np.asarray(a.is_valid()))) for a in leaves.values()]
-        if any(later < earlier for earlier, later in zip(firsts, firsts[1:])):
+        first = {name: int(np.argmax(np.asarray(a.is_valid()))) for name, a in leaves.items()}
+        order = list(first.values())
+        if any(later < earlier for earlier, later in zip(order, order[1:])) or \
+                any(len({first[name] for name in group}) > 1 for group in groups):
             raise FastPathUnsuitable("nested paths first appear out of Arrow's order")
     root: dict[str, Any] = {}
     for name, column in document.items():
@@ -858,16 +881,7 @@ def _arrow_json_document(path: Path, record_path: tuple[str, ...], explode: tupl
     if any(name in root for name in leaves):
         raise FastPathUnsuitable("a record path named like the answer's field")
     values = {**root, **{name: _leaf_values(array) for name, array in leaves.items()}}
-    headers = list(values) if n else []
-    evidence = _exact_evidence(path, record_path, explode)
-
-    def batches() -> Iterator[Batch]:
-        for start in range(0, max(n, 1), BATCH_ROWS):
-            part = {h: v.slice(start, BATCH_ROWS) for h, v in values.items()}
-            yield Batch(part, np.arange(start + 1, min(n, start + BATCH_ROWS) + 1), evidence=evidence,
-                        offset=start)
-
-    return Source(headers, "json", batches(), encoding="utf-8")
+    return (list(values) if n else []), values, n
 
 
 def _leaf_types(schema: Any) -> Iterator[Any]:
