@@ -714,7 +714,7 @@ def _whole_file(source: Any) -> Batch:
         return batches[0]
     return Batch({h: _concatenated([b.values.get(h, [None] * len(b)) for b in batches]) for h in source.headers},
                  [x for b in batches for x in b.numbers], [r for b in batches for r in b.broken],
-                 evidence=batches[0].evidence)
+                 evidence=batches[0].evidence if batches else None)
 
 
 def _concatenated(parts: list[Any]) -> Any:
