@@ -512,7 +512,9 @@ class _FileLoader:
         good = parsed.good[start:start + n]
         arrays = {name: array.slice(start, n) for name, array in parsed.arrays.items()}
         self.note_mobiles(parsed, start, batch.numbers)
-        raw = pa.table({**arrays, **self.lineage(batch.numbers)}, schema=self.contract.schema).filter(pa.array(good))
+        raw = pa.table({**arrays, **self.lineage(batch.numbers)}, schema=self.contract.schema)
+        if not good.all():  # (most files: every row good, and a filter copies every column)
+            raw = raw.filter(pa.array(good))
         errors = parsed.errors.iloc[start:start + n].reset_index(drop=True)
         failed = parsed.failed.iloc[start:start + n].reset_index(drop=True)
         raw, bad, suppressed = suppress(self.suppressor, raw, self.quarantine_rows(batch, ~good, errors, failed),
