@@ -455,6 +455,8 @@ class _FileLoader:
             values = batch.values.get(header) if header else None
             if values is None:
                 values = pa.nulls(len(batch), pa.string()) if arrow else [None] * len(batch)
+            elif isinstance(values, pa.Array) and pa.types.is_list(values.type):  # Arrow's JSON documents
+                values = pa.array([_as_text(v, column.type) for v in values.to_pylist()], pa.string())
             elif isinstance(values, pa.Array):  # Arrow's readers: text already, or JSON ints, booleans, nulls
                 values = values if values.type == pa.string() else pc.cast(values, pa.string())
             elif json_source:  # strings and ints inline: this runs once per JSON cell
@@ -467,7 +469,8 @@ class _FileLoader:
     def quarantine_rows(self, batch: Batch, bad: Any, errors: pd.Series, failed: pd.Series) -> pa.Table:
         rows: list[tuple[int, str, str | None, str]] = []
         for i in bad.nonzero()[0]:
-            cells = {h: _cell(batch.values[h], i) for h in batch.values}
+            cells = (batch.evidence(batch.offset + i) if batch.evidence is not None else
+                     {h: _cell(batch.values[h], i) for h in batch.values})
             rows.append((batch.numbers[i], errors.iat[i], failed.iat[i], self.redacted(cells)))
         for broken in batch.broken:
             evidence = self.redacted(broken.cells) if broken.cells is not None else (broken.note or "")
@@ -509,7 +512,9 @@ class _FileLoader:
         good = parsed.good[start:start + n]
         arrays = {name: array.slice(start, n) for name, array in parsed.arrays.items()}
         self.note_mobiles(parsed, start, batch.numbers)
-        raw = pa.table({**arrays, **self.lineage(batch.numbers)}, schema=self.contract.schema).filter(pa.array(good))
+        raw = pa.table({**arrays, **self.lineage(batch.numbers)}, schema=self.contract.schema)
+        if not good.all():  # (most files: every row good, and a filter copies every column)
+            raw = raw.filter(pa.array(good))
         errors = parsed.errors.iloc[start:start + n].reset_index(drop=True)
         failed = parsed.failed.iloc[start:start + n].reset_index(drop=True)
         raw, bad, suppressed = suppress(self.suppressor, raw, self.quarantine_rows(batch, ~good, errors, failed),
@@ -710,7 +715,8 @@ def _whole_file(source: Any) -> Batch:
     if len(batches) == 1:
         return batches[0]
     return Batch({h: _concatenated([b.values.get(h, [None] * len(b)) for b in batches]) for h in source.headers},
-                 [x for b in batches for x in b.numbers], [r for b in batches for r in b.broken])
+                 [x for b in batches for x in b.numbers], [r for b in batches for r in b.broken],
+                 evidence=batches[0].evidence if batches else None)
 
 
 def _concatenated(parts: list[Any]) -> Any:
