@@ -119,10 +119,11 @@ test-alerts: setup
 test-rekey: setup
 	$(BIN)/python -m pytest -q -m rekey tests/privacy
 
-## Nightly deltas: tests/orchestration/test_nightly.py (three nights, one refused for a garbled export, one
-## build killed while dbt runs, then a full refresh equal to the nights exactly, one_ids included, and a
-## rebuild from nothing of the same landing; ~8-10 min). CI runs it after make test, out of make test for its
-## time (with it make test took 29 min 37 s). QUANYU_TEST_NIGHTS=6 make test-nightly adds three nights.
+## Nightly deltas alone: tests/orchestration/test_nightly.py (three nights, one refused for a garbled export,
+## one build killed while dbt runs, then a full refresh equal to the nights exactly, one_ids included, and a
+## rebuild from nothing of the same landing; ~8-10 min with the session build). make test runs it too, its
+## builds in a process of their own beside the rest (tests/orchestration/nightly_chain.py).
+## QUANYU_TEST_NIGHTS=6 make test-nightly is the deeper run (three more nights).
 QUANYU_TEST_NIGHTS ?= 3
 test-nightly: setup
 	QUANYU_TEST_NIGHTS=$(QUANYU_TEST_NIGHTS) $(BIN)/python -m pytest -q -m nightly --durations=10 tests/orchestration/test_nightly.py

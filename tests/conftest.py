@@ -28,8 +28,23 @@ def pytest_configure(config):
     prepare_manifest(paths_from_env())
 
 
+NIGHTLY_GROUP = "tests/orchestration/test_nightly.py"
+_nightly_selected = False
+
+
+def pytest_collection_finish(session):
+    """Whether the nightly group runs in this session: its chain then starts once the session build is
+    published (``published``)."""
+    global _nightly_selected
+    _nightly_selected = any(item.nodeid.startswith(NIGHTLY_GROUP) for item in session.items)
+
+
 def pytest_sessionfinish(session, exitstatus):
-    """Remove the session home (~20 MB of lake and warehouse per run); QUANYU_KEEP_TEST_HOME=1 keeps it."""
+    """Remove the session home (~20 MB of lake and warehouse per run); QUANYU_KEEP_TEST_HOME=1 keeps it.
+    A nightly chain still running (the session stopped before its group) is killed first."""
+    from tests.orchestration import nightly_chain
+
+    nightly_chain.stop()
     if os.environ.get("QUANYU_KEEP_TEST_HOME") == "1":
         print(f"\nquanyu test home kept: {SESSION_HOME}")
     else:
@@ -53,13 +68,19 @@ def definitions(demo_home):
 
 
 @pytest.fixture(scope="session")
-def published(demo_home):
+def published(demo_home, tmp_path_factory):
     """Paths of the session installation after the one successful build_all that every test reading a
-    published warehouse shares (tests/orchestration/baseline.py); read it, never write it."""
+    published warehouse shares (tests/orchestration/baseline.py); read it, never write it.
+
+    When the nightly group is selected, its chain of builds starts here, on a copy, in a process of its
+    own (tests/orchestration/nightly_chain.py): it runs beside the rest of the suite, which uses one core."""
+    from tests.orchestration import nightly_chain
     from tests.orchestration.baseline import session_build
 
     built = session_build(demo_home)
     assert built.result.success, [e.step_key for e in built.result.all_events if e.is_failure]
+    if _nightly_selected:
+        nightly_chain.start(built.paths, demo_home, tmp_path_factory)
     return built.paths
 
 

@@ -28,35 +28,26 @@ Then two full builds, each compared with the nightly's warehouse relation by rel
   joined later: a build from nothing has no registry and mints from the new smallest identifier,
   docs/incremental.md).
 
-The nightly's builds run once per module and every test reads them. ``QUANYU_TEST_NIGHTS=N`` (N > 3)
+The nightly's builds run once per session, in a process of their own started as soon as the session's
+build is published (tests/orchestration/nightly_chain.py), so they run beside the rest of ``make test``;
+every test reads their record. ``QUANYU_TEST_NIGHTS=N`` (N > 3)
 adds plain nights after the third (each with the correction and re-delivery of the night before):
 ``make test-nightly`` is that deeper run.
 """
 from __future__ import annotations
 
-import datetime as dt
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance, build_schedule_context
 
-from demo.next_day import BROKEN_DAY, FOLDER, next_day
-from tests.gates.conftest import copy_home, sha256, step_failures, use_home
+from demo.next_day import BROKEN_DAY, FOLDER
+from tests.gates.conftest import sha256
+from tests.orchestration import nightly_chain
+from tests.orchestration.nightly_chain import KILLED_NIGHT, NIGHTS, landing_files
 
-# its own group (make test-nightly, in CI after make test): in make test it took make test to 29 min 37 s
+# in make test (a marker of its own for `make test-nightly`, the group alone; QUANYU_TEST_NIGHTS=6 is the deeper run)
 pytestmark = pytest.mark.nightly
-
-REPO = Path(__file__).resolve().parents[2]
-KILLED_NIGHT = BROKEN_DAY + 1  # the fixed file's night: its first build_all is killed, the next publishes
-NIGHTS = max(KILLED_NIGHT, int(os.environ.get("QUANYU_TEST_NIGHTS", KILLED_NIGHT)))
-REBUILD_TIMEOUT = 1800  # seconds the rebuild from nothing may take (2 min 49 s beside the nights, load 5)
 
 # A full refresh of the same installation against the nightly: what legitimately differs, with why.
 REFRESH_NOT_COMPARED = {
@@ -98,141 +89,13 @@ ONE_ID_COLUMNS = {"one_id", "inviter_one_id", "invitee_one_id", "other_one_id", 
 # DOUBLE columns are compared rounded: DuckDB's parallel sums of doubles differ in the last bits with the
 # order rows arrive in (sums and shares of the marts differed by ~1e-12 and printed the same).
 DOUBLE_DECIMALS = 6
-LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-
-
-def _build_all(definitions, paths, tags: dict[str, str] | None = None):
-    """The nightly schedule's request evaluated now, and its build_all run in process (``tags`` added);
-    returns the result and the instance holding the run's log."""
-    from orchestration.definitions import nightly as schedule
-    from orchestration.resources import QuanyuPaths
-
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        use_home(monkeypatch, paths)
-        instance = DagsterInstance.ephemeral()
-        context = build_schedule_context(instance=instance, resources={"quanyu": QuanyuPaths.of(paths)},
-                                         scheduled_execution_time=dt.datetime.now(dt.UTC))
-        request = schedule(context)
-        result = definitions.resolve_job_def(schedule.job_name).execute_in_process(
-            instance=instance, raise_on_error=False, tags={**request.tags, **(tags or {})}, run_config=LOG_CONFIG)
-        return result, instance
-
-
-def _descendants(pid: int) -> list[tuple[int, str]]:
-    """(pid, command line) of every process below ``pid``."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], list(children.get(pid, []))
-    while todo:
-        current = todo.pop()
-        todo += children.get(current, [])
-        try:
-            found.append((current, Path(f"/proc/{current}/cmdline").read_bytes().replace(b"\0", b" ").decode()))
-        except OSError:
-            continue
-    return found
-
-
-def _build_all_process(paths, log: Path) -> subprocess.Popen:
-    """``build_all`` over ``paths`` as the schedule runs it, in a process group of its own."""
-    env = {**os.environ, **paths.as_env(), "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-    with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "bench.nightly", "--build-all", "--home", str(paths.home)],
-                                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _killed_mid_dbt(paths, log: Path, seconds_into_dbt: float = 5.0, timeout: float = 900) -> str:
-    """Run build_all in a process group of its own and SIGKILL the group once ``dbt build`` has
-    run ``seconds_into_dbt`` seconds; returns the dbt command line it killed."""
-    process = _build_all_process(paths, log)
-    deadline, seen = time.time() + timeout, None
-    while time.time() < deadline and process.poll() is None:
-        dbt = [cmd for _, cmd in _descendants(process.pid) if "dbt" in cmd and " build" in cmd]
-        if dbt and seen is None:
-            seen = time.time()
-        if seen is not None and time.time() - seen >= seconds_into_dbt:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=60)
-            return dbt[0]
-        time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=60)
-    raise AssertionError(f"build_all ended (exit {process.returncode}) before dbt ran {seconds_into_dbt}s: "
-                         f"{log.read_text(errors='replace')[-2000:]}")
-
-
-def _build_id(path: Path) -> str:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute("select build_id from meta.build").fetchone()[0]
-
-
-def _served(paths) -> tuple[str, str]:
-    return sha256(paths.warehouse), _build_id(paths.warehouse)
-
-
-def _landing_files(landing: Path) -> dict[str, tuple[int, int]]:
-    """relative path -> (size, modification time in ns) of every landing file."""
-    return {p.relative_to(landing).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(landing.rglob("*")) if p.is_file()}
-
-
-def _started(instance, result) -> list[str]:
-    """The run's log lines saying what its build started from (orchestration.publish.prepare_build)."""
-    return [e.user_message for e in instance.all_logs(result.run_id)
-            if e.user_message.startswith("building every model into a new file")]
-
-
-def copy_home_landing(paths, target: Path):
-    """A new installation holding only ``paths``' landing folder (modification times kept)."""
-    from ingest.settings import paths_from_env
-
-    shutil.copytree(paths.landing, target / "landing", symlinks=True)
-    return paths_from_env({"QUANYU_HOME": str(target)}).ensure()
 
 
 @pytest.fixture(scope="module")
-def nights(published, demo_home, definitions, tmp_path_factory):
-    from orchestration.publish import FULL_REFRESH_TAG
-
-    root = tmp_path_factory.mktemp("nightly")
-    paths = copy_home(published, root / "home")
-    shutil.copytree(demo_home.home / "truth", paths.home / "truth")
-    record = {"paths": paths, "served": [_served(paths)]}
-
-    rebuild = None
-    try:
-        for day in range(1, NIGHTS + 1):
-            record[f"day{day}"] = next_day(paths.home, day)
-            if day == NIGHTS:  # the landing is final: build it from nothing beside the last night
-                record["rebuilt"] = copy_home_landing(paths, root / "rebuilt")
-                record["landing"] = _landing_files(paths.landing)
-                rebuild = _build_all_process(record["rebuilt"], root / "rebuilt.log")
-            if day == KILLED_NIGHT:
-                record["killed"] = _killed_mid_dbt(paths, root / "killed.log")
-                record["after_kill"] = _served(paths)
-            record[f"run{day}"], instance = _build_all(definitions, paths)
-            record[f"log{day}"] = _started(instance, record[f"run{day}"])
-            record["served"].append(_served(paths))
-
-        record["nightly"] = root / "nightly.duckdb"  # what the nights published, kept for the comparisons
-        shutil.copy2(paths.warehouse, record["nightly"])
-        record["refresh_run"], instance = _build_all(definitions, paths, {FULL_REFRESH_TAG: "true"})
-        record["refresh_log"] = _started(instance, record["refresh_run"])
-        record["refreshed"] = _served(paths)
-
-        record["rebuild_exit"] = rebuild.wait(timeout=REBUILD_TIMEOUT)
-        record["rebuild_log"] = (root / "rebuilt.log").read_text(errors="replace")
-    finally:
-        if rebuild is not None and rebuild.poll() is None:
-            os.killpg(rebuild.pid, signal.SIGKILL)
-            rebuild.wait(timeout=60)
-    return record
+def nights(published, demo_home, tmp_path_factory):
+    """The chain's record (tests/orchestration/nightly_chain.py): started when the session's build
+    was published, so it ran beside the rest of the suite; started now when it was not."""
+    return nightly_chain.result(nightly_chain.start(published, demo_home, tmp_path_factory))
 
 
 # The cases of demo/next_day.py the three nights must hold at the demo's 600 members (one merge and
@@ -257,14 +120,14 @@ def test_each_good_night_publishes_a_new_build(nights):
     for day in range(1, NIGHTS + 1):
         if day != BROKEN_DAY:
             result = nights[f"run{day}"]
-            assert result.success, step_failures(result)
+            assert result.success, result.failures
             assert served[day][1] != served[day - 1][1]
 
 
 def test_a_night_with_a_rejected_export_publishes_nothing(nights):
     result = nights[f"run{BROKEN_DAY}"]
     assert not result.success
-    failures = step_failures(result)
+    failures = result.failures
     assert any("jd_orders" in step for step in failures), failures
     assert any(f"jd/orders/{FOLDER}/d002/jd_order_export_d002.csv" in message for message in failures.values())
     assert nights["served"][BROKEN_DAY] == nights["served"][BROKEN_DAY - 1]  # same bytes, same build id
@@ -305,7 +168,7 @@ def test_each_good_night_carried_the_staged_tables_and_the_registry(nights):
 def test_the_full_refresh_carried_the_registry_and_staged_every_model_in_full(nights):
     """The refresh is the one command of docs/incremental.md: a new file with the identity registry
     read from the served one (so ids are kept) and no table staged by load carried."""
-    assert nights["refresh_run"].success, step_failures(nights["refresh_run"])
+    assert nights["refresh_run"].success, nights["refresh_run"].failures
     assert nights["refreshed"][1] != nights["served"][-1][1]
     started = nights["refresh_log"]
     assert len(started) == 1, started
@@ -389,7 +252,7 @@ def test_every_published_table_equals_a_full_refresh_of_the_same_installation_on
     """The issue's "equals a full rebuild exactly, one_ids included": the refresh stages every model
     in full from the same lake and reads the same registry, so it names every member as the nights
     did; nothing but build stamps and the pairing with the previous build may differ."""
-    assert nights["refresh_run"].success, step_failures(nights["refresh_run"])
+    assert nights["refresh_run"].success, nights["refresh_run"].failures
     compared, differing = _compare(nights["nightly"], nights["paths"].warehouse, REFRESH_NOT_COMPARED,
                                    REFRESH_NOT_COMPARED_COLUMNS)
     assert compared > 100 and differing == {}, ("rows only in the nightly, only in the full refresh, and the "
@@ -398,7 +261,7 @@ def test_every_published_table_equals_a_full_refresh_of_the_same_installation_on
 
 def test_the_rebuild_from_nothing_read_the_landing_the_nightly_read(nights):
     assert nights["rebuild_exit"] == 0, nights["rebuild_log"][-3000:]
-    assert _landing_files(nights["paths"].landing) == nights["landing"]
+    assert landing_files(nights["paths"].landing) == nights["landing"]
 
 
 def test_every_published_table_equals_the_rebuild_from_nothing_row_for_row(nights):

@@ -6,11 +6,12 @@ API error answer, undecodable bytes, a link out of the landing folder, a file na
 phones in non-personal columns) carry distinctive mobiles, names and addresses, in personal columns
 and elsewhere. They are loaded by ``python -m orchestration.cli --gate`` (its stdout and stderr
 captured) in one installation, and by Dagster's ``build_all`` (a persistent instance: run and event
-storage and compute logs on disk) in another, on top of the demo brand so that the warehouse is built
-and published: once with every planted file (the raw assets with rejected files fail, naming them),
-then with the planted files taken out of landing (dbt builds from the lake, quarantine included, and
-publishes). ``ingest.pii_scan`` then searches the installations (lake, rejected files, GX results,
-build and published warehouse, Dagster home) and the CLI's output: no planted value may be found.
+storage and compute logs on disk) in another, on top of a copy of the session's published demo brand so
+that the warehouse is built and published: once with every planted file (the raw assets with rejected
+files fail, naming them), then with the planted files taken out of landing (dbt builds from the lake,
+quarantine included, and publishes). ``ingest.pii_scan`` then searches the installations (lake,
+rejected files, GX results, build and published warehouse, Dagster home) and the CLI's output: no
+planted value may be found.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from ingest.pii_scan import scan_text, scan_tree
 from ingest.settings import REPO_ROOT, paths_from_env
 from tests.adversarial.test_cell_values import COUPON, CRM, POS
 from tests.adversarial.test_file_traps import ORDER, contact
+from tests.gates.conftest import copy_home
 from tests.orchestration.baseline import active_home
 
 
@@ -211,15 +213,17 @@ def cli_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def dagster_runs(demo_home, tmp_path_factory):
+def dagster_runs(published, tmp_path_factory):
+    """The planted files arrive in a copy of the session's published demo installation (landing, lake,
+    gate verdicts, served warehouse: tests/gates/conftest.py ``copy_home``), so the demo brand is not
+    ingested again here; both runs are this module's own, in a persistent instance."""
     from dagster import DagsterInstance
 
     from orchestration.definitions import build_all_tags, defs
 
     root = tmp_path_factory.mktemp("privacy-dagster")
-    shutil.copytree(demo_home.landing, root / "landing")  # keeps modification times (landing days)
+    paths = copy_home(published, root)  # keeps modification times (landing days)
     fates = plant(root / "landing", root / "outside")
-    paths = paths_from_env({"QUANYU_HOME": str(root)}).ensure()
     (root / "dagster_home").mkdir()
     instance = DagsterInstance.local_temp(str(root / "dagster_home"))
     job = defs.resolve_job_def("build_all")
