@@ -90,7 +90,7 @@ from ingest.suppression import (
     suppression_path,
 )
 from orchestration.hash_key_guard import stamp_warehouse_key, warehouse_key
-from orchestration.publish import HASH_KEY_TABLE, META_SCHEMA, carried_over_relations, rekey_seed
+from orchestration.publish import HASH_KEY_TABLE, META_SCHEMA, STAGED_LOADS_TABLE, carried_over_relations, rekey_seed
 
 # What a build carries from the served warehouse to the next (orchestration.publish.carried_over_relations,
 # dbt rebuilds everything else) -> how the re-key treats it. A new carried model must be added here.
@@ -98,7 +98,10 @@ CARRIED_OVER = {("identity", "identity_registry"): "map hashes",
                 ("identity", "identity_id_changes"): "copy (one_ids and counts, no hash)",
                 ("identity", "bridge_record_member"): "copy (only its records per one_id are read; one_ids stay)",
                 (META_SCHEMA, "build"): "copy (build stamps)",
-                (META_SCHEMA, HASH_KEY_TABLE): "written anew (the new key)"}
+                (META_SCHEMA, HASH_KEY_TABLE): "written anew (the new key)",
+                (META_SCHEMA, STAGED_LOADS_TABLE): "not carried (load ids and counts, no hash; the seed carries "
+                                                   "no table staged by load, and each records its loads again "
+                                                   "when the first build stages it in full)"}
 MAX_LISTED = 20
 PREPARED, SWAPPED = "prepared", "swapped"
 
@@ -533,7 +536,8 @@ def write_seed(paths: Paths, work: Workspace, new: KeyFingerprint, manifest: dic
                                       "where table_catalog = 'served'").fetchall())
             con.execute(f"create temp table mapping as select * from read_parquet('{work.mapping}')")
             for schema, table in sorted(CARRIED_OVER):
-                if (schema, table) not in present or CARRIED_OVER[schema, table].startswith("written anew"):
+                if (schema, table) not in present or CARRIED_OVER[schema, table].startswith(("written anew",
+                                                                                             "not carried")):
                     continue
                 con.execute(f'create schema if not exists "{schema}"')
                 if (schema, table) == ("identity", "identity_registry"):
