@@ -8,8 +8,8 @@
     and deduplicates each of them over all of its raw rows:
 
     1. keys with a raw row of a load the model has not staged yet: the loads in the lake less the
-       ones its last build recorded in `meta.staged_loads` (load id and row count, written by the
-       post-hooks, with its row count and load time). A set of loads, not a time: a load stamped by a clock that
+       ones its last build recorded in `meta.staged_loads` (load id, row count and load time,
+       written by the post-hooks). A set of loads, not a time: a load stamped by a clock that
        ran behind is still new, and last week's loads are not staged again (a load-time watermark
        with a lookback took every load of the lookback's days, all of a brand's history on the
        first nights after its first load). A load whose row count changed (a file still being
