@@ -175,6 +175,17 @@ def _warehouse_rows(home: Path, schemas: tuple[str, ...]) -> int:
         return sum(con.execute(f'select count(*) from "{s}"."{t}"').fetchall()[0][0] for s, t in tables)
 
 
+def _dense_edges(con: duckdb.DuckDBPyConnection) -> tuple[dict, int]:
+    """OneID's edges with each node numbered 0..n-1 in node_num order (node_num is a 60-bit hash,
+    macro node_number: the union-find baselines index arrays by node), and n."""
+    con.execute("create or replace temp table dense_nodes as select node_num, "
+                "cast(row_number() over (order by node_num) - 1 as bigint) as n from identity.int_identity__nodes")
+    edges = con.execute("select a.n as src, b.n as dst from identity.int_identity__edges e "
+                        "join dense_nodes a on a.node_num = e.src "
+                        "join dense_nodes b on b.node_num = e.dst").fetchnumpy()
+    return edges, con.execute("select count(*) from dense_nodes").fetchall()[0][0]
+
+
 def union_find_seconds(home: Path, repeat: int) -> tuple[float, int, int, int]:
     """Median seconds of scipy's connected_components (C union-find/BFS) on OneID's own edges.
 
@@ -185,13 +196,12 @@ def union_find_seconds(home: Path, repeat: int) -> tuple[float, int, int, int]:
     from scipy.sparse.csgraph import connected_components
 
     with duckdb.connect(str(home / "warehouse" / "quanyu.duckdb"), read_only=True) as con:
-        edges = con.execute("select src, dst from identity.int_identity__edges").fetchnumpy()
-        nodes = con.execute("select max(node_num) from identity.int_identity__nodes").fetchall()[0][0]
+        edges, nodes = _dense_edges(con)
         expected = con.execute(
             "select count(distinct component_num) from identity.int_identity__components").fetchall()[0][0]
         linkable = con.execute(
             "select count(*) from identity.int_identity__nodes where not is_linkable").fetchall()[0][0]
-    src, dst = edges["src"].astype(np.int64) - 1, edges["dst"].astype(np.int64) - 1
+    src, dst = edges["src"].astype(np.int64), edges["dst"].astype(np.int64)
     timings, components = [], 0
     for _ in range(repeat):
         started = time.perf_counter()
@@ -212,8 +222,7 @@ def dbt_model_seconds(target: Path, model: str) -> float:
 def python_union_find_seconds(home: Path) -> float:
     """Seconds of a plain single-process Python union-find (path halving, union by size)."""
     with duckdb.connect(str(home / "warehouse" / "quanyu.duckdb"), read_only=True) as con:
-        edges = con.execute("select src, dst from identity.int_identity__edges").fetchnumpy()
-        nodes = con.execute("select max(node_num) from identity.int_identity__nodes").fetchall()[0][0]
+        edges, nodes = _dense_edges(con)
     # two lists of ints, not a list of tuples: a 10M-member brand has ~67M edges
     sources, targets = edges["src"].tolist(), edges["dst"].tolist()
     del edges

@@ -56,10 +56,10 @@ class Brand(NamedTuple):
     """One built brand: its scored records, compared pairs (labelled), enforced members, members with receiver data."""
     person: np.ndarray  # per scored record, its true person (codes)
     component: np.ndarray  # per scored record, its deterministic member (unresolved records get their own)
-    pairs: pd.DataFrame  # a_num, b_num, levels, weights, match_probability, is_true
-    enforced: np.ndarray  # component numbers holding an enforced identifier type
-    with_receivers: np.ndarray  # component numbers with a receiver profile
-    size: int  # one more than the largest component number
+    pairs: pd.DataFrame  # a_num, b_num (member codes), levels, weights, match_probability, is_true
+    enforced: np.ndarray  # member codes holding an enforced identifier type
+    with_receivers: np.ndarray  # member codes with a receiver profile
+    size: int  # one more than the largest member code (record_members: dense codes in component_num order)
 
 
 class Point(NamedTuple):
@@ -78,8 +78,10 @@ def load_brand(truth: Path, warehouse: Path) -> Brand:
     pairs = con.execute("select * from wh.identity.int_identity__match_pairs").fetchdf()
     with_receivers = np.array([n for (n,) in con.execute(
         "select component_num from wh.identity.int_identity__receiver_profiles").fetchall()], dtype=np.int64)
-    person, component, enforced_list = record_members(con, pairs.a_num.to_numpy(), pairs.b_num.to_numpy(),
-                                                      with_receivers)
+    person, component, enforced_list, dense = record_members(con, pairs.a_num.to_numpy(), pairs.b_num.to_numpy(),
+                                                             with_receivers)
+    pairs = pairs.assign(a_num=dense(pairs.a_num), b_num=dense(pairs.b_num))
+    with_receivers = dense(with_receivers)
     enforced = np.array(enforced_list, dtype=np.int64)
     size = int(component.max()) + 1
     # majority person of each component (ties: the smaller person code)

@@ -301,30 +301,46 @@ def split_link_groups(a: Any, b: Any, weight: Any, enforced: Any, size: int) -> 
     return np.where(split, np.where(refused, nodes, part), group)
 
 
-def record_members(con: duckdb.DuckDBPyConnection, *numbered: Any) -> tuple[Any, Any, list[int]]:
+def record_members(con: duckdb.DuckDBPyConnection, *numbered: Any) -> tuple[Any, Any, list[int], Any]:
     """Of a brand `_load` attached to `con`: each scored record's true person (as int64 codes) and
-    deterministic member (its component_num; a record with no component, unresolved, is a member
-    of its own, numbered above every component and every number in the arrays `numbered`), and
-    the components holding an identifier of an enforced type (limit_policy 'enforce')."""
+    deterministic member, the members holding an identifier of an enforced type (limit_policy
+    'enforce'), and `dense`, the function that turns component numbers into the member codes.
+
+    Members are dense codes 0..n-1 in component_num order (a component is numbered by its
+    smallest node number, a 60-bit hash: macro node_number), so they index arrays. The codes cover
+    every component of a scored record, of `enforced` and of the arrays `numbered` (pass the
+    component numbers you will `dense` later); a record with no component (unresolved) is a member
+    of its own, coded above all of them."""
     import numpy as np
 
     records = con.execute(f"""
-        select s.person_id, d.component_num
+        select s.person_id, coalesce(d.component_num, -1) as component_num
         from scored s
         left join {_RECORD_COMPONENTS} d
           on d.source_table = s.source_table and d.record_key = s.record_key""").fetchdf()
-    enforced = sorted(num for (num,) in con.execute("""
+    enforced = np.array(sorted(num for (num,) in con.execute("""
         select distinct c.component_num
         from wh.identity.int_identity__components c
         join wh.identity.int_identity__nodes n on n.node_num = c.node_num
         join wh.seeds.identity_identifier_types t on t.identifier_type = n.identifier_type
-        where t.limit_policy = 'enforce'""").fetchall())
+        where t.limit_policy = 'enforce'""").fetchall()), dtype=np.int64)
     person = records.person_id.astype("category").cat.codes.to_numpy().astype(np.int64)
-    component = records.component_num.astype("float64").to_numpy(copy=True)
-    loose = np.isnan(component)
-    top = int(max([np.nanmax(component) if (~loose).any() else 0, *(n.max() for n in numbered if len(n))]))
-    component[loose] = top + 1 + np.arange(loose.sum())
-    return person, component.astype(np.int64), enforced
+    numbers = records.component_num.to_numpy(dtype=np.int64)
+    loose = numbers < 0
+    known = np.unique(np.concatenate([numbers[~loose], enforced,
+                                      *(np.asarray(n, dtype=np.int64) for n in numbered)]))
+
+    def dense(nums: Any) -> Any:
+        nums = np.asarray(nums, dtype=np.int64)
+        codes = np.searchsorted(known, nums)
+        if len(nums) and not (codes < len(known)).all() or not (known[np.minimum(codes, len(known) - 1)] == nums).all():
+            raise ValueError("a component number record_members was not given (pass it in `numbered`)")
+        return codes
+
+    component = np.empty(len(numbers), dtype=np.int64)
+    component[~loose] = dense(numbers[~loose])
+    component[loose] = len(known) + np.arange(loose.sum())
+    return person, component, dense(enforced).tolist(), dense
 
 
 class CurvePoint(NamedTuple):
@@ -367,7 +383,8 @@ def threshold_curve(truth: Path, warehouse: Path, thresholds: list[float]) -> li
     pairs = con.execute(
         "select a_num, b_num, match_probability, phone_level from wh.identity.int_identity__match_pairs").fetchdf()
     pairs = pairs[~phone_differs_below(pairs)]
-    person, component, enforced = record_members(con, pairs.a_num.to_numpy(), pairs.b_num.to_numpy())
+    person, component, enforced, dense = record_members(con, pairs.a_num.to_numpy(), pairs.b_num.to_numpy())
+    pairs = pairs.assign(a_num=dense(pairs.a_num), b_num=dense(pairs.b_num))
     size = int(component.max()) + 1
 
     def count_pairs(*keys: np.ndarray) -> int:

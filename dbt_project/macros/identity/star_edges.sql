@@ -1,6 +1,6 @@
 {#- Edges of a member graph: each record links the nodes of `nodes` it carries as a star around
-    its strongest one (lowest priority number, then smallest node_num, which numbers the nodes in
-    node_id order): n-1 edges instead of n², and the same components. One row per edge (src <
+    its strongest one (lowest priority number, then smallest node_num, a hash of the node: macro
+    node_number): n-1 edges instead of n², and the same components. One row per edge (src <
     dst) with the evidence: how many records assert it and one example record.
     nodes: a query of (node_num, priority) of the nodes that may link; observations: the
     record x node relation to read (int_identity__observation_epochs for the member graph). -#}

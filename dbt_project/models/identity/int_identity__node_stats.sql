@@ -1,7 +1,8 @@
 {#- Every identifier value seen (a node of the member graph), numbered, with where and when it
-    was seen; int_identity__nodes adds the verdict. node_num is a dense integer in node_id order:
-    the graph rounds and the hub count join on it instead of on (type, value) strings (at 10M
-    members the hub count on strings spilled more than 40 GB to disk and filled it). -#}
+    was seen; int_identity__nodes adds the verdict. node_num is a 60-bit hash of node_id (macro
+    node_number): the graph rounds and the hub count join on it instead of on (type, value)
+    strings (at 10M members the hub count on strings spilled more than 40 GB to disk and filled
+    it), and it is the same in every build that sees the node. -#}
 with per_source as (
     select identifier_type, identifier_value, source_table, count(*) as records,
            min(observed_at) as first_observed_at, max(observed_at) as last_observed_at
@@ -11,7 +12,7 @@ with per_source as (
 
 nodes as (
     select
-        {{ dbt.concat(['identifier_type', "':'", 'identifier_value']) }} as node_id,
+        {{ node_id('identifier_type', 'identifier_value') }} as node_id,
         identifier_type,
         identifier_value,
         sum(records) as records,
@@ -22,5 +23,5 @@ nodes as (
     group by identifier_type, identifier_value
 )
 
-select row_number() over (order by node_id) as node_num, nodes.*
+select {{ node_number('node_id') }} as node_num, nodes.*
 from nodes

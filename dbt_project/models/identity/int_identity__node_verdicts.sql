@@ -5,7 +5,7 @@
     person-scoped identifier type than its type's hub_threshold, e.g. one phone on the records of
     four different member cards; int_identity__hub_scores). int_identity__nodes adds the verdict
     of the graph (limit conflicts). Unusable nodes still belong to records, they just never join
-    them. node_num is a dense integer for the graph rounds (int_identity__node_stats). -#}
+    them. node_num is the integer the graph rounds join on (macro node_number). -#}
 with nodes as (
     select * from {{ ref('int_identity__node_stats') }}
 ),

@@ -58,7 +58,7 @@ union all
 
 select
     recycled.epoch_node_num as node_num,
-    {{ dbt.concat(['recycled.identifier_type', "':'", 'recycled.epoch_identifier_value']) }} as node_id,
+    {{ node_id('recycled.identifier_type', 'recycled.epoch_identifier_value') }} as node_id,
     recycled.identifier_type,
     recycled.epoch_identifier_value as identifier_value,
     coalesce(epoch_stats.records, 0) as records,
