@@ -55,11 +55,14 @@ STAGED_LOADS_TABLE = "staged_loads"
 CARRIED_META = ((META_SCHEMA, "build"), (META_SCHEMA, HASH_KEY_TABLE), (META_SCHEMA, STAGED_LOADS_TABLE))
 # The alias a whole-project build attaches the served file (or the re-key's seed) under, read-only.
 PREVIOUS_DATABASE = "previous_build"
-# The fingerprints of the models a build staged by load (macro incremental_by_load), written into
-# every build file by prepare_build: the next build carries such a table only if its fingerprint is
-# the same (same SQL, macros, seeds and upstream), else dbt builds it in full.
+# The fingerprints of the models a build carries and updates (staged by load, macro
+# incremental_by_load; identity tables by node, macro incremental_by_node), written into every
+# build file by prepare_build: the next build carries such a table only if its fingerprint is the
+# same (same SQL, macros, seeds and upstream), else dbt builds it in full.
 FINGERPRINTS_TABLE = "model_fingerprints"
 INCREMENTAL_BY_LOAD_TAG = "incremental_by_load"
+INCREMENTAL_BY_NODE_TAG = "incremental_by_node"
+CARRIED_BY_FINGERPRINT_TAGS = (INCREMENTAL_BY_LOAD_TAG, INCREMENTAL_BY_NODE_TAG)
 # A run tag: with it (true), a whole-project build carries no table staged by load, so dbt stages
 # every one of them in full (the full refresh of docs/incremental.md).
 FULL_REFRESH_TAG = "quanyu/full_refresh"
@@ -187,14 +190,14 @@ def carried_over_relations(manifest: dict[str, Any],
     ``meta: {carried_over: true}``, whose previous version the build only reads (macro
     ``previous_relation``) before it replaces them.
 
-    A model staged by load (tag ``incremental_by_load``) is carried only when it is in
-    ``unchanged`` (its fingerprint is the one the previous build recorded, ``unchanged_staged_by_load``;
-    empty for a full refresh and for the re-key's seed)."""
+    A model staged by load or incremental by node (``CARRIED_BY_FINGERPRINT_TAGS``) is carried only
+    when it is in ``unchanged`` (its fingerprint is the one the previous build recorded,
+    ``unchanged_staged_by_load``; empty for a full refresh and for the re-key's seed)."""
     found = dict.fromkeys(CARRIED_META, "copy")
     for node in manifest["nodes"].values():
         config = node.get("config") or {}
         relation = (node["schema"], node.get("alias") or node["name"])
-        if INCREMENTAL_BY_LOAD_TAG in (node.get("tags") or []):
+        if set(CARRIED_BY_FINGERPRINT_TAGS) & set(node.get("tags") or []):
             if config.get("materialized") == "incremental" and relation in unchanged:
                 found[relation] = "copy"
         elif node["resource_type"] == "snapshot" or config.get("materialized") == "incremental":
@@ -210,8 +213,16 @@ def staged_by_load(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
             if node["resource_type"] == "model" and INCREMENTAL_BY_LOAD_TAG in (node.get("tags") or [])}
 
 
+def carried_by_fingerprint(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(schema, relation) -> unique id of every model a build carries while its fingerprint is
+    unchanged: staged by load (``staged_by_load``) and identity tables incremental by node."""
+    return {(node["schema"], node.get("alias") or node["name"]): uid for uid, node in manifest["nodes"].items()
+            if node["resource_type"] == "model" and set(CARRIED_BY_FINGERPRINT_TAGS) & set(node.get("tags") or [])}
+
+
 def model_fingerprints(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
-    """(schema, relation) -> a fingerprint of what decides every row of each model staged by load:
+    """(schema, relation) -> a fingerprint of what decides every row of each model a build carries
+    (``carried_by_fingerprint``: staged by load, incremental by node):
     its SQL, the SQL of every macro it calls (transitively, dbt's own included, so a dbt upgrade
     counts), and the fingerprints of its parents (a seed by its file's checksum, a source by its
     configuration). Rows an incremental run keeps were made by the code of an earlier build: if
@@ -251,7 +262,7 @@ def model_fingerprints(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
         memo[uid] = hashlib.sha256(text.encode("utf-8")).hexdigest()
         return memo[uid]
 
-    return {relation: fingerprint(uid) for relation, uid in staged_by_load(manifest).items()}
+    return {relation: fingerprint(uid) for relation, uid in carried_by_fingerprint(manifest).items()}
 
 
 def recorded_fingerprints(database: Path) -> dict[tuple[str, str], str]:
@@ -336,7 +347,7 @@ def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_p
         done = carry_over(origin, build.file, carried_over_relations(manifest, unchanged))
         restaged = sorted(f"{schema}.{table}" for schema, table in set(fingerprints) - unchanged)
         if restaged and origin != seed and previous:
-            log(f"staging in full (code, macros or seeds changed since the last build): {', '.join(restaged)}")
+            log(f"building in full (code, macros or seeds changed since the last build): {', '.join(restaged)}")
         attach = origin
         source = read_build_info(build.file)
         log(f"building every model into a new file; from {what} (build "

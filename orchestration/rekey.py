@@ -516,8 +516,9 @@ def _registry_sql(columns: list[str], hashed: list[str]) -> str:
 def write_seed(paths: Paths, work: Workspace, new: KeyFingerprint, manifest: dict[str, Any],
                log: Callable[[str], None]) -> SeedReport:
     """The warehouse the next build starts from: the carried-over tables, hashes mapped (step 5)."""
-    # models staged by load hold hashes of the old key and are not carried: the seed has no fingerprints
-    # (orchestration/publish.py), so the first build after the re-key stages them in full from the new lake
+    # models staged by load (and identity tables by node) hold hashes of the old key and are not carried:
+    # the seed has no fingerprints (orchestration/publish.py), so the first build after the re-key builds
+    # them in full from the new lake
     carried = carried_over_relations(manifest, unchanged=frozenset())
     unknown = [f"{s}.{t}" for s, t in carried if (s, t) not in CARRIED_OVER]
     if unknown:

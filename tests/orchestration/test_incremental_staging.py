@@ -243,7 +243,7 @@ def test_a_seed_change_changes_the_fingerprint_of_the_models_that_read_it():
     before = publish.model_fingerprints(manifest)
     manifest["nodes"]["seed.quanyu.order_status_map"]["checksum"]["checksum"] = "changed"
     after = publish.model_fingerprints(manifest)
-    changed = {table for (_, table), value in after.items() if before[("staging", table)] != value}
+    changed = {relation[1] for relation, value in after.items() if before[relation] != value}
     assert {"stg_tmall__orders", "stg_jd__orders", "stg_pos__sales"} <= changed
     assert "stg_wecom__guide_daily_stats" not in changed
 
@@ -262,16 +262,16 @@ def test_a_nightly_carries_the_unchanged_tables_and_a_full_refresh_none(home):
     publish.write_fingerprints(home.warehouse, {**fingerprints, changed: "the code of an earlier build"})
     logged: list[str] = []
 
-    def staged_tables(build) -> set[tuple[str, str]]:
+    def staged_tables(build) -> set[tuple[str, str]]:  # the carried models (staging by load, identity by node)
         with duckdb.connect(str(build.file), read_only=True) as con:
             return set(con.execute("select table_schema, table_name from information_schema.tables "
-                                   "where table_schema = 'staging'").fetchall())
+                                   "where table_schema in ('staging', 'identity')").fetchall())
 
     nightly = publish.prepare_build(home, "nightly", manifest, DBT_PROJECT_DIR / "profiles.yml", log=logged.append,
                                     whole_project=True)
     assert staged_tables(nightly) == set(fingerprints) - {changed}
     assert publish.recorded_fingerprints(nightly.file) == fingerprints
-    assert any(f"staging in full (code, macros or seeds changed since the last build): {changed[0]}.{changed[1]}"
+    assert any(f"building in full (code, macros or seeds changed since the last build): {changed[0]}.{changed[1]}"
                in line for line in logged), logged
     refresh = publish.prepare_build(home, "refresh", manifest, DBT_PROJECT_DIR / "profiles.yml", log=logged.append,
                                     whole_project=True, full_refresh=True)

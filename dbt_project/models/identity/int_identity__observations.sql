@@ -9,8 +9,9 @@
     (source_table, record_key, identifier_type, identifier_value) (the grain test sits on
     int_identity__observation_nodes). At 10M members the group by over ~230M rows ran DuckDB out
     of memory.
-    Ephemeral: its two readers (node_stats, observation_nodes) each scan staging again instead of
-    a 233M-row string table being written (at 10M: 379 s and 10 GB of a disk-bound build). -#}
+    Ephemeral: its one reader, int_identity__observation_nodes, writes it with the node and record
+    numbers (at 10M, writing it as a string table of its own took 379 s and 10 GB of a disk-bound
+    build). -#}
 {{ config(materialized='ephemeral') }}
 {%- set parts = [] -%}
 {%- for src in var('identity_sources') -%}
