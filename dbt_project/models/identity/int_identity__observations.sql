@@ -9,9 +9,9 @@
     (source_table, record_key, identifier_type, identifier_value) (the grain test sits on
     int_identity__observation_nodes). At 10M members the group by over ~230M rows ran DuckDB out
     of memory.
-    Ephemeral: its one reader, int_identity__observation_nodes, writes it with the node and record
-    numbers (at 10M, writing it as a string table of its own took 379 s and 10 GB of a disk-bound
-    build). -#}
+    Ephemeral: int_identity__observation_nodes writes it with the node and record numbers, and
+    int_identity__node_spread scans it again for the few candidate values' places (at 10M, writing
+    it as a string table of its own took 379 s and 10 GB of a disk-bound build). -#}
 {{ config(materialized='ephemeral') }}
 {%- set parts = [] -%}
 {%- for src in var('identity_sources') -%}
