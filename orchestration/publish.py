@@ -62,7 +62,8 @@ PREVIOUS_DATABASE = "previous_build"
 FINGERPRINTS_TABLE = "model_fingerprints"
 INCREMENTAL_BY_LOAD_TAG = "incremental_by_load"
 INCREMENTAL_BY_NODE_TAG = "incremental_by_node"
-CARRIED_BY_FINGERPRINT_TAGS = (INCREMENTAL_BY_LOAD_TAG, INCREMENTAL_BY_NODE_TAG)
+INCREMENTAL_BY_RECORD_TAG = "incremental_by_record"
+CARRIED_BY_FINGERPRINT_TAGS = (INCREMENTAL_BY_LOAD_TAG, INCREMENTAL_BY_NODE_TAG, INCREMENTAL_BY_RECORD_TAG)
 # A run tag: with it (true), a whole-project build carries no table staged by load, so dbt stages
 # every one of them in full (the full refresh of docs/incremental.md).
 FULL_REFRESH_TAG = "quanyu/full_refresh"
@@ -190,9 +191,11 @@ def carried_over_relations(manifest: dict[str, Any],
     ``meta: {carried_over: true}``, whose previous version the build only reads (macro
     ``previous_relation``) before it replaces them.
 
-    A model staged by load or incremental by node (``CARRIED_BY_FINGERPRINT_TAGS``) is carried only
-    when it is in ``unchanged`` (its fingerprint is the one the previous build recorded,
-    ``unchanged_staged_by_load``; empty for a full refresh and for the re-key's seed)."""
+    A model staged by load or incremental by node or record (``CARRIED_BY_FINGERPRINT_TAGS``) is
+    copied only when it is in ``unchanged`` (its fingerprint is the one the previous build recorded,
+    ``unchanged_staged_by_load``; empty for a full refresh and for the re-key's seed); one that is
+    also marked ``carried_over`` is read in place otherwise (dbt builds it in full over the view,
+    and the models that read its previous version still find it)."""
     found = dict.fromkeys(CARRIED_META, "copy")
     for node in manifest["nodes"].values():
         config = node.get("config") or {}
@@ -200,6 +203,8 @@ def carried_over_relations(manifest: dict[str, Any],
         if set(CARRIED_BY_FINGERPRINT_TAGS) & set(node.get("tags") or []):
             if config.get("materialized") == "incremental" and relation in unchanged:
                 found[relation] = "copy"
+            elif (config.get("meta") or {}).get("carried_over"):
+                found[relation] = "read"
         elif node["resource_type"] == "snapshot" or config.get("materialized") == "incremental":
             found[relation] = "copy"
         elif (config.get("meta") or {}).get("carried_over"):
@@ -215,7 +220,7 @@ def staged_by_load(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
 
 def carried_by_fingerprint(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
     """(schema, relation) -> unique id of every model a build carries while its fingerprint is
-    unchanged: staged by load (``staged_by_load``) and identity tables incremental by node."""
+    unchanged: staged by load (``staged_by_load``) and identity tables incremental by node or record."""
     return {(node["schema"], node.get("alias") or node["name"]): uid for uid, node in manifest["nodes"].items()
             if node["resource_type"] == "model" and set(CARRIED_BY_FINGERPRINT_TAGS) & set(node.get("tags") or [])}
 

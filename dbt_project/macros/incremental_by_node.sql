@@ -1,5 +1,6 @@
-{#- Identity tables incremental by node (issue 20): a nightly restages only the graph nodes whose
-    observations changed, and the result equals a full rebuild row for row.
+{#- Identity tables incremental by node or by record (issue 20): a nightly restages only the graph
+    nodes whose observations changed, or the records whose inputs changed, and the result equals a
+    full rebuild row for row.
 
     A node's row is a function of its observations alone (int_identity__observation_nodes: every
     record x identifier). Each row keeps a checksum of them: its observation count (`records`) and
@@ -57,6 +58,47 @@
     {%- if is_incremental() -%}
     delete from {{ this }}
     where node_num not in (select node_num from {{ ref('int_identity__observation_nodes') }})
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The same for a table with one row per source record (bridge_record_member): unique on
+    record_hash (macro record_hash; no two records of a build share one, a singular test). Each row
+    keeps `identifiers` and a `state_checksum` of everything its row is made of (records_to_restage
+    names what); a nightly restages the records where either differs or that the table lacks, and
+    the post-hook deletes the records no longer observed. -#}
+{% macro incremental_by_record() -%}
+    {%- if target.type == 'duckdb' -%}
+        {{ return({
+            'materialized': 'incremental',
+            'incremental_strategy': 'delete+insert',
+            'unique_key': 'record_hash',
+            'on_schema_change': 'fail',
+            'post_hook': ["{{ delete_unobserved_records() }}"],
+            'tags': ['incremental_by_record'],
+        }) }}
+    {%- else -%}
+        {{ return({'materialized': 'table', 'tags': ['incremental_by_record']}) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The records of `checked` (a relation of record_hash, identifiers, state_checksum computed from
+    this build's inputs) whose count or checksum differs from the carried rows, or which they lack. -#}
+{% macro records_to_restage(checked) -%}
+    select checked.record_hash
+    from {{ checked }} as checked
+    left join {{ this }} as carried on carried.record_hash = checked.record_hash
+    where carried.record_hash is null
+       or carried.identifiers <> checked.identifiers
+       or carried.state_checksum <> checked.state_checksum
+{%- endmacro %}
+
+{#- Post-hook: records no observation carries any more (their file left the lake, or its rows). -#}
+{% macro delete_unobserved_records() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where record_hash not in (select record_hash from {{ ref('int_identity__observation_epochs') }})
     {%- else -%}
     select 1
     {%- endif -%}

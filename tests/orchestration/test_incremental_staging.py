@@ -224,7 +224,9 @@ def test_a_corrected_report_delivered_a_night_later_wins_and_its_removal_restore
 
 def test_only_models_whose_fingerprint_is_unchanged_are_carried(tmp_path):
     """Carried when the recorded fingerprint is the code's; a changed seed, macro or SQL (another
-    fingerprint) or a warehouse without fingerprints carries none of them: dbt stages those in full."""
+    fingerprint) or a warehouse without fingerprints carries none of them: dbt stages those in full.
+    One that the next build also reads as it was (bridge_record_member, for the survivor rule of
+    merges) is then read in place instead of copied: dbt builds it in full over the view."""
     manifest = load_manifest()
     fingerprints = publish.model_fingerprints(manifest)
     first, *rest = sorted(fingerprints)
@@ -234,7 +236,12 @@ def test_only_models_whose_fingerprint_is_unchanged_are_carried(tmp_path):
     unchanged = publish.unchanged_staged_by_load(fingerprints, publish.recorded_fingerprints(database))
     assert unchanged == frozenset(rest)
     carried = publish.carried_over_relations(manifest, unchanged)
-    assert first not in carried and all(carried[r] == "copy" for r in rest)
+    assert first == ("identity", "bridge_record_member") and carried[first] == "read"
+    assert all(carried[r] == "copy" for r in rest)
+    second = rest[0]  # a model no build reads in place: neither copied nor read
+    publish.write_fingerprints(database, {**fingerprints, second: "another"})
+    unchanged = publish.unchanged_staged_by_load(fingerprints, publish.recorded_fingerprints(database))
+    assert second not in publish.carried_over_relations(manifest, unchanged)
     assert ("identity", "identity_id_changes") in carried  # the merge/split log is carried whatever changed
 
 
@@ -265,7 +272,8 @@ def test_a_nightly_carries_the_unchanged_tables_and_a_full_refresh_none(home):
     def staged_tables(build) -> set[tuple[str, str]]:  # the carried models (staging by load, identity by node)
         with duckdb.connect(str(build.file), read_only=True) as con:
             return set(con.execute("select table_schema, table_name from information_schema.tables "
-                                   "where table_schema in ('staging', 'identity')").fetchall())
+                                   "where table_schema in ('staging', 'identity') "
+                                   "and table_type = 'BASE TABLE'").fetchall())
 
     nightly = publish.prepare_build(home, "nightly", manifest, DBT_PROJECT_DIR / "profiles.yml", log=logged.append,
                                     whole_project=True)

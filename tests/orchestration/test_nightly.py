@@ -164,6 +164,7 @@ def test_each_good_night_carried_the_staged_tables_and_the_registry(nights):
             assert len(started) == 1, started
             assert "staging.stg_tmall__orders (copied)" in started[0], started[0]
             assert "identity.int_identity__node_stats (copied)" in started[0], started[0]
+            assert "identity.bridge_record_member (copied)" in started[0], started[0]
             assert "identity.identity_registry (read in place)" in started[0], started[0]
 
 
@@ -176,6 +177,7 @@ def test_the_full_refresh_carried_the_registry_and_staged_every_model_in_full(ni
     assert len(started) == 1, started
     assert "identity.identity_registry (read in place)" in started[0]
     assert "staging." not in started[0] and "int_identity__node_stats" not in started[0], started[0]
+    assert "identity.bridge_record_member (read in place)" in started[0], started[0]
 
 
 def _relations(con, catalog: str) -> set[tuple[str, str]]:
