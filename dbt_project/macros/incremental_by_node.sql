@@ -30,12 +30,21 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- An order-free checksum of a set of rows, as an aggregate: the xor over the rows of a 64-bit
+    mix of `columns` (a list of SQL expressions). The mix is hash() applied twice: DuckDB's hash of
+    several values combines their hashes linearly in xor (hash(a, t) xor hash(b, t) does not depend
+    on t), so two rows sharing a changed value (two receipt lines of one time, re-exported at
+    another) would cancel out; hashing the combined value again breaks that. -#}
+{% macro rows_checksum(columns) -%}
+    bit_xor(hash(hash({{ columns | join(', ') }})))
+{%- endmacro %}
+
 {#- The checksum of a node's observations, as an aggregate over rows of `observations` (columns
-    record_hash, source_table, observed_at): xor of a 64-bit hash of each. With the count it tells
-    a changed node from an unchanged one; xor, so per-source partial checksums combine. -#}
+    record_hash, source_table, observed_at). With the count it tells a changed node from an
+    unchanged one; xor, so per-source partial checksums combine. -#}
 {% macro observations_checksum(relation_alias='') -%}
     {%- set p = relation_alias ~ '.' if relation_alias else '' -%}
-    bit_xor(hash({{ p }}record_hash, {{ p }}source_table, {{ p }}observed_at))
+    {{ rows_checksum([p ~ 'record_hash', p ~ 'source_table', p ~ 'observed_at']) }}
 {%- endmacro %}
 
 {#- The nodes of `observations` (a relation) whose count or checksum differs from the carried rows

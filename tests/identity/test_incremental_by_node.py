@@ -4,10 +4,11 @@ The project's own model file and macros run through dbt on DuckDB in a throwaway
 hand-made observation table standing in for int_identity__observation_nodes. Night 1 builds it
 in full; the observations then change the ways a night changes them (a new record with a new
 identifier, a record gone so that one node has no observation left, a record re-exported with
-another time, a record moving to another source table, an identifier added to an old record);
-night 2 runs incrementally. It must equal a full refresh of the same observations and a pandas
-recomputation, and it must have restaged only the nodes whose observations changed: a carried row
-of an untouched node, marked between the nights, keeps its mark.
+another time, both lines of one receipt re-exported at another time, a record moving to another
+source table, an identifier added to an old record); night 2 runs incrementally. It must equal a
+full refresh of the same observations and a pandas recomputation, and it must have restaged only
+the nodes whose observations changed: a carried row of an untouched node, marked between the
+nights, keeps its mark.
 """
 from __future__ import annotations
 
@@ -47,6 +48,11 @@ def observations(seed: int) -> pd.DataFrame:
         when = pd.Timestamp("2026-01-01") + pd.Timedelta(minutes=int(rng.integers(0, 500_000)))
         for kind in rng.choice(["mobile", "unionid", "member_card"], size=int(rng.integers(1, 4)), replace=False):
             rows.append((source, f"r{r}", str(kind), f"{kind[0]}{int(rng.integers(0, 150))}", when))
+    # two lines of one receipt: one phone, one time (a re-export moves both; an xor of hashes that
+    # combine linearly would not see it: macro rows_checksum)
+    twin_time = pd.Timestamp("2026-03-03 10:00")
+    rows += [("pos_sales", "twin_a", "mobile", "m-twin", twin_time), ("pos_sales", "twin_b", "mobile", "m-twin",
+                                                                        twin_time)]
     return with_numbers(pd.DataFrame(rows, columns=["source_table", "record_key", "identifier_type",
                                                     "identifier_value", "observed_at"]))
 
@@ -73,6 +79,10 @@ def next_night(night1: pd.DataFrame) -> tuple[pd.DataFrame, set[int]]:
     again = obs.record_key.iloc[10]
     changed |= set(obs.loc[obs.record_key == again, "node_num"])
     obs.loc[obs.record_key == again, "observed_at"] += pd.Timedelta(days=3)
+    # both lines of a receipt re-exported at another time
+    twins = obs.record_key.isin(["twin_a", "twin_b"])
+    changed |= set(obs.loc[twins, "node_num"])
+    obs.loc[twins, "observed_at"] += pd.Timedelta(hours=1)
     # a record moving to another source table (same key)
     moved = obs.record_key.iloc[40]
     changed |= set(obs.loc[obs.record_key == moved, "node_num"])

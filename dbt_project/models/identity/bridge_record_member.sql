@@ -43,7 +43,7 @@ checked as (
     select
         observed.record_hash,
         count(*) as identifiers,
-        bit_xor(hash(node_state.state_hash, observed.observed_at)) as state_checksum
+        {{ rows_checksum(['node_state.state_hash', 'observed.observed_at']) }} as state_checksum
     from observed
     join node_state on node_state.node_num = observed.node_num
     group by observed.record_hash
@@ -67,7 +67,7 @@ per_record as (
         max(node_state.blocked_reason) as blocked_reason,
         max(node_state.conflict_type) as conflict_type,
         min(observed.observed_at) as observed_at,
-        bit_xor(hash(node_state.state_hash, observed.observed_at)) as state_checksum
+        {{ rows_checksum(['node_state.state_hash', 'observed.observed_at']) }} as state_checksum
     from observed
     join node_state on node_state.node_num = observed.node_num
     {%- if is_incremental() %}
