@@ -1,0 +1,71 @@
+"""The fast value paths of ``ingest.values`` give what their exact reference gives, on the texts the fast
+path refuses as well as on those it takes (issue 20: ingest against its floor, byte-identical lake)."""
+import random
+
+import pandas as pd
+import pytest
+
+from ingest.values import _LAYOUT_LITERALS, TIMESTAMP_FORMATS, _text_timestamps, _text_timestamps_exact
+
+# Texts at the edges of the layout filter: a layout's literal missing, replaced, doubled or in another case;
+# whitespace that strptime folds; values strptime or pandas read specially (NaT tokens, offsets, 9 fraction
+# digits); and impossible dates.
+TRAPS = [
+    "2026-01-02 03:04:05", "2026/1/2 3:04", "2026-01-02T03:04:05", "2026-01-02t03:04:05", "2026-01-02 03:04",
+    "2026-01-02 03:04:05.123456", "2026-01-02 03:04:05.123456789", "2026-01-02T03:04:05.5", "20260102030405",
+    "20260102", "2026年1月2日 03:04:05", "2026年01月02日 3:04", "2026年1月2日", "2026年1月2日3:04", "2026-01-02",
+    "2026/01/02", "2026/1/2", "1994-12-19", " 2026-01-02", "2026-01-02 ", "2026-01-02  03:04:05",
+    "2026-01-02\t03:04:05", "2026-01-02\u00a003:04:05", "2026-01-02\u300003:04", "2026－01－02", "２０２６-01-02",
+    "2026-01-02 03：04：05", "2026.01.02", "2026.01.02 03:04:05", "2026-01-02 24:00:00", "2026-02-30",
+    "2026-13-01", "2026-1-2 1:2:3", "2026-01-02 03:04:05Z", "2026-01-02T03:04:05+08:00", "2026-01-02 03:04:05-0500",
+    "NaT", "nat", "nan", "NaN", "None", "", " ", "0", "1", "-1", "2026", "202601", "2026010",
+    "20260102 030405", "2026 01 02", "2026-01", "01-02", "0001-01-01", "9999-12-31 23:59:59", "2026-01-02:03",
+    "2026:01:02 03:04:05", "2026/01-02 03:04", "2026-01/02", "2026年01月02日 03时04分", "T", "-", ":", "/",
+    "2026-01-02 3:4:5 PM", "2026-01-02 03:04:05 extra", None,
+]
+
+
+def _same(texts: list) -> None:
+    series = pd.Series(texts, dtype="str")
+    fast, exact = _text_timestamps(series), _text_timestamps_exact(series)
+    assert fast.dtype == exact.dtype
+    pd.testing.assert_series_equal(fast, exact)
+
+
+def test_layout_filter_requires_only_uncased_non_space_literals():
+    assert _LAYOUT_LITERALS["%Y-%m-%dT%H:%M:%S"] == "-:"  # the T is matched ignoring case: never required
+    assert _LAYOUT_LITERALS["%Y年%m月%d日 %H:%M"] == ":年日月"
+    assert _LAYOUT_LITERALS["%Y%m%d"] == ""
+    assert set(_LAYOUT_LITERALS) == set(TIMESTAMP_FORMATS)
+
+
+def test_fast_timestamps_equal_the_exact_layout_loop_on_traps():
+    _same(TRAPS)
+    for text in TRAPS:  # alone too: a batch of one value of each kind
+        _same([text])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_fast_timestamps_equal_the_exact_layout_loop_on_random_texts(seed):
+    """Real layouts with characters swapped, dropped or doubled, and random strings of their alphabet."""
+    rng = random.Random(seed)
+    alphabet = "0123456789-/:.T t年月日Z+\u3000"
+    texts = []
+    for _ in range(3000):
+        stamp = pd.Timestamp(rng.randrange(631152000, 4102444800), unit="s")
+        text = stamp.strftime(rng.choice(TIMESTAMP_FORMATS))
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            i = rng.randrange(len(text) + 1)
+            text = text[:i] + rng.choice(["", rng.choice(alphabet), text[i:i + 1] * 2]) + text[i + 1:]
+        texts.append(text)
+        texts.append("".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 22))))
+    _same(texts)
+
+
+def test_now_and_today_are_the_clock_in_both_loops():
+    """pandas reads ``now`` and ``today`` as the clock under any layout (a quirk of the exact loop, kept: the
+    fast loop reaches them at ``%Y%m%d%H%M%S``, which has no literal); each loop reads its own clock."""
+    series = pd.Series(["now", "today", "2026-01-02"], dtype="str")
+    fast, exact = _text_timestamps(series), _text_timestamps_exact(series)
+    assert fast.notna().all() and exact.notna().all()
+    assert (fast - exact).abs().max() < pd.Timedelta(seconds=5)
