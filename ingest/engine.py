@@ -52,6 +52,7 @@ from ingest.lake import (
 from ingest.pii import (
     MOBILE_IN_TEXT_RE2,
     HashKey,
+    forget_values,
     key_from_env,
     mobiles_as_numbers,
     mobiles_in_text,
@@ -955,17 +956,22 @@ def load_tables(contracts: list[Contract], paths: Paths, key: HashKey | None = N
         for unit in _plan(contract, paths, reload, None if files is None else files.get(contract.table),
                           reports[contract.table]):
             work.append((contract, unit))
-    if workers > 1 and len(work) > 1 and sum(_unit_bytes(u) for _, u in work) >= floor:
-        # largest first, so one big file does not start last and run alone
-        work.sort(key=lambda item: -_unit_bytes(item[1]))
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(work)), mp_context=context) as pool:
-            futures = [(c.table, pool.submit(_run_unit, c, paths, key, loaded_at, u, group_segments)) for c, u in work]
-            for table, future in futures:
-                reports[table].files.extend(future.result())
-    else:
-        for contract, unit in work:
-            reports[contract.table].files.extend(_run_unit(contract, paths, key, loaded_at, unit, group_segments))
+    try:
+        if workers > 1 and len(work) > 1 and sum(_unit_bytes(u) for _, u in work) >= floor:
+            # largest first, so one big file does not start last and run alone
+            work.sort(key=lambda item: -_unit_bytes(item[1]))
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=min(workers, len(work)), mp_context=context) as pool:
+                futures = [(c.table, pool.submit(_run_unit, c, paths, key, loaded_at, u, group_segments))
+                           for c, u in work]
+                for table, future in futures:
+                    reports[table].files.extend(future.result())
+        else:
+            for contract, unit in work:
+                reports[contract.table].files.extend(
+                    _run_unit(contract, paths, key, loaded_at, unit, group_segments))
+    finally:
+        forget_values()  # the digests and sounds kept during the load (ingest.pii.VALUES_KEPT)
     for report in reports.values():
         report.files.sort(key=lambda f: f.source_file)
     return reports

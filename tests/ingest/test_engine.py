@@ -271,3 +271,26 @@ def test_every_contract_lands_no_personal_columns(table):
     for column in contract.columns:
         if column.is_pii:  # mobile, hash, year_month, the receiver types (person_name, address ...), drop
             assert column.name not in landed, f"{table}.{column.name} would land raw"
+
+
+def test_a_load_keeps_no_digest_or_name_sound_once_it_ends(home):
+    """Digests and receiver sounds are kept across a load's tables (ingest.pii.VALUES_KEPT), never after it."""
+    from ingest import pii
+
+    write_tmall(home)
+    pii.forget_values()
+    seen: list[int] = []
+    kept_digests = pii._kept_digests
+
+    def watched(secret):
+        kept = kept_digests(secret)
+        seen.append(len(kept))
+        return kept
+
+    pii._kept_digests = watched
+    try:
+        report = load_table(CONTRACTS["tmall_orders"], home, KEY)
+    finally:
+        pii._kept_digests = kept_digests
+    assert report.files[0].status == "loaded" and max(seen) > 0  # later columns found the store filled
+    assert not pii._KEPT_DIGESTS and not pii._KEPT_SOUNDS
