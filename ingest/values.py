@@ -383,15 +383,21 @@ _YEAR_ONLY = r"^(?P<y>(?:19|20)\d{2})\s*年?$"
 _MONTH_DAY = r"^(?P<m>0?[1-9]|1[0-2])\s*[-/.月]\s*(?P<d>0?[1-9]|[12]\d|3[01])\s*日?$"
 
 
+def _extract_where(text: pd.Series, rows: pd.Series, pattern: str) -> pd.DataFrame:
+    """``text.str.extract(pattern)`` on ``rows``; NA elsewhere."""
+    return text.where(rows).str.extract(pattern)
+
+
 def parse_year_month(column: Column, text: pd.Series) -> ParsedColumn:
     """A birthday at the precision the export gives: ``<name>_month`` (YYYY-MM) when year and
     month are known, ``<name>_month_of_year`` when the month is, ``<name>_precision`` (day,
     month, year, month_day). The day itself is never kept."""
     stamps, bad, _ = _timestamps(column, text)
     full = ~bad & stamps.notna()
-    year_month = text.str.extract(_YEAR_MONTH)
-    year_only = text.str.extract(_YEAR_ONLY)
-    month_day = text.str.extract(_MONTH_DAY)
+    # the partial forms are read only where no layout read a date: every use below is masked by ``bad``
+    # (the crm_members birthday, 71k full dates: three extracts of 0.05 s each over every row)
+    year_month, year_only, month_day = (_extract_where(text, bad, pattern)
+                                        for pattern in (_YEAR_MONTH, _YEAR_ONLY, _MONTH_DAY))
     partial_ym = bad & year_month["y"].notna()
     partial_y = bad & ~partial_ym & year_only["y"].notna()
     partial_md = bad & ~partial_ym & ~partial_y & month_day["m"].notna()

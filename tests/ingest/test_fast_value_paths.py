@@ -5,7 +5,15 @@ import random
 import pandas as pd
 import pytest
 
-from ingest.values import _LAYOUT_LITERALS, TIMESTAMP_FORMATS, _text_timestamps, _text_timestamps_exact
+from ingest.contract import Column
+from ingest.pii import HashKey
+from ingest.values import (
+    _LAYOUT_LITERALS,
+    TIMESTAMP_FORMATS,
+    _text_timestamps,
+    _text_timestamps_exact,
+    parse_column,
+)
 
 # Texts at the edges of the layout filter: a layout's literal missing, replaced, doubled or in another case;
 # whitespace that strptime folds; values strptime or pandas read specially (NaT tokens, offsets, 9 fraction
@@ -69,3 +77,19 @@ def test_now_and_today_are_the_clock_in_both_loops():
     fast, exact = _text_timestamps(series), _text_timestamps_exact(series)
     assert fast.notna().all() and exact.notna().all()
     assert (fast - exact).abs().max() < pd.Timedelta(seconds=5)
+
+
+def test_partial_birthdays_are_read_only_where_no_layout_read_a_date():
+    """``parse_year_month`` extracts the partial forms on the rows no layout read: a full date beside a partial
+    form, each partial form, and a value that is both a partial form and a date (19900512 is a day)."""
+    column = Column(name="b", aliases=("b",), type="year_month")
+    texts = ["1990-05-12", "1990-05", "199005", "1990年5月", "1990", "05-12", "5月12日", "19900512", "1990-13",
+             "1850-05", "abc", None]
+    parsed = parse_column(column, pd.Series(texts, dtype="object"), HashKey(b"k", "t"))
+    got = {k: v.to_pylist() for k, v in parsed.arrays.items()}
+    assert got["b_month"] == ["1990-05", "1990-05", "1990-05", "1990-05", None, None, None, "1990-05", None, None,
+                              None, None]
+    assert got["b_month_of_year"] == [5, 5, 5, 5, None, 5, 5, 5, None, None, None, None]
+    assert got["b_precision"] == ["day", "month", "month", "month", "year", "month_day", "month_day", "day", None,
+                                  None, None, None]
+    assert [pd.isna(e) for e in parsed.errors] == [True] * 8 + [False] * 3 + [True]
