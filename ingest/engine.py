@@ -514,12 +514,14 @@ class _FileLoader:
         arrays = {name: array.slice(start, n) for name, array in parsed.arrays.items()}
         self.note_mobiles(parsed, start, batch.numbers)
         raw = pa.table({**arrays, **self.lineage(batch.numbers)}, schema=self.contract.schema)
-        if not good.all():  # (most files: every row good, and a filter copies every column)
-            raw = raw.filter(pa.array(good))
-        errors = parsed.errors.iloc[start:start + n].reset_index(drop=True)
-        failed = parsed.failed.iloc[start:start + n].reset_index(drop=True)
-        raw, bad, suppressed = suppress(self.suppressor, raw, self.quarantine_rows(batch, ~good, errors, failed),
-                                        self.mapping)
+        if good.all() and not batch.broken:  # most files: no row to quarantine (and a filter copies every column)
+            bad = _NO_QUARANTINE  # what quarantine_rows gives for none (2,688 WeCom answers: 0.4 s less)
+        else:
+            raw = raw.filter(pa.array(good)) if not good.all() else raw
+            errors = parsed.errors.iloc[start:start + n].reset_index(drop=True)
+            failed = parsed.failed.iloc[start:start + n].reset_index(drop=True)
+            bad = self.quarantine_rows(batch, ~good, errors, failed)
+        raw, bad, suppressed = suppress(self.suppressor, raw, bad, self.mapping)
         self.rows_suppressed += suppressed
         return raw, bad
 
@@ -614,6 +616,9 @@ class _FileLoader:
 def ensure_table_dirs(contract: Contract, paths: Paths) -> None:
     """The table's lake folders with their schema-bearing placeholders (see ingest.lake.ensure_table)."""
     ensure_table(paths, contract.table, {RAW: contract.schema, QUARANTINE: QUARANTINE_SCHEMA, LEDGER: LEDGER_SCHEMA})
+
+
+_NO_QUARANTINE = QUARANTINE_SCHEMA.empty_table()
 
 
 @dataclass
