@@ -144,7 +144,7 @@ def _hash_unique(key: HashKey, values: pd.Series) -> pd.Series:
     kept = _kept_digests(key.secret)
     get = kept.get
     digests = []
-    for value in uniques:
+    for value in uniques.tolist():  # (iterating the Index itself: 0.6 us a value, 0.09 us so)
         hashed_value = get(value)
         if hashed_value is None:
             if len(kept) >= VALUES_KEPT:

@@ -93,3 +93,32 @@ def test_partial_birthdays_are_read_only_where_no_layout_read_a_date():
     assert got["b_precision"] == ["day", "month", "month", "month", "year", "month_day", "month_day", "day", None,
                                   None, None, None]
     assert [pd.isna(e) for e in parsed.errors] == [True] * 8 + [False] * 3 + [True]
+
+
+def test_spreadsheet_text_cells_taken_as_they_are_equal_the_cell_conversion(tmp_path):
+    """``open_excel`` takes a non-empty text cell as it is and sends every other cell to ``_cell_text``: the
+    values equal ``_cell_text`` of every cell calamine gives (texts, empty texts, numbers, booleans, times)."""
+    import datetime as dt
+
+    import openpyxl
+    from python_calamine import CalamineWorkbook
+
+    from ingest.readers import _cell_text, open_excel
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["会员编号", "姓名", "积分", "生日", "是否", "备注"])
+    rows = [["M001", "王芳", 12, dt.datetime(1990, 5, 12), True, " 带空格 "],
+            ["00012", "", 12.5, dt.date(2001, 1, 2), False, "=1+1"],
+            [None, "0", 8.80029e11, "2026-01-02", None, "13800138000"],
+            ["M004", "  ", 0, dt.datetime(2026, 1, 2, 3, 4, 5), "否", "\u200b"]]
+    for row in rows:
+        sheet.append(row)
+    path = tmp_path / "members.xlsx"
+    book.save(path)
+    source = open_excel(path, lambda headers: len(headers))
+    (batch,) = list(source.batches)
+    raw = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet.title).to_python(skip_empty_area=False)
+    expected = {header: [_cell_text(row[i]) if i < len(row) else None for row in raw[1:]]
+                for i, header in enumerate(raw[0])}
+    assert {h: list(v) for h, v in batch.values.items()} == expected
