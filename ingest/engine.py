@@ -52,6 +52,7 @@ from ingest.lake import (
 from ingest.pii import (
     MOBILE_IN_TEXT_RE2,
     HashKey,
+    forget_values,
     key_from_env,
     mobiles_as_numbers,
     mobiles_in_text,
@@ -513,12 +514,14 @@ class _FileLoader:
         arrays = {name: array.slice(start, n) for name, array in parsed.arrays.items()}
         self.note_mobiles(parsed, start, batch.numbers)
         raw = pa.table({**arrays, **self.lineage(batch.numbers)}, schema=self.contract.schema)
-        if not good.all():  # (most files: every row good, and a filter copies every column)
-            raw = raw.filter(pa.array(good))
-        errors = parsed.errors.iloc[start:start + n].reset_index(drop=True)
-        failed = parsed.failed.iloc[start:start + n].reset_index(drop=True)
-        raw, bad, suppressed = suppress(self.suppressor, raw, self.quarantine_rows(batch, ~good, errors, failed),
-                                        self.mapping)
+        if good.all() and not batch.broken:  # most files: no row to quarantine (and a filter copies every column)
+            bad = _NO_QUARANTINE  # what quarantine_rows gives for none (2,688 WeCom answers: 0.4 s less)
+        else:
+            raw = raw.filter(pa.array(good)) if not good.all() else raw
+            errors = parsed.errors.iloc[start:start + n].reset_index(drop=True)
+            failed = parsed.failed.iloc[start:start + n].reset_index(drop=True)
+            bad = self.quarantine_rows(batch, ~good, errors, failed)
+        raw, bad, suppressed = suppress(self.suppressor, raw, bad, self.mapping)
         self.rows_suppressed += suppressed
         return raw, bad
 
@@ -613,6 +616,9 @@ class _FileLoader:
 def ensure_table_dirs(contract: Contract, paths: Paths) -> None:
     """The table's lake folders with their schema-bearing placeholders (see ingest.lake.ensure_table)."""
     ensure_table(paths, contract.table, {RAW: contract.schema, QUARANTINE: QUARANTINE_SCHEMA, LEDGER: LEDGER_SCHEMA})
+
+
+_NO_QUARANTINE = QUARANTINE_SCHEMA.empty_table()
 
 
 @dataclass
@@ -955,17 +961,22 @@ def load_tables(contracts: list[Contract], paths: Paths, key: HashKey | None = N
         for unit in _plan(contract, paths, reload, None if files is None else files.get(contract.table),
                           reports[contract.table]):
             work.append((contract, unit))
-    if workers > 1 and len(work) > 1 and sum(_unit_bytes(u) for _, u in work) >= floor:
-        # largest first, so one big file does not start last and run alone
-        work.sort(key=lambda item: -_unit_bytes(item[1]))
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(work)), mp_context=context) as pool:
-            futures = [(c.table, pool.submit(_run_unit, c, paths, key, loaded_at, u, group_segments)) for c, u in work]
-            for table, future in futures:
-                reports[table].files.extend(future.result())
-    else:
-        for contract, unit in work:
-            reports[contract.table].files.extend(_run_unit(contract, paths, key, loaded_at, unit, group_segments))
+    try:
+        if workers > 1 and len(work) > 1 and sum(_unit_bytes(u) for _, u in work) >= floor:
+            # largest first, so one big file does not start last and run alone
+            work.sort(key=lambda item: -_unit_bytes(item[1]))
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=min(workers, len(work)), mp_context=context) as pool:
+                futures = [(c.table, pool.submit(_run_unit, c, paths, key, loaded_at, u, group_segments))
+                           for c, u in work]
+                for table, future in futures:
+                    reports[table].files.extend(future.result())
+        else:
+            for contract, unit in work:
+                reports[contract.table].files.extend(
+                    _run_unit(contract, paths, key, loaded_at, unit, group_segments))
+    finally:
+        forget_values()  # the digests and sounds kept during the load (ingest.pii.VALUES_KEPT)
     for report in reports.values():
         report.files.sort(key=lambda f: f.source_file)
     return reports

@@ -271,3 +271,52 @@ def test_every_contract_lands_no_personal_columns(table):
     for column in contract.columns:
         if column.is_pii:  # mobile, hash, year_month, the receiver types (person_name, address ...), drop
             assert column.name not in landed, f"{table}.{column.name} would land raw"
+
+
+def test_a_load_keeps_no_digest_or_name_sound_once_it_ends(home):
+    """Digests and receiver sounds are kept across a load's tables (ingest.pii.VALUES_KEPT), never after it."""
+    from ingest import pii
+
+    write_tmall(home)
+    pii.forget_values()
+    seen: list[int] = []
+    kept_digests = pii._kept_digests
+
+    def watched(secret):
+        kept = kept_digests(secret)
+        seen.append(len(kept))
+        return kept
+
+    pii._kept_digests = watched
+    try:
+        report = load_table(CONTRACTS["tmall_orders"], home, KEY)
+    finally:
+        pii._kept_digests = kept_digests
+    assert report.files[0].status == "loaded" and max(seen) > 0  # later columns found the store filled
+    assert not pii._KEPT_DIGESTS and not pii._KEPT_SOUNDS
+
+
+def test_a_file_with_every_row_good_splits_into_the_quarantine_rows_builds_for_none(home):
+    """``_FileLoader.split`` skips ``quarantine_rows`` when no row is bad or broken: the table it takes instead is
+    the one ``quarantine_rows`` builds for no row; with a bad row it still builds it (the tmall file's three)."""
+    import datetime as dt
+
+    import numpy as np
+    import pandas as pd
+
+    from ingest import engine
+
+    clean = write_tmall(home, "clean.csv", rows=TMALL_ROWS[:2])
+    mixed = write_tmall(home, "mixed.csv")
+    contract = CONTRACTS["tmall_orders"]
+    for path, quarantined in ((clean, 0), (mixed, 3)):
+        loader = engine._FileLoader(contract, home, KEY, path, engine.file_sha256(path), dt.datetime(2026, 1, 5))
+        loader.open(fast=False)
+        batch = engine._whole_file(loader.source)
+        parsed = engine.parse_values(contract, KEY, loader.column_values(batch), len(batch))
+        raw, bad = loader.split(batch, parsed, 0)
+        assert bad.num_rows == quarantined and raw.num_rows + bad.num_rows == len(batch) + len(batch.broken)
+        if not quarantined:
+            none = pd.Series([pd.NA] * len(batch), dtype="str")
+            built = loader.quarantine_rows(batch, np.zeros(len(batch), bool), none, none)
+            assert bad.equals(built, check_metadata=True) and bad.schema == built.schema

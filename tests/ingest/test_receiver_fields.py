@@ -254,4 +254,13 @@ def test_the_sound_of_a_name_is_what_lazy_pinyin_gives_with_word_sounds_kept_or_
     for kept in (pii.WORD_SOUNDS_KEPT, 0):  # the words' sounds kept, then forgotten at every new word
         monkeypatch.setattr(pii, "WORD_SOUNDS_KEPT", kept)
         pii._WORD_SOUNDS.clear()
+        pii.forget_values()  # (names' sounds kept by an earlier pass would skip the cut)
         assert pii._phonetic(pa.array(names + [None])).to_pylist() == expected + [None]
+    # the names' sounds kept during a load (ingest.pii.VALUES_KEPT): a second call takes them, not the cut;
+    # a store of 7 names is cleared again and again and gives the same sounds
+    assert len(pii._KEPT_SOUNDS) == len(set(names))
+    assert pii._phonetic(pa.array(names)).to_pylist() == expected
+    monkeypatch.setattr(pii, "VALUES_KEPT", 7)
+    pii.forget_values()
+    assert pii._phonetic(pa.array(names + names[::-1])).to_pylist() == expected + expected[::-1]
+    assert len(pii._KEPT_SOUNDS) <= 7
