@@ -303,10 +303,11 @@ def _text_timestamps(text: pd.Series) -> pd.Series:
     if with_offset.any():
         aware = pd.to_datetime(text[with_offset], utc=True, errors="coerce", format="ISO8601")
         result[with_offset] = aware.dt.tz_convert(BUSINESS_TIMEZONE).dt.tz_localize(None).astype("datetime64[us]")
-    todo = text.notna() & ~with_offset
+    arrow = to_arrow(text)
+    # no digit, no time: pandas would read "now" and "today" as the clock under any layout
+    todo = text.notna() & ~with_offset & to_mask(pc.match_substring_regex(arrow, r"\d"), text.index)
     if not todo.any():
         return result
-    arrow = to_arrow(text)
     holds = {c: to_mask(pc.match_substring(arrow, c), text.index)
              for c in sorted(set("".join(_LAYOUT_LITERALS.values())))}
     for layout in TIMESTAMP_FORMATS:
@@ -325,14 +326,15 @@ def _text_timestamps(text: pd.Series) -> pd.Series:
 
 
 def _text_timestamps_exact(text: pd.Series) -> pd.Series:
-    """Try each known layout on what is still unparsed; offsets are converted to Beijing time.
+    """Try each known layout on what is still unparsed; offsets are converted to Beijing time. A text
+    without a digit is no time (pandas reads ``now`` and ``today`` as the clock under any layout).
     The reference of ``_text_timestamps`` (kept for its tests)."""
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     with_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).fillna(False)
     if with_offset.any():
         aware = pd.to_datetime(text[with_offset], utc=True, errors="coerce", format="ISO8601")
         result[with_offset] = aware.dt.tz_convert(BUSINESS_TIMEZONE).dt.tz_localize(None).astype("datetime64[us]")
-    todo = text.notna() & ~with_offset
+    todo = text.notna() & ~with_offset & text.str.contains(r"\d", regex=True).fillna(False).astype(bool)
     for layout in TIMESTAMP_FORMATS:
         if not todo.any():
             break
