@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -60,6 +61,7 @@ PREVIOUS_DATABASE = "previous_build"
 # build file by prepare_build: the next build carries such a table only if its fingerprint is the
 # same (same SQL, macros, seeds and upstream), else dbt builds it in full.
 FINGERPRINTS_TABLE = "model_fingerprints"
+_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")  # a name written as a call (model_fingerprints)
 INCREMENTAL_BY_LOAD_TAG = "incremental_by_load"
 INCREMENTAL_BY_NODE_TAG = "incremental_by_node"
 INCREMENTAL_BY_RECORD_TAG = "incremental_by_record"
@@ -240,13 +242,20 @@ def model_fingerprints(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
     for uid, macro in macros.items():
         by_name.setdefault(macro["name"].split("__", 1)[-1], []).append(uid)
 
+    def called_in(text: str) -> set[str]:
+        """The macros a text calls, read from the text itself: every macro whose name (or whose
+        <adapter>__<name> implementations' name) is written as a call. Not dbt's depends_on: a
+        manifest written after a run also lists the macros that run's branches called (an
+        incremental run's), so two manifests of the same code gave two fingerprints."""
+        return {uid for name in set(_CALL.findall(text)) for uid in by_name.get(name, [])}
+
     def macro_text(uid: str, seen: set[str]) -> str:
         if uid in seen or uid not in macros:
             return ""
         seen.add(uid)
         macro = macros[uid]
-        # adapter.dispatch calls are not in depends_on: take every <adapter>__<name> implementation too
-        called = set((macro.get("depends_on") or {}).get("macros", [])) | set(by_name.get(macro["name"], []))
+        # adapter.dispatch calls: every <adapter>__<name> implementation too
+        called = called_in(macro.get("macro_sql", "")) | set(by_name.get(macro["name"], []))
         return uid + macro.get("macro_sql", "") + "".join(macro_text(m, seen) for m in sorted(called))
 
     def fingerprint(uid: str) -> str:
@@ -259,10 +268,10 @@ def model_fingerprints(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
         else:
             node = nodes[uid]
             depends = node.get("depends_on") or {}
+            config = json.dumps(node.get("config") or {}, sort_keys=True, default=str)  # hooks call macros too
             text = "".join([
-                uid, (node.get("checksum") or {}).get("checksum", ""), node.get("raw_code", ""),
-                json.dumps(node.get("config") or {}, sort_keys=True, default=str),
-                "".join(macro_text(m, set()) for m in sorted(depends.get("macros", []))),
+                uid, (node.get("checksum") or {}).get("checksum", ""), node.get("raw_code", ""), config,
+                "".join(macro_text(m, set()) for m in sorted(called_in(node.get("raw_code", "") + config))),
                 "".join(fingerprint(parent) for parent in sorted(depends.get("nodes", [])))])
         memo[uid] = hashlib.sha256(text.encode("utf-8")).hexdigest()
         return memo[uid]

@@ -255,6 +255,22 @@ def test_a_seed_change_changes_the_fingerprint_of_the_models_that_read_it():
     assert "stg_wecom__guide_daily_stats" not in changed
 
 
+def test_the_fingerprint_reads_the_macros_a_model_calls_from_its_code_not_from_the_last_run():
+    """A manifest written after an incremental run lists the macros that run's branch called
+    (records_to_restage) and a parse does not: the same code must give the same fingerprint (a
+    full refresh once read another build's manifest and recorded another fingerprint for the
+    bridge). A macro called only in the incremental branch still counts when its SQL changes."""
+    manifest = json.loads(json.dumps(load_manifest()))
+    bridge = ("identity", "bridge_record_member")
+    before = publish.model_fingerprints(manifest)
+    node = manifest["nodes"]["model.quanyu.bridge_record_member"]
+    called = node["depends_on"]["macros"]
+    node["depends_on"]["macros"] = sorted(set(called) ^ {"macro.quanyu.records_to_restage"})
+    assert publish.model_fingerprints(manifest)[bridge] == before[bridge]
+    manifest["macros"]["macro.quanyu.records_to_restage"]["macro_sql"] += " "
+    assert publish.model_fingerprints(manifest)[bridge] != before[bridge]
+
+
 def test_a_nightly_carries_the_unchanged_tables_and_a_full_refresh_none(home):
     """prepare_build on a served file holding every model staged by load: the nightly copies those
     whose recorded fingerprint is the code's and records the code's; with the full-refresh run
