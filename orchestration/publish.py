@@ -199,32 +199,37 @@ def carried_over_relations(manifest: dict[str, Any],
     also marked ``carried_over`` is read in place otherwise (dbt builds it in full over the view,
     and the models that read its previous version still find it)."""
     found = dict.fromkeys(CARRIED_META, "copy")
+    by_fingerprint = set(carried_by_fingerprint(manifest))
     for node in manifest["nodes"].values():
         config = node.get("config") or {}
         relation = (node["schema"], node.get("alias") or node["name"])
-        if set(CARRIED_BY_FINGERPRINT_TAGS) & set(node.get("tags") or []):
-            if config.get("materialized") == "incremental" and relation in unchanged:
-                found[relation] = "copy"
-            elif (config.get("meta") or {}).get("carried_over"):
-                found[relation] = "read"
-        elif node["resource_type"] == "snapshot" or config.get("materialized") == "incremental":
+        incremental = config.get("materialized") == "incremental"
+        if relation in by_fingerprint:
+            copied = incremental and relation in unchanged
+        else:
+            copied = incremental or node["resource_type"] == "snapshot"
+        if copied:
             found[relation] = "copy"
         elif (config.get("meta") or {}).get("carried_over"):
             found[relation] = "read"
     return dict(sorted(found.items()))
 
 
+def _models_tagged(manifest: dict[str, Any], tags: tuple[str, ...]) -> dict[tuple[str, str], str]:
+    """(schema, relation) -> unique id of every model with one of ``tags``."""
+    return {(node["schema"], node.get("alias") or node["name"]): uid for uid, node in manifest["nodes"].items()
+            if node["resource_type"] == "model" and set(tags) & set(node.get("tags") or [])}
+
+
 def staged_by_load(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
     """(schema, relation) -> unique id of every model staged by load (macro incremental_by_load)."""
-    return {(node["schema"], node.get("alias") or node["name"]): uid for uid, node in manifest["nodes"].items()
-            if node["resource_type"] == "model" and INCREMENTAL_BY_LOAD_TAG in (node.get("tags") or [])}
+    return _models_tagged(manifest, (INCREMENTAL_BY_LOAD_TAG,))
 
 
 def carried_by_fingerprint(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
     """(schema, relation) -> unique id of every model a build carries while its fingerprint is
     unchanged: staged by load (``staged_by_load``) and identity tables incremental by node or record."""
-    return {(node["schema"], node.get("alias") or node["name"]): uid for uid, node in manifest["nodes"].items()
-            if node["resource_type"] == "model" and set(CARRIED_BY_FINGERPRINT_TAGS) & set(node.get("tags") or [])}
+    return _models_tagged(manifest, CARRIED_BY_FINGERPRINT_TAGS)
 
 
 def model_fingerprints(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
