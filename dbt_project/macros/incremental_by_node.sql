@@ -16,17 +16,23 @@
     full. Spark builds it as a table (no delete+insert without Delta; docs/incremental.md). -#}
 
 {% macro incremental_by_node() -%}
+    {{ return(_carried_incremental('node_num', 'delete_unobserved_nodes', 'incremental_by_node')) }}
+{%- endmacro %}
+
+{#- config() of a table carried by fingerprint and updated by key: delete+insert on `unique_key`
+    and the post-hook macro `post_hook` on DuckDB, a plain table elsewhere; tagged `tag`. -#}
+{% macro _carried_incremental(unique_key, post_hook, tag) -%}
     {%- if target.type == 'duckdb' -%}
         {{ return({
             'materialized': 'incremental',
             'incremental_strategy': 'delete+insert',
-            'unique_key': 'node_num',
+            'unique_key': unique_key,
             'on_schema_change': 'fail',
-            'post_hook': ["{{ delete_unobserved_nodes() }}"],
-            'tags': ['incremental_by_node'],
+            'post_hook': ["{{ " ~ post_hook ~ "() }}"],
+            'tags': [tag],
         }) }}
     {%- else -%}
-        {{ return({'materialized': 'table', 'tags': ['incremental_by_node']}) }}
+        {{ return({'materialized': 'table', 'tags': [tag]}) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -50,23 +56,35 @@
 {#- The nodes of `observations` (a relation) whose count or checksum differs from the carried rows
     of this model, or which it does not hold. -#}
 {% macro nodes_to_restage(observations) -%}
-    select counted.node_num
-    from (
-        select node_num, count(*) as records, {{ observations_checksum() }} as observations_checksum
-        from {{ observations }}
-        group by node_num
-    ) as counted
-    left join {{ this }} as carried on carried.node_num = counted.node_num
-    where carried.node_num is null
-       or carried.records <> counted.records
-       or carried.observations_checksum <> counted.observations_checksum
+    {%- set counted -%}
+    (select node_num, count(*) as records, {{ observations_checksum() }} as observations_checksum
+        from {{ observations }} group by node_num)
+    {%- endset -%}
+    {{ changed_keys(counted, 'node_num', ['records', 'observations_checksum']) }}
+{%- endmacro %}
+
+{#- The keys of `checked` (a relation of `key` and the `compared` columns, computed from this
+    build's inputs) whose compared values differ from this model's carried row, or which it lacks. -#}
+{% macro changed_keys(checked, key, compared) -%}
+    select checked.{{ key }}
+    from {{ checked }} as checked
+    left join {{ this }} as carried on carried.{{ key }} = checked.{{ key }}
+    where carried.{{ key }} is null
+    {%- for column in compared %}
+       or carried.{{ column }} <> checked.{{ column }}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- Post-hook: nodes no observation carries any more (every record of them changed or left). -#}
 {% macro delete_unobserved_nodes() -%}
+    {{ delete_unobserved('node_num', 'int_identity__observation_nodes') }}
+{%- endmacro %}
+
+{#- Post-hook of an incremental run: this model's rows whose `key` no row of model `observed` has. -#}
+{% macro delete_unobserved(key, observed) -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
-    where node_num not in (select node_num from {{ ref('int_identity__observation_nodes') }})
+    where {{ key }} not in (select {{ key }} from {{ ref(observed) }})
     {%- else -%}
     select 1
     {%- endif -%}
@@ -78,37 +96,16 @@
     names what); a nightly restages the records where either differs or that the table lacks, and
     the post-hook deletes the records no longer observed. -#}
 {% macro incremental_by_record() -%}
-    {%- if target.type == 'duckdb' -%}
-        {{ return({
-            'materialized': 'incremental',
-            'incremental_strategy': 'delete+insert',
-            'unique_key': 'record_hash',
-            'on_schema_change': 'fail',
-            'post_hook': ["{{ delete_unobserved_records() }}"],
-            'tags': ['incremental_by_record'],
-        }) }}
-    {%- else -%}
-        {{ return({'materialized': 'table', 'tags': ['incremental_by_record']}) }}
-    {%- endif -%}
+    {{ return(_carried_incremental('record_hash', 'delete_unobserved_records', 'incremental_by_record')) }}
 {%- endmacro %}
 
 {#- The records of `checked` (a relation of record_hash, identifiers, state_checksum computed from
     this build's inputs) whose count or checksum differs from the carried rows, or which they lack. -#}
 {% macro records_to_restage(checked) -%}
-    select checked.record_hash
-    from {{ checked }} as checked
-    left join {{ this }} as carried on carried.record_hash = checked.record_hash
-    where carried.record_hash is null
-       or carried.identifiers <> checked.identifiers
-       or carried.state_checksum <> checked.state_checksum
+    {{ changed_keys(checked, 'record_hash', ['identifiers', 'state_checksum']) }}
 {%- endmacro %}
 
 {#- Post-hook: records no observation carries any more (their file left the lake, or its rows). -#}
 {% macro delete_unobserved_records() -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where record_hash not in (select record_hash from {{ ref('int_identity__observation_epochs') }})
-    {%- else -%}
-    select 1
-    {%- endif -%}
+    {{ delete_unobserved('record_hash', 'int_identity__observation_epochs') }}
 {%- endmacro %}
