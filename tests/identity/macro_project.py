@@ -1,5 +1,7 @@
 """A throwaway dbt project on DuckDB that runs some of the project's identity macros on hand-made
-tables: test_connected_components.py and test_seed_strength.py build their models through it."""
+tables: test_connected_components.py and test_seed_strength.py build their models through it
+(``run_models``); test_incremental_by_node.py and test_incremental_by_record.py run one of the
+project's own model files in it, night after night (``model_project``, ``run_project``)."""
 from __future__ import annotations
 
 import json
@@ -56,3 +58,37 @@ def run_models(project: Path, macros: list[str], models: dict[str, str],
 def tables(run: Run) -> list[str]:
     with duckdb.connect(str(run.database), read_only=True) as con:
         return [t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()]
+
+
+def model_project(folder: Path, macros: list[Path], model: Path, inputs: dict[str, str]) -> Path:
+    """A project at ``folder`` (named quanyu, so the model's macros resolve as in the real one) linking
+    the project's ``macros`` and ``model`` files; each of ``inputs`` (model name -> table of the main
+    schema) is a model the real one reads, a table over the hand-made table. Database: ``database``."""
+    folder.mkdir()
+    (folder / "macros").mkdir()
+    for macro in macros:
+        (folder / "macros" / macro.name).symlink_to(macro)
+    (folder / "models").mkdir()
+    (folder / "models" / model.name).symlink_to(model)
+    for name, table in inputs.items():
+        (folder / "models" / f"{name}.sql").write_text(
+            f"{{{{ config(materialized='table') }}}} select * from main.{table}")
+    (folder / "dbt_project.yml").write_text(yaml.safe_dump({
+        "name": "quanyu", "version": "0.1.0", "config-version": 2, "profile": "model_project",
+        "macro-paths": ["macros"], "model-paths": ["models"]}))
+    (folder / "profiles.yml").write_text(yaml.safe_dump({"model_project": {"target": "duckdb", "outputs": {
+        "duckdb": {"type": "duckdb", "path": str(database(folder)), "threads": 1}}}}))
+    return folder
+
+
+def database(folder: Path) -> Path:
+    return folder / "project.duckdb"
+
+
+def run_project(folder: Path) -> None:
+    """`dbt run` of a ``model_project``: every model must succeed."""
+    result = subprocess.run([dbt_executable(), "run", "--project-dir", str(folder), "--profiles-dir", str(folder)],
+                            cwd=folder, capture_output=True, text=True, timeout=300)
+    statuses = [r["status"] for r in json.loads((folder / "target" / "run_results.json").read_text())["results"]]
+    models = len(list((folder / "models").glob("*.sql")))
+    assert result.returncode == 0 and statuses == ["success"] * models, result.stdout[-4000:]

@@ -13,17 +13,15 @@ nights, keeps its mark.
 from __future__ import annotations
 
 import hashlib
-import json
-import subprocess
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from orchestration.dbt_assets import DBT_PROJECT_DIR, dbt_executable
+from orchestration.dbt_assets import DBT_PROJECT_DIR
+from tests.identity.macro_project import database, model_project, run_project
 
 MODEL = DBT_PROJECT_DIR / "models" / "identity" / "int_identity__node_stats.sql"
 MACROS = [DBT_PROJECT_DIR / "macros" / "incremental_by_node.sql",
@@ -115,24 +113,11 @@ def expected(obs: pd.DataFrame) -> pd.DataFrame:
 
 
 def project(folder: Path) -> Path:
-    folder.mkdir()
-    (folder / "macros").mkdir()
-    for macro in MACROS:
-        (folder / "macros" / macro.name).symlink_to(macro)
-    (folder / "models").mkdir()
-    (folder / "models" / MODEL.name).symlink_to(MODEL)
-    (folder / "models" / "int_identity__observation_nodes.sql").write_text(
-        "{{ config(materialized='table') }} select * from main.observations_input")
-    (folder / "dbt_project.yml").write_text(yaml.safe_dump({
-        "name": "quanyu", "version": "0.1.0", "config-version": 2, "profile": "by_node",
-        "macro-paths": ["macros"], "model-paths": ["models"]}))
-    (folder / "profiles.yml").write_text(yaml.safe_dump({"by_node": {"target": "duckdb", "outputs": {
-        "duckdb": {"type": "duckdb", "path": str(folder / "nodes.duckdb"), "threads": 1}}}}))
-    return folder
+    return model_project(folder, MACROS, MODEL, {"int_identity__observation_nodes": "observations_input"})
 
 
 def load(folder: Path, obs: pd.DataFrame) -> None:
-    with duckdb.connect(str(folder / "nodes.duckdb")) as con:
+    with duckdb.connect(str(database(folder))) as con:
         con.register("frame", obs[["source_table", "record_key", "record_hash", "identifier_type",
                                    "identifier_value", "node_num", "observed_at"]])
         con.execute("create or replace table main.observations_input as select source_table, record_key, "
@@ -140,15 +125,8 @@ def load(folder: Path, obs: pd.DataFrame) -> None:
                     "cast(node_num as bigint) as node_num, observed_at from frame")
 
 
-def run(folder: Path, *args: str) -> None:
-    result = subprocess.run([dbt_executable(), "run", "--project-dir", str(folder), "--profiles-dir", str(folder),
-                             *args], cwd=folder, capture_output=True, text=True, timeout=300)
-    statuses = [r["status"] for r in json.loads((folder / "target" / "run_results.json").read_text())["results"]]
-    assert result.returncode == 0 and statuses == ["success", "success"], result.stdout[-4000:]
-
-
 def table(folder: Path) -> pd.DataFrame:
-    with duckdb.connect(str(folder / "nodes.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(database(folder)), read_only=True) as con:
         frame = con.execute(f"select {', '.join(COLUMNS)} from main.int_identity__node_stats").fetchdf()
     return frame.sort_values("node_num").reset_index(drop=True)
 
@@ -159,16 +137,16 @@ def test_a_night_restages_the_changed_nodes_and_equals_a_full_build(tmp_path, se
     night2, changed = next_night(night1)
     nightly, full = project(tmp_path / "nightly"), project(tmp_path / "full")
     load(nightly, night1)
-    run(nightly)
+    run_project(nightly)
     untouched = sorted(set(night1.node_num) & set(night2.node_num) - changed)
     assert len(untouched) > 50 and len(changed) > 5
-    with duckdb.connect(str(nightly / "nodes.duckdb")) as con:  # mark one carried row of an untouched node
+    with duckdb.connect(str(database(nightly))) as con:  # mark one carried row of an untouched node
         con.execute(f"update main.int_identity__node_stats set first_observed_at = '{MARK}' "
                     f"where node_num = {untouched[0]}")
     load(nightly, night2)
-    run(nightly)
+    run_project(nightly)
     load(full, night2)
-    run(full)
+    run_project(full)
     got, whole = table(nightly), table(full)
     # only the changed nodes were restaged: the marked untouched row is carried as it was
     assert got.loc[got.node_num == untouched[0], "first_observed_at"].tolist() == [pd.Timestamp(MARK)]
@@ -188,10 +166,10 @@ def test_a_carried_node_table_holding_a_stale_count_is_restaged(tmp_path):
     obs = observations(3)
     folder = project(tmp_path / "p")
     load(folder, obs)
-    run(folder)
+    run_project(folder)
     node = int(obs.node_num.iloc[0])
-    with duckdb.connect(str(folder / "nodes.duckdb")) as con:
+    with duckdb.connect(str(database(folder))) as con:
         con.execute(f"update main.int_identity__node_stats set records = records + 5 where node_num = {node}")
-    run(folder)
+    run_project(folder)
     got = table(folder)
     assert got.loc[got.node_num == node, "records"].tolist() == [int((obs.node_num == node).sum())]

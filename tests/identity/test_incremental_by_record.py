@@ -11,17 +11,15 @@ state changed: a carried row of an untouched record, marked between the nights, 
 """
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from orchestration.dbt_assets import DBT_PROJECT_DIR, dbt_executable
+from orchestration.dbt_assets import DBT_PROJECT_DIR
+from tests.identity.macro_project import database, model_project, run_project
 
 MODEL = DBT_PROJECT_DIR / "models" / "identity" / "bridge_record_member.sql"
 MACROS = [DBT_PROJECT_DIR / "macros" / "incremental_by_node.sql"]
@@ -117,25 +115,11 @@ def expected(g: Graph) -> pd.DataFrame:
 
 
 def project(folder: Path) -> Path:
-    folder.mkdir()
-    (folder / "macros").mkdir()
-    for macro in MACROS:
-        (folder / "macros" / macro.name).symlink_to(macro)
-    (folder / "models").mkdir()
-    (folder / "models" / MODEL.name).symlink_to(MODEL)
-    for model, table in INPUTS.items():
-        (folder / "models" / f"{model}.sql").write_text(
-            f"{{{{ config(materialized='table') }}}} select * from main.{table}_input")
-    (folder / "dbt_project.yml").write_text(yaml.safe_dump({
-        "name": "quanyu", "version": "0.1.0", "config-version": 2, "profile": "by_record",
-        "macro-paths": ["macros"], "model-paths": ["models"]}))
-    (folder / "profiles.yml").write_text(yaml.safe_dump({"by_record": {"target": "duckdb", "outputs": {
-        "duckdb": {"type": "duckdb", "path": str(folder / "bridge.duckdb"), "threads": 1}}}}))
-    return folder
+    return model_project(folder, MACROS, MODEL, {model: f"{table}_input" for model, table in INPUTS.items()})
 
 
 def load(folder: Path, g: Graph) -> None:
-    with duckdb.connect(str(folder / "bridge.duckdb")) as con:
+    with duckdb.connect(str(database(folder))) as con:
         for table in INPUTS.values():
             con.register("frame", getattr(g, table))
             con.execute(f"create or replace table main.{table}_input as select * from frame")
@@ -154,15 +138,8 @@ def load(folder: Path, g: Graph) -> None:
                     "from main.assignments_input")
 
 
-def run(folder: Path) -> None:
-    result = subprocess.run([dbt_executable(), "run", "--project-dir", str(folder), "--profiles-dir", str(folder)],
-                            cwd=folder, capture_output=True, text=True, timeout=300)
-    statuses = [r["status"] for r in json.loads((folder / "target" / "run_results.json").read_text())["results"]]
-    assert result.returncode == 0 and set(statuses) == {"success"} and len(statuses) == 5, result.stdout[-4000:]
-
-
 def table(folder: Path) -> pd.DataFrame:
-    with duckdb.connect(str(folder / "bridge.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(database(folder)), read_only=True) as con:
         frame = con.execute(f"select {', '.join(COLUMNS)} from main.bridge_record_member").fetchdf()
     reason = frame.unresolved_reason.astype(object)
     frame["unresolved_reason"] = reason.where(reason.notna(), None)
@@ -175,14 +152,14 @@ def test_a_night_restages_the_records_whose_state_changed_and_equals_a_full_buil
     g2 = next_night(g1)
     nightly, full = project(tmp_path / "nightly"), project(tmp_path / "full")
     load(nightly, g1)
-    run(nightly)
+    run_project(nightly)
     first = table(nightly)
-    with duckdb.connect(str(nightly / "bridge.duckdb")) as con:  # mark every carried row
+    with duckdb.connect(str(database(nightly))) as con:  # mark every carried row
         con.execute(f"update main.bridge_record_member set unresolved_reason = '{MARK}'")
     load(nightly, g2)
-    run(nightly)
+    run_project(nightly)
     load(full, g2)
-    run(full)
+    run_project(full)
     got, whole = table(nightly), table(full)
     kept = got.unresolved_reason.eq(MARK)
     # the rows still marked are the records whose row a full build makes exactly as night 1 did
