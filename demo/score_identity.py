@@ -333,7 +333,8 @@ def record_members(con: duckdb.DuckDBPyConnection, *numbered: Any) -> tuple[Any,
     def dense(nums: Any) -> Any:
         nums = np.asarray(nums, dtype=np.int64)
         codes = np.searchsorted(known, nums)
-        if len(nums) and not (codes < len(known)).all() or not (known[np.minimum(codes, len(known) - 1)] == nums).all():
+        inside = codes < len(known)
+        if not inside.all() or not (known[codes] == nums).all():
             raise ValueError("a component number record_members was not given (pass it in `numbered`)")
         return codes
 
