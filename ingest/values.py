@@ -298,14 +298,8 @@ def _text_timestamps(text: pd.Series) -> pd.Series:
     birthday of the 100k brand: 0.48 s of 0.68 s in its ten passes). One ``match_substring`` per distinct
     literal over the column decides; tests/ingest/test_values.py compares the two loops on adversarial texts.
     """
-    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    with_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).fillna(False)
-    if with_offset.any():
-        aware = pd.to_datetime(text[with_offset], utc=True, errors="coerce", format="ISO8601")
-        result[with_offset] = aware.dt.tz_convert(BUSINESS_TIMEZONE).dt.tz_localize(None).astype("datetime64[us]")
     arrow = to_arrow(text)
-    # no digit, no time: pandas would read "now" and "today" as the clock under any layout
-    todo = text.notna() & ~with_offset & to_mask(pc.match_substring_regex(arrow, r"\d"), text.index)
+    result, todo = _offset_times(text, arrow)
     if not todo.any():
         return result
     holds = {c: to_mask(pc.match_substring(arrow, c), text.index)
@@ -316,12 +310,8 @@ def _text_timestamps(text: pd.Series) -> pd.Series:
         candidates = todo.copy()
         for c in _LAYOUT_LITERALS[layout]:
             candidates &= holds[c]
-        if not candidates.any():
-            continue
-        parsed = pd.to_datetime(text[candidates], format=layout, errors="coerce")
-        hit = parsed.notna()
-        result[hit[hit].index] = parsed[hit].astype("datetime64[us]")
-        todo[hit[hit].index] = False
+        if candidates.any():
+            _read_layout(text, candidates, layout, result, todo)
     return result
 
 
@@ -329,20 +319,33 @@ def _text_timestamps_exact(text: pd.Series) -> pd.Series:
     """Try each known layout on what is still unparsed; offsets are converted to Beijing time. A text
     without a digit is no time (pandas reads ``now`` and ``today`` as the clock under any layout).
     The reference of ``_text_timestamps`` (kept for its tests)."""
+    result, todo = _offset_times(text, to_arrow(text))
+    for layout in TIMESTAMP_FORMATS:
+        if not todo.any():
+            break
+        _read_layout(text, todo.copy(), layout, result, todo)
+    return result
+
+
+def _offset_times(text: pd.Series, arrow: pa.Array) -> tuple[pd.Series, pd.Series]:
+    """Both timestamp loops start here: the times of texts ending in a UTC offset, in Beijing time,
+    and which texts are left for the layouts (not null, no offset, holding a digit: pandas would read
+    "now" and "today" as the clock under any layout)."""
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     with_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).fillna(False)
     if with_offset.any():
         aware = pd.to_datetime(text[with_offset], utc=True, errors="coerce", format="ISO8601")
         result[with_offset] = aware.dt.tz_convert(BUSINESS_TIMEZONE).dt.tz_localize(None).astype("datetime64[us]")
-    todo = text.notna() & ~with_offset & text.str.contains(r"\d", regex=True).fillna(False).astype(bool)
-    for layout in TIMESTAMP_FORMATS:
-        if not todo.any():
-            break
-        parsed = pd.to_datetime(text[todo], format=layout, errors="coerce")
-        hit = parsed.notna()
-        result[hit[hit].index] = parsed[hit].astype("datetime64[us]")
-        todo[hit[hit].index] = False
-    return result
+    todo = text.notna() & ~with_offset & to_mask(pc.match_substring_regex(arrow, r"\d"), text.index)
+    return result, todo
+
+
+def _read_layout(text: pd.Series, rows: pd.Series, layout: str, result: pd.Series, todo: pd.Series) -> None:
+    """Read ``rows`` of ``text`` with ``layout``: what it reads goes into ``result`` and leaves ``todo``."""
+    parsed = pd.to_datetime(text[rows], format=layout, errors="coerce")
+    hit = parsed.notna()
+    result[hit[hit].index] = parsed[hit].astype("datetime64[us]")
+    todo[hit[hit].index] = False
 
 
 def _timestamps(column: Column, text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
