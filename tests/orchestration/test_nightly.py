@@ -162,9 +162,9 @@ def test_each_good_night_carried_the_staged_tables_and_the_registry(nights):
         if day != BROKEN_DAY:
             started = nights[f"log{day}"]
             assert len(started) == 1, started
-            assert "staging.stg_tmall__orders (copied)" in started[0], started[0]
-            assert "identity.int_identity__node_stats (copied)" in started[0], started[0]
-            assert "identity.bridge_record_member (copied)" in started[0], started[0]
+            assert "staging.stg_tmall__orders (copied: " in started[0], started[0]
+            assert "identity.int_identity__node_stats (copied: " in started[0], started[0]
+            assert "identity.bridge_record_member (copied: " in started[0], started[0]
             assert "identity.identity_registry (read in place)" in started[0], started[0]
 
 
