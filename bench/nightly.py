@@ -104,6 +104,15 @@ def report_steps(home: Path, stats) -> None:
         f"{k} {v:.1f}" for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])[:15]), flush=True)
 
 
+def report_carried(events) -> None:
+    """What the build carried from the served file and what it built in full (the dbt step's
+    messages from publish.prepare_build: each copied table with its rows and seconds)."""
+    for event in events:
+        message = event.user_message or ""
+        if message.startswith(("building every model", "building in full")):
+            print(message, flush=True)
+
+
 STEP_GROUPS = (("ingest + raw gates", lambda k: k.startswith("raw_")), ("dbt build", lambda k: k == "quanyu_dbt"),
                ("mart gates (GX)", lambda k: k == "mart_gates"), ("publication, alerts, exports", lambda k: True))
 
@@ -146,6 +155,7 @@ def build_all_once(home: Path, set_aside: bool = False) -> bool:
             instance=instance, raise_on_error=False, tags=build_all_tags(paths=paths),
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
         report_steps(home, instance.get_run_step_stats(result.run_id))
+        report_carried(instance.all_logs(result.run_id))
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         print(f"build_all failed in steps {failed}", file=sys.stderr)
