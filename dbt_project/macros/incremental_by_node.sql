@@ -1,4 +1,4 @@
-{#- Identity tables incremental by node or by record (issue 20): a nightly restages only the graph
+{#- Identity tables incremental by node, by record or by source row (issue 20): a nightly restages only the graph
     nodes whose observations changed, or the records whose inputs changed, and the result equals a
     full rebuild row for row.
 
@@ -19,18 +19,20 @@
     {{ return(_carried_incremental('node_num', 'delete_unobserved_nodes', 'incremental_by_node')) }}
 {%- endmacro %}
 
-{#- config() of a table carried by fingerprint and updated by key: delete+insert on `unique_key`
-    and the post-hook macro `post_hook` on DuckDB, a plain table elsewhere; tagged `tag`. -#}
-{% macro _carried_incremental(unique_key, post_hook, tag) -%}
+{#- config() of a table carried by fingerprint and updated by key: `strategy` (delete+insert on
+    `unique_key`, or append) and the post-hook macro `post_hook` on DuckDB, a plain table elsewhere;
+    tagged `tag`. -#}
+{% macro _carried_incremental(unique_key, post_hook, tag, strategy='delete+insert') -%}
     {%- if target.type == 'duckdb' -%}
-        {{ return({
+        {%- set config = {
             'materialized': 'incremental',
-            'incremental_strategy': 'delete+insert',
-            'unique_key': unique_key,
+            'incremental_strategy': strategy,
             'on_schema_change': 'fail',
             'post_hook': ["{{ " ~ post_hook ~ "() }}"],
             'tags': [tag],
-        }) }}
+        } -%}
+        {%- if unique_key -%}{%- do config.update({'unique_key': unique_key}) -%}{%- endif -%}
+        {{ return(config) }}
     {%- else -%}
         {{ return({'materialized': 'table', 'tags': [tag]}) }}
     {%- endif -%}
@@ -108,4 +110,33 @@
 {#- Post-hook: records no observation carries any more (their file left the lake, or its rows). -#}
 {% macro delete_unobserved_records() -%}
     {{ delete_unobserved('record_hash', 'int_identity__observation_epochs') }}
+{%- endmacro %}
+
+{#- The same for int_identity__observation_nodes, by source row: each observation keeps the
+    row_check of the staging row it comes from (macros/identity/source_rows.sql). A nightly hashes
+    every source row and appends the observations of the rows whose check the table lacks (a new or
+    changed row); the post-hook deletes the observations whose check no source row has any more
+    (the old version of a changed row, a row that left or lost its last identifier). No string is
+    hashed with MD5 or grouped for the rows that did not change. -#}
+{% macro incremental_by_source_row() -%}
+    {{ return(_carried_incremental(none, 'delete_vanished_source_rows', 'incremental_by_source_row', 'append')) }}
+{%- endmacro %}
+
+{#- The source rows (relation of row_check) this model does not hold yet. -#}
+{% macro source_rows_to_add() -%}
+    select checks.row_check
+    from ({{ source_row_checks() }}) as checks
+    where not exists (select 1 from {{ this }} as carried where carried.row_check = checks.row_check)
+{%- endmacro %}
+
+{#- Post-hook: observations whose source row is gone or changed. -#}
+{% macro delete_vanished_source_rows() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where not exists (
+        select 1 from ({{ source_row_checks() }}) as checks where checks.row_check = {{ this }}.row_check
+    )
+    {%- else -%}
+    select 1
+    {%- endif -%}
 {%- endmacro %}

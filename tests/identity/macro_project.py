@@ -8,7 +8,7 @@ import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import duckdb
 import yaml
@@ -60,22 +60,25 @@ def tables(run: Run) -> list[str]:
         return [t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()]
 
 
-def model_project(folder: Path, macros: list[Path], model: Path, inputs: dict[str, str]) -> Path:
+def model_project(folder: Path, macros: list[Path], model: Path | list[Path], inputs: dict[str, str],
+                  variables: dict[str, Any] | None = None) -> Path:
     """A project at ``folder`` (named quanyu, so the model's macros resolve as in the real one) linking
-    the project's ``macros`` and ``model`` files; each of ``inputs`` (model name -> table of the main
-    schema) is a model the real one reads, a table over the hand-made table. Database: ``database``."""
+    the project's ``macros`` and ``model`` files (one or several); each of ``inputs`` (model name ->
+    table of the main schema) is a model the real one reads, a table over the hand-made table.
+    ``variables``: the project's vars. Database: ``database``."""
     folder.mkdir()
     (folder / "macros").mkdir()
     for macro in macros:
         (folder / "macros" / macro.name).symlink_to(macro)
     (folder / "models").mkdir()
-    (folder / "models" / model.name).symlink_to(model)
+    for path in model if isinstance(model, list) else [model]:
+        (folder / "models" / path.name).symlink_to(path)
     for name, table in inputs.items():
         (folder / "models" / f"{name}.sql").write_text(
             f"{{{{ config(materialized='table') }}}} select * from main.{table}")
     (folder / "dbt_project.yml").write_text(yaml.safe_dump({
         "name": "quanyu", "version": "0.1.0", "config-version": 2, "profile": "model_project",
-        "macro-paths": ["macros"], "model-paths": ["models"]}))
+        "macro-paths": ["macros"], "model-paths": ["models"], "vars": variables or {}}))
     (folder / "profiles.yml").write_text(yaml.safe_dump({"model_project": {"target": "duckdb", "outputs": {
         "duckdb": {"type": "duckdb", "path": str(database(folder)), "threads": 1}}}}))
     return folder
@@ -86,9 +89,9 @@ def database(folder: Path) -> Path:
 
 
 def run_project(folder: Path) -> None:
-    """`dbt run` of a ``model_project``: every model must succeed."""
+    """`dbt run` of a ``model_project``: every model must succeed (ephemeral ones do not run)."""
     result = subprocess.run([dbt_executable(), "run", "--project-dir", str(folder), "--profiles-dir", str(folder)],
                             cwd=folder, capture_output=True, text=True, timeout=300)
     statuses = [r["status"] for r in json.loads((folder / "target" / "run_results.json").read_text())["results"]]
-    models = len(list((folder / "models").glob("*.sql")))
+    models = sum("materialized='ephemeral'" not in path.read_text() for path in (folder / "models").glob("*.sql"))
     assert result.returncode == 0 and statuses == ["success"] * models, result.stdout[-4000:]

@@ -11,7 +11,9 @@
     of memory.
     Ephemeral: int_identity__observation_nodes writes it with the node and record numbers, and
     int_identity__node_spread scans it again for the few candidate values' places (at 10M, writing
-    it as a string table of its own took 379 s and 10 GB of a disk-bound build). -#}
+    it as a string table of its own took 379 s and 10 GB of a disk-bound build).
+    row_check: the hash of the source row the observation comes from (macro source_row_check), by
+    which int_identity__observation_nodes' nightly tells the rows it already holds. -#}
 {{ config(materialized='ephemeral') }}
 {%- set parts = [] -%}
 {%- for src in var('identity_sources') -%}
@@ -23,10 +25,10 @@
         '{{ identifier_type }}' as identifier_type,
         trim({{ dbt.cast(column, api.Column.translate_type('string')) }}) as identifier_value,
         {{ src.observed_at }} as observed_at,
-        {{ dbt.cast(src.place if src.get('place') else 'null', api.Column.translate_type('string')) }} as place
+        {{ dbt.cast(src.place if src.get('place') else 'null', api.Column.translate_type('string')) }} as place,
+        {{ source_row_check(src) }} as row_check
     from {{ ref(src.model) }}
-    where {{ column }} is not null
-      and trim({{ dbt.cast(column, api.Column.translate_type('string')) }}) <> ''
+    where {{ identifier_present(column) }}
       {%- if src.get('where') %} and ({{ src.where }}){% endif %}
         {%- endset -%}
         {%- do parts.append(part) -%}
