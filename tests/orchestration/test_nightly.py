@@ -156,14 +156,15 @@ def test_a_build_killed_while_dbt_runs_leaves_the_served_warehouse_unchanged(nig
 
 def test_each_good_night_carried_the_staged_tables_and_the_registry(nights):
     """The nights are incremental (what the refresh is compared with): each published night's build
-    started from the tables staged by load, the identity tables incremental by node and the registry
-    of the warehouse served before it."""
+    started from the tables staged by load, the identity tables incremental by node, record and
+    source row and the registry of the warehouse served before it."""
     for day in range(1, NIGHTS + 1):
         if day != BROKEN_DAY:
             started = nights[f"log{day}"]
             assert len(started) == 1, started
             assert "staging.stg_tmall__orders (copied: " in started[0], started[0]
             assert "identity.int_identity__node_stats (copied: " in started[0], started[0]
+            assert "identity.int_identity__observation_nodes (copied: " in started[0], started[0]
             assert "identity.bridge_record_member (copied: " in started[0], started[0]
             assert "identity.identity_registry (read in place)" in started[0], started[0]
 
@@ -177,6 +178,7 @@ def test_the_full_refresh_carried_the_registry_and_staged_every_model_in_full(ni
     assert len(started) == 1, started
     assert "identity.identity_registry (read in place)" in started[0]
     assert "staging." not in started[0] and "int_identity__node_stats" not in started[0], started[0]
+    assert "int_identity__observation_nodes" not in started[0], started[0]
     assert "identity.bridge_record_member (read in place)" in started[0], started[0]
 
 
