@@ -11,3 +11,15 @@
 {% macro default__inline_cte() -%}{%- endmacro %}
 
 {% macro duckdb__inline_cte() -%}not materialized{%- endmacro %}
+
+{#- The opposite, where a join order must hold: `with a as {{ materialized_cte() }} (...)` is
+    computed before the query that reads it, so DuckDB's join-order optimizer cannot reorder its
+    joins with the reader's. Used where a cardinality estimate is known to flip with the data
+    (int_identity__match_pairs). Spark has no such keyword (and no such optimizer): nothing. -#}
+{% macro materialized_cte() -%}
+    {{ return(adapter.dispatch('materialized_cte', 'quanyu')()) }}
+{%- endmacro %}
+
+{% macro default__materialized_cte() -%}{%- endmacro %}
+
+{% macro duckdb__materialized_cte() -%}materialized{%- endmacro %}
