@@ -106,7 +106,7 @@ def report_steps(home: Path, stats) -> None:
 
 def report_carried(events) -> None:
     """What the build carried from the served file and what it built in full (the dbt step's
-    messages from publish.prepare_build: each copied table with its rows and seconds)."""
+    messages from publish.prepare_build: each carried table with its rows, the file copy's seconds)."""
     for event in events:
         message = event.user_message or ""
         if message.startswith(("building every model", "building in full")):

@@ -1,6 +1,6 @@
-{#- Identity tables incremental by node, by record or by source row (issue 20): a nightly restages only the graph
-    nodes whose observations changed, or the records whose inputs changed, and the result equals a
-    full rebuild row for row.
+{#- Identity tables incremental by node, by record or by source row (issue 20): a nightly restages
+    only the graph nodes whose observations changed, the records whose inputs changed, or the
+    observations of the source rows that changed, and the result equals a full rebuild row for row.
 
     A node's row is a function of its observations alone (int_identity__observation_nodes: every
     record x identifier). Each row keeps a checksum of them: its observation count (`records`) and
