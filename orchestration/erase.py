@@ -55,6 +55,7 @@ from orchestration.publish import (
     Build,
     _publish_lock,
     build_root,
+    copy_file,
     publish,
     read_build_info,
 )
@@ -268,7 +269,7 @@ def erase_warehouse(paths: Paths, journal: erasure.Journal) -> dict[str, int]:
             shutil.rmtree(build.folder)
         build.folder.mkdir(parents=True)
         erasing = build.folder / "erasing.duckdb"
-        shutil.copyfile(paths.warehouse, erasing)
+        copy_file(paths.warehouse, erasing)
         source = read_build_info(erasing) or {}
         with duckdb.connect(str(erasing)) as con:
             counts = delete_person(con, journal)

@@ -364,8 +364,9 @@ FICLONE = 0x40049409  # Linux ioctl: share a file's blocks copy-on-write (XFS wi
 
 
 def copy_file(origin: Path, target: Path) -> str:
-    """Copy ``origin`` to ``target``: as a copy-on-write clone where the filesystem can (then the
-    copy takes no time and no disk until the build writes), else byte for byte. Returns which."""
+    """Copy ``origin`` to ``target`` (a whole-project build's start, a run of a few assets, an
+    erasure): as a copy-on-write clone where the filesystem can (then the copy takes no time and
+    no disk until the copy is written to), else byte for byte. Returns which."""
     with open(origin, "rb") as source, open(target, "wb") as copy:
         try:
             fcntl.ioctl(copy.fileno(), FICLONE, source.fileno())
@@ -407,7 +408,7 @@ def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_p
         log(f"building every model into a new file; from {what} (build "
             f"{(source or {}).get('build_id', '?')}): {', '.join(done) or 'nothing'}")
     elif origin.exists():
-        shutil.copyfile(origin, build.file)
+        copy_file(origin, build.file)
         source = read_build_info(build.file)
         dropped = prune_orphans(build.file, manifest)
         if dropped:
