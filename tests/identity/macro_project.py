@@ -95,3 +95,26 @@ def run_project(folder: Path) -> None:
     statuses = [r["status"] for r in json.loads((folder / "target" / "run_results.json").read_text())["results"]]
     models = sum("materialized='ephemeral'" not in path.read_text() for path in (folder / "models").glob("*.sql"))
     assert result.returncode == 0 and statuses == ["success"] * models, result.stdout[-4000:]
+
+
+def two_nights(folder: Path, project: Callable[[Path], Path], load: Callable[[Path, Any], None], night1: Any,
+               night2: Any, between: Callable[[Path], None]) -> tuple[Path, Path]:
+    """The night the increment tests compare: a project built on ``night1`` (``load`` fills a
+    project's input tables), ``between`` run on it (a mark written into carried rows), then built
+    incrementally on ``night2``; and a second project built in full on ``night2``. Returns the two
+    projects (nightly, full)."""
+    nightly, full = project(folder / "nightly"), project(folder / "full")
+    load(nightly, night1)
+    run_project(nightly)
+    between(nightly)
+    load(nightly, night2)
+    run_project(nightly)
+    load(full, night2)
+    run_project(full)
+    return nightly, full
+
+
+def execute(folder: Path, sql: str) -> None:
+    """Run one statement on a ``model_project``'s database."""
+    with duckdb.connect(str(database(folder))) as con:
+        con.execute(sql)

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from orchestration.dbt_assets import DBT_PROJECT_DIR
-from tests.identity.macro_project import database, model_project, run_project
+from tests.identity.macro_project import database, execute, model_project, run_project, two_nights
 
 MODEL = DBT_PROJECT_DIR / "models" / "identity" / "int_identity__node_stats.sql"
 MACROS = [DBT_PROJECT_DIR / "macros" / "incremental_by_node.sql",
@@ -135,18 +135,13 @@ def table(folder: Path) -> pd.DataFrame:
 def test_a_night_restages_the_changed_nodes_and_equals_a_full_build(tmp_path, seed):
     night1 = observations(seed)
     night2, changed = next_night(night1)
-    nightly, full = project(tmp_path / "nightly"), project(tmp_path / "full")
-    load(nightly, night1)
-    run_project(nightly)
     untouched = sorted(set(night1.node_num) & set(night2.node_num) - changed)
     assert len(untouched) > 50 and len(changed) > 5
-    with duckdb.connect(str(database(nightly))) as con:  # mark one carried row of an untouched node
-        con.execute(f"update main.int_identity__node_stats set first_observed_at = '{MARK}' "
-                    f"where node_num = {untouched[0]}")
-    load(nightly, night2)
-    run_project(nightly)
-    load(full, night2)
-    run_project(full)
+    def mark(folder):  # one carried row of an untouched node
+        execute(folder, f"update main.int_identity__node_stats set first_observed_at = '{MARK}' "
+                        f"where node_num = {untouched[0]}")
+
+    nightly, full = two_nights(tmp_path, project, load, night1, night2, mark)
     got, whole = table(nightly), table(full)
     # only the changed nodes were restaged: the marked untouched row is carried as it was
     assert got.loc[got.node_num == untouched[0], "first_observed_at"].tolist() == [pd.Timestamp(MARK)]
@@ -168,8 +163,7 @@ def test_a_carried_node_table_holding_a_stale_count_is_restaged(tmp_path):
     load(folder, obs)
     run_project(folder)
     node = int(obs.node_num.iloc[0])
-    with duckdb.connect(str(database(folder))) as con:
-        con.execute(f"update main.int_identity__node_stats set records = records + 5 where node_num = {node}")
+    execute(folder, f"update main.int_identity__node_stats set records = records + 5 where node_num = {node}")
     run_project(folder)
     got = table(folder)
     assert got.loc[got.node_num == node, "records"].tolist() == [int((obs.node_num == node).sum())]

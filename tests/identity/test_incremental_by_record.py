@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from orchestration.dbt_assets import DBT_PROJECT_DIR
-from tests.identity.macro_project import database, model_project, run_project
+from tests.identity.macro_project import database, execute, model_project, two_nights
 
 MODEL = DBT_PROJECT_DIR / "models" / "identity" / "bridge_record_member.sql"
 MACROS = [DBT_PROJECT_DIR / "macros" / "incremental_by_node.sql"]
@@ -150,16 +150,14 @@ def table(folder: Path) -> pd.DataFrame:
 def test_a_night_restages_the_records_whose_state_changed_and_equals_a_full_build(tmp_path, seed):
     g1 = Graph(seed)
     g2 = next_night(g1)
-    nightly, full = project(tmp_path / "nightly"), project(tmp_path / "full")
-    load(nightly, g1)
-    run_project(nightly)
-    first = table(nightly)
-    with duckdb.connect(str(database(nightly))) as con:  # mark every carried row
-        con.execute(f"update main.bridge_record_member set unresolved_reason = '{MARK}'")
-    load(nightly, g2)
-    run_project(nightly)
-    load(full, g2)
-    run_project(full)
+    firsts = []
+
+    def read_and_mark(folder):  # night 1's bridge, then a mark in every carried row
+        firsts.append(table(folder))
+        execute(folder, f"update main.bridge_record_member set unresolved_reason = '{MARK}'")
+
+    nightly, full = two_nights(tmp_path, project, load, g1, g2, read_and_mark)
+    first = firsts[0]
     got, whole = table(nightly), table(full)
     kept = got.unresolved_reason.eq(MARK)
     # the rows still marked are the records whose row a full build makes exactly as night 1 did

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from orchestration.dbt_assets import DBT_PROJECT_DIR
-from tests.identity.macro_project import database, model_project, run_project
+from tests.identity.macro_project import database, execute, model_project, two_nights
 
 IDENTITY = DBT_PROJECT_DIR / "models" / "identity"
 MODELS = [IDENTITY / "int_identity__observations.sql", IDENTITY / "int_identity__observation_nodes.sql"]
@@ -128,15 +128,10 @@ def observations(folder) -> pd.DataFrame:
 def test_a_night_adds_and_deletes_the_observations_of_changed_source_rows_and_equals_a_full_build(tmp_path, seed):
     night1 = first_night(seed)
     night2 = next_night(night1)
-    nightly, full = project(tmp_path / "nightly"), project(tmp_path / "full")
-    load(nightly, night1)
-    run_project(nightly)
-    with duckdb.connect(str(database(nightly))) as con:  # mark every carried observation
-        con.execute(f"update main.int_identity__observation_nodes set identifier_value = '{MARK}'")
-    load(nightly, night2)
-    run_project(nightly)
-    load(full, night2)
-    run_project(full)
+    def mark(folder):  # every carried observation
+        execute(folder, f"update main.int_identity__observation_nodes set identifier_value = '{MARK}'")
+
+    nightly, full = two_nights(tmp_path, project, load, night1, night2, mark)
     got, whole = observations(nightly), observations(full)
     assert list(got[KEY].itertuples(index=False)) == list(whole[KEY].itertuples(index=False))
     kept = got.identifier_value.eq(MARK)
