@@ -71,10 +71,11 @@ ttm_changes as (
         sum((case when ttm_orders >= 1 then 1 else 0 end) - (case when previous_orders >= 1 then 1 else 0 end)) as buyers,
         sum((case when ttm_orders >= 2 then 1 else 0 end) - (case when previous_orders >= 2 then 1 else 0 end)) as repeat_buyers
     from (
+        -- the level before the step: the running sum without the step's own orders (the same as
+        -- the previous row's running sum, 0 at a buyer's first step; no second window)
         select
             buyer_ttm.*,
-            coalesce(lag(ttm_orders) over (partition by scope, scope_channel, one_id order by step_number), 0)
-                as previous_orders
+            ttm_orders - orders as previous_orders
         from buyer_ttm
     ) as changes
     group by scope, scope_channel, step_number
@@ -92,20 +93,12 @@ ttm as (
     group by months.month, ttm_changes.scope, ttm_changes.scope_channel
 ),
 
-sequenced as (
-    select
-        scoped.*,
-        row_number() over (partition by scope, scope_channel, one_id order by booked_at, order_key) as order_seq
-    from scoped
-),
-
 first_two as (
     select
         scope, scope_channel, one_id,
-        max(case when order_seq = 1 then booked_at end) as first_order_at,
-        max(case when order_seq = 2 then booked_at end) as second_order_at
-    from sequenced
-    where order_seq <= 2
+        min(booked_at) as first_order_at,
+        {{ nth_smallest('booked_at', 2) }} as second_order_at
+    from scoped
     group by scope, scope_channel, one_id
 ),
 
