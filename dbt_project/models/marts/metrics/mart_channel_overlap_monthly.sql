@@ -39,11 +39,12 @@ buyer_steps as (
 ),
 
 buyer_ttm as (
-    -- the buyer's trailing-twelve-month figures from each step on
+    -- the buyer's trailing-twelve-month figures from each step on, and the step's own changes
     select
         one_id,
         step_number,
         {%- for column in ['online_orders', 'offline_orders', 'gmv'] %}
+        {{ column }} as step_{{ column }},
         sum({{ column }}) over (
             partition by one_id order by step_number rows between unbounded preceding and current row
         ) as {{ column }}{{ ',' if not loop.last }}
@@ -51,7 +52,11 @@ buyer_ttm as (
     from buyer_steps
 ),
 
-classified as (
+transitions as (
+    -- where a buyer's class or figures change: out of the previous class, into the new one. The
+    -- figures before a step are the running sums less the step's own changes (exact: counts and
+    -- decimal amounts), which is the previous step's level, 0 and no class at the first step: no
+    -- second window over every buyer step
     select
         buyer_ttm.*,
         case
@@ -59,18 +64,16 @@ classified as (
             when online_orders > 0 then 'online_only'
             when offline_orders > 0 then 'offline_only'
         end as overlap_class,
-        online_orders + offline_orders as orders
+        online_orders + offline_orders as orders,
+        case
+            when online_orders - step_online_orders > 0 and offline_orders - step_offline_orders > 0 then 'both'
+            when online_orders - step_online_orders > 0 then 'online_only'
+            when offline_orders - step_offline_orders > 0 then 'offline_only'
+        end
+            as previous_class,
+        online_orders - step_online_orders + offline_orders - step_offline_orders as previous_orders,
+        gmv - step_gmv as previous_gmv
     from buyer_ttm
-),
-
-transitions as (
-    -- where a buyer's class or figures change: out of the previous class, into the new one
-    select
-        classified.*,
-        lag(overlap_class) over (partition by one_id order by step_number) as previous_class,
-        lag(orders) over (partition by one_id order by step_number) as previous_orders,
-        lag(gmv) over (partition by one_id order by step_number) as previous_gmv
-    from classified
 ),
 
 class_steps as (
