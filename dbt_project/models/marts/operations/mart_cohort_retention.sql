@@ -181,22 +181,37 @@ cohort_sizes as (
     group by breakdowns.cohort_kind, breakdowns.cohort_month, breakdowns.dimension, breakdowns.dimension_value
 ),
 
-retained as (
+retained_cells as (
+    -- each retained member-month once, counted per cohort cell (kind, measure, cohort month,
+    -- acquisition channel, store, month); the breakdowns are sums of these cells (a member is in
+    -- one cell of each), not a join of every member-month once per breakdown (44.6M rows at 1M)
     select
-        breakdowns.cohort_kind,
+        cohorts.cohort_kind,
         retained_months.measure,
-        breakdowns.cohort_month,
-        breakdowns.dimension,
-        breakdowns.dimension_value,
+        cohorts.cohort_month,
+        coalesce(cohorts.acquisition_channel, 'unknown') as acquisition_channel,
+        coalesce(cohorts.store_code, 'unknown') as store_code,
         retained_months.month,
         count(*) as retained
-    from breakdowns
+    from cohorts
     join retained_months
-        on retained_months.cohort_kind = breakdowns.cohort_kind
-       and retained_months.one_id = breakdowns.one_id
-       and retained_months.month >= breakdowns.cohort_month
-    group by breakdowns.cohort_kind, retained_months.measure, breakdowns.cohort_month, breakdowns.dimension,
-             breakdowns.dimension_value, retained_months.month
+        on retained_months.cohort_kind = cohorts.cohort_kind
+       and retained_months.one_id = cohorts.one_id
+       and retained_months.month >= cohorts.cohort_month
+    group by cohorts.cohort_kind, retained_months.measure, cohorts.cohort_month,
+             coalesce(cohorts.acquisition_channel, 'unknown'), coalesce(cohorts.store_code, 'unknown'),
+             retained_months.month
+),
+
+retained as (
+    {%- for dimension, value in [('all', "'all'"), ('acquisition_channel', 'acquisition_channel'), ('store', 'store_code')] %}
+    select
+        cohort_kind, measure, cohort_month, '{{ dimension }}' as dimension, {{ value }} as dimension_value, month,
+        cast(sum(retained) as {{ dbt.type_bigint() }}) as retained
+    from retained_cells
+    group by cohort_kind, measure, cohort_month{{ ', ' ~ value if dimension != 'all' }}, month
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 grid as (
