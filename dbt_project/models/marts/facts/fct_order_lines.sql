@@ -35,7 +35,7 @@ tmall as (
         items.list_amount,
         items.line_paid_amount,
         items.refund_amount as exported_refund_amount,
-        cast(null as {{ dbt.type_numeric() }}) as order_refund_amount,
+        cast(null as decimal(18, 2)) as order_refund_amount,
         false as refunds_per_order
     from {{ ref('stg_tmall__order_items') }} as items
 ),
@@ -74,12 +74,14 @@ jd as (
         item_title,
         qty,
         line_amount as list_amount,
-        cast(case
+        -- fen to yuan by a decimal product: exact on every engine (a division by 100 made the
+        -- column, and every channel's through the union, a DOUBLE on DuckDB)
+        cast(cast(case
             when order_line_number = last_line_number
                 then goods_paid_fen - sum(share_fen) over (partition by order_id) + share_fen
             else share_fen
-        end as {{ dbt.type_numeric() }}) / 100 as line_paid_amount,
-        cast(null as {{ dbt.type_numeric() }}) as exported_refund_amount,
+        end as decimal(18, 0)) * 0.01 as decimal(18, 2)) as line_paid_amount,
+        cast(null as decimal(18, 2)) as exported_refund_amount,
         order_refund_amount,
         true as refunds_per_order
     from jd_shares
@@ -98,7 +100,7 @@ douyin as (
         item_amount as list_amount,
         payable_amount as line_paid_amount,
         refund_amount as exported_refund_amount,
-        cast(null as {{ dbt.type_numeric() }}) as order_refund_amount,
+        cast(null as decimal(18, 2)) as order_refund_amount,
         false as refunds_per_order
     from {{ ref('stg_douyin__orders') }}
 ),
@@ -116,7 +118,7 @@ mini_program as (
         list_amount,
         line_paid_amount,
         refund_amount as exported_refund_amount,
-        cast(null as {{ dbt.type_numeric() }}) as order_refund_amount,
+        cast(null as decimal(18, 2)) as order_refund_amount,
         false as refunds_per_order
     from {{ ref('stg_mini_program__order_items') }}
 ),
@@ -134,7 +136,7 @@ pos as (
         unit_price * qty as list_amount,
         paid_amount as line_paid_amount,
         refund_amount as exported_refund_amount,
-        cast(null as {{ dbt.type_numeric() }}) as order_refund_amount,
+        cast(null as decimal(18, 2)) as order_refund_amount,
         false as refunds_per_order
     from {{ ref('stg_pos__sales') }}
 ),
