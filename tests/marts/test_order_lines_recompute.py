@@ -193,3 +193,18 @@ def test_category_cross_buy_matches_a_recomputation(recomputed):
     for column in expected.columns:
         diff = (built[column].astype(float) - expected[column].reindex(built.index)).abs()
         assert diff.max() < 1e-9, (column, diff[diff >= 1e-9])
+
+
+def test_money_summed_from_lines_stays_decimal_in_every_mart(published):
+    """Amounts are exact to the fen: a money column (``*amount``, ``gmv``) of a mart or intermediate
+    table is a DECIMAL, never a float whose sums drift in the last digits from one build to the next
+    (fct_order_lines' JD allocation once made every line amount a DOUBLE). Ratios and rates
+    (``share_of_*``, ``*_share``, ``*_per_*``, ``*_vs_*``) are floats by design."""
+    columns = query(published, "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+                               "where schema_name in ('marts', 'intermediate')")
+    money = columns[(columns.column_name.str.endswith("amount") | columns.column_name.eq("gmv"))
+                    & ~columns.column_name.str.contains("share|_per_|_vs_")]
+    assert len(money) > 20 and {"paid_amount", "refund_amount", "net_amount"} <= set(
+        money[money.table_name == "fct_order_lines"].column_name)
+    floats = money[money.data_type.isin(["DOUBLE", "FLOAT", "REAL"])]
+    assert floats.empty, floats.to_string()
