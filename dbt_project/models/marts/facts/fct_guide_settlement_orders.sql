@@ -61,7 +61,7 @@ day_rules as (
     join rules
         on (rules.channel = order_days.channel or rules.channel = '*')
        and rules.valid_from <= order_days.booked_date
-       and (rules.valid_to is null or order_days.booked_date <= rules.valid_to)
+       and (rules.valid_to is null or rules.valid_to >= order_days.booked_date)
 ),
 
 with_rule as (
