@@ -59,17 +59,9 @@ transitions as (
     -- second window over every buyer step
     select
         buyer_ttm.*,
-        case
-            when online_orders > 0 and offline_orders > 0 then 'both'
-            when online_orders > 0 then 'online_only'
-            when offline_orders > 0 then 'offline_only'
-        end as overlap_class,
+        {{ overlap_class('online_orders', 'offline_orders') }} as overlap_class,
         online_orders + offline_orders as orders,
-        case
-            when online_orders - step_online_orders > 0 and offline_orders - step_offline_orders > 0 then 'both'
-            when online_orders - step_online_orders > 0 then 'online_only'
-            when offline_orders - step_offline_orders > 0 then 'offline_only'
-        end
+        {{ overlap_class('online_orders - step_online_orders', 'offline_orders - step_offline_orders') }}
             as previous_class,
         online_orders - step_online_orders + offline_orders - step_offline_orders as previous_orders,
         gmv - step_gmv as previous_gmv
