@@ -134,9 +134,16 @@ fan_bought as (
 ),
 
 cohorts as (
-    select {{ cohort_keys }} from buyer_cohorts
-    union all
-    select {{ cohort_keys }} from fan_cohorts
+    -- a member's breakdown values ('unknown' where there is none)
+    select
+        cohort_kind, one_id, cohort_month,
+        coalesce(acquisition_channel, 'unknown') as acquisition_channel,
+        coalesce(store_code, 'unknown') as store_code
+    from (
+        select {{ cohort_keys }} from buyer_cohorts
+        union all
+        select {{ cohort_keys }} from fan_cohorts
+    ) as both_kinds
 ),
 
 retained_months as (
@@ -156,41 +163,31 @@ measures as (
     union all select 'fans' as cohort_kind, 'bought' as measure
 ),
 
-breakdowns as (
-    -- each cohort member once per dimension (all, acquisition_channel, store)
-    select cohort_kind, one_id, cohort_month, 'all' as dimension, 'all' as dimension_value from cohorts
-    union all
-    select
-        cohort_kind, one_id, cohort_month,
-        'acquisition_channel' as dimension, coalesce(acquisition_channel, 'unknown') as dimension_value
+{#- the three breakdowns: a cohort member is in one cell of each, so every figure below is counted
+    once per cell (kind, cohort month, acquisition channel, store) and summed per breakdown, not
+    counted over member rows repeated once per breakdown (44.6M join rows at 1M) -#}
+{%- set breakdowns = [('all', "'all'"), ('acquisition_channel', 'acquisition_channel'), ('store', 'store_code')] %}
+
+cohort_cells as (
+    select cohorts.cohort_kind, cohorts.cohort_month, cohorts.acquisition_channel, cohorts.store_code,
+           count(*) as members
     from cohorts
-    union all
-    select
-        cohort_kind, one_id, cohort_month,
-        'store' as dimension, coalesce(store_code, 'unknown') as dimension_value
-    from cohorts
+    join months
+        on months.month = cohorts.cohort_month
+    group by cohorts.cohort_kind, cohorts.cohort_month, cohorts.acquisition_channel, cohorts.store_code
 ),
 
 cohort_sizes as (
-    select
-        breakdowns.cohort_kind, breakdowns.cohort_month, breakdowns.dimension, breakdowns.dimension_value,
-        count(*) as cohort_size
-    from breakdowns
-    join months
-        on months.month = breakdowns.cohort_month
-    group by breakdowns.cohort_kind, breakdowns.cohort_month, breakdowns.dimension, breakdowns.dimension_value
+    {{- sum_per_breakdown('cohort_cells', 'cohort_kind, cohort_month', 'members', 'cohort_size', breakdowns) }}
 ),
 
 retained_cells as (
-    -- each retained member-month once, counted per cohort cell (kind, measure, cohort month,
-    -- acquisition channel, store, month); the breakdowns are sums of these cells (a member is in
-    -- one cell of each), not a join of every member-month once per breakdown (44.6M rows at 1M)
     select
         cohorts.cohort_kind,
         retained_months.measure,
         cohorts.cohort_month,
-        coalesce(cohorts.acquisition_channel, 'unknown') as acquisition_channel,
-        coalesce(cohorts.store_code, 'unknown') as store_code,
+        cohorts.acquisition_channel,
+        cohorts.store_code,
         retained_months.month,
         count(*) as retained
     from cohorts
@@ -198,20 +195,13 @@ retained_cells as (
         on retained_months.cohort_kind = cohorts.cohort_kind
        and retained_months.one_id = cohorts.one_id
        and retained_months.month >= cohorts.cohort_month
-    group by cohorts.cohort_kind, retained_months.measure, cohorts.cohort_month,
-             coalesce(cohorts.acquisition_channel, 'unknown'), coalesce(cohorts.store_code, 'unknown'),
-             retained_months.month
+    group by cohorts.cohort_kind, retained_months.measure, cohorts.cohort_month, cohorts.acquisition_channel,
+             cohorts.store_code, retained_months.month
 ),
 
 retained as (
-    {%- for dimension, value in [('all', "'all'"), ('acquisition_channel', 'acquisition_channel'), ('store', 'store_code')] %}
-    select
-        cohort_kind, measure, cohort_month, '{{ dimension }}' as dimension, {{ value }} as dimension_value, month,
-        cast(sum(retained) as {{ dbt.type_bigint() }}) as retained
-    from retained_cells
-    group by cohort_kind, measure, cohort_month{{ ', ' ~ value if dimension != 'all' }}, month
-    {{- '\n    union all' if not loop.last }}
-    {%- endfor %}
+    {{- sum_per_breakdown('retained_cells', 'cohort_kind, measure, cohort_month, month', 'retained', 'retained',
+                          breakdowns) }}
 ),
 
 grid as (
