@@ -43,7 +43,7 @@ from ingest import lake
 from ingest.hash_keys import HashKeyError
 from ingest.settings import REPO_ROOT, Paths, paths_from_env
 from orchestration.hash_key_guard import check_build_keys
-from orchestration.publish import FULL_REFRESH_TAG, prepare_build
+from orchestration.publish import FULL_REFRESH_TAG, dbt_view, prepare_build
 from orchestration.resources import WRITER_POOL, QuanyuPaths, environment
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -216,12 +216,13 @@ def build_dbt_assets():
         try:
             with lake.reading(paths):  # healed, and no compaction until dbt has read it
                 check_build_keys(paths, build.file, log=context.log.warning)  # one hash key, lake and registry
-                with dbt_environment(paths):
-                    # dbt's artifacts and log in the build folder: kept with a failed build, removed
-                    # with a published one (dagster-dbt's default, a new folder under the project's
-                    # target/ per run, left 39 MB behind every run, forever)
-                    invocation = builder.cli(["build"], context=context, target_path=build.folder / "dbt")
-                yield from with_table_metadata(invocation.stream(), build.file, invocation.manifest)
+                with dbt_view(build, log=context.log.info):  # one profile path for every build: partial parse
+                    with dbt_environment(paths):
+                        # dbt's artifacts and log in the build folder: kept with a failed build, removed
+                        # with a published one (dagster-dbt's default, a new folder under the project's
+                        # target/ per run, left 39 MB behind every run, forever)
+                        invocation = builder.cli(["build"], context=context, target_path=build.dbt_target)
+                    yield from with_table_metadata(invocation.stream(), build.file, invocation.manifest)
         except HashKeyError as exc:
             raise Failure(description=str(exc), allow_retries=False) from None
         except Exception:

@@ -10,7 +10,7 @@ import pytest
 
 from ingest.settings import paths_from_env
 from orchestration.dbt_assets import DBT_PROJECT_DIR, dbt_executable
-from orchestration.publish import Build, write_profiles
+from orchestration.publish import Build, dbt_view, write_profiles
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +24,10 @@ def docs(baseline, tmp_path_factory):
     profiles = write_profiles(build, DBT_PROJECT_DIR / "profiles.yml")
     target = root / "target"
     env = {**__import__("os").environ, "QUANYU_LAKE": str(baseline.lake), "QUANYU_HOME": str(root)}
-    result = subprocess.run([dbt_executable(), "docs", "generate", "--project-dir", str(DBT_PROJECT_DIR),
-                             "--profiles-dir", str(profiles), "--target-path", str(target), "--log-path",
-                             str(root / "logs")], cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    with dbt_view(build):  # the profile names the build file through the link dbt_view points
+        result = subprocess.run([dbt_executable(), "docs", "generate", "--project-dir", str(DBT_PROJECT_DIR),
+                                 "--profiles-dir", str(profiles), "--target-path", str(target), "--log-path",
+                                 str(root / "logs")], cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     catalog = json.loads((target / "catalog.json").read_text(encoding="utf-8"))
