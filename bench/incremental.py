@@ -100,7 +100,7 @@ def dbt_build(home: Path, build: publish.Build, tag: str, exclude: list[str], fu
                "--target-path", str(target), "--log-path", str(home / "dbt-logs"), "--quiet",
                *(["--exclude", *exclude] if exclude else []),
                *(["--full-refresh"] if full_refresh else [])]
-    with publish.dbt_view(build, log=lambda _message: None):  # the profile names the build file through it
+    with publish.dbt_view(build, DBT_DIR, log=lambda _message: None):  # the profile names the build file through it
         seconds, _rss, _disk = run_stage(command, home, cwd=DBT_DIR)
     return seconds, target
 

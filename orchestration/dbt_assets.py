@@ -216,7 +216,8 @@ def build_dbt_assets():
         try:
             with lake.reading(paths):  # healed, and no compaction until dbt has read it
                 check_build_keys(paths, build.file, log=context.log.warning)  # one hash key, lake and registry
-                with dbt_view(build, log=context.log.info):  # one profile path for every build: partial parse
+                # one profile path for every build, and the last parse state while the project is unchanged
+                with dbt_view(build, DBT_PROJECT_DIR, log=context.log.info):
                     with dbt_environment(paths):
                         # dbt's artifacts and log in the build folder: kept with a failed build, removed
                         # with a published one (dagster-dbt's default, a new folder under the project's

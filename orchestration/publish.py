@@ -77,6 +77,7 @@ CARRIED_BY_FINGERPRINT_TAGS = (INCREMENTAL_BY_LOAD_TAG, INCREMENTAL_BY_NODE_TAG,
 FULL_REFRESH_TAG = "quanyu/full_refresh"
 PROFILE_NAME = "quanyu"
 PARSE_STATE = "partial_parse.msgpack"  # dbt's parse state, in its target folder
+PARSE_STAMP = "project.sha256"  # beside the kept parse state: the project it was parsed from
 BUILD_TARGET = "duckdb"  # the output of dbt_project/profiles.yml that writes (the default, `served`, reads)
 
 
@@ -159,20 +160,42 @@ def dbt_build_file(paths: Paths) -> Path:
     return dbt_state(paths) / "build" / paths.warehouse.name
 
 
+# What dbt parses in a project folder (its installed packages included): dbt_view hands a parse
+# state on only while none of it changed.
+PARSED_SOURCES = ("dbt_project.yml", "profiles.yml", "packages.yml", "dependencies.yml", "models", "macros",
+                  "seeds", "tests", "snapshots", "analyses", "dbt_packages")
+
+
+def project_stamp(project_dir: Path) -> str:
+    """SHA-256 over the names and contents of every file dbt parses in ``project_dir``."""
+    digest = hashlib.sha256()
+    for name in PARSED_SOURCES:
+        source = project_dir / name
+        files = [source] if source.is_file() else sorted(f for f in source.rglob("*") if f.is_file()) \
+            if source.is_dir() else []
+        for file in files:
+            digest.update(file.relative_to(project_dir).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 @contextlib.contextmanager
-def dbt_view(build: Build, log: Callable[[str], None] = print) -> Iterator[None]:
+def dbt_view(build: Build, project_dir: Path, log: Callable[[str], None] = print) -> Iterator[None]:
     """While dbt runs on ``build``: the profile's path (``dbt_build_file``) leads to its file, and dbt
-    starts from the parse state the last dbt run left.
+    starts from the parse state the last dbt run left, if the project is the same.
 
     dbt parses the whole project again when the profile changes (the output's path and attachments
     are part of its check): with a path per run, every build paid a full parse (11-15 s of the 2
-    cores against ~2 s for a partial one). So the profile names one path for every build, a link
-    in ``dbt_state`` pointed at this build's folder (DuckDB's WAL and spill folder, named after the
-    path, land in the folder too), and dbt's ``partial_parse.msgpack`` is handed from one build's
-    target folder to the next; dbt re-parses what changed in the project since, or everything when
-    its version, profile, variables or environment changed. The link is held under an exclusive
-    lock for the block: two builds of one installation never use it at once (the writers' pool
-    already runs one at a time). A missing or broken parse state costs a full parse, nothing else.
+    cores against ~4 s with the process start for a partial one). So the profile names one path for
+    every build, a link in ``dbt_state`` pointed at this build's folder (DuckDB's WAL and spill
+    folder, named after the path, land in the folder too), and dbt's ``partial_parse.msgpack`` is
+    handed from one build's target folder to the next, but only while no file of the project
+    changed (``project_stamp``, kept beside it): a night on unchanged code reuses the last parse
+    whole, and a changed project (a deployment) is parsed in full, so no night depends on dbt
+    re-parsing a change correctly. dbt itself still parses in full when its version, the profile,
+    a variable or an environment variable the project reads changed. The link is held under an
+    exclusive lock for the block: two builds of one installation never use it at once (the writers'
+    pool already runs one at a time). A missing or broken parse state costs a full parse, nothing else.
     """
     state = dbt_state(build.paths)
     with exclusive(state / ".lock"):
@@ -180,19 +203,26 @@ def dbt_view(build: Build, log: Callable[[str], None] = print) -> Iterator[None]
         pointing = state / f".build-{uuid.uuid4().hex}"
         pointing.symlink_to(build.folder, target_is_directory=True)
         os.replace(pointing, link)  # atomic: the link names this build or the last, never nothing
-        kept = state / PARSE_STATE
-        if kept.exists():
+        kept, kept_stamp = state / PARSE_STATE, state / PARSE_STAMP
+        stamp = project_stamp(project_dir)
+        if kept.exists() and kept_stamp.exists() and kept_stamp.read_text(encoding="utf-8") == stamp:
             build.dbt_target.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(kept, build.dbt_target / PARSE_STATE)
+        elif kept.exists():
+            log("the dbt project changed since the last build: dbt parses it in full")
         try:
             yield
         finally:
             parsed = build.dbt_target / PARSE_STATE
-            if parsed.exists():
+            if parsed.exists() and project_stamp(project_dir) == stamp:
+                kept_stamp.unlink(missing_ok=True)  # a state without its stamp is never handed on
                 with writing(kept) as temp:
                     shutil.copyfile(parsed, temp)
+                with writing(kept_stamp) as temp:
+                    temp.write_text(stamp, encoding="utf-8")
             else:
-                log(f"dbt left no parse state in {build.dbt_target}: the next build parses in full")
+                log(f"no parse state kept from {build.dbt_target} (none written, or the project changed "
+                    f"during the build): the next build parses in full")
 
 
 def write_profiles(build: Build, project_profiles: Path, previous: Path | None = None) -> Path:
@@ -201,7 +231,7 @@ def write_profiles(build: Build, project_profiles: Path, previous: Path | None =
     carries over from) attached read-only as ``PREVIOUS_DATABASE``. The project's default target
     (``served``) opens the served file read-only, so a run on it could not build; QUANYU_DBT_TARGET
     is not consulted either (only a DuckDB build can be published). The other outputs are left out.
-    The path is the same for every build (``dbt_build_file``): run dbt inside ``dbt_view(build)``."""
+    The path is the same for every build (``dbt_build_file``): run dbt inside ``dbt_view``."""
     document = yaml.safe_load(project_profiles.read_text(encoding="utf-8"))
     output = document[PROFILE_NAME]["outputs"][BUILD_TARGET]
     if output.get("type") != "duckdb":

@@ -24,7 +24,7 @@ def docs(baseline, tmp_path_factory):
     profiles = write_profiles(build, DBT_PROJECT_DIR / "profiles.yml")
     target = root / "target"
     env = {**__import__("os").environ, "QUANYU_LAKE": str(baseline.lake), "QUANYU_HOME": str(root)}
-    with dbt_view(build):  # the profile names the build file through the link dbt_view points
+    with dbt_view(build, DBT_PROJECT_DIR):  # the profile names the build file through the link dbt_view points
         result = subprocess.run([dbt_executable(), "docs", "generate", "--project-dir", str(DBT_PROJECT_DIR),
                                  "--profiles-dir", str(profiles), "--target-path", str(target), "--log-path",
                                  str(root / "logs")], cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
