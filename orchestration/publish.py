@@ -146,6 +146,9 @@ def prune_old_builds(paths: Paths, keep: int = KEEP_FAILED_BUILDS) -> list[Path]
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+    link = dbt_state(paths) / "build"
+    if link.is_symlink() and not link.exists():  # left by a dbt killed in dbt_view, its build pruned now
+        link.unlink()
     return deleted
 
 
@@ -213,6 +216,7 @@ def dbt_view(build: Build, project_dir: Path, log: Callable[[str], None] = print
         try:
             yield
         finally:
+            link.unlink(missing_ok=True)  # no link outlives dbt (a dangling one breaks copies of the home)
             parsed = build.dbt_target / PARSE_STATE
             if parsed.exists() and project_stamp(project_dir) == stamp:
                 kept_stamp.unlink(missing_ok=True)  # a state without its stamp is never handed on

@@ -72,3 +72,18 @@ def test_a_build_file_starts_as_the_served_file_with_only_what_builds_carry(tmp_
         con.execute("create table marts.rebuilt as select range as id, md5(range::varchar) as v from range(300000)")
         con.execute("checkpoint")
     assert build.stat().st_size <= size * 1.05  # written into the dropped table's blocks
+
+
+def test_a_link_left_by_a_killed_dbt_is_removed_with_its_build(home):
+    """dbt_view removes its link when dbt ends; a killed dbt leaves it, dangling once its build is
+    pruned, and a dangling link breaks copies of the home (shutil.copytree): the next prune removes it."""
+    from orchestration.publish import dbt_state
+
+    folder = _failed_build(home, "run-killed", 1_000_000)
+    link = dbt_state(home) / "build"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(folder, target_is_directory=True)
+    for later in ("run-2", "run-3"):
+        _failed_build(home, later, 2_000_000 if later == "run-2" else 3_000_000)
+    prune_old_builds(home)
+    assert not folder.exists() and not link.is_symlink()

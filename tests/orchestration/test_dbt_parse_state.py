@@ -78,7 +78,7 @@ def test_a_parse_state_is_handed_on_only_while_the_project_is_unchanged(tmp_path
             _dbt_writes_a_parse_state(build, f"parsed by {run_id}".encode())
     assert handed == [None, b"parsed by one", None, b"parsed by three"]
     assert messages == ["the dbt project changed since the last build: dbt parses it in full"]
-    assert sorted(p.name for p in dbt_state(paths).iterdir()) == sorted([".lock", "build", PARSE_STAMP, PARSE_STATE])
+    assert sorted(p.name for p in dbt_state(paths).iterdir()) == sorted([".lock", PARSE_STAMP, PARSE_STATE])
 
 
 def test_no_parse_state_written_keeps_none(tmp_path):
@@ -89,4 +89,4 @@ def test_no_parse_state_written_keeps_none(tmp_path):
     with dbt_view(build, DBT_PROJECT_DIR, log=messages.append):
         pass
     assert messages and "the next build parses in full" in messages[0]
-    assert sorted(p.name for p in dbt_state(paths).iterdir()) == [".lock", "build"]
+    assert sorted(p.name for p in dbt_state(paths).iterdir()) == [".lock"]  # the link lives only while dbt runs
