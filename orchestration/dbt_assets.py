@@ -43,12 +43,10 @@ from ingest import lake
 from ingest.hash_keys import HashKeyError
 from ingest.settings import REPO_ROOT, Paths, paths_from_env
 from orchestration.hash_key_guard import check_build_keys
-from orchestration.publish import FULL_REFRESH_TAG, dbt_view, prepare_build
+from orchestration.publish import FULL_REFRESH_TAG, dbt_view, prepare_build, project_paths
 from orchestration.resources import WRITER_POOL, QuanyuPaths, environment
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-PROJECT_SOURCES = ("dbt_project.yml", "profiles.yml", "packages.yml", "dependencies.yml", "models", "macros",
-                   "seeds", "tests", "snapshots", "analyses")
 
 
 def dbt_executable() -> str:
@@ -71,12 +69,7 @@ def manifest_is_current(project: DbtProject) -> bool:
     if not project.manifest_path.exists():
         return False
     parsed = project.manifest_path.stat().st_mtime
-    for name in PROJECT_SOURCES:
-        source = Path(project.project_dir) / name
-        files = [source] if source.is_file() else source.rglob("*") if source.is_dir() else []
-        if any(f.stat().st_mtime > parsed for f in files):
-            return False
-    return True
+    return not any(path.stat().st_mtime > parsed for path in project_paths(Path(project.project_dir)))
 
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)

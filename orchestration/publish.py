@@ -163,22 +163,28 @@ def dbt_build_file(paths: Paths) -> Path:
     return dbt_state(paths) / "build" / paths.warehouse.name
 
 
-# What dbt parses in a project folder (its installed packages included): dbt_view hands a parse
-# state on only while none of it changed.
-PARSED_SOURCES = ("dbt_project.yml", "profiles.yml", "packages.yml", "dependencies.yml", "models", "macros",
-                  "seeds", "tests", "snapshots", "analyses", "dbt_packages")
+# What dbt parses in a project folder, its installed packages included (manifest_is_current in
+# orchestration/dbt_assets.py, and dbt_view, which hands a parse state on only while none of it changed).
+PROJECT_SOURCES = ("dbt_project.yml", "profiles.yml", "packages.yml", "dependencies.yml", "models", "macros",
+                   "seeds", "tests", "snapshots", "analyses", "dbt_packages")
+
+
+def project_paths(project_dir: Path) -> list[Path]:
+    """Every file and folder of ``PROJECT_SOURCES`` in ``project_dir``, sorted (a folder's own time
+    changes when a file in it is deleted)."""
+    found = []
+    for name in PROJECT_SOURCES:
+        source = project_dir / name
+        found += [source] if source.is_file() else sorted(source.rglob("*")) if source.is_dir() else []
+    return found
 
 
 def project_stamp(project_dir: Path) -> str:
     """SHA-256 over the names and contents of every file dbt parses in ``project_dir``."""
     digest = hashlib.sha256()
-    for name in PARSED_SOURCES:
-        source = project_dir / name
-        files = [source] if source.is_file() else sorted(f for f in source.rglob("*") if f.is_file()) \
-            if source.is_dir() else []
-        for file in files:
-            digest.update(file.relative_to(project_dir).as_posix().encode() + b"\0")
-            digest.update(hashlib.sha256(file.read_bytes()).digest())
+    for file in (path for path in project_paths(project_dir) if path.is_file()):
+        digest.update(file.relative_to(project_dir).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()
 
 

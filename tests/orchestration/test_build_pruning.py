@@ -83,7 +83,7 @@ def test_a_link_left_by_a_killed_dbt_is_removed_with_its_build(home):
     link = dbt_state(home) / "build"
     link.parent.mkdir(parents=True)
     link.symlink_to(folder, target_is_directory=True)
-    for later in ("run-2", "run-3"):
-        _failed_build(home, later, 2_000_000 if later == "run-2" else 3_000_000)
+    for later, mtime in (("run-2", 2_000_000), ("run-3", 3_000_000)):
+        _failed_build(home, later, mtime)
     prune_old_builds(home)
     assert not folder.exists() and not link.is_symlink()
