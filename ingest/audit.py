@@ -11,18 +11,21 @@ hex hashes and base64 ids contain by chance; ``135 1234 5678``, ``tel:1351234567
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 
+from ingest.atomic import write_json
 from ingest.lake import (
     LEDGER,
     QUARANTINE,
     RAW,
     is_data_file,
     per_file,
-    raw_relation,
     reading,
     segment_raw_counts,
     table_dir,
@@ -55,10 +58,91 @@ def parquet_relation(glob: str) -> str:
     return f"read_parquet('{glob}', union_by_name = true)"
 
 
+AUDITS = "audits"  # lake/audits/<table>.mobiles.json: the mobile scan's findings per raw file
+FILE_COLUMN = "_audited_file"
+
+
+def mobile_rule() -> str:
+    """What a kept finding depends on besides the file: the pattern and the columns skipped."""
+    return hashlib.sha256(json.dumps([MOBILE_REGEX, SKIP_SUFFIXES]).encode("utf-8")).hexdigest()
+
+
+def mobile_findings_path(paths: Paths, table: str) -> Path:
+    return paths.lake / AUDITS / f"{table}.mobiles.json"
+
+
+@dataclass
+class MobileScan:
+    """The mobile scan of one lake table: ``found`` is column -> rows over every raw file."""
+
+    table: str
+    found: dict[str, int]
+    files: int  # raw files of the table now
+    scanned: int  # of which read tonight (new, rewritten, or the rule changed); the rest were kept
+
+
+def _file_key(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+
+
+def _scan_files(files: list[Path]) -> dict[str, dict[str, int]]:
+    """File name -> {column: rows with a raw mobile} for ``files``, read in one query."""
+    if not files:
+        return {}
+    listing = ", ".join(f"'{f}'" for f in files)  # lake paths: hex names under the home
+    relation = f"read_parquet([{listing}], union_by_name = true, filename = '{FILE_COLUMN}')"
+    found: dict[str, dict[str, int]] = {f.name: {} for f in files}
+    with duckdb.connect() as con:
+        columns = [c for c in _text_columns(con, relation) if c != FILE_COLUMN]
+        if not columns:
+            return found
+        counts = ", ".join(
+            f"count(*) filter (where regexp_matches(\"{c}\", '{MOBILE_REGEX}')) as \"{c}\"" for c in columns)
+        for name, *row in con.execute(f"select {FILE_COLUMN}, {counts} from {relation} "
+                                      f"group by {FILE_COLUMN}").fetchall():
+            found[Path(name).name] = {c: n for c, n in zip(columns, row) if n}
+    return found
+
+
+def scan_raw_mobiles(paths: Paths, table: str) -> MobileScan:
+    """``raw_mobiles_in`` over every raw file of a lake table (loose and compacted), healed first,
+    reading only the files it has not read before.
+
+    A raw file is written once (a load, a compaction's segment, an erasure's or a re-key's rewrite
+    writes a new file or replaces one), so its findings are kept per file name with the file's size,
+    modification time and inode (``lake/audits/<table>.mobiles.json``): a night reads the files the
+    night wrote, not the table's whole history (12.7 s for every table at 1M members, growing with
+    every day kept). A file whose size, time or inode changed (replaced, edited by hand) is read
+    again, as is every file when the rule (pattern, skipped columns) changed or the findings file is
+    unreadable; findings of files no longer in the lake are dropped.
+    """
+    with reading(paths, [table]):
+        files = sorted(f for f in table_dir(paths, RAW, table).glob("*.parquet") if is_data_file(f))
+        target = mobile_findings_path(paths, table)
+        rule = mobile_rule()
+        try:
+            kept = json.loads(target.read_text(encoding="utf-8")) if target.exists() else {}
+        except (OSError, ValueError):
+            kept = {}
+        known = kept.get("files", {}) if kept.get("rule") == rule else {}
+        keys = {f.name: _file_key(f) for f in files}
+        stale = [f for f in files if (known.get(f.name) or {}).get("key") != keys[f.name]]
+        scanned = _scan_files(stale)
+        entries = {f.name: ({"key": keys[f.name], "found": scanned[f.name]} if f.name in scanned
+                            else known[f.name]) for f in files}
+        if stale or len(entries) != len(known):
+            write_json(target, {"rule": rule, "table": table, "files": entries})
+    totals: dict[str, int] = {}
+    for entry in entries.values():
+        for column, rows in entry["found"].items():
+            totals[column] = totals.get(column, 0) + rows
+    return MobileScan(table, dict(sorted(totals.items())), len(files), len(stale))
+
+
 def raw_table_mobiles(paths: Paths, table: str) -> dict[str, int]:
-    """``raw_mobiles_in`` over every raw file of a lake table (loose and compacted), healed first."""
-    with reading(paths, [table]), duckdb.connect() as con:
-        return raw_mobiles_in(con, raw_relation(paths, table))
+    """Columns of the lake table's raw files holding raw mobiles, with row counts (``scan_raw_mobiles``)."""
+    return scan_raw_mobiles(paths, table).found
 
 
 @dataclass
