@@ -148,6 +148,10 @@ def build_all_once(home: Path, set_aside: bool = False) -> bool:
 
     paths = paths_from_env({"QUANYU_HOME": str(home)}).ensure()
     with environment(paths.as_env()):
+        from orchestration.dbt_assets import dbt_project, manifest_is_current, prepare_manifest
+
+        if not manifest_is_current(dbt_project):  # a fresh clone has none (`make manifest`): parse once
+            prepare_manifest(paths)
         from orchestration.definitions import build_all_tags, defs
 
         instance = DagsterInstance.ephemeral()

@@ -60,6 +60,7 @@ from orchestration.partitions import (
     key_of,
     run_days,
 )
+from orchestration.publish import cancel_prefetch
 from orchestration.resources import WRITER_POOL, QuanyuPaths
 
 RECONCILES = "reconciles_with_landing_files"
@@ -155,6 +156,7 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
         try:
             report = load_table(contract, paths, files=files, reload=reload)
         except HashKeyError as exc:  # another key than the lake's: nothing was written
+            cancel_prefetch(paths, context.run_id)
             raise Failure(description=str(exc), allow_retries=False) from None
         for file in report.files:
             context.log.info(redact_text(f"{file.source_file}: {file.status} read={file.rows_read} loaded="
@@ -189,6 +191,7 @@ def build_raw_asset(contract: Contract) -> AssetsDefinition:
             "data_docs": MetadataValue.path(str(docs))},
             per_check=_per_check_metadata(contract, gate, docs))
         if stop:
+            cancel_prefetch(paths, context.run_id)  # the run's dbt step will not run: no copy for it
             raise Failure(description=rejection_message(contract, report, gate),
                           metadata={"rejected_files": MetadataValue.json(refused),
                                     "failed_landing_days": [key_of(d.day) for d in days_seen if d.failed],

@@ -17,9 +17,10 @@ import contextlib
 import os
 from collections.abc import Iterator, Mapping
 
-from dagster import ConfigurableResource, DagsterInstance, Failure, InitResourceContext
+from dagster import ConfigurableResource, DagsterInstance, DagsterRun, Failure, InitResourceContext
 
 from ingest.settings import ENV_NAMES, Paths, paths_from_env
+from orchestration.publish import start_prefetch
 
 WRITER_POOL = "quanyu_writer"
 
@@ -73,22 +74,39 @@ class QuanyuPaths(ConfigurableResource):
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Refuse a run launched through the instance's queue when the queue would not keep it
         apart from other writers. Runs executed in process (``make demo``, the tests) were not
-        queued and are not checked."""
+        queued and are not checked. A run that will build the warehouse starts copying the served
+        file now, beside its raw steps (``publish.start_prefetch``; its dbt step takes the copy)."""
         run = context.dagster_run
-        if run is None or context.instance is None or run.remote_job_origin is None:
+        if run is None:
             return
-        problems = serialisation_problems(context.instance)
+        problems = serialisation_problems(context.instance) if context.instance and run.remote_job_origin else []
         if problems:
             raise Failure(description=f"run {run.run_id} writes the lake or the warehouse, and this Dagster "
                                       f"instance would let another writer run beside it: " + "; ".join(problems)
                                       + f". Add to $DAGSTER_HOME/dagster.yaml:\n{INSTANCE_SETTINGS}",
                           allow_retries=False)
+        if builds_warehouse(run):
+            start_prefetch(self.paths, run.run_id)
 
     @property
     def paths(self) -> Paths:
         """The folders (absolute, created if missing)."""
         chosen = {ENV_NAMES[name]: value for name in ENV_NAMES if (value := getattr(self, name))}
         return paths_from_env({**os.environ, **chosen}).ensure()
+
+
+DBT_STEP = "quanyu_dbt"  # the step of the dbt assets (orchestration/dbt_assets.py)
+
+
+def builds_warehouse(run: DagsterRun) -> bool:
+    """Whether a run executes the dbt step: ``build_all``, or a selection that includes dbt models."""
+    steps = run.step_keys_to_execute
+    if steps is not None:
+        return DBT_STEP in steps
+    if run.job_name == "build_all":
+        return True
+    selection = run.asset_selection or set()
+    return any(key.path[0] not in ("raw", "warehouse") for key in selection)  # dbt's keys: [schema, model]
 
 
 @contextlib.contextmanager

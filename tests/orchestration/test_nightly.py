@@ -42,6 +42,7 @@ import duckdb
 import pytest
 
 from demo.next_day import BROKEN_DAY, FOLDER
+from orchestration.publish import PREFETCH_PREFIX, build_root
 from tests.gates.conftest import sha256
 from tests.orchestration import nightly_chain
 from tests.orchestration.nightly_chain import KILLED_NIGHT, NIGHTS, landing_files
@@ -167,6 +168,9 @@ def test_each_good_night_carried_the_staged_tables_and_the_registry(nights):
             assert "identity.int_identity__observation_nodes (copied: " in started[0], started[0]
             assert "identity.bridge_record_member (copied: " in started[0], started[0]
             assert "identity.identity_registry (read in place)" in started[0], started[0]
+            # the served file was copied beside the raw steps (publish.start_prefetch), not by the dbt step
+            assert "ahead of the build, beside the raw steps" in started[0], started[0]
+    assert not list(build_root(nights["paths"]).glob(PREFETCH_PREFIX + "*"))  # none left behind
 
 
 def test_the_full_refresh_carried_the_registry_and_staged_every_model_in_full(nights):
