@@ -305,20 +305,6 @@ def loaded_stems(paths: Paths, table: str) -> set[str]:
     return loose | {stem(sha) for sha in segment_of(paths, table)}
 
 
-def segment_raw_counts(paths: Paths, table: str) -> dict[str, int]:
-    """Raw rows per landing file (full SHA-256) as the segment files hold them, read back."""
-    counts: dict[str, int] = {}
-    for manifest in manifests(paths, table):
-        for member in manifest.raw_members:
-            counts[member["sha"]] = 0
-        target = manifest.raw_path(paths)
-        if manifest.raw_members and target.exists():
-            column = pq.read_table(target, columns=["_file_sha256"]).column(0)
-            for item in pc.value_counts(column).to_pylist():
-                counts[item["values"]] = counts.get(item["values"], 0) + item["counts"]
-    return counts
-
-
 # ---------------------------------------------------------------- locking and atomic writes
 
 

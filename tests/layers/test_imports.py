@@ -64,7 +64,7 @@ def test_each_layer_has_python_files(layer):
 # is a verdict for the acting step (orchestration/ingest_steps.py) to carry out through the lake.
 LAKE_READERS = {"stem", "raw_relation", "has_raw", "ledger_entries", "all_ledger_rows", "segment_of",
                 "manifests", "loaded_stems", "read_verdict", "verdict_path", "table_glob", "table_dir", "per_file",
-                "table_names", "lake_tables", "segment_raw_counts", "rejected_dir"}
+                "table_names", "lake_tables", "rejected_dir"}
 MOVES = {("os", "remove"), ("os", "unlink"), ("os", "replace"), ("os", "rename"), ("os", "renames"),
          ("os", "rmdir"), ("os", "removedirs"), ("shutil", "move"), ("shutil", "rmtree"), ("atomic", "commit")}
 PATH_MOVES = {"unlink", "rmdir", "rename"}  # and Path.replace(target): one argument, unlike str.replace
