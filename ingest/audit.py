@@ -101,11 +101,15 @@ class KeptPerFile:
         stat = path.stat()
         return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
 
+    def _holds(self, name: str, key: list[int]) -> bool:
+        entry = self.known.get(name)
+        return isinstance(entry, dict) and entry.get("key") == key and "value" in entry
+
     def values(self, files: list[Path], read: Callable[[list[Path]], dict[str, Any]]) -> tuple[dict[str, Any], int]:
         """File name -> value for ``files``: kept ones as kept, the others from ``read(stale files)``
         (name -> value). Returns them and how many files were read."""
         keys = {f.name: self.key(f) for f in files}
-        stale = [f for f in files if (self.known.get(f.name) or {}).get("key") != keys[f.name]]
+        stale = [f for f in files if not self._holds(f.name, keys[f.name])]
         fresh = read(stale) if stale else {}
         entries = {f.name: ({"key": keys[f.name], "value": fresh[f.name]} if f.name in fresh
                             else self.known[f.name]) for f in files}

@@ -6,6 +6,7 @@ that left the lake leaves the totals, and the totals equal a scan of the whole t
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -90,6 +91,11 @@ def test_a_changed_rule_or_lost_findings_read_every_file(paths, monkeypatch):
     audit.mobile_findings_path(paths, TABLE).write_text("{not json", encoding="utf-8")
     scan = audit.scan_raw_mobiles(paths, TABLE)
     assert scan.scanned == 2 and scan.found == {"note": 1}
+    record = json.loads(audit.mobile_findings_path(paths, TABLE).read_text(encoding="utf-8"))
+    record["files"]["aaaa.parquet"] = {"key": record["files"]["aaaa.parquet"]["key"], "found": {}}  # another layout
+    audit.mobile_findings_path(paths, TABLE).write_text(json.dumps(record), encoding="utf-8")
+    scan = audit.scan_raw_mobiles(paths, TABLE)
+    assert scan.scanned == 1 and scan.found == {"note": 1}
 
 
 def test_a_table_with_no_text_column(paths):
