@@ -188,7 +188,7 @@ UNIT_TESTS_ENV = "QUANYU_DBT_UNIT_TESTS"
 def unit_test_arguments(env: Mapping[str, str] | None = None) -> list[str]:
     """dbt's unit tests check the SQL on fixed fixtures, not the night's data: the same code passes
     or fails them every night, so a build leaves them out (dbt's own advice: run them in development
-    and CI; ``make test`` runs them all, tests/marts/test_dbt_unit_tests.py). They cost a nightly
+    and CI; ``make test``'s shared session build runs them all, tests/marts/test_dbt_unit_tests.py). They cost a nightly
     23 thread-seconds (34 tests) at every size, about 12 s of a night's wall time on two threads.
     ``QUANYU_DBT_UNIT_TESTS=1`` runs them in the build too."""
     value = (os.environ if env is None else env).get(UNIT_TESTS_ENV, "").strip().lower()

@@ -1,15 +1,13 @@
-"""Every dbt unit test of the project passes (``dbt test --select test_type:unit``).
+"""Every dbt unit test of the project passes.
 
 Builds leave the unit tests out (orchestration/dbt_assets.py ``unit_test_arguments``: they check the
-SQL on fixed fixtures, the same every night), so this is where they run: against a copy of the
-session's published warehouse, whose relations give dbt the columns of each unit test's inputs.
+SQL on fixed fixtures, the same every night). The session's one shared build runs them
+(``QUANYU_DBT_UNIT_TESTS=1``, tests/orchestration/baseline.py), where the relations whose columns
+they read exist: a dbt build fails when a unit test fails, so a published session build is every
+unit test passed.
 """
-import re
-import shutil
-
-from ingest.settings import Paths
 from orchestration.dbt_assets import load_manifest, unit_test_arguments
-from tests.dbt_runner import dbt
+from tests.orchestration.baseline import session_build
 
 
 def test_builds_leave_the_unit_tests_out_unless_asked():
@@ -17,13 +15,9 @@ def test_builds_leave_the_unit_tests_out_unless_asked():
     assert unit_test_arguments({"QUANYU_DBT_UNIT_TESTS": "1"}) == []
 
 
-def test_every_dbt_unit_test_passes(warehouse, tmp_path):
-    copy = tmp_path / warehouse.warehouse.name
-    shutil.copyfile(warehouse.warehouse, copy)
-    paths = Paths(home=warehouse.home, landing=warehouse.landing, lake=warehouse.lake, warehouse=copy)
-    output = dbt(paths, "test", "--select", "test_type:unit")
-    expected = len(load_manifest()["unit_tests"])
-    assert expected >= 30  # the metric models' fixtures (README, "Metrics")
-    passed = set(re.findall(r"PASS (\S+::\S+)", output))  # model::unit test
-    assert len(passed) == expected, output[-3000:]
-    assert re.search(r"WARN=0 ERROR=0 SKIP=0", output), output[-3000:]
+def test_every_dbt_unit_test_ran_and_passed_in_the_session_build(demo_home, warehouse):
+    built = session_build(demo_home)
+    assert built.result.success
+    assert len(built.dbt_commands) == 1, built.dbt_commands
+    assert " build " in built.dbt_commands[0] and "unit_test" not in built.dbt_commands[0], built.dbt_commands
+    assert len(load_manifest()["unit_tests"]) >= 30  # the metric models' fixtures (README, "Metrics")
