@@ -32,8 +32,8 @@ from ingest.lake import (
     is_data_file,
     manifests,
     per_file,
+    per_file_name,
     reading,
-    stem,
     table_dir,
 )
 from ingest.pii import MOBILE_IN_TEXT_RE2
@@ -73,8 +73,13 @@ def mobile_rule() -> str:
     return hashlib.sha256(json.dumps([MOBILE_REGEX, SKIP_SUFFIXES]).encode("utf-8")).hexdigest()
 
 
+def kept_path(paths: Paths, table: str, audit: str) -> Path:
+    """Where ``KeptPerFile`` keeps what ``audit`` read from the files of ``table``."""
+    return paths.lake / AUDITS / f"{table}.{audit}.json"
+
+
 def mobile_findings_path(paths: Paths, table: str) -> Path:
-    return paths.lake / AUDITS / f"{table}.mobiles.json"
+    return kept_path(paths, table, "mobiles")
 
 
 class KeptPerFile:
@@ -241,7 +246,7 @@ def _segment_raw_counts(paths: Paths, table: str) -> dict[str, int]:
             counts[member["sha"]] = 0
         if manifest.raw_members and manifest.raw_path(paths).exists():
             segments.append(manifest.raw_path(paths))
-    kept = KeptPerFile(paths.lake / AUDITS / f"{table}.segments.json", SEGMENT_ROWS_RULE)
+    kept = KeptPerFile(kept_path(paths, table, "segments"), SEGMENT_ROWS_RULE)
     per_segment, _ = kept.values(segments, _count_by_file)
     for held in per_segment.values():
         for sha, rows in held.items():
@@ -270,7 +275,7 @@ def _unfinished_erasures(paths: Paths, table: str) -> list[str]:
 def _entry_problems(paths: Paths, table: str, entry: dict, in_segments: dict[str, int],
                     names: dict[str, set[str]]) -> list[str]:
     problems = []
-    file_name = f"{stem(entry['file_sha256'])}.parquet"  # ingest.lake.per_file's name
+    file_name = per_file_name(entry["file_sha256"])
     loose = (pq.ParquetFile(per_file(paths, RAW, table, entry["file_sha256"])).metadata.num_rows
              if file_name in names[RAW] else None)
     compacted = in_segments.get(entry["file_sha256"])

@@ -123,7 +123,12 @@ def stem(sha: str) -> str:
 
 def per_file(paths: Paths, kind: str, table: str, sha: str) -> Path:
     """A landing file's own Parquet of one kind (RAW, QUARANTINE or LEDGER) when not compacted."""
-    return table_dir(paths, kind, table) / f"{stem(sha)}.parquet"
+    return table_dir(paths, kind, table) / per_file_name(sha)
+
+
+def per_file_name(sha: str) -> str:
+    """The name of a landing file's own Parquet (``per_file``) in its table's folder."""
+    return f"{stem(sha)}.parquet"
 
 
 
@@ -415,7 +420,7 @@ def unfinished(paths: Paths, table: str) -> bool:
         if manifest.state != "committed":
             return True
         for member in manifest.members:
-            name = f"{stem(member['sha'])}.parquet"
+            name = per_file_name(member["sha"])
             if name in ledger or (member["raw_rows"] is not None and name in raw):
                 return True
     return False

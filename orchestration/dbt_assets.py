@@ -44,7 +44,7 @@ from ingest.hash_keys import HashKeyError
 from ingest.settings import REPO_ROOT, Paths, paths_from_env
 from orchestration.hash_key_guard import check_build_keys
 from orchestration.publish import FULL_REFRESH_TAG, dbt_view, prepare_build, project_paths
-from orchestration.resources import WRITER_POOL, QuanyuPaths, environment
+from orchestration.resources import DBT_STEP, WRITER_POOL, QuanyuPaths, environment
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
@@ -205,7 +205,7 @@ def build_dbt_assets():
         project=dbt_project,
         dagster_dbt_translator=QuanyuTranslator(
             settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
-        name="quanyu_dbt",
+        name=DBT_STEP,
         pool=WRITER_POOL,
     )
     def quanyu_dbt(context: AssetExecutionContext, dbt: DbtCliResource, quanyu: QuanyuPaths):

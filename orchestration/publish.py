@@ -40,7 +40,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -436,11 +436,7 @@ def carry_over(origin: Path, target: Path, relations: dict[tuple[str, str], str]
     about the served file's size from the start, as it is at the end (the build's tables fill the
     dropped ones' blocks). ``copy`` makes the copy instead (a prefetched one: ``start_prefetch``) and
     says how."""
-    if copy is None:
-        started = time.perf_counter()
-        how_copied = f"{copy_file(origin, target)} in {time.perf_counter() - started:.1f} s"
-    else:
-        how_copied = copy()
+    how_copied = copy() if copy is not None else _timed_copy(origin, target)
     done, dropped = [], 0
     with duckdb.connect(str(target)) as con:
         con.execute(f"attach ? as {PREVIOUS_DATABASE} (read_only)", [str(origin)])
@@ -474,17 +470,34 @@ def copy_file(origin: Path, target: Path) -> str:
     erasure): as a copy-on-write clone where the filesystem can (then the copy takes no time and
     no disk until the copy is written to), else byte for byte. Returns which."""
     with open(origin, "rb") as source, open(target, "wb") as copy:
-        try:
-            fcntl.ioctl(copy.fileno(), FICLONE, source.fileno())
-            return "cloned (copy-on-write)"
-        except OSError:  # ext4, tmpfs, another filesystem, macOS: a plain copy
-            pass
-    shutil.copyfile(origin, target)
+        return _copy_open(source.fileno(), copy.fileno())
+
+
+def _timed_copy(origin: Path, target: Path) -> str:
+    started = time.perf_counter()
+    how = copy_file(origin, target)
+    return f"{how} in {time.perf_counter() - started:.1f} s"
+
+
+def _copy_open(source: int, copy: int, cancelled: threading.Event | None = None) -> str:
+    """``copy_file`` between open files: a clone, else the kernel's copy (``sendfile``, no Python
+    buffer) in chunks of ``PREFETCH_CHUNK``, stopping early once ``cancelled`` is set."""
+    try:
+        fcntl.ioctl(copy, FICLONE, source)
+        return "cloned (copy-on-write)"
+    except OSError:  # ext4, tmpfs, another filesystem, macOS: a plain copy
+        pass
+    offset, size = 0, os.fstat(source).st_size
+    while offset < size and not (cancelled is not None and cancelled.is_set()):
+        sent = os.sendfile(copy, source, offset, min(PREFETCH_CHUNK, size - offset))
+        if sent == 0:  # the file shrank under the copy: not a copy anyone can use
+            raise OSError(f"the file ended at byte {offset} of {size}")
+        offset += sent
     return "copied"
 
 
 PREFETCH_PREFIX = ".prefetch-"  # build/.prefetch-<run id>/: the served file copied ahead of the run's build
-PREFETCH_CHUNK = 64 << 20  # bytes a prefetch copies between two looks at whether it was cancelled
+PREFETCH_CHUNK = 64 << 20  # bytes a byte copy sends between two looks at whether it was cancelled
 
 
 def _file_identity(stat: os.stat_result) -> tuple[int, int, int, int]:
@@ -498,8 +511,8 @@ class Prefetch:
 
     origin: Path
     target: Path
-    thread: threading.Thread
-    cancelled: threading.Event
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
     identity: tuple[int, int, int, int] | None = None  # of the file the copy read, set when it opened it
     how: str = ""
     seconds: float = 0.0
@@ -536,7 +549,7 @@ def start_prefetch(paths: Paths, run_id: str) -> Prefetch | None:
         folder = prefetch_folder(paths, run_id)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        prefetch = Prefetch(origin, folder / paths.warehouse.name, threading.Thread(), threading.Event())
+        prefetch = Prefetch(origin, folder / paths.warehouse.name)
         prefetch.thread = threading.Thread(target=_run_prefetch, args=(prefetch,), daemon=True,
                                            name=f"quanyu-prefetch-{run_id}")
         _PREFETCHES[key] = prefetch
@@ -549,33 +562,21 @@ def _run_prefetch(prefetch: Prefetch) -> None:
     try:
         with open(prefetch.origin, "rb") as source, open(prefetch.target, "wb") as copy:
             prefetch.identity = _file_identity(os.fstat(source.fileno()))
-            try:
-                fcntl.ioctl(copy.fileno(), FICLONE, source.fileno())
-                prefetch.how = "cloned (copy-on-write)"
-            except OSError:  # ext4, tmpfs, another file system: byte for byte, below
-                prefetch.how = "copied"
-            if prefetch.how == "copied":
-                _send_all(prefetch, source.fileno(), copy.fileno())
+            prefetch.how = _copy_open(source.fileno(), copy.fileno(), prefetch.cancelled)
     except OSError as exc:
         prefetch.error = f"{type(exc).__name__}: {exc}"
     prefetch.seconds = time.perf_counter() - started
 
 
-def _send_all(prefetch: Prefetch, source: int, copy: int) -> None:
-    """The file's bytes in chunks (the kernel's copy, no Python buffer), stopping when cancelled."""
-    offset, size = 0, prefetch.identity[2]
-    while offset < size and not prefetch.cancelled.is_set():
-        sent = os.sendfile(copy, source, offset, min(PREFETCH_CHUNK, size - offset))
-        if sent == 0:  # the file shrank under the copy: not a file this build can use
-            raise OSError(f"{prefetch.origin} ended at byte {offset} of {size}")
-        offset += sent
+def _pop_prefetch(paths: Paths, run_id: str) -> Prefetch | None:
+    with _PREFETCHES_LOCK:
+        return _PREFETCHES.pop((build_root(paths).resolve(), run_id), None)
 
 
 def take_prefetch(paths: Paths, run_id: str, origin: Path) -> Prefetch | None:
     """The finished copy of ``origin`` begun for ``run_id`` (waiting for it to finish), or None:
     none was begun in this process, it failed, or ``origin`` is not the file it copied any more."""
-    with _PREFETCHES_LOCK:
-        prefetch = _PREFETCHES.pop((build_root(paths).resolve(), run_id), None)
+    prefetch = _pop_prefetch(paths, run_id)
     if prefetch is None:
         return None
     prefetch.thread.join()
@@ -591,8 +592,7 @@ def cancel_prefetch(paths: Paths, run_id: str) -> None:
     """Stop and delete the copy begun for ``run_id``: a raw step stopped the run, its dbt step will
     not run. A copy left otherwise (a killed run, a step's unexpected error) goes with the next
     build's pruning."""
-    with _PREFETCHES_LOCK:
-        prefetch = _PREFETCHES.pop((build_root(paths).resolve(), run_id), None)
+    prefetch = _pop_prefetch(paths, run_id)
     if prefetch is not None:
         prefetch.cancelled.set()
         prefetch.thread.join()
@@ -603,9 +603,7 @@ def _copy_for_build(paths: Paths, run_id: str, origin: Path, target: Path) -> st
     """``copy_file(origin, target)``, or the prefetched copy moved into place. Returns how and when."""
     prefetch = take_prefetch(paths, run_id, origin)
     if prefetch is None:
-        started = time.perf_counter()
-        how = copy_file(origin, target)
-        return f"{how} in {time.perf_counter() - started:.1f} s"
+        return _timed_copy(origin, target)
     os.replace(prefetch.target, target)
     shutil.rmtree(prefetch.target.parent, ignore_errors=True)
     return f"{prefetch.how} ahead of the build, beside the raw steps, in {prefetch.seconds:.1f} s"

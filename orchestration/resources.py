@@ -95,7 +95,7 @@ class QuanyuPaths(ConfigurableResource):
         return paths_from_env({**os.environ, **chosen}).ensure()
 
 
-DBT_STEP = "quanyu_dbt"  # the step of the dbt assets (orchestration/dbt_assets.py)
+DBT_STEP = "quanyu_dbt"  # the name (and step) of the dbt assets (orchestration/dbt_assets.py)
 
 
 def builds_warehouse(run: DagsterRun) -> bool:
