@@ -7,6 +7,8 @@ export DAGSTER_HOME ?= $(QUANYU_HOME)/dagster_home
 
 .PHONY: setup setup-spark setup-bi setup-metrics manifest demo test test-spark test-bi test-launched test-alerts test-rekey test-nightly test-incremental bi lint lint-sql dev bench clean
 BENCH_MEMBERS ?= 100000 1000000
+# pytest-xdist workers of make test (one per core of the 2-core machine it is sized for)
+TEST_WORKERS ?= 2
 
 setup: $(VENV)/.installed
 
@@ -96,9 +98,10 @@ demo: setup
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m orchestration.demo
 
-## The whole test suite (real dbt, Dagster and DuckDB on small generated data).
+## The whole test suite (real dbt, Dagster and DuckDB on small generated data), in two pytest-xdist workers
+## (a test file stays in one worker; the costliest files are handed out first: tests/conftest.py FIRST).
 test: setup setup-metrics
-	$(BIN)/python -m pytest -q --durations=25
+	$(BIN)/python -m pytest -q --durations=25 -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 ## The Spark group only: builds the project on DuckDB and on Spark and compares every table.
 test-spark: setup-spark

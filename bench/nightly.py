@@ -113,6 +113,44 @@ def report_carried(events) -> None:
             print(message, flush=True)
 
 
+def dbt_seconds(run_results: dict, manifest: dict) -> tuple[dict[str, float], dict[str, float]]:
+    """dbt's execution seconds of one command per layer (models by folder under models/, seeds, tests,
+    unit tests) and per model."""
+    layers: dict[str, float] = {}
+    models: dict[str, float] = {}
+    for result in run_results["results"]:
+        unique_id, seconds = result["unique_id"], result["execution_time"]
+        node = manifest["nodes"].get(unique_id) or manifest.get("unit_tests", {}).get(unique_id)
+        kind = unique_id.split(".", 1)[0]
+        if kind == "model" and node is not None:
+            layer = node["original_file_path"].split("/")[1]
+            models[unique_id.rsplit(".", 1)[1]] = seconds
+        else:
+            layer = {"seed": "seeds", "test": "tests", "unit_test": "unit tests"}.get(kind, kind)
+        layers[layer] = layers.get(layer, 0.0) + seconds
+    return dict(sorted(layers.items(), key=lambda kv: -kv[1])), models
+
+
+def report_models(home: Path, top: int = 15) -> None:
+    """Where the published build's dbt time went (its run_results.json, kept at publication:
+    orchestration.publish.last_run_results): seconds per layer and the ``top`` longest models; one
+    line per run appended to ``home/bench-models.jsonl``. Seconds are dbt's per node, so with two
+    threads they add up to more than the dbt step's wall time."""
+    from ingest.settings import paths_from_env
+    from orchestration.dbt_assets import dbt_project
+    from orchestration.publish import last_run_results
+
+    kept = last_run_results(paths_from_env({"QUANYU_HOME": str(home)}))
+    if not kept.exists() or not dbt_project.manifest_path.exists():
+        return
+    layers, models = dbt_seconds(json.loads(kept.read_text()), json.loads(dbt_project.manifest_path.read_text()))
+    with (home / "bench-models.jsonl").open("a") as f:
+        f.write(json.dumps({"layers": layers, "models": models}) + "\n")
+    print("dbt seconds per layer: " + ", ".join(f"{k} {v:.1f}" for k, v in layers.items()), flush=True)
+    print("dbt's longest models: " + ", ".join(
+        f"{k} {v:.1f}" for k, v in sorted(models.items(), key=lambda kv: -kv[1])[:top]), flush=True)
+
+
 STEP_GROUPS = (("ingest + raw gates", lambda k: k.startswith("raw_")), ("dbt build", lambda k: k == "quanyu_dbt"),
                ("mart gates (GX)", lambda k: k == "mart_gates"), ("publication, alerts, exports", lambda k: True))
 
@@ -160,6 +198,8 @@ def build_all_once(home: Path, set_aside: bool = False) -> bool:
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
         report_steps(home, instance.get_run_step_stats(result.run_id))
         report_carried(instance.all_logs(result.run_id))
+        if result.success:
+            report_models(home)
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         print(f"build_all failed in steps {failed}", file=sys.stderr)

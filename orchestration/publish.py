@@ -80,6 +80,7 @@ CARRIED_BY_FINGERPRINT_TAGS = (INCREMENTAL_BY_LOAD_TAG, INCREMENTAL_BY_NODE_TAG,
 FULL_REFRESH_TAG = "quanyu/full_refresh"
 PROFILE_NAME = "quanyu"
 PARSE_STATE = "partial_parse.msgpack"  # dbt's parse state, in its target folder
+RUN_RESULTS = "run_results.json"  # dbt's record of its last command: each node's status and seconds
 PARSE_STAMP = "project.sha256"  # beside the kept parse state: the project it was parsed from
 BUILD_TARGET = "duckdb"  # the output of dbt_project/profiles.yml that writes (the default, `served`, reads)
 
@@ -726,7 +727,22 @@ def publish(build: Build, details: dict[str, Any] | None = None) -> dict[str, An
         commit(build.file, paths.warehouse, sync_dir=True)
         if build.stamp().get("from_rekey_seed"):  # served now: later builds start from the served file again
             rekey_seed(paths).unlink(missing_ok=True)
+    keep_run_results(build)
     shutil.rmtree(build.folder, ignore_errors=True)
     return info
+
+
+def last_run_results(paths: Paths) -> Path:
+    """dbt's run_results.json of the build published last (each model's and test's status and seconds):
+    what an operator reads to see where last night's dbt time went (``python -m bench.nightly`` prints it)."""
+    return dbt_state(paths) / RUN_RESULTS
+
+
+def keep_run_results(build: Build) -> None:
+    """Keep the build's run_results.json beside dbt's parse state before its folder is deleted."""
+    produced = build.dbt_target / RUN_RESULTS
+    if produced.exists():
+        with writing(last_run_results(build.paths)) as temporary:
+            shutil.copyfile(produced, temporary)
 
 

@@ -20,16 +20,45 @@ for name in ("QUANYU_LANDING", "QUANYU_LAKE", "QUANYU_WAREHOUSE", "QUANYU_HASH_K
 DEMO_MEMBERS = 600
 
 
+def xdist_worker() -> str | None:
+    """The pytest-xdist worker this process is (``gw0``...), None in a plain pytest run."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
 def pytest_configure(config):
-    """Parse the dbt project once (dagster-dbt's preparer), before any test imports the definitions."""
+    """Parse the dbt project once (dagster-dbt's preparer), before any test imports the definitions.
+    Under pytest-xdist the controlling process parses before it starts the workers; they only read."""
     from ingest.settings import paths_from_env
     from orchestration.dbt_assets import prepare_manifest
 
-    prepare_manifest(paths_from_env())
+    if not hasattr(config, "workerinput"):
+        prepare_manifest(paths_from_env())
 
 
 NIGHTLY_GROUP = "tests/orchestration/test_nightly.py"
 _nightly_selected = False
+
+# ``make test`` runs two pytest-xdist workers, each taking whole files (``--dist loadfile``) in collection
+# order as it runs out of work (``--no-loadscope-reorder``). The files below cost minutes each (their own
+# builds; the nightly group waits for its chain of builds): handed out first, they do not end up alone at
+# the end of the run while the other worker idles. The nightly group goes first: its chain (a process of
+# its own) runs while the other worker works through the suite. Files not named keep pytest's order.
+FIRST = (
+    NIGHTLY_GROUP,
+    "tests/privacy/test_no_leaks.py",
+    "tests/gates/test_serving.py",
+    "tests/privacy/test_erasure.py",
+    "tests/adversarial/test_unseen_brand.py",
+    "tests/privacy/test_key_rotation.py",
+    "tests/identity/test_probabilistic_tier.py",
+    "tests/identity/test_oneid.py",
+    "tests/ingest/test_parallel.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: place for place, name in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(FIRST)))  # stable: the rest keep order
 
 
 def pytest_collection_finish(session):
@@ -73,13 +102,15 @@ def published(demo_home, tmp_path_factory):
     published warehouse shares (tests/orchestration/baseline.py); read it, never write it.
 
     When the nightly group is selected, its chain of builds starts here, on a copy, in a process of its
-    own (tests/orchestration/nightly_chain.py): it runs beside the rest of the suite, which uses one core."""
+    own (tests/orchestration/nightly_chain.py): it runs beside the rest of the suite, which uses one core.
+    Under pytest-xdist each worker builds its own session installation, and the chain starts in the worker
+    that runs the nightly group, from that group's fixture (the group is handed out first: ``FIRST``)."""
     from tests.orchestration import nightly_chain
     from tests.orchestration.baseline import session_build
 
     built = session_build(demo_home)
     assert built.result.success, [e.step_key for e in built.result.all_events if e.is_failure]
-    if _nightly_selected:
+    if _nightly_selected and xdist_worker() is None:
         nightly_chain.start(built.paths, demo_home, tmp_path_factory)
     return built.paths
 

@@ -16,6 +16,10 @@ def env_for(paths) -> dict[str, str]:
     env = os.environ.copy()
     env.update(paths.as_env())
     env.update(QUANYU_DBT_TARGET="duckdb", QUANYU_DBT_BUILD_FILE=str(paths.warehouse))
+    # dbt's artifacts and log in the home, not the project's target/ and logs/ that other test processes
+    # (pytest-xdist workers) and the definitions' manifest share
+    env.setdefault("DBT_TARGET_PATH", str(paths.home / "target"))
+    env.setdefault("DBT_LOG_PATH", str(paths.home / "logs"))
     return env
 
 

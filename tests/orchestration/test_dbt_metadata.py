@@ -71,3 +71,22 @@ def test_the_manifest_is_current_until_a_project_file_changes(tmp_path):
     finally:
         os.utime(model, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert manifest_is_current(dbt_project)
+
+
+def test_the_published_build_keeps_dbts_run_results_and_the_bench_reads_them_per_layer(baseline, models):
+    """Where last night's dbt time went stays readable after publication deleted the build folder."""
+    import json
+
+    from bench.nightly import dbt_seconds
+    from orchestration.publish import build_root, last_run_results
+
+    kept = last_run_results(baseline.paths)
+    assert kept.exists() and not (build_root(baseline.paths) / baseline.result.run_id).exists()
+    results = json.loads(kept.read_text())
+    assert all(r["status"] in ("success", "pass", "warn", "no-op") for r in results["results"]), \
+        [(r["unique_id"], r["status"]) for r in results["results"] if r["status"] not in ("success", "pass", "warn", "no-op")]
+    layers, seconds = dbt_seconds(results, load_manifest())
+    assert set(seconds) == {node["name"] for node in models.values()}  # every model built, none unnamed
+    assert {"staging", "identity", "intermediate", "marts", "tests", "unit tests"} <= set(layers)
+    total = sum(r["execution_time"] for r in results["results"])
+    assert abs(sum(layers.values()) - total) < 1e-6 and all(v >= 0 for v in seconds.values())
