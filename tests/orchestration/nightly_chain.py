@@ -1,11 +1,12 @@
 """The builds of the nightly group (tests/orchestration/test_nightly.py), as a process of its own.
 
-``make test`` runs on one core: the session's build_all took 96 s of wall time at 98 % of one core
-(04:44 UTC, 2026-12-06, load 2), and the suite's user+sys time is its wall time. The group's builds
-(three nights, a killed build, a full refresh, a rebuild from nothing beside the last night) are a
-chain of their own that needs only the session's published build, so ``start`` runs them in a
-subprocess as soon as that build is published (tests/conftest.py ``published``), on the core the
-rest of the suite leaves idle; the group's fixture then waits for the record (``result``). The
+A pytest process runs on one core: the session's build_all took 96 s of wall time at 98 % of one core
+(04:44 UTC, 2026-12-06, load 2). The group's builds (three nights, a killed build, a full refresh, a
+rebuild from nothing beside the last night) are a chain of their own that needs only the session's
+published build, so ``start`` runs them in a subprocess: in a plain pytest run as soon as that build
+is published (tests/conftest.py ``published``), on the core the rest of the suite leaves idle; under
+``make test``'s two pytest-xdist workers from the group's fixture, in the worker handed the group
+first, while the other worker goes on with the suite. The group's fixture waits for the record (``result``). The
 builds are the same Dagster runs as before, in that process: the nightly schedule's request and
 ``build_all`` executed in process, each night after the previous one published.
 
