@@ -10,7 +10,9 @@
     strings grouped) and restages the records whose checksum or identifier count changed. -#}
 {{ config(**incremental_by_record()) }}
 
-with observed as (
+with observed as {{ inline_cte() }} (
+    -- read twice (the checksum pass, the restaged records): inlined, not 25M rows with their
+    -- record keys materialized (1.0 s of 5.6 s of its select at 1M, session 15)
     select record_hash, source_table, record_key, node_num, observed_at
     from {{ ref('int_identity__observation_epochs') }}
 ),
