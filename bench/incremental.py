@@ -30,12 +30,11 @@ import json
 import shutil
 import time
 import uuid
-from collections import defaultdict
 from pathlib import Path
 
 import duckdb
 
-from bench.run import DBT_DIR, REPO, run_stage
+from bench.run import DBT_DIR, REPO, dbt_seconds, run_stage
 from ingest.settings import paths_from_env
 from orchestration import publish
 from orchestration.dbt_assets import dbt_executable, prepare_manifest
@@ -73,17 +72,9 @@ def write_next_day(landing: Path, fraction: float, day: str) -> list[Path]:
 
 
 def layer_seconds(target: Path) -> dict[str, float]:
-    """dbt's execution seconds per layer (models by folder, seeds, tests) of one run."""
-    manifest = json.loads((target / "manifest.json").read_text())
-    results = json.loads((target / "run_results.json").read_text())
-    layers: dict[str, float] = defaultdict(float)
-    for result in results["results"]:
-        node = manifest["nodes"].get(result["unique_id"])
-        if node is None:
-            continue
-        kind = node["resource_type"]
-        layer = node["original_file_path"].split("/")[1] if kind == "model" else "seeds" if kind == "seed" else "tests"
-        layers[layer] += result["execution_time"]
+    """dbt's execution seconds per layer (models by folder, seeds, tests, unit tests) of one run."""
+    layers, _ = dbt_seconds(json.loads((target / "run_results.json").read_text()),
+                            json.loads((target / "manifest.json").read_text()))
     return dict(sorted(layers.items()))
 
 

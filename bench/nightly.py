@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.run import Results, Stage, folder_mb, run_stage
+from bench.run import Results, Stage, dbt_seconds, folder_mb, run_stage
 
 
 @dataclass(frozen=True)
@@ -70,37 +70,25 @@ def warehouse_folder_mb(home: Path) -> float:
 
 
 class FileSystemGrowth:
-    """The warehouse folder's peak on disk as the file system counts it, sampled every 2 s in a thread
-    while a stage runs: its size before the stage plus the most the file system's used space grew
-    since. A copy-on-write clone of the served file (XFS, btrfs: orchestration.publish.copy_file)
-    shares its blocks until dbt rewrites them, which file sizes (``warehouse_folder_mb``) count twice.
-    Everything else written to that file system meanwhile counts too (the night's lake files): run it
-    on a quiet one."""
+    """``run_stage``'s disk sampler for a stage over ``home`` (it calls it every 2 s and once at the end):
+    returns the warehouse folder by file sizes (``warehouse_folder_mb``) and keeps, beside it, the
+    folder's peak as the file system counts it: its size before the stage plus the most the file
+    system's used space grew since. A copy-on-write clone of the served file (XFS, btrfs:
+    orchestration.publish.copy_file) shares its blocks until dbt rewrites them, which file sizes count
+    twice. Everything else written to that file system meanwhile counts too (the night's lake files):
+    run it on a quiet one."""
 
-    def __init__(self, home: Path, every: float = 2.0):
-        import threading
-
-        self.home, self.every = home, every
+    def __init__(self, home: Path):
         self.base_mb = warehouse_folder_mb(home)
-        self.used_mb = self.peak_used_mb = self._used()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self.used_mb = self.peak_used_mb = self._used(home)
 
-    def _used(self) -> float:
-        return shutil.disk_usage(self.home).used / 2**20
+    @staticmethod
+    def _used(home: Path) -> float:
+        return shutil.disk_usage(home).used / 2**20
 
-    def _sample(self) -> None:
-        while not self._stop.wait(self.every):
-            self.peak_used_mb = max(self.peak_used_mb, self._used())
-
-    def __enter__(self) -> FileSystemGrowth:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_used_mb = max(self.peak_used_mb, self._used())
+    def __call__(self, home: Path) -> float:
+        self.peak_used_mb = max(self.peak_used_mb, self._used(home))
+        return warehouse_folder_mb(home)
 
     @property
     def peak_mb(self) -> float:
@@ -156,24 +144,6 @@ def report_carried(events) -> None:
         message = event.user_message or ""
         if message.startswith(("building every model", "building in full")):
             print(message, flush=True)
-
-
-def dbt_seconds(run_results: dict, manifest: dict) -> tuple[dict[str, float], dict[str, float]]:
-    """dbt's execution seconds of one command per layer (models by folder under models/, seeds, tests,
-    unit tests) and per model."""
-    layers: dict[str, float] = {}
-    models: dict[str, float] = {}
-    for result in run_results["results"]:
-        unique_id, seconds = result["unique_id"], result["execution_time"]
-        node = manifest["nodes"].get(unique_id) or manifest.get("unit_tests", {}).get(unique_id)
-        kind = unique_id.split(".", 1)[0]
-        if kind == "model" and node is not None:
-            layer = node["original_file_path"].split("/")[1]
-            models[unique_id.rsplit(".", 1)[1]] = seconds
-        else:
-            layer = {"seed": "seeds", "test": "tests", "unit_test": "unit tests"}.get(kind, kind)
-        layers[layer] = layers.get(layer, 0.0) + seconds
-    return dict(sorted(layers.items(), key=lambda kv: -kv[1])), models
 
 
 def report_models(home: Path, top: int = 15) -> None:
@@ -282,8 +252,8 @@ def nightly_stage(members: int, out: Path, results: Results, source: Path | None
         full_s, full_rss, full_disk = run_stage(build, home, disk=warehouse_folder_mb)
     results.add(Stage(members, "full build (build_all)", full_s, full_rss, 0, full_disk))
     run_stage([python, "-m", "demo.next_day", "--home", str(home), "--day", "1"], home)
-    with FileSystemGrowth(home) as growth:
-        night_s, night_rss, night_disk = run_stage(build, home, disk=warehouse_folder_mb)
+    growth = FileSystemGrowth(home)
+    night_s, night_rss, night_disk = run_stage(build, home, disk=growth)
     results.add(Stage(members, "nightly (one day)", night_s, night_rss, 0, night_disk))
     runs = [json.loads(line) for line in (home / "bench-steps.jsonl").read_text().splitlines()]
     full_steps, night_steps = grouped_steps(runs[-2]), grouped_steps(runs[-1])

@@ -214,6 +214,24 @@ def union_find_seconds(home: Path, repeat: int) -> tuple[float, int, int, int]:
     return statistics.median(timings), nodes, len(src), components
 
 
+def dbt_seconds(run_results: dict, manifest: dict) -> tuple[dict[str, float], dict[str, float]]:
+    """dbt's execution seconds of one command per layer (models by folder under models/, seeds, tests,
+    unit tests) and per model."""
+    layers: dict[str, float] = {}
+    models: dict[str, float] = {}
+    for result in run_results["results"]:
+        unique_id, seconds = result["unique_id"], result["execution_time"]
+        node = manifest["nodes"].get(unique_id) or manifest.get("unit_tests", {}).get(unique_id)
+        kind = unique_id.split(".", 1)[0]
+        if kind == "model" and node is not None:
+            layer = node["original_file_path"].split("/")[1]
+            models[unique_id.rsplit(".", 1)[1]] = seconds
+        else:
+            layer = {"seed": "seeds", "test": "tests", "unit_test": "unit tests"}.get(kind, kind)
+        layers[layer] = layers.get(layer, 0.0) + seconds
+    return dict(sorted(layers.items(), key=lambda kv: -kv[1])), models
+
+
 def dbt_model_seconds(target: Path, model: str) -> float:
     results = json.loads((target / "run_results.json").read_text())
     return sum(r["execution_time"] for r in results["results"] if r["unique_id"].endswith("." + model))

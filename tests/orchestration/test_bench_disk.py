@@ -3,8 +3,6 @@ the file system counts it (bench.nightly.FileSystemGrowth), which counts once th
 copy-on-write clone of the served file shares with it (XFS, btrfs)."""
 from __future__ import annotations
 
-import itertools
-
 from bench.nightly import FileSystemGrowth, NightlyFigures, warehouse_folder_mb
 
 
@@ -12,11 +10,11 @@ def test_the_file_system_peak_is_the_folder_before_the_stage_plus_the_most_the_u
     (tmp_path / "warehouse").mkdir()
     (tmp_path / "warehouse" / "quanyu.duckdb").write_bytes(b"\0" * 3 * 2**20)
     # used space as the samples see it: 1,000 MB at the start, a build clones (+2) and rewrites (+5), publishes
-    readings = itertools.chain([1000.0, 1002.0, 1007.0, 1001.0], itertools.repeat(1001.0))
-    monkeypatch.setattr(FileSystemGrowth, "_used", lambda self: next(readings))
-    with FileSystemGrowth(tmp_path, every=0.01) as growth:
-        while growth.peak_used_mb < 1007.0:
-            pass
+    readings = iter([1000.0, 1002.0, 1007.0, 1001.0])
+    monkeypatch.setattr(FileSystemGrowth, "_used", staticmethod(lambda home: next(readings)))
+    growth = FileSystemGrowth(tmp_path)
+    samples = [growth(tmp_path) for _ in range(3)]  # run_stage's samples: the folder by file sizes
+    assert samples == [warehouse_folder_mb(tmp_path)] * 3
     assert growth.base_mb == warehouse_folder_mb(tmp_path) == 3.0
     assert growth.peak_mb == 3.0 + 7.0
 

@@ -77,7 +77,7 @@ def test_the_published_build_keeps_dbts_run_results_and_the_bench_reads_them_per
     """Where last night's dbt time went stays readable after publication deleted the build folder."""
     import json
 
-    from bench.nightly import dbt_seconds
+    from bench.run import dbt_seconds
     from orchestration.publish import build_root, last_run_results
 
     kept = last_run_results(baseline.paths)
