@@ -57,10 +57,17 @@ HASH_KEY_TABLE = "hash_key"  # written by orchestration.hash_key_guard
 # The loads each model staged by load has staged (written by its dbt hooks, macro
 # record_staged_loads): what the next build's incremental run does not stage again.
 STAGED_LOADS_TABLE = "staged_loads"
+# The builds whose rows each model incremental by change has read from each parent (written by its
+# dbt hooks, macro record_consumed_builds): the change log it does not read again.
+CONSUMED_BUILDS_TABLE = "consumed_builds"
+# The builds in which a model staged by load deleted rows (macro note_vanished_loads): its children
+# incremental by change read all of its rows once after such a build.
+DELETIONS_TABLE = "deletions"
 # Relations written outside dbt that a build carries from the served file to the next: the build
-# stamps (``copied_from`` chains builds), the hash key the registry's hashes were made with, and
-# the staged loads (a model staged in full rewrites its own rows of it).
-CARRIED_META = ((META_SCHEMA, "build"), (META_SCHEMA, HASH_KEY_TABLE), (META_SCHEMA, STAGED_LOADS_TABLE))
+# stamps (``copied_from`` chains builds), the hash key the registry's hashes were made with, the
+# staged loads, the consumed builds and the deletions (a model built in full rewrites its own rows of them).
+CARRIED_META = ((META_SCHEMA, "build"), (META_SCHEMA, HASH_KEY_TABLE), (META_SCHEMA, STAGED_LOADS_TABLE),
+                (META_SCHEMA, CONSUMED_BUILDS_TABLE), (META_SCHEMA, DELETIONS_TABLE))
 # The alias a whole-project build attaches the served file (or the re-key's seed) under, read-only.
 PREVIOUS_DATABASE = "previous_build"
 # The fingerprints of the models a build carries and updates (staged by load, macro
@@ -73,8 +80,9 @@ INCREMENTAL_BY_LOAD_TAG = "incremental_by_load"
 INCREMENTAL_BY_NODE_TAG = "incremental_by_node"
 INCREMENTAL_BY_RECORD_TAG = "incremental_by_record"
 INCREMENTAL_BY_SOURCE_ROW_TAG = "incremental_by_source_row"
+INCREMENTAL_BY_CHANGE_TAG = "incremental_by_change"
 CARRIED_BY_FINGERPRINT_TAGS = (INCREMENTAL_BY_LOAD_TAG, INCREMENTAL_BY_NODE_TAG, INCREMENTAL_BY_RECORD_TAG,
-                               INCREMENTAL_BY_SOURCE_ROW_TAG)
+                               INCREMENTAL_BY_SOURCE_ROW_TAG, INCREMENTAL_BY_CHANGE_TAG)
 # A run tag: with it (true), a whole-project build carries no table staged by load, so dbt stages
 # every one of them in full (the full refresh of docs/incremental.md).
 FULL_REFRESH_TAG = "quanyu/full_refresh"

@@ -90,7 +90,15 @@ from ingest.suppression import (
     suppression_path,
 )
 from orchestration.hash_key_guard import stamp_warehouse_key, warehouse_key
-from orchestration.publish import HASH_KEY_TABLE, META_SCHEMA, STAGED_LOADS_TABLE, carried_over_relations, rekey_seed
+from orchestration.publish import (
+    CONSUMED_BUILDS_TABLE,
+    DELETIONS_TABLE,
+    HASH_KEY_TABLE,
+    META_SCHEMA,
+    STAGED_LOADS_TABLE,
+    carried_over_relations,
+    rekey_seed,
+)
 
 # What a build carries from the served warehouse to the next (orchestration.publish.carried_over_relations,
 # dbt rebuilds everything else) -> how the re-key treats it. A new carried model must be added here.
@@ -101,7 +109,11 @@ CARRIED_OVER = {("identity", "identity_registry"): "map hashes",
                 (META_SCHEMA, HASH_KEY_TABLE): "written anew (the new key)",
                 (META_SCHEMA, STAGED_LOADS_TABLE): "not carried (load ids and counts, no hash; the seed carries "
                                                    "no table staged by load, and each records its loads again "
-                                                   "when the first build stages it in full)"}
+                                                   "when the first build stages it in full)",
+                (META_SCHEMA, CONSUMED_BUILDS_TABLE): "not carried (build ids; the seed carries no table "
+                                                      "incremental by change, and each records what it read "
+                                                      "again when the first build builds it in full)",
+                (META_SCHEMA, DELETIONS_TABLE): "not carried (build ids; read only with the consumed builds)"}
 MAX_LISTED = 20
 PREPARED, SWAPPED = "prepared", "swapped"
 

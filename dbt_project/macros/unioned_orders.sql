@@ -51,3 +51,56 @@
     from {{ lines }}
     group by order_id
 {%- endmacro %}
+
+{#- The staging rows of `model` (raw table `table` in the bridge) that int_orders__unioned reads: all
+    of them in a full build; in an incremental run (macros/incremental_by_change.sql) only the rows
+    of the orders (`order_id`: the staging column naming the order) that have a row the model has not
+    consumed, or a row whose member the bridge restaged (`bridge_changes`: the bridge's unconsumed
+    records, one_id null included: a record that lost its member). -#}
+{% macro order_rows(model, table, order_id, bridge_changes='bridge_changes') -%}
+    {%- if is_incremental() -%}
+    (
+        select * from {{ ref(model) }} as all_rows
+        where all_rows.{{ order_id }} in (
+            select changed.{{ order_id }} from {{ ref(model) }} as changed
+            where {{ unconsumed(ref(model), 'changed') }}
+            union
+            select resolved.{{ order_id }} from {{ ref(model) }} as resolved
+            join {{ bridge_changes }} {{ member_bridge_on(table, 'resolved', bridge_changes) }}
+        )
+    )
+    {%- else -%}
+    {{ ref(model) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The staging lines of `model` that fct_order_lines reads: all of them in a full build, in an
+    incremental run only the lines of the orders of `channel` in its `restaged` CTE (`order_id`: the
+    staging column naming the order). -#}
+{% macro line_rows(model, channel, order_id) -%}
+    {%- if is_incremental() -%}
+    (
+        select * from {{ ref(model) }} as all_rows
+        where all_rows.{{ order_id }} in (
+            select restaged.order_id from restaged where restaged.channel = '{{ channel }}'
+        )
+    )
+    {%- else -%}
+    {{ ref(model) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The joins that give an order line of `relation` its product (CTEs `products`, `channel_ids`):
+    by the exported merchant code (`exported_code`, compared on merchant_code_key), else for a line
+    without one by the channel's product id (`channel_product_id`) through the product-id map.
+    Aliases: by_code, channel_ids, by_channel_id. -#}
+{% macro product_lookup(relation, exported_code, channel_product_id) -%}
+left join products as by_code
+    on by_code.merchant_code_key = {{ merchant_code_key(exported_code) }}
+left join channel_ids
+    on channel_ids.sales_channel = {{ relation }}.channel
+   and channel_ids.channel_product_id = {{ channel_product_id }}
+   and {{ exported_code }} is null
+left join products as by_channel_id
+    on by_channel_id.merchant_code_key = channel_ids.merchant_code_key
+{%- endmacro %}

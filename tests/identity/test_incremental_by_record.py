@@ -22,7 +22,8 @@ from orchestration.dbt_assets import DBT_PROJECT_DIR
 from tests.identity.macro_project import database, execute, model_project, two_nights
 
 MODEL = DBT_PROJECT_DIR / "models" / "identity" / "bridge_record_member.sql"
-MACROS = [DBT_PROJECT_DIR / "macros" / "incremental_by_node.sql", DBT_PROJECT_DIR / "macros" / "inline_cte.sql"]
+MACROS = [DBT_PROJECT_DIR / "macros" / "incremental_by_node.sql", DBT_PROJECT_DIR / "macros" / "inline_cte.sql",
+          DBT_PROJECT_DIR / "macros" / "incremental_by_change.sql"]
 INPUTS = {"int_identity__observation_epochs": "epochs", "int_identity__nodes": "nodes",
           "int_identity__resolved_components": "components", "int_identity__assignments": "assignments"}
 MARK = "marked"  # unresolved_reason written into a carried row between the nights

@@ -57,10 +57,14 @@ REFRESH_NOT_COMPARED = {
     ("identity", "int_identity__id_pairs"): "this build's components against the previous build's registry: the "
                                             "nightly's previous build is the night before, the refresh's is the "
                                             "nightly itself",
+    ("meta", "consumed_builds"): "the builds whose rows each model incremental by change has read: build ids",
+    ("meta", "deletions"): "the builds in which a model staged by load deleted rows: build ids",
 }
 REFRESH_NOT_COMPARED_COLUMNS = {
     ("*", "assigned_at"): "the build that last assigned a node (identity_registry): each build's start time",
     ("int_identity__assignments", "is_new"): "minted in this build: relative to the previous build's registry",
+    ("*", "_build_id"): "the change log of incremental models: the build that wrote the row (a row the nightly "
+                        "kept was written nights earlier)",
 }
 # A rebuild from nothing in another home against the nightly (measured: these, and nothing else, differed).
 REBUILD_NOT_COMPARED = {

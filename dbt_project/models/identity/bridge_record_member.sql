@@ -7,7 +7,9 @@
     observations (nodes and times) and of each node's state (verdict, component and the
     component's member); state_checksum is the xor over its observations of a hash of the node's
     state and the observation's time. A nightly computes it for every record (integers, no
-    strings grouped) and restages the records whose checksum or identifier count changed. -#}
+    strings grouped) and restages the records whose checksum or identifier count changed. Each row
+    carries the build that wrote it (`_build_id`): the change log int_orders__unioned reads
+    (macros/incremental_by_change.sql). -#}
 {{ config(**incremental_by_record()) }}
 
 with observed as {{ inline_cte() }} (
@@ -101,5 +103,6 @@ select
         else 'no linkable identifier'
     end as unresolved_reason,
     record_hash,
-    state_checksum
+    state_checksum,
+    {{ build_id() }} as _build_id
 from resolved

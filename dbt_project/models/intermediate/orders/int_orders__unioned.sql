@@ -12,13 +12,32 @@
     no money column: its amount is in unmapped_amount and has_unmapped_status is true (for a
     rolled-up order: on any line).
     one_id comes from identity.bridge_record_member at the grain the bridge knows (JD per
-    order x SKU, POS per line): any resolved line gives the order's member. -#}
+    order x SKU, POS per line): any resolved line gives the order's member.
+    Incremental by change on DuckDB (macros/incremental_by_change.sql): a nightly restages the orders
+    with a staging row or a bridge record written by a build it has not consumed yet. -#}
+{{ config(**incremental_by_change(
+    'order_key',
+    parents=['stg_tmall__orders', 'stg_mini_program__orders', 'stg_jd__orders', 'stg_douyin__orders',
+             'stg_pos__sales', 'bridge_record_member'],
+    deleted_unless=[('stg_tmall__orders', "'tmall:' || order_id"),
+                    ('stg_mini_program__orders', "'mini_program:' || order_id"),
+                    ('stg_jd__orders', "'jd:' || order_id"),
+                    ('stg_douyin__orders', "'douyin:' || order_id"),
+                    ('stg_pos__sales', "'pos:' || receipt_id")])) }}
 {%- set string = dbt.type_string() -%}
 with bridge as (
     select source_table, record_key, one_id
     from {{ ref('bridge_record_member') }}
     where one_id is not null
 ),
+{%- if is_incremental() %}
+
+bridge_changes as (
+    select bridge_rows.source_table, bridge_rows.record_key
+    from {{ ref('bridge_record_member') }} as bridge_rows
+    where {{ unconsumed(ref('bridge_record_member'), 'bridge_rows') }}
+),
+{%- endif %}
 
 tmall as (
     select
@@ -30,7 +49,7 @@ tmall as (
         cast(null as {{ string }}) as coupon_code,
         1 as source_records,
         bridge.one_id
-    from {{ ref('stg_tmall__orders') }} as orders
+    from {{ order_rows('stg_tmall__orders', 'tmall_orders', 'order_id') }} as orders
     left join bridge {{ member_bridge_on('tmall_orders', 'orders') }}
 ),
 
@@ -44,13 +63,13 @@ mini_program as (
         nullif(trim(orders.coupon_code), '') as coupon_code,
         1 as source_records,
         bridge.one_id
-    from {{ ref('stg_mini_program__orders') }} as orders
+    from {{ order_rows('stg_mini_program__orders', 'mp_orders', 'order_id') }} as orders
     left join bridge {{ member_bridge_on('mp_orders', 'orders') }}
 ),
 
 jd_lines as (
     select lines.*, bridge.one_id
-    from {{ ref('stg_jd__orders') }} as lines
+    from {{ order_rows('stg_jd__orders', 'jd_orders', 'order_id') }} as lines
     left join bridge {{ member_bridge_on('jd_orders', 'lines') }}
 ),
 
@@ -67,7 +86,7 @@ douyin_sub_orders as (
         sub_orders.*,
         bridge.one_id,
         row_number() over (partition by sub_orders.order_id order by sub_orders.sub_order_id) as sub_order_rank
-    from {{ ref('stg_douyin__orders') }} as sub_orders
+    from {{ order_rows('stg_douyin__orders', 'douyin_orders', 'order_id') }} as sub_orders
     left join bridge {{ member_bridge_on('douyin_orders', 'sub_orders') }}
 ),
 
@@ -77,7 +96,7 @@ douyin as (
 
 pos_lines as (
     select lines.*, bridge.one_id
-    from {{ ref('stg_pos__sales') }} as lines
+    from {{ order_rows('stg_pos__sales', 'pos_sales', 'receipt_id') }} as lines
     left join bridge {{ member_bridge_on('pos_sales', 'lines') }}
 ),
 
@@ -126,5 +145,6 @@ select
     {{ dbt.concat(['channel', "':'", 'order_id']) }} as order_key,
     unioned.*,
     -- the instant an order is booked: its payment, or its creation when it was never paid
-    coalesce(paid_at, ordered_at) as booked_at
+    coalesce(paid_at, ordered_at) as booked_at,
+    {{ build_id() }} as _build_id
 from unioned

@@ -15,11 +15,67 @@
     refunded order's refund is spread over its lines in line order, each line at most its paid
     amount (a refund of freight stays on no line). The product: the exported merchant code
     (商家编码 / 货号, compared on merchant_code_key), or for a JD SKU id the channel product-id
-    map; merchant_code is null where neither finds the master (quality_unmapped_products). -#}
-with orders as (
+    map; merchant_code is null where neither finds the master (quality_unmapped_products).
+    Incremental by change on DuckDB (macros/incremental_by_change.sql): a nightly restages every line
+    of the orders with a staging line, or an order in fct_orders, written by a build it has not
+    consumed yet, and of the orders with a line whose product lookup gives another product now. -#}
+{{ config(**incremental_by_change(
+    'order_key',
+    parents=['stg_tmall__order_items', 'stg_jd__orders', 'stg_douyin__orders', 'stg_mini_program__order_items',
+             'stg_pos__sales', 'fct_orders'],
+    deleted_unless=[('stg_tmall__order_items', "'tmall:' || order_id"),
+                    ('stg_jd__orders', "'jd:' || order_id"),
+                    ('stg_douyin__orders', "'douyin:' || order_id"),
+                    ('stg_mini_program__order_items', "'mini_program:' || order_id"),
+                    ('stg_pos__sales', "'pos:' || receipt_id")])) }}
+
+with products as (
+    select merchant_code, merchant_code_key, category, series from {{ ref('dim_product') }}
+),
+
+channel_ids as (
+    select sales_channel, channel_product_id, merchant_code_key
+    from {{ ref('stg_master__product_channel_ids') }}
+),
+{%- if is_incremental() %}
+
+restaged as (
+    -- (channel, order_id) of the orders whose lines are staged again
+    {%- for model, channel, order_id in [('stg_tmall__order_items', 'tmall', 'order_id'),
+                                         ('stg_jd__orders', 'jd', 'order_id'),
+                                         ('stg_douyin__orders', 'douyin', 'order_id'),
+                                         ('stg_mini_program__order_items', 'mini_program', 'order_id'),
+                                         ('stg_pos__sales', 'pos', 'receipt_id'),
+                                         ('fct_orders', none, 'order_id')] %}
+    -- the union's columns are named by its first branch: channel, order_id
+    select {{ "'" ~ channel ~ "' as channel" if channel else 'changed.channel' }}, changed.{{ order_id }}
+    from {{ ref(model) }} as changed
+    where {{ unconsumed(ref(model), 'changed') }}
+    union
+    {%- endfor %}
+    select carried.channel, carried.order_id
+    from {{ this }} as carried
+    {{ product_lookup('carried', 'carried.exported_merchant_code', 'carried.channel_product_id') }}
+    where carried.merchant_code is distinct from coalesce(by_code.merchant_code, by_channel_id.merchant_code)
+       or carried.category is distinct from coalesce(by_code.category, by_channel_id.category)
+       or carried.series is distinct from coalesce(by_code.series, by_channel_id.series)
+    union
+    -- lines whose order left fct_orders (its staging rows left the lake), only after such a build
+    select carried.channel, carried.order_id
+    from {{ this }} as carried
+    where carried.has_order
+      and {{ deleted_since_consumed(ref('fct_orders')) }}
+      and not exists (select 1 from {{ ref('fct_orders') }} as kept where kept.order_key = carried.order_key)
+),
+{%- endif %}
+
+orders as (
     select order_key, channel, order_id, domain, order_month, booked_at, is_paid, is_valid_order, is_return,
            one_id, is_private_domain
     from {{ ref('fct_orders') }}
+    {%- if is_incremental() %}
+    where (channel, order_id) in (select restaged.channel, restaged.order_id from restaged)
+    {%- endif %}
 ),
 
 tmall as (
@@ -37,7 +93,7 @@ tmall as (
         items.refund_amount as exported_refund_amount,
         cast(null as decimal(18, 2)) as order_refund_amount,
         false as refunds_per_order
-    from {{ ref('stg_tmall__order_items') }} as items
+    from {{ line_rows('stg_tmall__order_items', 'tmall', 'order_id') }} as items
 ),
 
 jd_lines as (
@@ -51,7 +107,7 @@ jd_lines as (
         sum(cast(round(lines.line_amount * 100) as {{ dbt.type_bigint() }}))
             over (partition by lines.order_id) as order_line_fen,
         max(lines.order_line_number) over (partition by lines.order_id) as last_line_number
-    from {{ ref('stg_jd__orders') }} as lines
+    from {{ line_rows('stg_jd__orders', 'jd', 'order_id') }} as lines
 ),
 
 jd_shares as (
@@ -102,7 +158,7 @@ douyin as (
         refund_amount as exported_refund_amount,
         cast(null as decimal(18, 2)) as order_refund_amount,
         false as refunds_per_order
-    from {{ ref('stg_douyin__orders') }}
+    from {{ line_rows('stg_douyin__orders', 'douyin', 'order_id') }} as staged
 ),
 
 mini_program as (
@@ -120,7 +176,7 @@ mini_program as (
         refund_amount as exported_refund_amount,
         cast(null as decimal(18, 2)) as order_refund_amount,
         false as refunds_per_order
-    from {{ ref('stg_mini_program__order_items') }}
+    from {{ line_rows('stg_mini_program__order_items', 'mini_program', 'order_id') }} as staged
 ),
 
 pos as (
@@ -138,7 +194,7 @@ pos as (
         refund_amount as exported_refund_amount,
         cast(null as decimal(18, 2)) as order_refund_amount,
         false as refunds_per_order
-    from {{ ref('stg_pos__sales') }}
+    from {{ line_rows('stg_pos__sales', 'pos', 'receipt_id') }} as staged
 ),
 
 unioned as (
@@ -198,15 +254,6 @@ refunds as (
         ) as refund_amount
     from paid
     where paid.refunds_per_order
-),
-
-products as (
-    select merchant_code, merchant_code_key, category, series from {{ ref('dim_product') }}
-),
-
-channel_ids as (
-    select sales_channel, channel_product_id, merchant_code_key
-    from {{ ref('stg_master__product_channel_ids') }}
 )
 
 select
@@ -234,13 +281,7 @@ select
     refunds.list_amount,
     refunds.paid_amount,
     refunds.refund_amount,
-    refunds.paid_amount - refunds.refund_amount as net_amount
+    refunds.paid_amount - refunds.refund_amount as net_amount,
+    {{ build_id() }} as _build_id
 from refunds
-left join products as by_code
-    on by_code.merchant_code_key = {{ merchant_code_key('refunds.exported_code') }}
-left join channel_ids
-    on channel_ids.sales_channel = refunds.channel
-   and channel_ids.channel_product_id = refunds.channel_product_id
-   and refunds.exported_code is null
-left join products as by_channel_id
-    on by_channel_id.merchant_code_key = channel_ids.merchant_code_key
+{{ product_lookup('refunds', 'refunds.exported_code', 'refunds.channel_product_id') }}

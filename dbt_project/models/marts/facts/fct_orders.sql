@@ -24,12 +24,15 @@
       when the order was placed;
     * serving store / guide: POS store and serving guide (导购工号), mini-program store code and
       guide id; the member's own guide and home store come from dim_member (as of the end of
-      the data). -#}
-with orders as {{ inline_cte() }} (
-    select * from {{ ref('int_orders__unioned') }}
-),
+      the data).
+    Incremental by change on DuckDB (macros/incremental_by_change.sql): a nightly restages the orders
+    int_orders__unioned restaged since this model last read it, and the orders whose member-side
+    inputs moved: the serving guide's WeCom id in the staff list, or the member's row in dim_member
+    and fan spells (_member_inputs_check, a checksum of what the order reads of them). -#}
+{{ config(**incremental_by_change(
+    'order_key', parents=['int_orders__unioned'], deleted_unless=[('int_orders__unioned', 'order_key')])) }}
 
-members as (
+with members as (
     select one_id, owner_guide_employee_no, owner_guide_userid, home_store_code,
            crm_member_id is not null or card_no is not null as is_loyalty_member
     from {{ ref('dim_member') }}
@@ -39,6 +42,49 @@ staff as (
     select employee_no, wecom_userid from {{ ref('stg_master__staff') }}
 ),
 
+fan_spells as (
+    select one_id, fan_source, guide_userid, live_from, live_until
+    from {{ ref('int_fans__spells') }}
+    where one_id is not null
+),
+
+member_checks as (
+    -- what an order reads of its member: dim_member's guide, store and loyalty, and the fan spells
+    select
+        coalesce(members.one_id, spells.one_id) as one_id,
+        hash(members.owner_guide_employee_no, members.owner_guide_userid, members.home_store_code,
+             members.is_loyalty_member, spells.spells_checksum) as member_inputs_check
+    from members
+    full outer join (
+        select one_id,
+               {{ rows_checksum(['fan_source', 'guide_userid', 'live_from', 'live_until']) }} as spells_checksum
+        from fan_spells
+        group by one_id
+    ) as spells on spells.one_id = members.one_id
+),
+{%- if is_incremental() %}
+
+restaged as (
+    select changed.order_key
+    from {{ ref('int_orders__unioned') }} as changed
+    where {{ unconsumed(ref('int_orders__unioned'), 'changed') }}
+    union
+    select carried.order_key
+    from {{ this }} as carried
+    left join staff on staff.employee_no = carried.serving_guide_employee_no
+    left join member_checks on member_checks.one_id = carried.one_id
+    where carried.serving_guide_userid is distinct from staff.wecom_userid
+       or carried._member_inputs_check is distinct from member_checks.member_inputs_check
+),
+{%- endif %}
+
+orders as {{ inline_cte() }} (
+    select * from {{ ref('int_orders__unioned') }}
+    {%- if is_incremental() %}
+    where order_key in (select restaged.order_key from restaged)
+    {%- endif %}
+),
+
 served as {{ inline_cte() }} (
     select
         orders.*,
@@ -46,12 +92,6 @@ served as {{ inline_cte() }} (
     from orders
     left join staff
         on staff.employee_no = orders.serving_guide_employee_no
-),
-
-fan_spells as (
-    select one_id, fan_source, guide_userid, live_from, live_until
-    from {{ ref('int_fans__spells') }}
-    where one_id is not null
 ),
 
 fan_at_order as (
@@ -110,9 +150,13 @@ select
         {%- for rule, condition in rules %}
         when {{ condition }} then '{{ rule }}'
         {%- endfor %}
-    end as private_domain_rule
+    end as private_domain_rule,
+    member_checks.member_inputs_check as _member_inputs_check,
+    {{ build_id() }} as _build_id
 from served
 left join members
     on members.one_id = served.one_id
+left join member_checks
+    on member_checks.one_id = served.one_id
 left join fan_at_order
     on fan_at_order.order_key = served.order_key

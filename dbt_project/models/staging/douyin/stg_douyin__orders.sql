@@ -73,5 +73,6 @@ select
     refunds.receiver_mobile_status,
     {{ receiver_columns('refunds', name='receiver_name', mobile='receiver_mobile', detail='address_detail',
                         region=['province', 'city', 'district']) }}
-    {{ lineage_columns('refunds') }}
+    {{ lineage_columns('refunds') }},
+    {{ build_id() }} as _build_id
 from refunds

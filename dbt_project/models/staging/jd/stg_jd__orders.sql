@@ -53,5 +53,6 @@ select
     lines.phone_hash,
     lines.phone_status,
     {{ receiver_columns('lines', name='customer_name', mobile='phone', address='customer_address') }}
-    {{ lineage_columns('lines') }}
+    {{ lineage_columns('lines') }},
+    {{ build_id() }} as _build_id
 from lines

@@ -24,5 +24,6 @@ select
     source.paid_amount as line_paid_amount,
     coalesce(source.refund_amount, 0) as refund_amount,
     source.updated_at,
-    {{ lineage_columns('source', hashed=false) }}
+    {{ lineage_columns('source', hashed=false) }},
+    {{ build_id() }} as _build_id
 from source

@@ -59,5 +59,6 @@ select
     lines.owner_guide_id as owner_guide_employee_no,
     lines.credit_to,
     lines.cashier_id as cashier_employee_no,
-    {{ lineage_columns('lines') }}
+    {{ lineage_columns('lines') }},
+    {{ build_id() }} as _build_id
 from lines

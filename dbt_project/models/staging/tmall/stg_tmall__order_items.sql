@@ -24,5 +24,6 @@ select
     source.refund_status as source_refund_status,
     coalesce(source.refund_amount, 0) as refund_amount,
     source.status as source_status,
-    {{ lineage_columns('source', hashed=false) }}
+    {{ lineage_columns('source', hashed=false) }},
+    {{ build_id() }} as _build_id
 from source

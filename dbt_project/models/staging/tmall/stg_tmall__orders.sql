@@ -43,5 +43,6 @@ select
     orders.receiver_mobile_hash,
     orders.receiver_mobile_status,
     {{ receiver_columns('orders', name='receiver_name', mobile='receiver_mobile', address='receiver_address') }}
-    {{ lineage_columns('orders') }}
+    {{ lineage_columns('orders') }},
+    {{ build_id() }} as _build_id
 from orders

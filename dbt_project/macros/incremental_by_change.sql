@@ -1,0 +1,169 @@
+{#- Models incremental by change (issue 20): a nightly restages only the keys whose inputs another
+    incremental model rewrote, read from that model's change log instead of from all of its rows.
+
+    The checksum pattern of the identity tables (incremental_by_node.sql) recomputes a checksum of
+    every key's inputs and restages the keys that differ: exact and independent of which build ran
+    before, but the pass reads every input, which is most of a model's time when the model is a
+    join of its inputs (int_orders__unioned: every order's staging rows and their members). A change
+    log reads only what changed:
+
+    * every row an incremental model writes carries `_build_id`, the dbt invocation that wrote it
+      (`build_id()`): a key a staging model staged again, a record the bridge restaged, an order
+      restaged here. Rows kept from earlier builds keep theirs.
+    * a child reads the rows of a parent whose `_build_id` it has not consumed (`unconsumed`). What
+      it has consumed is a set, per parent, in `meta.consumed_builds` (model, parent, build id),
+      not "this run": a run of a few assets (the UI's "Materialize selected") may publish a staging
+      model without its children, and the next nightly then consumes both builds' rows. After each
+      build of the child (full or incremental) its post-hooks replace its record with the build ids
+      present in each parent: everything the child has now read.
+    * a key whose parent rows were all deleted leaves no row to read: the child's post-hook deletes
+      its keys that no parent holds any more (`delete_unless_in`), an anti-join on the key alone. A
+      parent row deleted while others of the same child key stay (a POS receipt line whose file
+      left the lake) is not seen that way: a staging model notes each build that deleted rows in
+      `meta.deletions` (note_vanished_loads; a model incremental by change notes the builds in which
+      it deleted keys, note_keys_gone), and a child that has not consumed such a build reads every
+      row of that parent as changed, once (a file taken out of the lake is rare; the bridge deletes
+      a record only when its staging row changed or left, so it notes none).
+
+    What a child also reads from tables that are not incremental (dim_member, the fan spells, the
+    staff list) is compared as the identity tables do it: the child keeps on each row what it read
+    (or a checksum of it) and restages the rows where the current value differs.
+
+    The child is carried by fingerprint (orchestration/publish.py, tag incremental_by_change): its
+    fingerprint includes its parents', so a change of a parent's code builds both in full. A table
+    carried without its record in meta.consumed_builds (a file from before it) reads every parent
+    row as unconsumed: restaged in full once, correct either way. Spark builds these models as
+    tables (no delete+insert without Delta); `_build_id` is then its own invocation's. -#}
+
+{#- config() of a model incremental by change on `unique_key` (delete+insert replaces every row of a
+    restaged key); `parents`: the models whose change log it reads, recorded after each build;
+    `deleted_unless`: (model, key expression) pairs whose union holds every key that still exists. -#}
+{% macro incremental_by_change(unique_key, parents, deleted_unless) -%}
+    {%- if target.type == 'duckdb' -%}
+        {%- set listed = "['" ~ parents | join("', '") ~ "']" -%}
+        {%- set kept = [] -%}
+        {%- for model, key in deleted_unless -%}
+            {%- do kept.append("('" ~ model ~ "', \"" ~ key ~ "\")") -%}
+        {%- endfor -%}
+        {{ return({
+            'materialized': 'incremental',
+            'incremental_strategy': 'delete+insert',
+            'unique_key': unique_key,
+            'on_schema_change': 'fail',
+            'post_hook': ["{{ note_keys_gone('" ~ unique_key ~ "', [" ~ kept | join(', ') ~ "]) }}",
+                          "{{ delete_unless_in('" ~ unique_key ~ "', [" ~ kept | join(', ') ~ "]) }}",
+                          "{{ forget_consumed_builds() }}",
+                          "{{ record_consumed_builds(" ~ listed ~ ") }}"],
+            'tags': ['incremental_by_change'],
+        }) }}
+    {%- else -%}
+        {{ return({'materialized': 'table', 'tags': ['incremental_by_change']}) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The value of `_build_id` on the rows a build writes: its dbt invocation. -#}
+{% macro build_id() -%}
+    cast('{{ invocation_id }}' as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{#- Where a build records which builds' rows each model incremental by change has read: a table of
+    the build file outside dbt's schemas, carried to the next build with the tables
+    (orchestration/publish.py CARRIED_META). -#}
+{% macro consumed_builds_relation() -%}
+meta.consumed_builds
+{%- endmacro %}
+
+{#- The builds in which a model deleted rows (staging by load: note_vanished_loads). -#}
+{% macro deletions_relation() -%}
+meta.deletions
+{%- endmacro %}
+
+{#- on-run-start, as create_staged_loads (once per run, only by commands that build models). -#}
+{% macro create_consumed_builds() -%}
+    {%- if execute and target.type == 'duckdb' and flags.WHICH in ('run', 'build') -%}
+        {%- do run_query('create schema if not exists meta') -%}
+        {%- do run_query('create table if not exists ' ~ consumed_builds_relation()
+                         ~ ' (model varchar, parent varchar, build_id varchar)') -%}
+        {%- do run_query('create table if not exists ' ~ deletions_relation()
+                         ~ ' (model varchar, build_id varchar)') -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro _relation_name(relation) -%}
+{{ relation.schema }}.{{ relation.identifier }}
+{%- endmacro %}
+
+{#- A condition on rows of `parent` (a ref, aliased `alias`): written by a build this model has not
+    consumed, or any row when the parent deleted rows in a build not consumed. In a full build every
+    row counts (the condition is true). -#}
+{% macro unconsumed(parent, alias) -%}
+    {%- if is_incremental() -%}
+    ({{ alias }}._build_id not in ({{ _consumed(parent) }}) or {{ deleted_since_consumed(parent) }})
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro _consumed(parent) -%}
+    select consumed.build_id from {{ consumed_builds_relation() }} as consumed
+        where consumed.model = '{{ _relation_name(this) }}' and consumed.parent = '{{ _relation_name(parent) }}'
+{%- endmacro %}
+
+{#- A condition: `parent` deleted rows in a build this model has not consumed. -#}
+{% macro deleted_since_consumed(parent) -%}
+    exists (
+        select 1 from {{ deletions_relation() }} as deleted
+        where deleted.model = '{{ _relation_name(parent) }}' and deleted.build_id not in ({{ _consumed(parent) }})
+    )
+{%- endmacro %}
+
+{#- Post-hooks: this model's record is replaced by the build ids each parent holds now. -#}
+{% macro forget_consumed_builds() -%}
+    delete from {{ consumed_builds_relation() }} where model = '{{ _relation_name(this) }}'
+{%- endmacro %}
+
+{% macro record_consumed_builds(parents) -%}
+    insert into {{ consumed_builds_relation() }}
+    {%- for parent in parents %}
+    {{ 'union all' if not loop.first }}
+    select distinct '{{ _relation_name(this) }}', '{{ _relation_name(ref(parent)) }}', _build_id from {{ ref(parent) }}
+    union all
+    select distinct '{{ _relation_name(this) }}', model, build_id from {{ deletions_relation() }}
+    where model = '{{ _relation_name(ref(parent)) }}'
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The rows of this model whose key no row of the `kept` (model, key expression) pairs holds any
+    more (every parent row of them was deleted). -#}
+{% macro _keys_gone(key, kept) -%}
+    not exists (
+        select 1 from (
+            {%- for model, expression in kept %}
+            {{ 'union all' if not loop.first }}
+            select {{ expression }} as kept_key from {{ ref(model) }}
+            {%- endfor %}
+        ) as kept
+        where kept.kept_key = {{ this }}.{{ key }}
+    )
+{%- endmacro %}
+
+{#- Post-hooks of an incremental run: the build is noted in meta.deletions when keys are gone (this
+    model's own children then read all of it once, as after a staging model's deletions), then the
+    keys are deleted. -#}
+{% macro note_keys_gone(key, kept) -%}
+    {%- if is_incremental() -%}
+    insert into {{ deletions_relation() }}
+    select '{{ _relation_name(this) }}', '{{ invocation_id }}'
+    where exists (select 1 from {{ this }} where {{ _keys_gone(key, kept) }})
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro delete_unless_in(key, kept) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where {{ _keys_gone(key, kept) }}
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}
