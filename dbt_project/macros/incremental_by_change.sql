@@ -147,11 +147,32 @@ meta.deletions
     )
 {%- endmacro %}
 
-{#- Post-hooks of an incremental run: the build is noted in meta.deletions when keys are gone (this
-    model's own children then read all of it once, as after a staging model's deletions), then the
-    keys are deleted. -#}
+{#- Whether one of `models` (names) deleted rows in a build this model has not consumed, asked when
+    a hook or the model is rendered for the run. Keys can only be gone after such a build: every
+    deletion of a parent row is noted (staging by load: note_vanished_loads; a model incremental by
+    change: note_keys_gone; their staging models have no filter that could drop a restaged key), so
+    the anti-join of the hooks below (4-5 s over a 1M brand's 10M order lines) runs only then. -#}
+{% macro parents_deleted_since_consumed(models) -%}
+    {%- if not (execute and is_incremental() and models) -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set found = run_query("select count(*) from " ~ deletions_relation() ~ " as deleted where "
+                              ~ _deleted_by_any(models)) -%}
+    {{ return(found.columns[0].values()[0] > 0) }}
+{%- endmacro %}
+
+{% macro _deleted_by_any(models) -%}
+    {%- for model in models %}
+    {{ 'or ' if not loop.first }}(deleted.model = '{{ _relation_name(ref(model)) }}'
+        and deleted.build_id not in ({{ _consumed(ref(model)) }}))
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Post-hooks of an incremental run after a parent deleted rows: the build is noted in
+    meta.deletions when keys are gone (this model's own children then read all of it once, as
+    after a staging model's deletions), then the keys are deleted. -#}
 {% macro note_keys_gone(key, kept) -%}
-    {%- if is_incremental() -%}
+    {%- if parents_deleted_since_consumed(kept | map(attribute=0) | list) -%}
     insert into {{ deletions_relation() }}
     select '{{ _relation_name(this) }}', '{{ invocation_id }}'
     where exists (select 1 from {{ this }} where {{ _keys_gone(key, kept) }})
@@ -161,7 +182,7 @@ meta.deletions
 {%- endmacro %}
 
 {% macro delete_unless_in(key, kept) -%}
-    {%- if is_incremental() -%}
+    {%- if parents_deleted_since_consumed(kept | map(attribute=0) | list) -%}
     delete from {{ this }} where {{ _keys_gone(key, kept) }}
     {%- else -%}
     select 1

@@ -162,7 +162,7 @@ def run_chain(published: Path, truth: Path, root: Path) -> dict:
     then the full refresh and the rebuild from nothing; returns the record the tests read (JSON)."""
     from demo.next_day import next_day
     from ingest.settings import paths_from_env
-    from orchestration.publish import FULL_REFRESH_TAG
+    from orchestration.publish import FULL_REFRESH_TAG, last_run_results
     from tests.gates.conftest import copy_home
 
     def say(text: str) -> None:
@@ -188,6 +188,9 @@ def run_chain(published: Path, truth: Path, root: Path) -> dict:
                 say(f"night {day}: build killed in dbt")
             record[f"run{day}"], record[f"log{day}"] = _build_all(paths)
             record["served"].append(_served(paths))
+            if record[f"run{day}"].success:  # the dbt invocation that wrote the night's rows (_build_id)
+                record[f"invocation{day}"] = json.loads(last_run_results(paths).read_text(encoding="utf-8"))[
+                    "metadata"]["invocation_id"]
             say(f"night {day}: success {record[f'run{day}'].success}")
 
         nightly = root / "nightly.duckdb"  # what the nights published, kept for the comparisons

@@ -130,7 +130,7 @@ def nights(tmp_path_factory):
     record["child5"] = _check(project, src4)
     with duckdb.connect(str(database(project)), read_only=True) as con:
         record["consumed"] = con.execute("select model, parent, build_id from meta.consumed_builds").fetchall()
-        record["deletions"] = con.execute("select build_id from meta.deletions").fetchall()
+        record["deletions"] = con.execute("select model, build_id from meta.deletions").fetchall()
     return record
 
 
@@ -156,9 +156,11 @@ def test_the_next_build_consumes_every_build_the_child_missed(nights):
 
 def test_a_build_after_deleted_parent_rows_restages_every_key_once(nights):
     """Group 5 lost one row and kept the others: no changed row names it, so the child reads every
-    parent row after a build that deleted some (meta.deletions); group 3 has no row left: deleted."""
+    parent row after a build that deleted some (meta.deletions); group 3 has no row left: deleted, and
+    the child notes its own deletion for its children."""
     child = nights["child4"]
-    assert [b for (b,) in nights["deletions"]] == [nights["fourth"]]
+    assert sorted((m.split(".")[-1], b) for m, b in nights["deletions"]) == [("child", nights["fourth"]),
+                                                                             ("parent", nights["fourth"])]
     assert 3 not in set(child.g)
     assert _restaged(child, nights["fourth"]) == set(child.g)
     assert child.loc[child.g == 5, "n"].item() == 9

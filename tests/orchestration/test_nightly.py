@@ -50,6 +50,8 @@ from tests.orchestration.nightly_chain import KILLED_NIGHT, NIGHTS, landing_file
 # in make test (a marker of its own for `make test-nightly`, the group alone; QUANYU_TEST_NIGHTS=6 is the deeper run)
 pytestmark = pytest.mark.nightly
 
+# The models incremental by change (macros/incremental_by_change.sql), carried from night to night.
+ORDER_CHAIN = ("intermediate.int_orders__unioned", "marts.fct_orders", "marts.fct_order_lines")
 # A full refresh of the same installation against the nightly: what legitimately differs, with why.
 REFRESH_NOT_COMPARED = {
     ("meta", "build"): "the build's own stamp: build and run ids, build and publish times, the build it was "
@@ -172,9 +174,22 @@ def test_each_good_night_carried_the_staged_tables_and_the_registry(nights):
             assert "identity.int_identity__observation_nodes (copied: " in started[0], started[0]
             assert "identity.bridge_record_member (copied: " in started[0], started[0]
             assert "identity.identity_registry (read in place)" in started[0], started[0]
+            for chain in ORDER_CHAIN:
+                assert f"{chain} (copied: " in started[0], started[0]
+            assert "meta.consumed_builds (copied: " in started[0], started[0]
             # the served file was copied beside the raw steps (publish.start_prefetch), not by the dbt step
             assert "ahead of the build, beside the raw steps" in started[0], started[0]
     assert not list(build_root(nights["paths"]).glob(PREFETCH_PREFIX + "*"))  # none left behind
+
+
+def test_the_order_chain_restaged_only_the_orders_the_night_touched(nights):
+    """The last night wrote a new _build_id on part of each model of the order chain (incremental by
+    change), never on all of it: the orders of its new rows, and of the members whose rows moved."""
+    with duckdb.connect(str(nights["nightly"]), read_only=True) as con:
+        for chain in ORDER_CHAIN:
+            restaged, total = con.execute(f"select count(*) filter (where _build_id = ?), count(*) from {chain}",
+                                          [nights[f"invocation{NIGHTS}"]]).fetchone()
+            assert 0 < restaged < total / 2, (chain, restaged, total)
 
 
 def test_the_full_refresh_carried_the_registry_and_staged_every_model_in_full(nights):
@@ -188,6 +203,7 @@ def test_the_full_refresh_carried_the_registry_and_staged_every_model_in_full(ni
     assert "staging." not in started[0] and "int_identity__node_stats" not in started[0], started[0]
     assert "int_identity__observation_nodes" not in started[0], started[0]
     assert "identity.bridge_record_member (read in place)" in started[0], started[0]
+    assert not any(chain in started[0] for chain in ORDER_CHAIN), started[0]
 
 
 def _relations(con, catalog: str) -> set[tuple[str, str]]:

@@ -59,13 +59,14 @@ restaged as (
     where carried.merchant_code is distinct from coalesce(by_code.merchant_code, by_channel_id.merchant_code)
        or carried.category is distinct from coalesce(by_code.category, by_channel_id.category)
        or carried.series is distinct from coalesce(by_code.series, by_channel_id.series)
+    {%- if parents_deleted_since_consumed(['fct_orders']) %}
     union
     -- lines whose order left fct_orders (its staging rows left the lake), only after such a build
     select carried.channel, carried.order_id
     from {{ this }} as carried
     where carried.has_order
-      and {{ deleted_since_consumed(ref('fct_orders')) }}
       and not exists (select 1 from {{ ref('fct_orders') }} as kept where kept.order_key = carried.order_key)
+    {%- endif %}
 ),
 {%- endif %}
 
