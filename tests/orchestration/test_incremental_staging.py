@@ -293,10 +293,11 @@ def test_a_nightly_carries_the_unchanged_tables_and_a_full_refresh_none(home):
     publish.write_fingerprints(home.warehouse, {**fingerprints, changed: "the code of an earlier build"})
     logged: list[str] = []
 
-    def staged_tables(build) -> set[tuple[str, str]]:  # the carried models (staging by load, identity by node)
+    def staged_tables(build) -> set[tuple[str, str]]:  # the carried models (staging by load, identity by
+        # node, record or source row, the order chain by change)
         with duckdb.connect(str(build.file), read_only=True) as con:
             return set(con.execute("select table_schema, table_name from information_schema.tables "
-                                   "where table_schema in ('staging', 'identity') "
+                                   "where table_schema in ('staging', 'identity', 'intermediate', 'marts') "
                                    "and table_type = 'BASE TABLE'").fetchall())
 
     nightly = publish.prepare_build(home, "nightly", manifest, DBT_PROJECT_DIR / "profiles.yml", log=logged.append,
