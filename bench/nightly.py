@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.run import Results, Stage, dbt_seconds, folder_mb, run_stage
+from bench.run import Results, Stage, dbt_seconds, folder_mb, restaged_rows, run_stage
 
 
 @dataclass(frozen=True)
@@ -155,15 +155,20 @@ def report_models(home: Path, top: int = 15) -> None:
     from orchestration.dbt_assets import dbt_project
     from orchestration.publish import last_run_results
 
-    kept = last_run_results(paths_from_env({"QUANYU_HOME": str(home)}))
+    paths = paths_from_env({"QUANYU_HOME": str(home)})
+    kept = last_run_results(paths)
     if not kept.exists() or not dbt_project.manifest_path.exists():
         return
-    layers, models = dbt_seconds(json.loads(kept.read_text()), json.loads(dbt_project.manifest_path.read_text()))
+    results = json.loads(kept.read_text())
+    layers, models = dbt_seconds(results, json.loads(dbt_project.manifest_path.read_text()))
+    restaged = restaged_rows(paths.warehouse, results["metadata"]["invocation_id"])
     with (home / "bench-models.jsonl").open("a") as f:
-        f.write(json.dumps({"layers": layers, "models": models}) + "\n")
+        f.write(json.dumps({"layers": layers, "models": models, "restaged": restaged}) + "\n")
     print("dbt seconds per layer: " + ", ".join(f"{k} {v:.1f}" for k, v in layers.items()), flush=True)
     print("dbt's longest models: " + ", ".join(
         f"{k} {v:.1f}" for k, v in sorted(models.items(), key=lambda kv: -kv[1])[:top]), flush=True)
+    print("rows the build wrote (its _build_id) of the tables with a change log: " + ", ".join(
+        f"{name.split('.', 1)[1]} {wrote:,} of {total:,}" for name, (wrote, total) in restaged.items()), flush=True)
 
 
 STEP_GROUPS = (("ingest + raw gates", lambda k: k.startswith("raw_")), ("dbt build", lambda k: k == "quanyu_dbt"),

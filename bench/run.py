@@ -232,6 +232,20 @@ def dbt_seconds(run_results: dict, manifest: dict) -> tuple[dict[str, float], di
     return dict(sorted(layers.items(), key=lambda kv: -kv[1])), models
 
 
+def restaged_rows(warehouse: Path, invocation_id: str) -> dict[str, tuple[int, int]]:
+    """Per relation with a ``_build_id`` column (the change log of macros/incremental_by_change.sql:
+    staging by load, the bridge, the order chain): the rows the dbt run ``invocation_id`` wrote and
+    all rows. A full build wrote every row; a nightly only what it restaged."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        relations = con.execute("select table_schema, table_name from information_schema.columns "
+                                "where column_name = '_build_id' and table_schema not in ('bi') "
+                                "order by 1, 2").fetchall()
+        return {f"{schema}.{table}": con.execute(
+                    f'select count(*) filter (where _build_id = ?), count(*) from "{schema}"."{table}"',
+                    [invocation_id]).fetchone()
+                for schema, table in relations}
+
+
 def dbt_model_seconds(target: Path, model: str) -> float:
     results = json.loads((target / "run_results.json").read_text())
     return sum(r["execution_time"] for r in results["results"] if r["unique_id"].endswith("." + model))

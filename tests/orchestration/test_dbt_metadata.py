@@ -91,3 +91,19 @@ def test_the_published_build_keeps_dbts_run_results_and_the_bench_reads_them_per
     assert {"staging", "identity", "intermediate", "marts", "tests", "unit tests"} <= set(layers)
     total = sum(r["execution_time"] for r in results["results"])
     assert abs(sum(layers.values()) - total) < 1e-6 and all(v >= 0 for v in seconds.values())
+
+
+def test_the_bench_counts_the_rows_each_build_wrote_by_its_change_log(baseline):
+    """The session's build is a full one: it wrote every row of every table with a _build_id (the
+    order chain, the bridge, the staging models it reads); another invocation wrote none of them."""
+    import json
+
+    from bench.run import restaged_rows
+    from orchestration.publish import last_run_results
+
+    invocation = json.loads(last_run_results(baseline.paths).read_text())["metadata"]["invocation_id"]
+    wrote = restaged_rows(baseline.paths.warehouse, invocation)
+    assert {"intermediate.int_orders__unioned", "marts.fct_orders", "marts.fct_order_lines",
+            "identity.bridge_record_member", "staging.stg_pos__sales"} <= set(wrote)
+    assert all(rows == total > 0 for rows, total in wrote.values()), wrote
+    assert all(rows == 0 for rows, _ in restaged_rows(baseline.paths.warehouse, "another build").values())
