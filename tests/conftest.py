@@ -53,6 +53,7 @@ FIRST = (
     "tests/identity/test_probabilistic_tier.py",
     "tests/identity/test_oneid.py",
     "tests/ingest/test_parallel.py",
+    "tests/orchestration/test_chain_deletions.py",
 )
 
 
