@@ -40,27 +40,16 @@
     restaged key); `parents`: the models whose change log it reads, recorded after each build;
     `deleted_unless`: (model, key expression) pairs whose union holds every key that still exists. -#}
 {% macro incremental_by_change(unique_key, parents, deleted_unless) -%}
-    {%- if target.type == 'duckdb' -%}
-        {%- set listed = "['" ~ parents | join("', '") ~ "']" -%}
-        {%- set kept = [] -%}
-        {%- for model, key in deleted_unless -%}
-            {%- do kept.append("('" ~ model ~ "', \"" ~ key ~ "\")") -%}
-        {%- endfor -%}
-        {{ return({
-            'materialized': 'incremental',
-            'incremental_strategy': 'delete+insert',
-            'unique_key': unique_key,
-            'on_schema_change': 'fail',
-            'post_hook': ["{{ note_keys_gone('" ~ unique_key ~ "', [" ~ kept | join(', ') ~ "]) }}",
-                          "{{ delete_unless_in('" ~ unique_key ~ "', [" ~ kept | join(', ') ~ "]) }}",
-                          "{{ forget_consumed_builds() }}",
-                          "{{ record_consumed_builds(" ~ listed ~ ") }}"],
-            'tags': ['incremental_by_change'],
-        }) }}
-    {%- else -%}
-        {{ return({'materialized': 'table', 'tags': ['incremental_by_change']}) }}
-    {%- endif -%}
+    {%- set kept = [] -%}
+    {%- for model, key in deleted_unless -%}
+        {%- do kept.append("('" ~ model ~ "', \"" ~ key ~ "\")") -%}
+    {%- endfor -%}
+    {%- set gone = "('" ~ unique_key ~ "', [" ~ kept | join(', ') ~ "]) }}" -%}
+    {{ return(carried_incremental(unique_key, [
+        "{{ note_keys_gone" ~ gone, "{{ delete_unless_in" ~ gone, "{{ forget_consumed_builds() }}",
+        "{{ record_consumed_builds(['" ~ parents | join("', '") ~ "']) }}"], 'incremental_by_change')) }}
 {%- endmacro %}
+
 
 {#- The value of `_build_id` on the rows a build writes: its dbt invocation. -#}
 {% macro build_id() -%}

@@ -36,19 +36,9 @@
 {#- config() arguments of a staging model incremental by load over raw `table`; unique_key: the
     column (or list) whose keys are replaced together. -#}
 {% macro incremental_by_load(table, unique_key) -%}
-    {%- if target.type == 'duckdb' -%}
-        {{ return({
-            'materialized': 'incremental',
-            'incremental_strategy': 'delete+insert',
-            'unique_key': unique_key,
-            'on_schema_change': 'fail',
-            'post_hook': ["{{ note_vanished_loads('" ~ table ~ "') }}", "{{ delete_vanished_loads('" ~ table ~ "') }}",
-                          "{{ forget_staged_loads() }}", "{{ record_staged_loads('" ~ table ~ "') }}"],
-            'tags': ['incremental_by_load'],
-        }) }}
-    {%- else -%}
-        {{ return({'materialized': 'table', 'tags': ['incremental_by_load']}) }}
-    {%- endif -%}
+    {{ return(carried_incremental(unique_key, [
+        "{{ note_vanished_loads('" ~ table ~ "') }}", "{{ delete_vanished_loads('" ~ table ~ "') }}",
+        "{{ forget_staged_loads() }}", "{{ record_staged_loads('" ~ table ~ "') }}"], 'incremental_by_load')) }}
 {%- endmacro %}
 
 {#- The rows of raw relation `raw` to deduplicate: all of them in a full build, in an incremental
@@ -121,17 +111,18 @@ select lake._load_id from (
 {% macro note_vanished_loads(table) -%}
     insert into {{ deletions_relation() }}
     select '{{ this.schema }}.{{ this.identifier }}', '{{ invocation_id }}'
-    where exists (
-        select 1 from {{ this }}
-        where _load_id not in (select loads._load_id from {{ source('raw', table) }} as loads)
-    )
+    where exists (select 1 from {{ this }} where {{ _load_vanished(table) }})
+{%- endmacro %}
+
+{#- A condition on this model's rows: staged from a load of raw `table` no longer in the lake. -#}
+{% macro _load_vanished(table) -%}
+    _load_id not in (select loads._load_id from {{ source('raw', table) }} as loads)
 {%- endmacro %}
 
 {#- Post-hook: staged rows whose load is no longer in the lake and whose key has no version left
     (rows_to_stage restaged every other such key). A no-op after a full build. -#}
 {% macro delete_vanished_loads(table) -%}
-    delete from {{ this }}
-    where _load_id not in (select loads._load_id from {{ source('raw', table) }} as loads)
+    delete from {{ this }} where {{ _load_vanished(table) }}
 {%- endmacro %}
 
 {#- Post-hooks: the loads of raw `table` the model has now staged replace its record: every load

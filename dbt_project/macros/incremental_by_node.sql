@@ -16,19 +16,20 @@
     full. Spark builds it as a table (no delete+insert without Delta; docs/incremental.md). -#}
 
 {% macro incremental_by_node() -%}
-    {{ return(_carried_incremental('node_num', 'delete_unobserved_nodes', 'incremental_by_node')) }}
+    {{ return(carried_incremental('node_num', ['{{ delete_unobserved_nodes() }}'], 'incremental_by_node')) }}
 {%- endmacro %}
 
 {#- config() of a table carried by fingerprint and updated by key: `strategy` (delete+insert on
-    `unique_key`, or append) and the post-hook macro `post_hook` on DuckDB, a plain table elsewhere;
-    tagged `tag`. -#}
-{% macro _carried_incremental(unique_key, post_hook, tag, strategy='delete+insert') -%}
+    `unique_key`, or append) and the post-hooks `post_hooks` (hook strings, run in order) on DuckDB,
+    a plain table elsewhere; tagged `tag`. Also the config of the models staged by load
+    (incremental_by_load) and incremental by change (incremental_by_change). -#}
+{% macro carried_incremental(unique_key, post_hooks, tag, strategy='delete+insert') -%}
     {%- if target.type == 'duckdb' -%}
         {%- set config = {
             'materialized': 'incremental',
             'incremental_strategy': strategy,
             'on_schema_change': 'fail',
-            'post_hook': ["{{ " ~ post_hook ~ "() }}"],
+            'post_hook': post_hooks,
             'tags': [tag],
         } -%}
         {%- if unique_key -%}{%- do config.update({'unique_key': unique_key}) -%}{%- endif -%}
@@ -98,7 +99,7 @@
     names what); a nightly restages the records where either differs or that the table lacks, and
     the post-hook deletes the records no longer observed. -#}
 {% macro incremental_by_record() -%}
-    {{ return(_carried_incremental('record_hash', 'delete_unobserved_records', 'incremental_by_record')) }}
+    {{ return(carried_incremental('record_hash', ['{{ delete_unobserved_records() }}'], 'incremental_by_record')) }}
 {%- endmacro %}
 
 {#- The records of `checked` (a relation of record_hash, identifiers, state_checksum computed from
@@ -119,7 +120,7 @@
     (the old version of a changed row, a row that left or lost its last identifier). No string is
     hashed with MD5 or grouped for the rows that did not change. -#}
 {% macro incremental_by_source_row() -%}
-    {{ return(_carried_incremental(none, 'delete_vanished_source_rows', 'incremental_by_source_row', 'append')) }}
+    {{ return(carried_incremental(none, ['{{ delete_vanished_source_rows() }}'], 'incremental_by_source_row', 'append')) }}
 {%- endmacro %}
 
 {#- The source rows (relation of row_check) this model does not hold yet. -#}

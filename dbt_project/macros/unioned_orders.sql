@@ -104,3 +104,15 @@ left join channel_ids
 left join products as by_channel_id
     on by_channel_id.merchant_code_key = channel_ids.merchant_code_key
 {%- endmacro %}
+
+{#- config() of a model of the order chain incremental by change on order_key (channel:order id):
+    `sources`, the staging models it reads orders or lines from as (model, channel, order id
+    column), and `also`, its other parents with a change log. -#}
+{% macro incremental_by_order(sources, also) -%}
+    {%- set kept = [] -%}
+    {%- for model, channel, order_id in sources -%}
+        {%- do kept.append((model, "'" ~ channel ~ ":' || " ~ order_id)) -%}
+    {%- endfor -%}
+    {{ return(incremental_by_change('order_key', parents=sources | map(attribute=0) | list + also,
+                                    deleted_unless=kept)) }}
+{%- endmacro %}

@@ -27,7 +27,8 @@ import pytest
 from orchestration.dbt_assets import DBT_PROJECT_DIR, dbt_executable
 from tests.identity.macro_project import database, execute, model_project
 
-MACROS = [DBT_PROJECT_DIR / "macros" / "incremental_by_change.sql"]
+MACROS = [DBT_PROJECT_DIR / "macros" / "incremental_by_change.sql",
+          DBT_PROJECT_DIR / "macros" / "incremental_by_node.sql"]  # carried_incremental
 
 # as a staging model by load: a build that deletes rows notes itself in meta.deletions first
 # (macro note_vanished_loads)

@@ -15,15 +15,10 @@
     order x SKU, POS per line): any resolved line gives the order's member.
     Incremental by change on DuckDB (macros/incremental_by_change.sql): a nightly restages the orders
     with a staging row or a bridge record written by a build it has not consumed yet. -#}
-{{ config(**incremental_by_change(
-    'order_key',
-    parents=['stg_tmall__orders', 'stg_mini_program__orders', 'stg_jd__orders', 'stg_douyin__orders',
-             'stg_pos__sales', 'bridge_record_member'],
-    deleted_unless=[('stg_tmall__orders', "'tmall:' || order_id"),
-                    ('stg_mini_program__orders', "'mini_program:' || order_id"),
-                    ('stg_jd__orders', "'jd:' || order_id"),
-                    ('stg_douyin__orders', "'douyin:' || order_id"),
-                    ('stg_pos__sales', "'pos:' || receipt_id")])) }}
+{{ config(**incremental_by_order(
+    [('stg_tmall__orders', 'tmall', 'order_id'), ('stg_mini_program__orders', 'mini_program', 'order_id'),
+     ('stg_jd__orders', 'jd', 'order_id'), ('stg_douyin__orders', 'douyin', 'order_id'),
+     ('stg_pos__sales', 'pos', 'receipt_id')], also=['bridge_record_member'])) }}
 {%- set string = dbt.type_string() -%}
 with bridge as (
     select source_table, record_key, one_id

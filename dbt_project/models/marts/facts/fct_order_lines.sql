@@ -19,15 +19,11 @@
     Incremental by change on DuckDB (macros/incremental_by_change.sql): a nightly restages every line
     of the orders with a staging line, or an order in fct_orders, written by a build it has not
     consumed yet, and of the orders with a line whose product lookup gives another product now. -#}
-{{ config(**incremental_by_change(
-    'order_key',
-    parents=['stg_tmall__order_items', 'stg_jd__orders', 'stg_douyin__orders', 'stg_mini_program__order_items',
-             'stg_pos__sales', 'fct_orders'],
-    deleted_unless=[('stg_tmall__order_items', "'tmall:' || order_id"),
-                    ('stg_jd__orders', "'jd:' || order_id"),
-                    ('stg_douyin__orders', "'douyin:' || order_id"),
-                    ('stg_mini_program__order_items', "'mini_program:' || order_id"),
-                    ('stg_pos__sales', "'pos:' || receipt_id")])) }}
+{%- set line_sources = [('stg_tmall__order_items', 'tmall', 'order_id'), ('stg_jd__orders', 'jd', 'order_id'),
+                       ('stg_douyin__orders', 'douyin', 'order_id'),
+                       ('stg_mini_program__order_items', 'mini_program', 'order_id'),
+                       ('stg_pos__sales', 'pos', 'receipt_id')] %}
+{{ config(**incremental_by_order(line_sources, also=['fct_orders'])) }}
 
 with products as (
     select merchant_code, merchant_code_key, category, series from {{ ref('dim_product') }}
@@ -41,12 +37,7 @@ channel_ids as (
 
 restaged as (
     -- (channel, order_id) of the orders whose lines are staged again
-    {%- for model, channel, order_id in [('stg_tmall__order_items', 'tmall', 'order_id'),
-                                         ('stg_jd__orders', 'jd', 'order_id'),
-                                         ('stg_douyin__orders', 'douyin', 'order_id'),
-                                         ('stg_mini_program__order_items', 'mini_program', 'order_id'),
-                                         ('stg_pos__sales', 'pos', 'receipt_id'),
-                                         ('fct_orders', none, 'order_id')] %}
+    {%- for model, channel, order_id in line_sources + [('fct_orders', none, 'order_id')] %}
     -- the union's columns are named by its first branch: channel, order_id
     select {{ "'" ~ channel ~ "' as channel" if channel else 'changed.channel' }}, changed.{{ order_id }}
     from {{ ref(model) }} as changed
