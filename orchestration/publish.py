@@ -63,11 +63,20 @@ CONSUMED_BUILDS_TABLE = "consumed_builds"
 # The builds in which a model staged by load deleted rows (macro note_vanished_loads): its children
 # incremental by change read all of its rows once after such a build.
 DELETIONS_TABLE = "deletions"
+# The builds whose rows each test of a table with a change log passed on, under which fingerprint of
+# the test (written by dbt's on-run-end, macro record_tests_passed), and the current fingerprints
+# (uniqueness_test_fingerprints, written into each build): a test reads only rows of builds not recorded.
+TESTS_PASSED_TABLE = "tests_passed"
+TEST_FINGERPRINTS_TABLE = "test_fingerprints"
+CHANGE_LOG_COLUMN = "_build_id"  # on every row a model with a change log writes: the dbt invocation
+UNTESTED_ROWS_TESTS = ("unique", "unique_combination_of_columns")  # the tests that read the night's keys
 # Relations written outside dbt that a build carries from the served file to the next: the build
 # stamps (``copied_from`` chains builds), the hash key the registry's hashes were made with, the
-# staged loads, the consumed builds and the deletions (a model built in full rewrites its own rows of them).
+# staged loads, the consumed builds, the deletions and the tests passed (a model built in full
+# rewrites its own rows of them).
 CARRIED_META = ((META_SCHEMA, "build"), (META_SCHEMA, HASH_KEY_TABLE), (META_SCHEMA, STAGED_LOADS_TABLE),
-                (META_SCHEMA, CONSUMED_BUILDS_TABLE), (META_SCHEMA, DELETIONS_TABLE))
+                (META_SCHEMA, CONSUMED_BUILDS_TABLE), (META_SCHEMA, DELETIONS_TABLE),
+                (META_SCHEMA, TESTS_PASSED_TABLE))
 # The alias a whole-project build attaches the served file (or the re-key's seed) under, read-only.
 PREVIOUS_DATABASE = "previous_build"
 # The fingerprints of the models a build carries and updates (staged by load, macro
@@ -355,6 +364,29 @@ def model_fingerprints(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
     configuration). Rows an incremental run keeps were made by the code of an earlier build: if
     a code list seed gained a status or a staging rule changed, they must be made again, and a
     changed fingerprint makes the next whole-project build stage the model in full."""
+    fingerprint = _fingerprinter(manifest)
+    return {relation: fingerprint(uid) for relation, uid in carried_by_fingerprint(manifest).items()}
+
+
+def uniqueness_test_fingerprints(manifest: dict[str, Any]) -> dict[str, str]:
+    """test unique id -> a fingerprint of what decides the test's verdict, for every uniqueness test
+    (``UNTESTED_ROWS_TESTS``) of a model with a change log (a documented ``_build_id`` column): its
+    arguments and config, the SQL of its macros and of ``get_where_subquery`` (which picks the rows
+    it reads), and its model's fingerprint. A build's on-run-end records the builds whose rows each
+    passing test read under this fingerprint (``TESTS_PASSED_TABLE``); the next run of the same test
+    reads only the keys of the other rows (dbt_project/macros/tests/untested_rows.sql), and a changed
+    fingerprint makes it read every row again."""
+    nodes = manifest["nodes"]
+    with_change_log = {uid for uid, node in nodes.items() if CHANGE_LOG_COLUMN in (node.get("columns") or {})}
+    fingerprint = _fingerprinter(manifest)
+    return {uid: fingerprint(uid) for uid, node in sorted(nodes.items())
+            if node["resource_type"] == "test" and node.get("attached_node") in with_change_log
+            and (node.get("test_metadata") or {}).get("name") in UNTESTED_ROWS_TESTS}
+
+
+def _fingerprinter(manifest: dict[str, Any]) -> Callable[[str], str]:
+    """The fingerprint of a node of ``manifest`` by unique id (``model_fingerprints``; a test's also
+    holds its arguments, ``test_metadata``, and the macros that pick the rows it reads)."""
     nodes, macros, sources = manifest["nodes"], manifest.get("macros", {}), manifest.get("sources", {})
     memo: dict[str, str] = {}
 
@@ -389,14 +421,17 @@ def model_fingerprints(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
             node = nodes[uid]
             depends = node.get("depends_on") or {}
             config = json.dumps(node.get("config") or {}, sort_keys=True, default=str)  # hooks call macros too
+            # a generic test: its arguments, and the macro dbt wraps its model in (models have neither)
+            test = (json.dumps(node["test_metadata"], sort_keys=True, default=str) + " get_where_subquery()"
+                    if node.get("test_metadata") else "")
             text = "".join([
                 uid, (node.get("checksum") or {}).get("checksum", ""), node.get("raw_code", ""), config,
-                "".join(macro_text(m, set()) for m in sorted(called_in(node.get("raw_code", "") + config))),
-                "".join(fingerprint(parent) for parent in sorted(depends.get("nodes", [])))])
+                "".join(macro_text(m, set()) for m in sorted(called_in(node.get("raw_code", "") + config + test))),
+                "".join(fingerprint(parent) for parent in sorted(depends.get("nodes", []))), test])
         memo[uid] = hashlib.sha256(text.encode("utf-8")).hexdigest()
         return memo[uid]
 
-    return {relation: fingerprint(uid) for relation, uid in carried_by_fingerprint(manifest).items()}
+    return fingerprint
 
 
 def recorded_fingerprints(database: Path) -> dict[tuple[str, str], str]:
@@ -427,6 +462,18 @@ def write_fingerprints(database: Path, fingerprints: dict[tuple[str, str], str])
                     f"(table_schema varchar, table_name varchar, fingerprint varchar)")
         con.executemany(f"insert into {META_SCHEMA}.{FINGERPRINTS_TABLE} values (?, ?, ?)",
                         [(schema, table, value) for (schema, table), value in sorted(fingerprints.items())])
+        con.execute("checkpoint")
+
+
+def write_test_fingerprints(database: Path, fingerprints: dict[str, str]) -> None:
+    """Record the current code's ``uniqueness_test_fingerprints`` in ``database`` (``TEST_FINGERPRINTS_TABLE``),
+    which the tests read to find the rows they passed on; written into every build."""
+    with duckdb.connect(str(database)) as con:
+        con.execute(f"create schema if not exists {META_SCHEMA}")
+        con.execute(f"create or replace table {META_SCHEMA}.{TEST_FINGERPRINTS_TABLE} "
+                    f"(test_id varchar not null, fingerprint varchar not null)")
+        con.executemany(f"insert into {META_SCHEMA}.{TEST_FINGERPRINTS_TABLE} values (?, ?)",
+                        sorted(fingerprints.items()))
         con.execute("checkpoint")
 
 
@@ -663,6 +710,7 @@ def prepare_build(paths: Paths, run_id: str, manifest: dict[str, Any], project_p
     else:
         log("no published warehouse yet: building from scratch")
     write_fingerprints(build.file, fingerprints)
+    write_test_fingerprints(build.file, uniqueness_test_fingerprints(manifest))
     write_profiles(build, project_profiles, attach)
     build.update_stamp(run_id=run_id, started_at=business_now().isoformat(sep=" "),
                        copied_from=(source or {}).get("build_id"), from_rekey_seed=origin == seed,

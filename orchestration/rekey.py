@@ -96,6 +96,7 @@ from orchestration.publish import (
     HASH_KEY_TABLE,
     META_SCHEMA,
     STAGED_LOADS_TABLE,
+    TESTS_PASSED_TABLE,
     carried_over_relations,
     rekey_seed,
 )
@@ -113,7 +114,9 @@ CARRIED_OVER = {("identity", "identity_registry"): "map hashes",
                 (META_SCHEMA, CONSUMED_BUILDS_TABLE): "not carried (build ids; the seed carries no table "
                                                       "incremental by change, and each records what it read "
                                                       "again when the first build builds it in full)",
-                (META_SCHEMA, DELETIONS_TABLE): "not carried (build ids; read only with the consumed builds)"}
+                (META_SCHEMA, DELETIONS_TABLE): "not carried (build ids; read only with the consumed builds)",
+                (META_SCHEMA, TESTS_PASSED_TABLE): "not carried (build ids; the seed carries no table with a "
+                                                   "change log, so every test reads all rows once)"}
 MAX_LISTED = 20
 PREPARED, SWAPPED = "prepared", "swapped"
 

@@ -42,7 +42,8 @@ import duckdb
 import pytest
 
 from demo.next_day import BROKEN_DAY, FOLDER
-from orchestration.publish import PREFETCH_PREFIX, build_root
+from orchestration.dbt_assets import load_manifest
+from orchestration.publish import PREFETCH_PREFIX, build_root, uniqueness_test_fingerprints
 from tests.gates.conftest import sha256
 from tests.orchestration import nightly_chain
 from tests.orchestration.nightly_chain import KILLED_NIGHT, NIGHTS, landing_files
@@ -61,6 +62,7 @@ REFRESH_NOT_COMPARED = {
                                             "nightly itself",
     ("meta", "consumed_builds"): "the builds whose rows each model incremental by change has read: build ids",
     ("meta", "deletions"): "the builds in which a model staged by load deleted rows: build ids",
+    ("meta", "tests_passed"): "the builds whose rows each uniqueness test of a change-log table passed on: build ids",
 }
 REFRESH_NOT_COMPARED_COLUMNS = {
     ("*", "assigned_at"): "the build that last assigned a node (identity_registry): each build's start time",
@@ -190,6 +192,27 @@ def test_the_order_chain_restaged_only_the_orders_the_night_touched(nights):
             restaged, total = con.execute(f"select count(*) filter (where _build_id = ?), count(*) from {chain}",
                                           [nights[f"invocation{NIGHTS}"]]).fetchone()
             assert 0 < restaged < total / 2, (chain, restaged, total)
+
+
+def test_each_uniqueness_test_of_a_change_log_table_passed_on_every_build_its_table_holds(nights):
+    """After the last night, every uniqueness test of a table with a change log (the order chain, the
+    bridge, the staging they read: macros/tests/untested_rows.sql) recorded, under its current
+    fingerprint, exactly the builds its table's rows come from: the nights before the last are among
+    them (the test read only the last night's keys), and a test of the next night reads none of them."""
+    manifest = load_manifest()
+    with duckdb.connect(str(nights["nightly"]), read_only=True) as con:
+        current = dict(con.execute("select test_id, fingerprint from meta.test_fingerprints").fetchall())
+        assert current == uniqueness_test_fingerprints(manifest)
+        assert len(current) >= 10
+        for test_id, fingerprint in current.items():
+            model = manifest["nodes"][manifest["nodes"][test_id]["attached_node"]]
+            held = {b for (b,) in con.execute(f'select distinct _build_id from "{model["schema"]}".'
+                                              f'"{model["alias"]}"').fetchall()}
+            passed = {b for (b,) in con.execute("select build_id from meta.tests_passed where test_id = ? "
+                                                "and fingerprint = ?", [test_id, fingerprint]).fetchall()}
+            assert passed == held, test_id
+            if model["name"] in ("fct_orders", "fct_order_lines"):
+                assert nights[f"invocation{NIGHTS}"] in held and len(held) > 1, test_id
 
 
 def test_the_full_refresh_carried_the_registry_and_staged_every_model_in_full(nights):
