@@ -25,6 +25,7 @@ from tests.identity.macro_project import database, execute, model_project, run_p
 
 MODEL = DBT_PROJECT_DIR / "models" / "identity" / "int_identity__node_stats.sql"
 MACROS = [DBT_PROJECT_DIR / "macros" / "incremental_by_node.sql",
+          DBT_PROJECT_DIR / "macros" / "incremental_by_change.sql",  # build_id
           DBT_PROJECT_DIR / "macros" / "identity" / "node_number.sql"]
 MARK = "1999-01-01 00:00:00"  # first_observed_at written into a carried row between the nights
 COLUMNS = ["node_num", "node_id", "identifier_type", "identifier_value", "records", "source_tables",

@@ -25,6 +25,7 @@ from tests.identity.macro_project import database, execute, model_project, two_n
 IDENTITY = DBT_PROJECT_DIR / "models" / "identity"
 MODELS = [IDENTITY / "int_identity__observations.sql", IDENTITY / "int_identity__observation_nodes.sql"]
 MACROS = [DBT_PROJECT_DIR / "macros" / "incremental_by_node.sql",
+          DBT_PROJECT_DIR / "macros" / "incremental_by_change.sql",  # build_id
           DBT_PROJECT_DIR / "macros" / "identity" / "source_rows.sql",
           DBT_PROJECT_DIR / "macros" / "identity" / "record_hash.sql",
           DBT_PROJECT_DIR / "macros" / "identity" / "node_number.sql",

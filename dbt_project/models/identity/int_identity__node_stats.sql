@@ -6,7 +6,8 @@
     Incremental by node (macro incremental_by_node): a nightly restages the nodes whose
     observations changed (count or observations_checksum), the rest are carried. Grouped by
     (node_num, identifier_type, identifier_value): two values sharing a number stay two rows, and
-    the unique test on node_num fails the build. -#}
+    the unique test on node_num fails the build. `_build_id`: the build that restaged the node (the
+    uniqueness tests read the nodes they have not passed on, macros/tests/untested_rows.sql). -#}
 {{ config(**incremental_by_node()) }}
 
 with observed as (
@@ -40,6 +41,7 @@ select
     count(*) as source_tables,
     min(first_observed_at) as first_observed_at,
     max(last_observed_at) as last_observed_at,
-    bit_xor(observations_checksum) as observations_checksum
+    bit_xor(observations_checksum) as observations_checksum,
+    {{ build_id() }} as _build_id
 from per_source
 group by node_num, identifier_type, identifier_value

@@ -6,7 +6,8 @@
     Incremental by source row on DuckDB (macro incremental_by_source_row): a nightly adds the
     observations of the source rows that are new or changed (by row_check, the hash of the columns
     an observation is made of) and deletes those of the rows that changed or left; the MD5s of the
-    node and record numbers are computed for those rows only. -#}
+    node and record numbers are computed for those rows only. `_build_id`: the build that added the
+    row (its uniqueness test reads the keys of the rows it has not passed on, macros/tests/untested_rows.sql). -#}
 {{ config(**incremental_by_source_row()) }}
 {#- the incremental run reads the sources themselves (their row checks), not only through the
     ephemeral observations: -#}
@@ -22,7 +23,8 @@ select
     o.identifier_value,
     {{ node_number(node_id('o.identifier_type', 'o.identifier_value')) }} as node_num,
     o.observed_at,
-    o.row_check
+    o.row_check,
+    {{ build_id() }} as _build_id
 from {{ ref('int_identity__observations') }} as o
 {%- if is_incremental() %}
 where o.row_check in ({{ source_rows_to_add() }})
