@@ -126,10 +126,48 @@ dated_gaps as (
         on gaps.booked_date <= as_of_dates.as_of_date
 ),
 
+gap_counts as (
+    -- the brand's gaps counted by length and day: a few hundred thousand rows, where the dated
+    -- gaps are a row per purchase day and as-of date
+    select booked_date, gap_days, count(*) as gap_count
+    from gaps
+    where gap_days is not null
+    group by booked_date, gap_days
+),
+
+gap_ranks as (
+    select
+        dated_gap_counts.*,
+        sum(dated_gap_counts.gap_count) over (
+            partition by dated_gap_counts.as_of_date order by dated_gap_counts.gap_days
+            rows between unbounded preceding and current row
+        ) as gaps_up_to,
+        sum(dated_gap_counts.gap_count) over (partition by dated_gap_counts.as_of_date) as gaps_total
+    from (
+        select as_of_dates.as_of_date, gap_counts.gap_days, sum(gap_counts.gap_count) as gap_count
+        from as_of_dates
+        join gap_counts
+            on gap_counts.booked_date <= as_of_dates.as_of_date
+        group by as_of_dates.as_of_date, gap_counts.gap_days
+    ) as dated_gap_counts
+),
+
 brand_intervals as (
-    select as_of_date, {{ median('gap_days') }} as brand_median_gap_days
-    from dated_gaps
-    group by as_of_date
+    -- the median of every member's gaps by the date, interpolated as macro median does: the mean
+    -- of the gaps at 0-based ranks floor((n - 1) / 2) and ceil((n - 1) / 2), read from the counts
+    select
+        as_of_dates.as_of_date,
+        cast(middle.gaps_sum as {{ type_double() }}) / 2 as brand_median_gap_days
+    from as_of_dates
+    left join (
+        select
+            as_of_date,
+            min(case when gaps_up_to > floor((gaps_total - 1) / 2) then gap_days end)
+            + min(case when gaps_up_to > ceil((gaps_total - 1) / 2) then gap_days end) as gaps_sum
+        from gap_ranks
+        group by as_of_date
+    ) as middle
+        on middle.as_of_date = as_of_dates.as_of_date
 ),
 
 member_states as (
