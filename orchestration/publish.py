@@ -467,9 +467,12 @@ def write_fingerprints(database: Path, fingerprints: dict[tuple[str, str], str])
 
 def write_test_fingerprints(database: Path, fingerprints: dict[str, str]) -> None:
     """Record the current code's ``uniqueness_test_fingerprints`` in ``database`` (``TEST_FINGERPRINTS_TABLE``),
-    which the tests read to find the rows they passed on; written into every build."""
+    which the tests read to find the rows they passed on, and start ``TESTS_PASSED_TABLE`` where the
+    file has none (dbt's on-run-end fills it); written into every build."""
     with duckdb.connect(str(database)) as con:
         con.execute(f"create schema if not exists {META_SCHEMA}")
+        con.execute(f"create table if not exists {META_SCHEMA}.{TESTS_PASSED_TABLE} "
+                    f"(test_id varchar not null, fingerprint varchar not null, build_id varchar not null)")
         con.execute(f"create or replace table {META_SCHEMA}.{TEST_FINGERPRINTS_TABLE} "
                     f"(test_id varchar not null, fingerprint varchar not null)")
         con.executemany(f"insert into {META_SCHEMA}.{TEST_FINGERPRINTS_TABLE} values (?, ?)",

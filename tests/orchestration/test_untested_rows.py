@@ -54,7 +54,6 @@ def _project(folder: Path) -> Path:
     settings = yaml.safe_load((project / "dbt_project.yml").read_text())
     real = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
     settings.update({"dispatch": real["dispatch"],
-                     "on-run-start": ["{{ create_tests_passed() }}"],
                      "on-run-end": [hook for hook in real["on-run-end"] if "record_tests_passed" in hook]})
     (project / "dbt_project.yml").write_text(yaml.safe_dump(settings))
     return project

@@ -91,7 +91,8 @@ meta.tests_passed
 meta.test_fingerprints
 {%- endmacro %}
 
-{#- Both records exist in the file tested (a build file: on-run-start creates them). -#}
+{#- Both records exist in the file tested (a build file: orchestration/publish.py prepare_build writes
+    them; a file built without it reads every row and records nothing). -#}
 {% macro untested_rows_recorded() -%}
     {%- for name in ['tests_passed', 'test_fingerprints'] -%}
         {%- if adapter.get_relation(database=target.database, schema='meta', identifier=name) is none -%}
@@ -101,23 +102,10 @@ meta.test_fingerprints
     {{ return(true) }}
 {%- endmacro %}
 
-{#- on-run-start: the two records, empty until orchestration/publish.py writes the fingerprints and
-    a test passes. -#}
-{% macro create_tests_passed() -%}
-    {%- if execute and target.type == 'duckdb' and flags.WHICH in ('run', 'build') -%}
-        {%- do run_query('create schema if not exists meta') -%}
-        {%- do run_query('create table if not exists ' ~ tests_passed_relation()
-                         ~ ' (test_id varchar not null, fingerprint varchar not null, build_id varchar not null)') -%}
-        {%- do run_query('create table if not exists ' ~ test_fingerprints_relation()
-                         ~ ' (test_id varchar not null, fingerprint varchar not null)') -%}
-    {%- endif -%}
-{%- endmacro %}
-
 {#- on-run-end: for each test of a table with a change log that passed in this run, the build ids
     its table holds now, under the test's current fingerprint (none recorded without one); committed
     here (dbt rolls the hook's connection back after on-run-end). -#}
 {% macro record_tests_passed(results) -%}
-    {%- set statements = [] -%}
     {%- if execute and target.type == 'duckdb' and flags.WHICH == 'build' and untested_rows_recorded() -%}
         {%- set by_model = {} -%}
         {%- for result in results -%}
@@ -131,18 +119,15 @@ meta.test_fingerprints
             {%- set table = api.Relation.create(database=node.database, schema=node.schema,
                                                 identifier=node.alias or node.name) -%}
             {%- set listed = "'" ~ test_ids | join("', '") ~ "'" -%}
-            {%- do statements.append('delete from ' ~ tests_passed_relation() ~ ' where test_id in (' ~ listed ~ ')') -%}
-            {%- do statements.append('insert into ' ~ tests_passed_relation()
+            {%- do run_query('delete from ' ~ tests_passed_relation() ~ ' where test_id in (' ~ listed ~ ')') -%}
+            {%- do run_query('insert into ' ~ tests_passed_relation()
                 ~ ' select current_test.test_id, current_test.fingerprint, builds._build_id from '
                 ~ test_fingerprints_relation() ~ ' as current_test cross join (select distinct _build_id from '
                 ~ table ~ ' where _build_id is not null) as builds where current_test.test_id in (' ~ listed ~ ')') -%}
         {%- endfor -%}
-    {%- endif -%}
-    {%- for statement in statements -%}
-        {%- do run_query(statement) -%}
-    {%- endfor -%}
-    {%- if statements -%}
-        {%- do adapter.commit() -%}
+        {%- if by_model -%}
+            {%- do adapter.commit() -%}
+        {%- endif -%}
     {%- endif -%}
     select 1
 {%- endmacro %}
