@@ -26,6 +26,9 @@ KEY = HashKey(b"adversarial", "test")
 CONTRACTS = load_contracts()
 SOON = (business_now() + dt.timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")
 LATER = (business_now() + dt.timedelta(days=400)).strftime("%Y-%m-%d %H:%M:%S")
+# Test ids name these two by what they are, not by their value: pytest-xdist's workers collect the module at
+# different seconds and refuse to run when their ids differ.
+RELATIVE = {SOON: "now+3d", LATER: "now+400d"}
 
 # A valid row per table; each case changes one cell.
 POS = {"店编": "S001", "单号": "R1", "行号": "1", "销售时间": "2026-01-05 10:00:00", "货号": "SKU1", "数量": "2",
@@ -151,7 +154,10 @@ def loaded(tmp_path_factory):
             "folders": folders}
 
 
-@pytest.mark.parametrize("number", range(len(CASES)), ids=[f"{c[0]}.{c[2]}={c[3]!r}" for c in CASES])
+CASE_IDS = [f"{c[0]}.{c[2]}={RELATIVE.get(c[3], repr(c[3]))}" for c in CASES]
+
+
+@pytest.mark.parametrize("number", range(len(CASES)), ids=CASE_IDS)
 def test_a_malformed_value_is_loaded_right_or_named(loaded, number):
     table, _, header, value, outcome, expected, reason = CASES[number]
     label = f"{loaded['folders'][table]}/case_{number:03d}.csv"
