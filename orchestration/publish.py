@@ -67,16 +67,19 @@ DELETIONS_TABLE = "deletions"
 # the test (written by dbt's on-run-end, macro record_tests_passed), and the current fingerprints
 # (uniqueness_test_fingerprints, written into each build): a test reads only rows of builds not recorded.
 TESTS_PASSED_TABLE = "tests_passed"
+# The observations int_identity__observation_nodes deleted, per build (macro note_vanished_observations),
+# until every table by neighbourhood has read them (int_identity__hub_scores; prune_vanished_observations).
+VANISHED_OBSERVATIONS_TABLE = "vanished_observations"
 TEST_FINGERPRINTS_TABLE = "test_fingerprints"
 CHANGE_LOG_COLUMN = "_build_id"  # on every row a model with a change log writes: the dbt invocation
 UNTESTED_ROWS_TESTS = ("unique", "unique_combination_of_columns")  # the tests that read the night's keys
 # Relations written outside dbt that a build carries from the served file to the next: the build
 # stamps (``copied_from`` chains builds), the hash key the registry's hashes were made with, the
-# staged loads, the consumed builds, the deletions and the tests passed (a model built in full
-# rewrites its own rows of them).
+# staged loads, the consumed builds, the deletions, the tests passed and the vanished observations not
+# read yet (a model built in full rewrites its own rows of them).
 CARRIED_META = ((META_SCHEMA, "build"), (META_SCHEMA, HASH_KEY_TABLE), (META_SCHEMA, STAGED_LOADS_TABLE),
                 (META_SCHEMA, CONSUMED_BUILDS_TABLE), (META_SCHEMA, DELETIONS_TABLE),
-                (META_SCHEMA, TESTS_PASSED_TABLE))
+                (META_SCHEMA, TESTS_PASSED_TABLE), (META_SCHEMA, VANISHED_OBSERVATIONS_TABLE))
 # The alias a whole-project build attaches the served file (or the re-key's seed) under, read-only.
 PREVIOUS_DATABASE = "previous_build"
 # The fingerprints of the models a build carries and updates (staged by load, macro

@@ -97,6 +97,7 @@ from orchestration.publish import (
     META_SCHEMA,
     STAGED_LOADS_TABLE,
     TESTS_PASSED_TABLE,
+    VANISHED_OBSERVATIONS_TABLE,
     carried_over_relations,
     rekey_seed,
 )
@@ -116,7 +117,10 @@ CARRIED_OVER = {("identity", "identity_registry"): "map hashes",
                                                       "again when the first build builds it in full)",
                 (META_SCHEMA, DELETIONS_TABLE): "not carried (build ids; read only with the consumed builds)",
                 (META_SCHEMA, TESTS_PASSED_TABLE): "not carried (build ids; the seed carries no table with a "
-                                                   "change log, so every test reads all rows once)"}
+                                                   "change log, so every test reads all rows once)",
+                (META_SCHEMA, VANISHED_OBSERVATIONS_TABLE): "not carried (hashes of the old key; the seed carries "
+                                                            "no observation table, so the first build makes them "
+                                                            "and the hub scores in full)"}
 MAX_LISTED = 20
 PREPARED, SWAPPED = "prepared", "swapped"
 

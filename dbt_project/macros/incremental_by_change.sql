@@ -76,6 +76,7 @@ meta.deletions
                          ~ ' (model varchar, parent varchar, build_id varchar)') -%}
         {%- do run_query('create table if not exists ' ~ deletions_relation()
                          ~ ' (model varchar, build_id varchar)') -%}
+        {%- do create_vanished_observations() -%}
     {%- endif -%}
 {%- endmacro %}
 
@@ -177,4 +178,72 @@ meta.deletions
     {%- else -%}
     select 1
     {%- endif -%}
+{%- endmacro %}
+
+{#- Tables of nodes by neighbourhood (int_identity__hub_scores): a node's row is a function of the
+    records it is on and of every observation of those records (its neighbours), so it can change
+    only when one of those records gained or lost an observation. A nightly reads the change log of
+    int_identity__observation_nodes (macros/incremental_by_change.sql): the records of the
+    observations it added in builds this model has not consumed, and of those it noted as deleted
+    (vanished_observations_relation); it restages every node on such a record now, and every node
+    of a deleted observation (one that left the record). Rows are keyed by node_num (delete+insert);
+    a restaged node that has no row any more (no neighbour left, or no observation) comes out with
+    empty columns and the first post-hook deletes it. Tagged incremental_by_change: carried by
+    fingerprint, a Spark table. -#}
+{% macro incremental_by_neighbourhood(empty_column) -%}
+    {{ return(carried_incremental('node_num', [
+        "{{ delete_empty_nodes('" ~ empty_column ~ "') }}", '{{ forget_consumed_builds() }}',
+        "{{ record_consumed_builds(['int_identity__observation_nodes']) }}", '{{ record_consumed_vanished() }}',
+        '{{ prune_vanished_observations() }}'], 'incremental_by_change')) }}
+{%- endmacro %}
+
+{#- The nodes to restage (a query of node_num, distinct): on a record that changed since this model
+    last read `observations` (a ref to int_identity__observation_nodes), or a node of a deleted
+    observation. -#}
+{% macro neighbourhoods_to_restage(observations) -%}
+    {%- set vanished -%}
+    select vanished.record_hash, vanished.node_num from {{ vanished_observations_relation() }} as vanished
+        where vanished.build_id not in ({{ _consumed(observations) }})
+    {%- endset -%}
+    select observed.node_num
+    from {{ observations }} as observed
+    where observed.record_hash in (
+        select added.record_hash from {{ observations }} as added where {{ unconsumed(observations, 'added') }}
+        union all
+        select gone.record_hash from ({{ vanished }}) as gone
+    )
+    union
+    select gone.node_num from ({{ vanished }}) as gone
+{%- endmacro %}
+
+{% macro delete_empty_nodes(empty_column) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where {{ empty_column }} is null
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hooks: the builds of the deletions this model has read count as consumed (a build may
+    delete observations and add none); then the notes every consumer has read are pruned. -#}
+{% macro record_consumed_vanished() -%}
+    insert into {{ consumed_builds_relation() }}
+    select distinct '{{ _relation_name(this) }}', '{{ _relation_name(ref('int_identity__observation_nodes')) }}',
+           vanished.build_id
+    from {{ vanished_observations_relation() }} as vanished
+{%- endmacro %}
+
+{% macro prune_vanished_observations() -%}
+    {%- set parent = _relation_name(ref('int_identity__observation_nodes')) -%}
+    delete from {{ vanished_observations_relation() }} as vanished
+    where not exists (
+        select 1
+        from (select distinct consumer.model from {{ consumed_builds_relation() }} as consumer
+              where consumer.parent = '{{ parent }}') as consumers
+        where not exists (
+            select 1 from {{ consumed_builds_relation() }} as consumed
+            where consumed.model = consumers.model and consumed.parent = '{{ parent }}'
+              and consumed.build_id = vanished.build_id
+        )
+    )
 {%- endmacro %}

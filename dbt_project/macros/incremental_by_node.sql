@@ -120,7 +120,8 @@
     (the old version of a changed row, a row that left or lost its last identifier). No string is
     hashed with MD5 or grouped for the rows that did not change. -#}
 {% macro incremental_by_source_row() -%}
-    {{ return(carried_incremental(none, ['{{ delete_vanished_source_rows() }}'], 'incremental_by_source_row', 'append')) }}
+    {{ return(carried_incremental(none, ['{{ note_vanished_observations() }}', '{{ delete_vanished_source_rows() }}'],
+                                  'incremental_by_source_row', 'append')) }}
 {%- endmacro %}
 
 {#- The source rows (relation of row_check) this model does not hold yet. -#}
@@ -130,12 +131,46 @@
     where not exists (select 1 from {{ this }} as carried where carried.row_check = checks.row_check)
 {%- endmacro %}
 
-{#- Post-hook: observations whose source row is gone or changed. -#}
+{#- Where int_identity__observation_nodes notes the observations it deletes (the change log of its
+    deletions: build, row check, record, node), so that a table of nodes by neighbourhood
+    (incremental_by_neighbourhood) sees the records that lost an observation. The consumers prune
+    what every one of them has read (prune_vanished_observations). -#}
+{% macro vanished_observations_relation() -%}
+meta.vanished_observations
+{%- endmacro %}
+
+{#- Started by on-run-start (create_consumed_builds) and, in a project without it, by the hook that
+    writes it. -#}
+{% macro create_vanished_observations() -%}
+    {%- if execute and target.type == 'duckdb' -%}
+        {%- do run_query('create schema if not exists meta') -%}
+        {%- do run_query('create table if not exists ' ~ vanished_observations_relation()
+                         ~ ' (build_id varchar, row_check ubigint, record_hash ubigint, node_num bigint)') -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hooks: the observations whose source row is gone or changed are noted under this build,
+    then deleted by their row check (the anti-join over every source row runs once). -#}
+{% macro note_vanished_observations() -%}
+    {%- if is_incremental() -%}
+    {%- do create_vanished_observations() -%}
+    insert into {{ vanished_observations_relation() }}
+    select '{{ invocation_id }}', row_check, record_hash, node_num
+    from {{ this }}
+    where not exists (
+        select 1 from ({{ source_row_checks() }}) as checks where checks.row_check = {{ this }}.row_check
+    )
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro delete_vanished_source_rows() -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
-    where not exists (
-        select 1 from ({{ source_row_checks() }}) as checks where checks.row_check = {{ this }}.row_check
+    where row_check in (
+        select vanished.row_check from {{ vanished_observations_relation() }} as vanished
+        where vanished.build_id = '{{ invocation_id }}'
     )
     {%- else -%}
     select 1

@@ -3,9 +3,31 @@
     member cards: 4 'card_no'). int_identity__nodes calls a node a hub above its type's
     hub_threshold. A model of its own rather than a CTE of the nodes: DuckDB can spill each
     blocking operator (join, group, window) to disk, but several in one statement may still run
-    out of memory together (its "Tuning workloads" limitations) - a 10M-member concern. -#}
-with observed as (
+    out of memory together (its "Tuning workloads" limitations) - a 10M-member concern.
+    Incremental by neighbourhood on DuckDB (macros/incremental_by_node.sql): a nightly restages the
+    nodes on the records that gained or lost an observation since it last ran, reading only those
+    nodes' records; a restaged node left without a person-scoped neighbour loses its row.
+    `_build_id`: the build that restaged the node. -#}
+{{ config(**incremental_by_neighbourhood('neighbour_type')) }}
+
+with
+{%- if is_incremental() %}
+restaged as (
+    {{ neighbourhoods_to_restage(ref('int_identity__observation_nodes')) }}
+),
+
+restaged_records as (
+    select distinct observed.record_hash
+    from {{ ref('int_identity__observation_nodes') }} as observed
+    where observed.node_num in (select restaged.node_num from restaged)
+),
+{%- endif %}
+
+observed as (
     select record_hash, identifier_type, node_num from {{ ref('int_identity__observation_nodes') }}
+    {%- if is_incremental() %}
+    where record_hash in (select restaged_records.record_hash from restaged_records)
+    {%- endif %}
 ),
 
 rules as (
@@ -27,20 +49,37 @@ neighbours as (
     join person_scoped as b
         on b.record_hash = a.record_hash
        and b.node_num <> a.node_num
+    {%- if is_incremental() %}
+    where a.node_num in (select restaged.node_num from restaged)
+    {%- endif %}
 ),
 
 diversity as (
     select node_num, neighbour_type, count(*) as distinct_neighbours
     from neighbours
     group by node_num, neighbour_type
+),
+
+scored as (
+    select node_num, neighbour_type, distinct_neighbours
+    from (
+        select diversity.*,
+               row_number() over (
+                   partition by node_num order by distinct_neighbours desc, neighbour_type asc
+               ) as rank_in_node
+        from diversity
+    ) as ranked
+    where rank_in_node = 1
 )
 
-select node_num, neighbour_type, distinct_neighbours
-from (
-    select diversity.*,
-           row_number() over (
-               partition by node_num order by distinct_neighbours desc, neighbour_type asc
-           ) as rank_in_node
-    from diversity
-) as ranked
-where rank_in_node = 1
+{%- if is_incremental() %}
+
+-- every restaged node, with empty columns where it has no neighbour now (the post-hook deletes it)
+select restaged.node_num, scored.neighbour_type, scored.distinct_neighbours, {{ build_id() }} as _build_id
+from restaged
+left join scored on scored.node_num = restaged.node_num
+{%- else %}
+
+select node_num, neighbour_type, distinct_neighbours, {{ build_id() }} as _build_id
+from scored
+{%- endif %}
