@@ -1,22 +1,24 @@
-"""int_identity__hub_scores incremental by neighbourhood (macros/incremental_by_node.sql) equals a
-full build.
+"""int_identity__hub_scores and int_identity__node_spread incremental by neighbourhood
+(macros/incremental_by_change.sql) equal a full build.
 
-The project's own observation models, the hub scores and their macros run through dbt on DuckDB
-in a throwaway project, over the hand-made identity sources of test_incremental_by_source_row.py
-plus a third source whose records are made of several rows (one visit, a row per identifier: a
-record can lose a neighbour while the observation of its other node stays as it was, which only
-the note of the deleted observations shows). Night 1 builds in full; night 2 changes the sources
-the ways a night changes them; night 3 only deletes (a line and a visit's row leave). Each
-incremental night must equal a full build of the same sources and a pandas recomputation, restage
-exactly the nodes on a record one of whose source rows came, changed or left (a mark written
-into every carried row between the nights stays on the others), and leave no note of deleted observations
-behind once it has read them.
+The project's own observation models, node statistics, hub scores, spread and their macros run
+through dbt on DuckDB in a throwaway project, over the hand-made identity sources of
+test_incremental_by_source_row.py (order lines with a place) plus a third source whose records are
+made of several rows (one visit, a row per identifier: a record can lose a neighbour while the
+observation of its other node stays as it was, which only the note of the deleted observations
+shows). Night 1 builds in full; night 2 changes the sources the ways a night changes them; night 3
+only deletes (a line and a visit's row leave). Each incremental night must equal a full build of
+the same sources and a pandas recomputation, restage exactly the nodes on a record one of whose
+source rows came, changed or left (a mark written into every carried row between the nights stays
+on the others), and leave no note of deleted observations behind once both tables have read them.
 """
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -26,14 +28,29 @@ from tests.identity import test_incremental_by_source_row as by_row
 from tests.identity.macro_project import database, execute, model_project, run_project
 
 IDENTITY = DBT_PROJECT_DIR / "models" / "identity"
-MODELS = by_row.MODELS + [IDENTITY / "int_identity__hub_scores.sql"]
+MODELS = by_row.MODELS + [IDENTITY / f"int_identity__{name}.sql" for name in ("node_stats", "hub_scores",
+                                                                                "node_spread")]
 VISITS = {"model": "stg_visits", "table": "visits", "record_key": ["visit_id"], "observed_at": "visited_at",
           "identifiers": {"mobile": "phone", "card_no": "card"}}
 SOURCES = by_row.SOURCES + [VISITS]
 INPUTS = {**by_row.INPUTS, "stg_visits": "visits_input", "identity_identifier_types": "types_input"}
-PERSON_SCOPED = {"pin": True, "card_no": True, "member_id": True, "unionid": True, "mobile": False}
-MARK = 1000  # added to distinct_neighbours of every carried row between the nights
+# identifier type -> person-scoped, and the spread rule (events, places a day, days, alone days)
+TYPES = {"pin": (True, (1, 1, 1, 2)), "card_no": (True, (2, 1, 2, 1)), "member_id": (True, None),
+         "unionid": (True, None), "mobile": (False, (1, 2, 1, None))}
+MARK = 1000  # added to a count of every carried row between the nights
 NODE = ["identifier_type", "identifier_value"]
+
+
+class Table(NamedTuple):
+    name: str
+    columns: list[str]
+    marked: str  # the count the mark is added to
+
+
+HUB_SCORES = Table("int_identity__hub_scores", ["neighbour_type", "distinct_neighbours"], "distinct_neighbours")
+NODE_SPREAD = Table("int_identity__node_spread", ["active_days", "max_events_per_day", "max_places_per_day",
+                                                  "busy_days", "crowded_days", "is_alone", "is_placeholder"],
+                    "active_days")
 
 
 def visits(rows: list[tuple[str, str | None, str | None]]) -> pd.DataFrame:
@@ -43,42 +60,84 @@ def visits(rows: list[tuple[str, str | None, str | None]]) -> pd.DataFrame:
 
 def nights(seed: int) -> list[dict[str, pd.DataFrame]]:
     first = by_row.first_night(seed)
+    # a few buyers shop often, some in several stores a day: values the spread looks at closely
+    rng = np.random.default_rng(seed)
+    busy = first["lines"].index[200:260]
+    first["lines"].loc[busy, "buyer_pin"] = [f"pin-busy{int(i)}" for i in rng.integers(0, 4, len(busy))]
+    first["lines"].loc[busy, "ordered_at"] = [pd.Timestamp("2026-05-01") + pd.Timedelta(hours=int(h))
+                                              for h in rng.integers(0, 24 * 6, len(busy))]
     # v1 and v2: one visit, two rows, each with one identifier; v3 a plain one
     first["visits"] = visits([("v1", "hv1", None), ("v1", None, "cv5"), ("v2", "hv2", None), ("v2", None, "cv6"),
                               ("v3", "hv3", "cv7")])
     second = by_row.next_night(first)
     second["visits"] = visits([("v1", "hv1", None), ("v1", None, "cv5"), ("v2", "hv2", None), ("v2", None, "cv6"),
                                ("v3", "hv3", "cv8")])                       # v3's card changes
+    second["lines"].loc[busy[:3], "store_code"] = "S-far"                     # a busy buyer in another store
     third = {name: frame.copy() for name, frame in second.items()}
-    third["lines"] = third["lines"].drop(index=[30]).reset_index(drop=True)  # a line leaves
+    third["lines"] = third["lines"].drop(index=[30, int(busy[5])]).reset_index(drop=True)  # lines leave
     third["visits"] = third["visits"].drop(index=[1]).reset_index(drop=True)  # v1 loses its card's row
     return [first, second, third]
 
 
-def observed(night: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The night's observations in pandas (source_table, record_key, identifier_type, identifier_value)."""
-    rows = [by_row.expected(night)]
-    for column, identifier_type in (("phone", "mobile"), ("card", "card_no")):
-        keep = night["visits"][night["visits"][column].notna()]
-        rows.append(pd.DataFrame({"source_table": "visits", "record_key": keep.visit_id,
-                                  "identifier_type": identifier_type, "identifier_value": keep[column]}))
-    return pd.concat(rows, ignore_index=True)[["source_table", "record_key", *NODE]].drop_duplicates()
+def observations(night: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The night's observations in pandas: every non-empty (trimmed) identifier of every source row
+    passing its filter, with the record's time and place."""
+    rows = []
+    for src in SOURCES:
+        frame = night[src["table"]]
+        if "where" in src:
+            frame = frame[frame.member_type == 2]
+        for identifier_type, column in src["identifiers"].items():
+            value = frame[column].astype("string").str.strip()
+            keep = frame[value.notna() & value.ne("")]
+            rows.append(pd.DataFrame({
+                "source_table": src["table"],
+                "record_key": keep[src["record_key"]].astype(str).agg("|".join, axis=1),
+                "identifier_type": identifier_type, "identifier_value": value[keep.index].astype(str),
+                "observed_at": keep[src["observed_at"]],
+                "place": keep[src["place"]] if "place" in src else None}))
+    return pd.concat(rows, ignore_index=True)
 
 
-def expected(night: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def expected_hub_scores(obs: pd.DataFrame) -> pd.DataFrame:
     """Each node's widest person-scoped neighbour type and its count of distinct values (ties: the
     first type by name); nodes without a person-scoped neighbour have no row."""
-    obs = observed(night)
-    scoped = obs[obs.identifier_type.map(PERSON_SCOPED)]
+    obs = obs[["source_table", "record_key", *NODE]].drop_duplicates()
+    scoped = obs[obs.identifier_type.map(lambda t: TYPES[t][0])]
     pairs = obs.merge(scoped, on=["source_table", "record_key"], suffixes=("", "_b"))
     itself = (pairs.identifier_type == pairs.identifier_type_b) & (pairs.identifier_value == pairs.identifier_value_b)
-    pairs = pairs[~itself]
-    pairs = pairs.drop_duplicates([*NODE, "identifier_type_b", "identifier_value_b"])
+    pairs = pairs[~itself].drop_duplicates([*NODE, "identifier_type_b", "identifier_value_b"])
     counts = pairs.groupby([*NODE, "identifier_type_b"]).size().rename("distinct_neighbours").reset_index()
     counts = counts.sort_values([*NODE, "distinct_neighbours", "identifier_type_b"],
                                 ascending=[True, True, False, True])
     widest = counts.drop_duplicates(NODE).rename(columns={"identifier_type_b": "neighbour_type"})
     return widest.sort_values(NODE).reset_index(drop=True)
+
+
+def expected_node_spread(obs: pd.DataFrame) -> pd.DataFrame:
+    """Per value with enough records to break its type's rule: its days, most events (distinct
+    times) and places a day, the days over each limit, whether it is alone (no hub row) and a
+    placeholder."""
+    hubs = set(map(tuple, expected_hub_scores(obs)[NODE].to_numpy()))
+    rows = []
+    for (identifier_type, value), own in obs.groupby(NODE):
+        rule = TYPES[identifier_type][1]
+        if rule is None:
+            continue
+        events, places, days, alone_days = rule
+        if len(own) < min((min(events, places) + 1) * days, alone_days + 1 if alone_days is not None else 10**9):
+            continue
+        dated = own[own.observed_at.notna()]
+        if dated.empty:
+            continue
+        daily = dated.groupby(dated.observed_at.dt.date).agg(events=("observed_at", "nunique"),
+                                                             places=("place", "nunique"))
+        busy, crowded = int((daily.events > events).sum()), int((daily.places > places).sum())
+        alone = (identifier_type, value) not in hubs
+        rows.append((identifier_type, value, len(daily), int(daily.events.max()), int(daily.places.max()), busy,
+                     crowded, alone, busy >= days or crowded >= days
+                     or (alone and alone_days is not None and len(daily) > alone_days)))
+    return pd.DataFrame(rows, columns=[*NODE, *NODE_SPREAD.columns]).sort_values(NODE).reset_index(drop=True)
 
 
 def source_rows(night: dict[str, pd.DataFrame]) -> set[tuple]:
@@ -102,7 +161,7 @@ def changed_nodes(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame
     """The nodes on a record one of whose source rows came, changed or left, before or after."""
     records = {(table, key) for table, key, _ in source_rows(before) ^ source_rows(after)}
     nodes = set()
-    for obs in (observed(before), observed(after)):
+    for obs in (observations(before), observations(after)):
         on = obs[[r in records for r in zip(obs.source_table, obs.record_key)]]
         nodes |= set(zip(on.identifier_type, on.identifier_value))
     return nodes
@@ -118,7 +177,11 @@ def project(folder):
 
 def load(folder, night: dict[str, pd.DataFrame]) -> None:
     by_row.load(folder, night)
-    types = pd.DataFrame({"identifier_type": list(PERSON_SCOPED), "is_person_scoped": list(PERSON_SCOPED.values())})
+    rules = [rule or (None, None, None, None) for _, rule in TYPES.values()]
+    types = pd.DataFrame({
+        "identifier_type": list(TYPES), "is_person_scoped": [scoped for scoped, _ in TYPES.values()],
+        **{column: pd.array([rule[i] for rule in rules], dtype="Int64") for i, column in enumerate((
+            "spread_max_events_per_day", "spread_max_places_per_day", "spread_min_days", "spread_max_alone_days"))}})
     with duckdb.connect(str(database(folder))) as con:
         for table, frame in (("visits_input", night["visits"]), ("types_input", types)):
             con.register("frame", frame)
@@ -126,13 +189,14 @@ def load(folder, night: dict[str, pd.DataFrame]) -> None:
             con.unregister("frame")
 
 
-def scores(folder) -> pd.DataFrame:
+def rows(folder, table: Table) -> pd.DataFrame:
+    """The table with each node named by its identifier."""
     with duckdb.connect(str(database(folder)), read_only=True) as con:
         frame = con.execute(
-            "select distinct n.identifier_type, n.identifier_value, h.neighbour_type, h.distinct_neighbours, "
-            "h._build_id from main.int_identity__hub_scores as h "
-            "join main.int_identity__observation_nodes as n on n.node_num = h.node_num").fetchdf()
-        assert con.execute("select count(*) from main.int_identity__hub_scores").fetchone()[0] == len(frame)
+            f"select distinct n.identifier_type, n.identifier_value, {', '.join('t.' + c for c in table.columns)}, "
+            f"t._build_id from main.{table.name} as t "
+            "join main.int_identity__observation_nodes as n on n.node_num = t.node_num").fetchdf()
+        assert con.execute(f"select count(*) from main.{table.name}").fetchone()[0] == len(frame)
     return frame.sort_values(NODE).reset_index(drop=True)
 
 
@@ -145,6 +209,12 @@ def invocation(folder) -> str:
     return json.loads((folder / "target" / "run_results.json").read_text())["metadata"]["invocation_id"]
 
 
+def mark(folder) -> None:
+    for table in (HUB_SCORES, NODE_SPREAD):
+        execute(folder, f"update main.{table.name} set {table.marked} = {table.marked} + {MARK} "
+                        f"where {table.marked} < {MARK}")
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_each_night_restages_the_nodes_of_changed_records_and_equals_a_full_build(tmp_path, seed):
     sources = nights(seed)
@@ -152,34 +222,39 @@ def test_each_night_restages_the_nodes_of_changed_records_and_equals_a_full_buil
     load(nightly, sources[0])
     run_project(nightly)
     for number in (1, 2):
-        execute(nightly, f"update main.int_identity__hub_scores set distinct_neighbours = distinct_neighbours + {MARK} "
-                         f"where distinct_neighbours < {MARK}")
+        mark(nightly)
         load(nightly, sources[number])
         run_project(nightly)
         full = project(tmp_path / f"full{number}")
         load(full, sources[number])
         run_project(full)
-        got, whole = scores(nightly), scores(full)
-        restaged = got.distinct_neighbours < MARK
-        got["distinct_neighbours"] = got.distinct_neighbours.where(restaged, got.distinct_neighbours - MARK)
-        columns = [*NODE, "neighbour_type", "distinct_neighbours"]
-        pd.testing.assert_frame_equal(got[columns], whole[columns], check_dtype=False)
-        independent = expected(sources[number])
-        pd.testing.assert_frame_equal(whole[columns], independent[columns], check_dtype=False)
-        # exactly the nodes on changed records were restaged (those that still have a row)
         should = changed_nodes(sources[number - 1], sources[number])
-        assert set(zip(got[restaged].identifier_type, got[restaged].identifier_value)) == should & set(
-            zip(whole.identifier_type, whole.identifier_value))
-        assert (got[restaged]._build_id == invocation(nightly)).all()
-        assert len(should) >= 3 and (~restaged).sum() > 100
+        obs = observations(sources[number])
+        for table, independent in ((HUB_SCORES, expected_hub_scores(obs)), (NODE_SPREAD, expected_node_spread(obs))):
+            got, whole = rows(nightly, table), rows(full, table)
+            restaged = got[table.marked] < MARK
+            got[table.marked] = got[table.marked].where(restaged, got[table.marked] - MARK)
+            columns = [*NODE, *table.columns]
+            pd.testing.assert_frame_equal(got[columns], whole[columns], check_dtype=False)
+            pd.testing.assert_frame_equal(whole[columns], independent[columns], check_dtype=False)
+            # exactly the nodes on changed records were restaged (those that still have a row)
+            assert set(zip(got[restaged].identifier_type, got[restaged].identifier_value)) == should & set(
+                zip(whole.identifier_type, whole.identifier_value)), table.name
+            assert (got[restaged]._build_id == invocation(nightly)).all()
+            assert (~restaged).sum() > 5, table.name
+        assert len(should) >= 3
+        spread = rows(full, NODE_SPREAD)
+        assert spread.is_placeholder.any() and (~spread.is_placeholder).any() and spread.is_alone.any()
         if number == 2:  # the visit that lost its card's row: its phone's only neighbour is gone
-            assert ("mobile", "hv1") in should and ("mobile", "hv1") not in set(zip(got.identifier_type,
-                                                                                   got.identifier_value))
-        # the notes of the deleted observations were read and pruned; their build counts as consumed
+            hubs = rows(nightly, HUB_SCORES)
+            assert ("mobile", "hv1") in should and ("mobile", "hv1") not in set(zip(hubs.identifier_type,
+                                                                                     hubs.identifier_value))
+        # the notes of the deleted observations were read by both tables and pruned
         assert meta(nightly, "select count(*) from meta.vanished_observations") == [(0,)]
-        consumed = {b for (b,) in meta(nightly, "select build_id from meta.consumed_builds "
-                                                "where model = 'main.int_identity__hub_scores'")}
-        assert invocation(nightly) in consumed
+        for table in (HUB_SCORES, NODE_SPREAD):
+            consumed = {b for (b,) in meta(nightly, "select build_id from meta.consumed_builds "
+                                                    f"where model = 'main.{table.name}'")}
+            assert invocation(nightly) in consumed
 
 
 def test_a_night_with_nothing_new_restages_no_node(tmp_path):
@@ -187,6 +262,7 @@ def test_a_night_with_nothing_new_restages_no_node(tmp_path):
     folder = project(tmp_path / "p")
     load(folder, sources[0])
     run_project(folder)
-    execute(folder, f"update main.int_identity__hub_scores set distinct_neighbours = distinct_neighbours + {MARK}")
+    mark(folder)
     run_project(folder)
-    assert (scores(folder).distinct_neighbours > MARK).all()
+    for table in (HUB_SCORES, NODE_SPREAD):
+        assert (rows(folder, table)[table.marked] > MARK).all(), table.name

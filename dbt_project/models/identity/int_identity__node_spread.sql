@@ -10,9 +10,24 @@
     any of its records: a number no registration anywhere holds) yet on more than
     spread_max_alone_days days: a cashier's habit number at a quiet till, one walk-in every few
     days, which no daily limit catches.
-    Only values with enough records to exceed a limit on that many days are looked at: the scan
-    of the observations joins a short list of candidates. -#}
-with rules as (
+    Only values with enough records to exceed a limit on that many days are looked at: the
+    observations (int_identity__observation_nodes, which keeps each one's place) are joined to a
+    short list of candidates on the node number.
+    Incremental by neighbourhood on DuckDB (macro incremental_by_neighbourhood, as
+    int_identity__hub_scores): a value's row depends on its own observations and on whether it
+    has a hub row, and both change only for the nodes on a record that gained or lost an
+    observation; a nightly restages those, and a restaged value that is no candidate any more
+    comes out empty and loses its row. `_build_id`: the build that restaged the value. -#}
+{{ config(**incremental_by_neighbourhood('active_days')) }}
+
+with
+{%- if is_incremental() %}
+restaged as (
+    {{ neighbourhoods_to_restage(ref('int_identity__observation_nodes')) }}
+),
+{%- endif %}
+
+rules as (
     select
         identifier_type,
         spread_max_events_per_day,
@@ -30,10 +45,13 @@ with rules as (
 ),
 
 candidates as (
-    select nodes.node_num, nodes.identifier_type, nodes.identifier_value
+    select nodes.node_num, nodes.identifier_type
     from {{ ref('int_identity__node_stats') }} as nodes
     join rules on rules.identifier_type = nodes.identifier_type
     where nodes.records >= rules.min_records
+    {%- if is_incremental() %}
+      and nodes.node_num in (select restaged.node_num from restaged)
+    {%- endif %}
 ),
 
 daily as (
@@ -42,10 +60,8 @@ daily as (
         cast(observed.observed_at as date) as observed_on,
         count(distinct observed.observed_at) as events,
         count(distinct observed.place) as places
-    from {{ ref('int_identity__observations') }} as observed
-    join candidates
-        on candidates.identifier_type = observed.identifier_type
-       and candidates.identifier_value = observed.identifier_value
+    from {{ ref('int_identity__observation_nodes') }} as observed
+    join candidates on candidates.node_num = observed.node_num
     where observed.observed_at is not null
     group by candidates.node_num, cast(observed.observed_at as date)
 ),
@@ -64,19 +80,51 @@ per_node as (
     join candidates on candidates.node_num = daily.node_num
     join rules on rules.identifier_type = candidates.identifier_type
     group by daily.node_num
+),
+
+spread as (
+    select
+        per_node.node_num,
+        per_node.active_days,
+        per_node.max_events_per_day,
+        per_node.max_places_per_day,
+        per_node.busy_days,
+        per_node.crowded_days,
+        hubs.node_num is null as is_alone,
+        per_node.busy_days >= per_node.spread_min_days
+        or per_node.crowded_days >= per_node.spread_min_days
+        or (hubs.node_num is null and per_node.active_days > per_node.spread_max_alone_days) as is_placeholder
+    from per_node
+    -- a node with no row in the hub scores has no person-scoped identifier beside it on any record
+    left join {{ ref('int_identity__hub_scores') }} as hubs on hubs.node_num = per_node.node_num
 )
 
+{%- if is_incremental() %}
+
+-- every restaged node, with empty columns where it is no candidate now (the post-hook deletes it)
 select
-    per_node.node_num,
-    per_node.active_days,
-    per_node.max_events_per_day,
-    per_node.max_places_per_day,
-    per_node.busy_days,
-    per_node.crowded_days,
-    hubs.node_num is null as is_alone,
-    per_node.busy_days >= per_node.spread_min_days
-    or per_node.crowded_days >= per_node.spread_min_days
-    or (hubs.node_num is null and per_node.active_days > per_node.spread_max_alone_days) as is_placeholder
-from per_node
--- a node with no row in the hub scores has no person-scoped identifier beside it on any record
-left join {{ ref('int_identity__hub_scores') }} as hubs on hubs.node_num = per_node.node_num
+    restaged.node_num,
+    spread.active_days,
+    spread.max_events_per_day,
+    spread.max_places_per_day,
+    spread.busy_days,
+    spread.crowded_days,
+    spread.is_alone,
+    spread.is_placeholder,
+    {{ build_id() }} as _build_id
+from restaged
+left join spread on spread.node_num = restaged.node_num
+{%- else %}
+
+select
+    spread.node_num,
+    spread.active_days,
+    spread.max_events_per_day,
+    spread.max_places_per_day,
+    spread.busy_days,
+    spread.crowded_days,
+    spread.is_alone,
+    spread.is_placeholder,
+    {{ build_id() }} as _build_id
+from spread
+{%- endif %}

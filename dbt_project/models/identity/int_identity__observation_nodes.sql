@@ -2,7 +2,8 @@
     form the hub count and the edges join on, integers in place of (type, value) strings. The node
     number is a function of the identifier (macro node_number): computed here, not joined from
     int_identity__node_stats. The value is kept beside its number for int_identity__node_stats,
-    which groups these rows (and, incremental by node, only the rows of the nodes to restage).
+    which groups these rows (and, incremental by node, only the rows of the nodes to restage), and
+    the record's place for int_identity__node_spread (which joins on the number, not the strings).
     Incremental by source row on DuckDB (macro incremental_by_source_row): a nightly adds the
     observations of the source rows that are new or changed (by row_check, the hash of the columns
     an observation is made of) and deletes those of the rows that changed or left; the MD5s of the
@@ -23,6 +24,7 @@ select
     o.identifier_value,
     {{ node_number(node_id('o.identifier_type', 'o.identifier_value')) }} as node_num,
     o.observed_at,
+    o.place,
     o.row_check,
     {{ build_id() }} as _build_id
 from {{ ref('int_identity__observations') }} as o
