@@ -5,9 +5,36 @@
     person-scoped identifier type than its type's hub_threshold, e.g. one phone on the records of
     four different member cards; int_identity__hub_scores). int_identity__nodes adds the verdict
     of the graph (limit conflicts). Unusable nodes still belong to records, they just never join
-    them. node_num is the integer the graph rounds join on (macro node_number). -#}
-with nodes as (
+    them. node_num is the integer the graph rounds join on (macro node_number).
+    Incremental by neighbourhood on DuckDB (macro incremental_by_neighbourhood, as the hub scores
+    and the spread it reads): a node's verdict is a function of its own statistics, hub score and
+    spread, which change only for the nodes on a record that gained or lost an observation, and of
+    the blocked values (a short list read in full every night: every node listed now, and every
+    node blocked before, is restaged too). A restaged node no record carries any more comes out
+    empty and loses its row. `_build_id`: the build that restaged the node. -#}
+{{ config(**incremental_by_neighbourhood('node_id')) }}
+{%- set columns = ['node_id', 'identifier_type', 'identifier_value', 'records', 'source_tables', 'first_observed_at',
+                   'last_observed_at', 'priority', 'is_person_scoped', 'widest_neighbour_count',
+                   'widest_neighbour_type', 'max_events_per_day', 'max_places_per_day', 'busy_days',
+                   'crowded_days', 'blocked_reason', 'is_hub'] %}
+
+with
+{%- if is_incremental() %}
+restaged as (
+    {{ neighbourhoods_to_restage(ref('int_identity__observation_nodes')) }}
+    union
+    select {{ node_number(node_id('listed.identifier_type', 'listed.identifier_value')) }}
+    from {{ ref('int_identity__blocked_values') }} as listed
+    union
+    select carried.node_num from {{ this }} as carried where carried.blocked_reason is not null
+),
+{%- endif %}
+
+nodes as (
     select * from {{ ref('int_identity__node_stats') }}
+    {%- if is_incremental() %}
+    where node_num in (select restaged.node_num from restaged)
+    {%- endif %}
 ),
 
 rules as (
@@ -60,7 +87,26 @@ verdicts as (
        and blocked.identifier_value = nodes.identifier_value
 )
 
+{%- if is_incremental() %}
+
+-- every restaged node, with empty columns where no record carries it now (the post-hook deletes it)
 select
-    verdicts.*,
-    blocked_reason is null and not is_hub as is_linkable
+    restaged.node_num,
+    {%- for column in columns %}
+    verdicts.{{ column }},
+    {%- endfor %}
+    verdicts.blocked_reason is null and not verdicts.is_hub as is_linkable,
+    {{ build_id() }} as _build_id
+from restaged
+left join verdicts on verdicts.node_num = restaged.node_num
+{%- else %}
+
+select
+    verdicts.node_num,
+    {%- for column in columns %}
+    verdicts.{{ column }},
+    {%- endfor %}
+    verdicts.blocked_reason is null and not verdicts.is_hub as is_linkable,
+    {{ build_id() }} as _build_id
 from verdicts
+{%- endif %}
