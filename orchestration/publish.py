@@ -83,17 +83,17 @@ CARRIED_META = ((META_SCHEMA, "build"), (META_SCHEMA, HASH_KEY_TABLE), (META_SCH
 # The alias a whole-project build attaches the served file (or the re-key's seed) under, read-only.
 PREVIOUS_DATABASE = "previous_build"
 # The fingerprints of the models a build carries and updates (staged by load, macro
-# incremental_by_load; identity tables by node, record or source row, macros/incremental_by_node.sql),
+# incremental_by_load; identity tables by record or source row, macros/incremental_by_node.sql; tables
+# incremental by change, macros/incremental_by_change.sql),
 # written into every build file by prepare_build: the next build carries such a table only if its
 # fingerprint is the same (same SQL, macros, seeds and upstream), else dbt builds it in full.
 FINGERPRINTS_TABLE = "model_fingerprints"
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")  # a name written as a call (model_fingerprints)
 INCREMENTAL_BY_LOAD_TAG = "incremental_by_load"
-INCREMENTAL_BY_NODE_TAG = "incremental_by_node"
 INCREMENTAL_BY_RECORD_TAG = "incremental_by_record"
 INCREMENTAL_BY_SOURCE_ROW_TAG = "incremental_by_source_row"
 INCREMENTAL_BY_CHANGE_TAG = "incremental_by_change"
-CARRIED_BY_FINGERPRINT_TAGS = (INCREMENTAL_BY_LOAD_TAG, INCREMENTAL_BY_NODE_TAG, INCREMENTAL_BY_RECORD_TAG,
+CARRIED_BY_FINGERPRINT_TAGS = (INCREMENTAL_BY_LOAD_TAG, INCREMENTAL_BY_RECORD_TAG,
                                INCREMENTAL_BY_SOURCE_ROW_TAG, INCREMENTAL_BY_CHANGE_TAG)
 # A run tag: with it (true), a whole-project build carries no table staged by load, so dbt stages
 # every one of them in full (the full refresh of docs/incremental.md).

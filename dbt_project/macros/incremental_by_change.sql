@@ -180,40 +180,51 @@ meta.deletions
     {%- endif -%}
 {%- endmacro %}
 
-{#- Tables of nodes by neighbourhood (int_identity__hub_scores): a node's row is a function of the
-    records it is on and of every observation of those records (its neighbours), so it can change
-    only when one of those records gained or lost an observation. A nightly reads the change log of
-    int_identity__observation_nodes (macros/incremental_by_change.sql): the records of the
-    observations it added in builds this model has not consumed, and of those it noted as deleted
-    (vanished_observations_relation); it restages every node on such a record now, and every node
-    of a deleted observation (one that left the record). Rows are keyed by node_num (delete+insert);
-    a restaged node that has no row any more (no neighbour left, or no observation) comes out with
-    empty columns and the first post-hook deletes it. Tagged incremental_by_change: carried by
-    fingerprint, a Spark table. -#}
-{% macro incremental_by_neighbourhood(empty_column) -%}
+{#- Tables of nodes incremental by the observations' change log (int_identity__node_stats,
+    int_identity__hub_scores, int_identity__node_spread, int_identity__node_verdicts). A nightly
+    reads the change log of int_identity__observation_nodes: the observations it added in builds
+    this model has not consumed, and those it noted as deleted (vanished_observations_relation).
+    A node's statistics are a function of its own observations: it restages the nodes of those
+    observations (nodes_observed_anew). A hub score, a spread or a verdict is a function of the
+    records a node is on and of every observation of those records (its neighbours): it restages
+    every node now on a record one of those observations belongs to, and every node of a deleted
+    one (neighbourhoods_to_restage). Rows are keyed by node_num (delete+insert); a restaged node
+    that has no row any more (no observation, no neighbour, no longer a candidate) comes out with
+    `empty_column` empty and the first post-hook deletes it. Tagged incremental_by_change: carried
+    by fingerprint, a Spark table. -#}
+{% macro incremental_by_observations(empty_column) -%}
     {{ return(carried_incremental('node_num', [
         "{{ delete_empty_nodes('" ~ empty_column ~ "') }}", '{{ forget_consumed_builds() }}',
         "{{ record_consumed_builds(['int_identity__observation_nodes']) }}", '{{ record_consumed_vanished() }}',
         '{{ prune_vanished_observations() }}'], 'incremental_by_change')) }}
 {%- endmacro %}
 
-{#- The nodes to restage (a query of node_num, distinct): on a record that changed since this model
-    last read `observations` (a ref to int_identity__observation_nodes), or a node of a deleted
-    observation. -#}
-{% macro neighbourhoods_to_restage(observations) -%}
-    {%- set vanished -%}
+{#- The notes of deleted observations this model has not consumed (record_hash, node_num). -#}
+{% macro _vanished_unconsumed(observations) -%}
     select vanished.record_hash, vanished.node_num from {{ vanished_observations_relation() }} as vanished
         where vanished.build_id not in ({{ _consumed(observations) }})
-    {%- endset -%}
+{%- endmacro %}
+
+{#- The nodes whose own observations changed since this model last read `observations` (a ref to
+    int_identity__observation_nodes): a query of node_num, distinct. -#}
+{% macro nodes_observed_anew(observations) -%}
+    select added.node_num from {{ observations }} as added where {{ unconsumed(observations, 'added') }}
+    union
+    select gone.node_num from ({{ _vanished_unconsumed(observations) }}) as gone
+{%- endmacro %}
+
+{#- The nodes on a record that changed since this model last read `observations`, and the nodes
+    of its deleted observations: a query of node_num, distinct. -#}
+{% macro neighbourhoods_to_restage(observations) -%}
     select observed.node_num
     from {{ observations }} as observed
     where observed.record_hash in (
         select added.record_hash from {{ observations }} as added where {{ unconsumed(observations, 'added') }}
         union all
-        select gone.record_hash from ({{ vanished }}) as gone
+        select gone.record_hash from ({{ _vanished_unconsumed(observations) }}) as gone
     )
     union
-    select gone.node_num from ({{ vanished }}) as gone
+    select gone.node_num from ({{ _vanished_unconsumed(observations) }}) as gone
 {%- endmacro %}
 
 {% macro delete_empty_nodes(empty_column) -%}

@@ -1,23 +1,18 @@
-{#- Identity tables incremental by node, by record or by source row (issue 20): a nightly restages
-    only the graph nodes whose observations changed, the records whose inputs changed, or the
-    observations of the source rows that changed, and the result equals a full rebuild row for row.
+{#- Identity tables incremental by record or by source row (issue 20), and the pieces the tables of
+    nodes share (macros/incremental_by_change.sql, incremental_by_observations): a nightly restages
+    only the records whose inputs changed, or the observations of the source rows that changed,
+    and the result equals a full rebuild row for row.
 
-    A node's row is a function of its observations alone (int_identity__observation_nodes: every
-    record x identifier). Each row keeps a checksum of them: its observation count (`records`) and
-    `observations_checksum`, the xor of a hash of every observation (record, source table, time).
-    An incremental run computes both for every node from this build's observations, an integer
-    group by, and restages the nodes where either differs from the carried row, or that the carried
-    table lacks (a new identifier); the post-hook deletes the nodes no record carries any more.
-    The checksum is the table's own memory: it does not depend on which build ran before (a run of
-    a few assets, a killed night) the way a diff against the previous file would.
+    The bridge keeps on each row a checksum of what the row is made of and restages the records
+    where it differs; the observations keep each source row's check and add or delete the rows
+    whose check changed, noting the deleted ones (meta.vanished_observations) for the tables of
+    nodes, which read that change log. (Until session 18 int_identity__node_stats kept its own
+    checksum of each node's observations and recomputed it for every node each night: 4.6-8.0 s
+    at 1M, against 0.05 s to read the nodes of a night's observations from the change log.)
 
     A carried table is only used while its fingerprint is unchanged (orchestration/publish.py,
     like the models staged by load): a change to the SQL, a macro or anything upstream builds it in
     full. Spark builds it as a table (no delete+insert without Delta; docs/incremental.md). -#}
-
-{% macro incremental_by_node() -%}
-    {{ return(carried_incremental('node_num', ['{{ delete_unobserved_nodes() }}'], 'incremental_by_node')) }}
-{%- endmacro %}
 
 {#- config() of a table carried by fingerprint and updated by key: `strategy` (delete+insert on
     `unique_key`, or append) and the post-hooks `post_hooks` (hook strings, run in order) on DuckDB,
@@ -48,24 +43,6 @@
     bit_xor(hash(hash({{ columns | join(', ') }})))
 {%- endmacro %}
 
-{#- The checksum of a node's observations, as an aggregate over rows of `observations` (columns
-    record_hash, source_table, observed_at). With the count it tells a changed node from an
-    unchanged one; xor, so per-source partial checksums combine. -#}
-{% macro observations_checksum(relation_alias='') -%}
-    {%- set p = relation_alias ~ '.' if relation_alias else '' -%}
-    {{ rows_checksum([p ~ 'record_hash', p ~ 'source_table', p ~ 'observed_at']) }}
-{%- endmacro %}
-
-{#- The nodes of `observations` (a relation) whose count or checksum differs from the carried rows
-    of this model, or which it does not hold. -#}
-{% macro nodes_to_restage(observations) -%}
-    {%- set counted -%}
-    (select node_num, count(*) as records, {{ observations_checksum() }} as observations_checksum
-        from {{ observations }} group by node_num)
-    {%- endset -%}
-    {{ changed_keys(counted, 'node_num', ['records', 'observations_checksum']) }}
-{%- endmacro %}
-
 {#- The keys of `checked` (a relation of `key` and the `compared` columns, computed from this
     build's inputs) whose compared values differ from this model's carried row, or which it lacks. -#}
 {% macro changed_keys(checked, key, compared) -%}
@@ -76,11 +53,6 @@
     {%- for column in compared %}
        or carried.{{ column }} <> checked.{{ column }}
     {%- endfor %}
-{%- endmacro %}
-
-{#- Post-hook: nodes no observation carries any more (every record of them changed or left). -#}
-{% macro delete_unobserved_nodes() -%}
-    {{ delete_unobserved('node_num', 'int_identity__observation_nodes') }}
 {%- endmacro %}
 
 {#- Post-hook of an incremental run: this model's rows whose `key` no row of model `observed` has. -#}
@@ -133,7 +105,7 @@
 
 {#- Where int_identity__observation_nodes notes the observations it deletes (the change log of its
     deletions: build, row check, record, node), so that a table of nodes by neighbourhood
-    (incremental_by_neighbourhood) sees the records that lost an observation. The consumers prune
+    (incremental_by_observations) sees the records that lost an observation. The consumers prune
     what every one of them has read (prune_vanished_observations). -#}
 {% macro vanished_observations_relation() -%}
 meta.vanished_observations

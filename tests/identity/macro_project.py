@@ -1,6 +1,6 @@
 """A throwaway dbt project on DuckDB that runs some of the project's identity macros on hand-made
 tables: test_connected_components.py and test_seed_strength.py build their models through it
-(``run_models``); test_incremental_by_node.py and test_incremental_by_record.py run one of the
+(``run_models``); the tests of the incremental identity tables (test_incremental_by_*.py) run one of the
 project's own model files in it, night after night (``model_project``, ``run_project``)."""
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""int_identity__hub_scores, int_identity__node_spread and int_identity__node_verdicts incremental
-by neighbourhood (macros/incremental_by_change.sql) equal a full build.
+"""The tables of nodes incremental by the observations' change log (macros/incremental_by_change.sql,
+incremental_by_observations) equal a full build: int_identity__node_stats by the nodes of changed
+observations; int_identity__hub_scores, int_identity__node_spread and int_identity__node_verdicts by
+neighbourhood.
 
 The project's own observation models, node statistics, hub scores, spread, verdicts and their
 macros run through dbt on DuckDB in a throwaway project, over the hand-made identity sources of
@@ -9,8 +11,9 @@ observation of its other node stays as it was, which only the note of the delete
 shows), and a list of blocked values that changes too. Night 1 builds in full; night 2 changes the
 sources the ways a night changes them; night 3 only deletes (lines and a visit's row leave). Each
 incremental night must equal a full build of the same sources and a pandas recomputation, restage
-exactly the nodes on a record one of whose source rows came, changed or left (the verdicts also
-every node listed now or blocked before; a mark written into every carried row between the nights
+exactly the nodes of the source rows that came, changed or left (node_stats) or the nodes on a
+record one of whose source rows did (the others; the verdicts also every node listed now or blocked
+before; a mark written into every carried row between the nights
 stays on the others), and leave no note of deleted observations behind once all have read them.
 """
 from __future__ import annotations
@@ -48,12 +51,13 @@ class Table(NamedTuple):
     columns: list[str]
 
 
+NODE_STATS = Table("int_identity__node_stats", ["records", "source_tables", "first_observed_at", "last_observed_at"])
 HUB_SCORES = Table("int_identity__hub_scores", ["neighbour_type", "distinct_neighbours"])
 NODE_SPREAD = Table("int_identity__node_spread", ["active_days", "max_events_per_day", "max_places_per_day",
                                                   "busy_days", "crowded_days", "is_alone", "is_placeholder"])
 NODE_VERDICTS = Table("int_identity__node_verdicts", ["records", "widest_neighbour_count", "widest_neighbour_type",
                                                       "blocked_reason", "is_hub", "is_linkable"])
-TABLES = (HUB_SCORES, NODE_SPREAD, NODE_VERDICTS)
+TABLES = (NODE_STATS, HUB_SCORES, NODE_SPREAD, NODE_VERDICTS)
 
 
 def visits(rows: list[tuple[str, str | None, str | None]]) -> pd.DataFrame:
@@ -109,6 +113,14 @@ def observations(night: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 "observed_at": keep[src["observed_at"]],
                 "place": keep[src["place"]] if "place" in src else None}))
     return pd.concat(rows, ignore_index=True)
+
+
+def expected_node_stats(obs: pd.DataFrame) -> pd.DataFrame:
+    """Per node: its observations, source tables, first and last time."""
+    grouped = obs.groupby(NODE)
+    frame = grouped.agg(records=("record_key", "size"), source_tables=("source_table", "nunique"),
+                        first_observed_at=("observed_at", "min"), last_observed_at=("observed_at", "max"))
+    return frame.reset_index().sort_values(NODE).reset_index(drop=True)
 
 
 def expected_hub_scores(obs: pd.DataFrame) -> pd.DataFrame:
@@ -187,6 +199,17 @@ def source_rows(night: dict[str, pd.DataFrame]) -> set[tuple]:
             rows.add((src["table"], "|".join(str(row[k]) for k in src["record_key"]),
                       tuple(None if pd.isna(row[c]) else str(row[c]) for c in columns)))
     return rows
+
+
+def nodes_of_changed_rows(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:
+    """The nodes of the source rows that came, changed or left (either version of a changed row)."""
+    identifiers = {src["table"]: list(src["identifiers"].items()) for src in SOURCES}
+    nodes = set()
+    for table, _, row in source_rows(before) ^ source_rows(after):
+        for (identifier_type, _), value in zip(identifiers[table], row):
+            if value is not None and value.strip():
+                nodes.add((identifier_type, value.strip()))
+    return nodes
 
 
 def changed_nodes(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:
@@ -278,6 +301,7 @@ def test_each_night_restages_the_nodes_of_changed_records_and_equals_a_full_buil
             zip(before.identifier_type[before.blocked_reason.notna()],
                 before.identifier_value[before.blocked_reason.notna()]))
         for table, independent, touched in (
+                (NODE_STATS, expected_node_stats(obs), nodes_of_changed_rows(sources[number - 1], sources[number])),
                 (HUB_SCORES, expected_hub_scores(obs), should), (NODE_SPREAD, expected_node_spread(obs), should),
                 (NODE_VERDICTS, expected_node_verdicts(obs, listed), should | blocked_too)):
             got, whole = rows(nightly, table), rows(full, table)
@@ -314,7 +338,7 @@ def test_a_night_with_nothing_new_restages_no_node(tmp_path):
     run_project(folder)
     mark(folder)
     run_project(folder)
-    for table in (HUB_SCORES, NODE_SPREAD):
+    for table in (NODE_STATS, HUB_SCORES, NODE_SPREAD):
         assert rows(folder, table)._build_id.eq(MARK).all(), table.name
     verdicts = rows(folder, NODE_VERDICTS)  # only the blocked nodes, which are read again every night
     assert verdicts[verdicts._build_id.ne(MARK)].blocked_reason.notna().all()

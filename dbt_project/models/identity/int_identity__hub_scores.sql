@@ -4,11 +4,11 @@
     hub_threshold. A model of its own rather than a CTE of the nodes: DuckDB can spill each
     blocking operator (join, group, window) to disk, but several in one statement may still run
     out of memory together (its "Tuning workloads" limitations) - a 10M-member concern.
-    Incremental by neighbourhood on DuckDB (macros/incremental_by_node.sql): a nightly restages the
+    Incremental by neighbourhood on DuckDB (macro incremental_by_observations): a nightly restages the
     nodes on the records that gained or lost an observation since it last ran, reading only those
     nodes' records; a restaged node left without a person-scoped neighbour loses its row.
     `_build_id`: the build that restaged the node. -#}
-{{ config(**incremental_by_neighbourhood('neighbour_type')) }}
+{{ config(**incremental_by_observations('neighbour_type')) }}
 
 with
 {%- if is_incremental() %}

@@ -13,12 +13,12 @@
     Only values with enough records to exceed a limit on that many days are looked at: the
     observations (int_identity__observation_nodes, which keeps each one's place) are joined to a
     short list of candidates on the node number.
-    Incremental by neighbourhood on DuckDB (macro incremental_by_neighbourhood, as
+    Incremental by neighbourhood on DuckDB (macro incremental_by_observations, as
     int_identity__hub_scores): a value's row depends on its own observations and on whether it
     has a hub row, and both change only for the nodes on a record that gained or lost an
     observation; a nightly restages those, and a restaged value that is no candidate any more
     comes out empty and loses its row. `_build_id`: the build that restaged the value. -#}
-{{ config(**incremental_by_neighbourhood('active_days')) }}
+{{ config(**incremental_by_observations('active_days')) }}
 
 with
 {%- if is_incremental() %}

@@ -3,18 +3,27 @@
     node_number): the graph rounds and the hub count join on it instead of on (type, value)
     strings (at 10M members the hub count on strings spilled more than 40 GB to disk and filled
     it), and it is the same in every build that sees the node.
-    Incremental by node (macro incremental_by_node): a nightly restages the nodes whose
-    observations changed (count or observations_checksum), the rest are carried. Grouped by
-    (node_num, identifier_type, identifier_value): two values sharing a number stay two rows, and
-    the unique test on node_num fails the build. `_build_id`: the build that restaged the node (the
+    Incremental by the observations' change log on DuckDB (macro incremental_by_observations): a
+    nightly restages the nodes of the observations added or deleted since it last ran (a node's
+    row is a function of its own observations), reading only those nodes' observations; a
+    restaged node no observation carries any more loses its row. Grouped by (node_num,
+    identifier_type, identifier_value): two values sharing a number stay two rows, and the unique
+    test on node_num fails the build. `_build_id`: the build that restaged the node (the
     uniqueness tests read the nodes they have not passed on, macros/tests/untested_rows.sql). -#}
-{{ config(**incremental_by_node()) }}
+{{ config(**incremental_by_observations('node_id')) }}
 
-with observed as (
-    select node_num, identifier_type, identifier_value, source_table, record_hash, observed_at
+with
+{%- if is_incremental() %}
+restaged as (
+    {{ nodes_observed_anew(ref('int_identity__observation_nodes')) }}
+),
+{%- endif %}
+
+observed as (
+    select node_num, identifier_type, identifier_value, source_table, observed_at
     from {{ ref('int_identity__observation_nodes') }}
     {%- if is_incremental() %}
-    where node_num in ({{ nodes_to_restage(ref('int_identity__observation_nodes')) }})
+    where node_num in (select restaged.node_num from restaged)
     {%- endif %}
 ),
 
@@ -26,22 +35,51 @@ per_source as (
         source_table,
         count(*) as records,
         min(observed_at) as first_observed_at,
-        max(observed_at) as last_observed_at,
-        {{ observations_checksum() }} as observations_checksum
+        max(observed_at) as last_observed_at
     from observed
     group by node_num, identifier_type, identifier_value, source_table
+),
+
+per_node as (
+    select
+        node_num,
+        {{ node_id('identifier_type', 'identifier_value') }} as node_id,
+        identifier_type,
+        identifier_value,
+        sum(records) as records,
+        count(*) as source_tables,
+        min(first_observed_at) as first_observed_at,
+        max(last_observed_at) as last_observed_at
+    from per_source
+    group by node_num, identifier_type, identifier_value
 )
+
+{%- if is_incremental() %}
+
+-- every restaged node, with empty columns where no observation carries it now (the post-hook deletes it)
+select
+    restaged.node_num,
+    per_node.node_id,
+    per_node.identifier_type,
+    per_node.identifier_value,
+    per_node.records,
+    per_node.source_tables,
+    per_node.first_observed_at,
+    per_node.last_observed_at,
+    {{ build_id() }} as _build_id
+from restaged
+left join per_node on per_node.node_num = restaged.node_num
+{%- else %}
 
 select
     node_num,
-    {{ node_id('identifier_type', 'identifier_value') }} as node_id,
+    node_id,
     identifier_type,
     identifier_value,
-    sum(records) as records,
-    count(*) as source_tables,
-    min(first_observed_at) as first_observed_at,
-    max(last_observed_at) as last_observed_at,
-    bit_xor(observations_checksum) as observations_checksum,
+    records,
+    source_tables,
+    first_observed_at,
+    last_observed_at,
     {{ build_id() }} as _build_id
-from per_source
-group by node_num, identifier_type, identifier_value
+from per_node
+{%- endif %}

@@ -6,13 +6,13 @@
     four different member cards; int_identity__hub_scores). int_identity__nodes adds the verdict
     of the graph (limit conflicts). Unusable nodes still belong to records, they just never join
     them. node_num is the integer the graph rounds join on (macro node_number).
-    Incremental by neighbourhood on DuckDB (macro incremental_by_neighbourhood, as the hub scores
+    Incremental by neighbourhood on DuckDB (macro incremental_by_observations, as the hub scores
     and the spread it reads): a node's verdict is a function of its own statistics, hub score and
     spread, which change only for the nodes on a record that gained or lost an observation, and of
     the blocked values (a short list read in full every night: every node listed now, and every
     node blocked before, is restaged too). A restaged node no record carries any more comes out
     empty and loses its row. `_build_id`: the build that restaged the node. -#}
-{{ config(**incremental_by_neighbourhood('node_id')) }}
+{{ config(**incremental_by_observations('node_id')) }}
 {%- set columns = ['node_id', 'identifier_type', 'identifier_value', 'records', 'source_tables', 'first_observed_at',
                    'last_observed_at', 'priority', 'is_person_scoped', 'widest_neighbour_count',
                    'widest_neighbour_type', 'max_events_per_day', 'max_places_per_day', 'busy_days',
