@@ -227,6 +227,25 @@ meta.deletions
     select gone.node_num from ({{ _vanished_unconsumed(observations) }}) as gone
 {%- endmacro %}
 
+{#- The last select of a table of nodes: `columns` of the CTE `relation` (keyed by node_num) and
+    this build's `_build_id`. In an incremental run one row per node of the CTE `restaged` the model
+    defines, with empty columns where `relation` has no row for it now: the first post-hook
+    (delete_empty_nodes) deletes those. -#}
+{% macro select_node_rows(relation, columns) -%}
+select
+    {{ 'restaged' if is_incremental() else relation }}.node_num,
+    {%- for column in columns %}
+    {{ relation }}.{{ column }},
+    {%- endfor %}
+    {{ build_id() }} as _build_id
+{%- if is_incremental() %}
+from restaged
+left join {{ relation }} on {{ relation }}.node_num = restaged.node_num
+{%- else %}
+from {{ relation }}
+{%- endif %}
+{%- endmacro %}
+
 {% macro delete_empty_nodes(empty_column) -%}
     {%- if is_incremental() -%}
     delete from {{ this }} where {{ empty_column }} is null

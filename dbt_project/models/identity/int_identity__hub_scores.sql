@@ -72,14 +72,4 @@ scored as (
     where rank_in_node = 1
 )
 
-{%- if is_incremental() %}
-
--- every restaged node, with empty columns where it has no neighbour now (the post-hook deletes it)
-select restaged.node_num, scored.neighbour_type, scored.distinct_neighbours, {{ build_id() }} as _build_id
-from restaged
-left join scored on scored.node_num = restaged.node_num
-{%- else %}
-
-select node_num, neighbour_type, distinct_neighbours, {{ build_id() }} as _build_id
-from scored
-{%- endif %}
+{{ select_node_rows('scored', ['neighbour_type', 'distinct_neighbours']) }}

@@ -99,32 +99,5 @@ spread as (
     left join {{ ref('int_identity__hub_scores') }} as hubs on hubs.node_num = per_node.node_num
 )
 
-{%- if is_incremental() %}
-
--- every restaged node, with empty columns where it is no candidate now (the post-hook deletes it)
-select
-    restaged.node_num,
-    spread.active_days,
-    spread.max_events_per_day,
-    spread.max_places_per_day,
-    spread.busy_days,
-    spread.crowded_days,
-    spread.is_alone,
-    spread.is_placeholder,
-    {{ build_id() }} as _build_id
-from restaged
-left join spread on spread.node_num = restaged.node_num
-{%- else %}
-
-select
-    spread.node_num,
-    spread.active_days,
-    spread.max_events_per_day,
-    spread.max_places_per_day,
-    spread.busy_days,
-    spread.crowded_days,
-    spread.is_alone,
-    spread.is_placeholder,
-    {{ build_id() }} as _build_id
-from spread
-{%- endif %}
+{{ select_node_rows('spread', ['active_days', 'max_events_per_day', 'max_places_per_day', 'busy_days',
+                            'crowded_days', 'is_alone', 'is_placeholder']) }}

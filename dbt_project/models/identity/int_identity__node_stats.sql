@@ -54,32 +54,5 @@ per_node as (
     group by node_num, identifier_type, identifier_value
 )
 
-{%- if is_incremental() %}
-
--- every restaged node, with empty columns where no observation carries it now (the post-hook deletes it)
-select
-    restaged.node_num,
-    per_node.node_id,
-    per_node.identifier_type,
-    per_node.identifier_value,
-    per_node.records,
-    per_node.source_tables,
-    per_node.first_observed_at,
-    per_node.last_observed_at,
-    {{ build_id() }} as _build_id
-from restaged
-left join per_node on per_node.node_num = restaged.node_num
-{%- else %}
-
-select
-    node_num,
-    node_id,
-    identifier_type,
-    identifier_value,
-    records,
-    source_tables,
-    first_observed_at,
-    last_observed_at,
-    {{ build_id() }} as _build_id
-from per_node
-{%- endif %}
+{{ select_node_rows('per_node', ['node_id', 'identifier_type', 'identifier_value', 'records', 'source_tables',
+                              'first_observed_at', 'last_observed_at']) }}

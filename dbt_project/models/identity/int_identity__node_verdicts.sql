@@ -13,10 +13,6 @@
     node blocked before, is restaged too). A restaged node no record carries any more comes out
     empty and loses its row. `_build_id`: the build that restaged the node. -#}
 {{ config(**incremental_by_observations('node_id')) }}
-{%- set columns = ['node_id', 'identifier_type', 'identifier_value', 'records', 'source_tables', 'first_observed_at',
-                   'last_observed_at', 'priority', 'is_person_scoped', 'widest_neighbour_count',
-                   'widest_neighbour_type', 'max_events_per_day', 'max_places_per_day', 'busy_days',
-                   'crowded_days', 'blocked_reason', 'is_hub'] %}
 
 with
 {%- if is_incremental() %}
@@ -85,28 +81,15 @@ verdicts as (
     left join blocked
         on blocked.identifier_type = nodes.identifier_type
        and blocked.identifier_value = nodes.identifier_value
+),
+
+judged as (
+    select verdicts.*, verdicts.blocked_reason is null and not verdicts.is_hub as is_linkable
+    from verdicts
 )
 
-{%- if is_incremental() %}
-
--- every restaged node, with empty columns where no record carries it now (the post-hook deletes it)
-select
-    restaged.node_num,
-    {%- for column in columns %}
-    verdicts.{{ column }},
-    {%- endfor %}
-    verdicts.blocked_reason is null and not verdicts.is_hub as is_linkable,
-    {{ build_id() }} as _build_id
-from restaged
-left join verdicts on verdicts.node_num = restaged.node_num
-{%- else %}
-
-select
-    verdicts.node_num,
-    {%- for column in columns %}
-    verdicts.{{ column }},
-    {%- endfor %}
-    verdicts.blocked_reason is null and not verdicts.is_hub as is_linkable,
-    {{ build_id() }} as _build_id
-from verdicts
-{%- endif %}
+{{ select_node_rows('judged', [
+    'node_id', 'identifier_type', 'identifier_value', 'records', 'source_tables', 'first_observed_at',
+    'last_observed_at', 'priority', 'is_person_scoped', 'widest_neighbour_count', 'widest_neighbour_type',
+    'max_events_per_day', 'max_places_per_day', 'busy_days', 'crowded_days', 'blocked_reason', 'is_hub',
+    'is_linkable']) }}
