@@ -111,8 +111,7 @@
 meta.vanished_observations
 {%- endmacro %}
 
-{#- Started by on-run-start (create_consumed_builds) and, in a project without it, by the hook that
-    writes it. -#}
+{#- Started by on-run-start (create_consumed_builds), with the other records of the change logs. -#}
 {% macro create_vanished_observations() -%}
     {%- if execute and target.type == 'duckdb' -%}
         {%- do run_query('create schema if not exists meta') -%}
@@ -125,7 +124,6 @@ meta.vanished_observations
     then deleted by their row check (the anti-join over every source row runs once). -#}
 {% macro note_vanished_observations() -%}
     {%- if is_incremental() -%}
-    {%- do create_vanished_observations() -%}
     insert into {{ vanished_observations_relation() }}
     select '{{ invocation_id }}', row_check, record_hash, node_num
     from {{ this }}

@@ -61,11 +61,12 @@ def tables(run: Run) -> list[str]:
 
 
 def model_project(folder: Path, macros: list[Path], model: Path | list[Path], inputs: dict[str, str],
-                  variables: dict[str, Any] | None = None) -> Path:
+                  variables: dict[str, Any] | None = None, on_run_start: list[str] | None = None) -> Path:
     """A project at ``folder`` (named quanyu, so the model's macros resolve as in the real one) linking
     the project's ``macros`` and ``model`` files (one or several); each of ``inputs`` (model name ->
     table of the main schema) is a model the real one reads, a table over the hand-made table.
-    ``variables``: the project's vars. Database: ``database``."""
+    ``variables``: the project's vars; ``on_run_start``: its hooks (the real project's that the models
+    need, e.g. the meta tables of the change logs). Database: ``database``."""
     folder.mkdir()
     (folder / "macros").mkdir()
     for macro in macros:
@@ -78,7 +79,8 @@ def model_project(folder: Path, macros: list[Path], model: Path | list[Path], in
             f"{{{{ config(materialized='table') }}}} select * from main.{table}")
     (folder / "dbt_project.yml").write_text(yaml.safe_dump({
         "name": "quanyu", "version": "0.1.0", "config-version": 2, "profile": "model_project",
-        "macro-paths": ["macros"], "model-paths": ["models"], "vars": variables or {}}))
+        "macro-paths": ["macros"], "model-paths": ["models"], "vars": variables or {},
+        "on-run-start": on_run_start or []}))
     (folder / "profiles.yml").write_text(yaml.safe_dump({"model_project": {"target": "duckdb", "outputs": {
         "duckdb": {"type": "duckdb", "path": str(database(folder)), "threads": 1}}}}))
     return folder

@@ -25,7 +25,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from orchestration.dbt_assets import DBT_PROJECT_DIR
 from tests.identity import test_incremental_by_source_row as by_row
@@ -96,23 +95,8 @@ def blocked(values: list[tuple[str, str]]) -> pd.DataFrame:
 
 
 def observations(night: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The night's observations in pandas: every non-empty (trimmed) identifier of every source row
-    passing its filter, with the record's time and place."""
-    rows = []
-    for src in SOURCES:
-        frame = night[src["table"]]
-        if "where" in src:
-            frame = frame[frame.member_type == 2]
-        for identifier_type, column in src["identifiers"].items():
-            value = frame[column].astype("string").str.strip()
-            keep = frame[value.notna() & value.ne("")]
-            rows.append(pd.DataFrame({
-                "source_table": src["table"],
-                "record_key": keep[src["record_key"]].astype(str).agg("|".join, axis=1),
-                "identifier_type": identifier_type, "identifier_value": value[keep.index].astype(str),
-                "observed_at": keep[src["observed_at"]],
-                "place": keep[src["place"]] if "place" in src else None}))
-    return pd.concat(rows, ignore_index=True)
+    """The night's observations in pandas, with the record's time and place."""
+    return by_row.expected(night, SOURCES)
 
 
 def expected_node_stats(obs: pd.DataFrame) -> pd.DataFrame:
@@ -189,9 +173,7 @@ def source_rows(night: dict[str, pd.DataFrame]) -> set[tuple]:
     observation: what a row check hashes (identifier columns as exported, time, place)."""
     rows = set()
     for src in SOURCES:
-        frame = night[src["table"]]
-        if "where" in src:
-            frame = frame[frame.member_type == 2]
+        frame = by_row.passing(night, src)
         columns = list(src["identifiers"].values()) + [src["observed_at"]] + ([src["place"]] if "place" in src else [])
         present = frame[list(src["identifiers"].values())].apply(
             lambda column: column.astype("string").str.strip().fillna("").ne("")).any(axis=1)
@@ -223,11 +205,7 @@ def changed_nodes(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame
 
 
 def project(folder):
-    folder = model_project(folder, by_row.MACROS, MODELS, INPUTS, {"identity_sources": SOURCES})
-    settings = yaml.safe_load((folder / "dbt_project.yml").read_text())
-    settings["on-run-start"] = ["{{ create_consumed_builds() }}"]  # meta tables, as the real project's
-    (folder / "dbt_project.yml").write_text(yaml.safe_dump(settings))
-    return folder
+    return model_project(folder, by_row.MACROS, MODELS, INPUTS, {"identity_sources": SOURCES}, by_row.ON_RUN_START)
 
 
 def load(folder, night: dict[str, pd.DataFrame]) -> None:
